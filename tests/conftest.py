@@ -1,0 +1,159 @@
+"""Shared fixtures: a gateway in-process (httpx over ASGI) or on a real port (uvicorn)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from waqtor.app import Gateway, create_app
+from waqtor.config import Settings
+from waqtor.server import uvicorn_config
+
+API_KEY = "test-key-0123456789abcdef"
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "api_key": API_KEY,
+        "host": "127.0.0.1",
+        "port": 0,
+        "sandbox_qr_interval": 20.0,
+        "sandbox_reconnect_delay": 0.05,
+        "log_level": "info",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return make_settings(data_dir)
+
+
+@dataclass
+class Harness:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: Settings
+
+    @property
+    def gateway(self) -> Gateway:
+        return self.app.state.gateway  # type: ignore[no-any-return]
+
+    async def state(self, session: str = "default") -> dict[str, Any]:
+        response = await self.client.get("/api/session/state" if session == "default"
+                                         else f"/api/sessions/{session}/state")
+        assert response.status_code == 200, response.text
+        return response.json()["data"]  # type: ignore[no-any-return]
+
+    async def scan(self, **body: Any) -> dict[str, Any]:
+        response = await self.client.post("/api/sandbox/scan", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def in_process(settings: Settings) -> AsyncIterator[Harness]:
+    """The app with its lifespan running, reached through httpx without a socket."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway", headers={"X-API-Key": API_KEY}
+        ) as client:
+            yield Harness(app, client, settings)
+
+
+@pytest.fixture
+async def gw(settings: Settings) -> AsyncIterator[Harness]:
+    async with in_process(settings) as harness:
+        yield harness
+
+
+@dataclass
+class LiveServer:
+    app: FastAPI
+    settings: Settings
+    port: int
+    server: uvicorn.Server
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def gateway(self) -> Gateway:
+        return self.app.state.gateway  # type: ignore[no-any-return]
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.http, headers={"X-API-Key": API_KEY}, timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """The gateway under a real uvicorn on a free port, in this event loop."""
+    port = free_port()
+    settings = settings.model_copy(update={"port": port})
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn_config(app, settings))
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped during start-up")
+        if time.monotonic() > deadline:
+            raise TimeoutError("server did not start")
+        await asyncio.sleep(0.02)
+    try:
+        yield LiveServer(app, settings, port, server)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=20)
+
+
+@pytest.fixture
+async def live(settings: Settings) -> AsyncIterator[LiveServer]:
+    async with live_server(settings) as server:
+        yield server
+
+
+async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 5.0, what: str = "") -> None:
+    """Wait until `check()` is true; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.01)

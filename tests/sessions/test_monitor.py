@@ -1,0 +1,45 @@
+"""The monitor's periodic write and its published updates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from tests.conftest import eventually, in_process, make_settings
+from waqtor.storage.tables import session_state
+
+
+async def last_update_in_db(gw) -> object:  # type: ignore[no-untyped-def]
+    async with gw.gateway.storage.engine.connect() as conn:
+        return (await conn.execute(select(session_state.c.last_update, session_state.c.uptime))).one()
+
+
+async def test_the_row_is_rewritten_every_interval_with_fresh_uptime(data_dir: Path) -> None:
+    async with in_process(make_settings(data_dir, monitor_interval=0.05)) as gw:
+        await gw.scan()
+        first = await last_update_in_db(gw)
+        async def advanced() -> bool:
+            return (await last_update_in_db(gw))[0] > first[0]
+        await eventually(advanced, what="a periodic write")
+        monitor = gw.gateway.sessions.get("default").monitor
+        since = monitor.state.ready_since
+        monitor.state = monitor.state.replace(ready_since=since.replace(year=since.year - 1))
+        async def uptime_written() -> bool:
+            return (await last_update_in_db(gw))[1] > 3600
+        await eventually(uptime_written, what="uptime in the periodic write")
+
+
+async def test_every_tick_publishes_a_session_update(data_dir: Path) -> None:
+    async with in_process(make_settings(data_dir, monitor_interval=0.05)) as gw:
+        subscription = gw.gateway.bus.subscribe()
+        seen = []
+        async def two_updates() -> bool:
+            while subscription.pending():
+                event = await subscription.get()
+                if event.type == "session_update":
+                    seen.append(event)
+            return len(seen) >= 2
+        await eventually(two_updates, what="two session_update events from ticks")
+        assert seen[0].session == "default"
+        assert {"status", "ready", "stats", "lastUpdate"} <= seen[0].data.keys()

@@ -1,0 +1,3 @@
+"""Waqtor: a self-hosted WhatsApp gateway driven over HTTP and WebSocket."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from waqtor.cli import main
+
+main()

@@ -1,0 +1,85 @@
+"""The one place where errors become HTTP responses: `{"success": false, "error": {"code", "message"}}`.
+
+A caller's mistake is always a 4xx with a stable code; anything else is logged with its traceback and
+answered 500 `internal_error` without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from waqtor.errors import RateLimited, WaqtorError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"success": False, "error": error}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+async def _waqtor_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, WaqtorError)
+    headers = None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
+    if exc.status >= 500:
+        log.error("%s: %s", exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            return error_response(400, "invalid_json", "The request body is not valid JSON.")
+        location = ".".join(str(part) for part in err.get("loc", ()) if part != "body")
+        problems.append({"field": location or "body", "message": err.get("msg", "invalid")})
+    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems) or "invalid request"
+    return error_response(422, "validation_error", f"Invalid request: {summary}", problems)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    if exc.status_code == 404 and message == "Not Found":
+        message = "No such route. See /docs for the API."
+    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "The gateway failed to handle this request; see its logs.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(WaqtorError, _waqtor_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

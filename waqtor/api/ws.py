@@ -1,0 +1,331 @@
+"""The WebSocket bridge at `/ws` (spec section 3).
+
+One bus subscription feeds every client. Each client has a bounded send queue drained by its own
+writer task, so a slow client never delays the others: when its queue is full it is closed with 1013
+and may come back with `?after=<last id>` to resume. Frames are serialised once per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from waqtor.api.ws_protocol import Command, ProtocolError, Subscriptions, parse_command
+from waqtor.bus import Bus, ReplayGap, SubscriptionOverflow
+from waqtor.errors import WaqtorError
+from waqtor.events import Event
+from waqtor.sessions.state import iso_ms
+from waqtor.tasks import TaskSet
+
+if TYPE_CHECKING:
+    from waqtor.auth import ApiKeys
+    from waqtor.config import Settings
+    from waqtor.sessions.manager import SessionManager
+
+log = logging.getLogger(__name__)
+
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013
+CLOSE_GOING_AWAY = 1001
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(eq=False)
+class Client:
+    id: int
+    ws: WebSocket
+    limit: int
+    subs: Subscriptions = field(default_factory=Subscriptions)
+    queue: deque[tuple[int | None, str]] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    drained: asyncio.Event = field(default_factory=asyncio.Event)
+    held_limit: int = 0
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    held: list[Event] | None = None  # live events kept aside while a resume replays history
+    close_code: int = 1000
+    close_reason: str = ""
+    closing: bool = False
+    last_event_id: int = 0
+
+    def push(self, event_id: int | None, text: str) -> None:
+        """Queue a frame; a client whose queue is full is closed with 1013."""
+        if self.closing:
+            return
+        if len(self.queue) >= self.limit:
+            self.close(CLOSE_TRY_AGAIN, f"client too slow: more than {self.limit} frames behind; "
+                                        f"reconnect with ?after={self.last_event_id} to resume")
+            return
+        self.queue.append((event_id, text))
+        self.wake.set()
+
+    def offer(self, event: Event, text: str) -> None:
+        if self.held is not None:
+            if len(self.held) >= self.held_limit:
+                self.close(CLOSE_TRY_AGAIN, "client too slow while resuming; resume again")
+                return
+            self.held.append(event)
+            return
+        if self.subs.wants(event.type, event.session):
+            self.push(event.id, text)
+
+    def close(self, code: int, reason: str) -> None:
+        if not self.closing:
+            self.closing = True
+            self.close_code = code
+            self.close_reason = reason[:120]
+            self.done.set()
+            self.drained.set()
+            self.wake.set()
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "readyState": "CLOSING" if self.closing else "OPEN",
+            "authenticated": True,
+            "subscriptions": self.subs.event_list(),
+            "sessions": self.subs.session_list(),
+            "queued": len(self.queue),
+        }
+
+
+class Bridge:
+    """Owns every WebSocket client of this process and the bus subscription that feeds them."""
+
+    def __init__(self, settings: Settings, bus: Bus, keys: ApiKeys, sessions: SessionManager) -> None:
+        self._settings = settings
+        self._bus = bus
+        self._keys = keys
+        self._sessions = sessions
+        self.clients: dict[int, Client] = {}
+        self._next_id = 1
+        self._tasks = TaskSet("ws-bridge")
+        self.dropped = 0
+
+    async def start(self) -> None:
+        subscription = self._bus.subscribe()
+        self._tasks.spawn(self._dispatch(subscription), "dispatch")
+
+    async def stop(self) -> None:
+        for client in list(self.clients.values()):
+            client.close(CLOSE_GOING_AWAY, "gateway shutting down; reconnect with ?after= to resume")
+        deadline = time.monotonic() + 5
+        while self.clients and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await self._tasks.close()
+
+    # ---- fan-out ----------------------------------------------------------------------------------
+
+    async def _dispatch(self, subscription: Any) -> None:
+        last = 0
+        while True:
+            try:
+                event = await subscription.get()
+            except SubscriptionOverflow as overflow:
+                log.error("ws bridge fell behind the bus after event %d; catching up from history", overflow.last_id)
+                subscription = self._bus.subscribe()
+                try:
+                    missed = await self._bus.history(overflow.last_id)
+                except ReplayGap:
+                    for client in list(self.clients.values()):
+                        client.close(CLOSE_TRY_AGAIN, "gateway overloaded; reconnect with ?after= to resume")
+                    continue
+                for event in missed:
+                    self._fan_out(event)
+                    last = event.id
+                continue
+            if event.id <= last:
+                continue
+            last = event.id
+            self._fan_out(event)
+
+    def _fan_out(self, event: Event) -> None:
+        text = event.to_json()
+        for client in tuple(self.clients.values()):
+            client.offer(event, text)
+
+    # ---- one connection ---------------------------------------------------------------------------
+
+    def authenticate(self, ws: WebSocket) -> bool:
+        key = ws.headers.get("x-api-key") or ws.query_params.get("apiKey")
+        return self._keys.verify(key)
+
+    async def serve(self, ws: WebSocket) -> None:
+        """Run one client connection from accept to close."""
+        await ws.accept()
+        if not self.authenticate(ws):
+            await ws.close(CLOSE_POLICY, "API key refused: pass a valid key as ?apiKey= or X-API-Key")
+            return
+        after_raw = ws.query_params.get("after")
+        client = Client(id=self._next_id, ws=ws, limit=self._settings.ws_send_queue,
+                        held_limit=self._settings.ws_send_queue + self._settings.ws_replay)
+        self._next_id += 1
+        self.clients[client.id] = client
+        log.info("ws client %d connected (%d open)", client.id, len(self.clients))
+        after: int | None = None
+        if after_raw is not None:
+            if re.fullmatch(r"[0-9]{1,18}", after_raw):
+                after = int(after_raw)
+                # Hold live events from this instant, so the replay that follows leaves no gap.
+                client.held = []
+            else:
+                self._reply(client, ProtocolError("invalid_field", "`after` must be a non-negative integer"))
+        reader = asyncio.create_task(self._read(client, after), name=f"ws{client.id}:read")
+        writer = asyncio.create_task(self._write(client), name=f"ws{client.id}:write")
+        try:
+            await client.done.wait()
+        finally:
+            reader.cancel()
+            if client.close_code in (CLOSE_TRY_AGAIN, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_GOING_AWAY):
+                writer.cancel()
+            else:
+                # flush what is queued before a normal close
+                client.wake.set()
+            await asyncio.gather(reader, return_exceptions=True)
+            try:
+                await asyncio.wait_for(writer, timeout=2)
+            except (asyncio.TimeoutError, asyncio.CancelledError, Exception):
+                writer.cancel()
+            self.clients.pop(client.id, None)
+            if client.close_code == CLOSE_TRY_AGAIN:
+                self.dropped += 1
+            if ws.application_state is WebSocketState.CONNECTED and ws.client_state is WebSocketState.CONNECTED:
+                try:
+                    await asyncio.wait_for(ws.close(client.close_code, client.close_reason), timeout=5)
+                except Exception:
+                    log.debug("ws client %d: close did not complete", client.id)
+            log.info("ws client %d closed (%d %s)", client.id, client.close_code, client.close_reason)
+
+    async def _write(self, client: Client) -> None:
+        try:
+            while True:
+                while client.queue:
+                    event_id, text = client.queue.popleft()
+                    await client.ws.send_text(text)
+                    if event_id is not None:
+                        client.last_event_id = event_id
+                client.drained.set()
+                if client.closing:
+                    return
+                client.wake.clear()
+                await client.wake.wait()
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            client.close(1006, "connection lost")
+
+    async def _read(self, client: Client, after: int | None) -> None:
+        limit = self._settings.ws_max_frame
+        try:
+            if after is not None:
+                await self._resume(client, after)
+            while True:
+                message = await client.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    client.close(message.get("code", 1000), "client closed")
+                    return
+                text = message.get("text")
+                if text is None:
+                    data = message.get("bytes") or b""
+                    if len(data) > limit:
+                        client.close(CLOSE_TOO_BIG, f"frame over {limit} bytes")
+                        return
+                    self._reply(client, ProtocolError("invalid_frame", "binary frames are not supported; send JSON text"))
+                    continue
+                if len(text) > limit and len(text.encode("utf-8")) > limit:
+                    client.close(CLOSE_TOO_BIG, f"frame over {limit} bytes")
+                    return
+                try:
+                    command = parse_command(text)
+                    await self._run(client, command)
+                except ProtocolError as exc:
+                    self._reply(client, exc)
+                except WaqtorError as exc:
+                    self._reply(client, ProtocolError(exc.code, exc.message))
+        except WebSocketDisconnect as exc:
+            client.close(exc.code, "client closed")
+
+    def _reply(self, client: Client, payload: dict[str, Any] | ProtocolError) -> None:
+        if isinstance(payload, ProtocolError):
+            payload = payload.frame(now_ms())
+        client.push(None, _dumps(payload))
+
+    # ---- commands -----------------------------------------------------------------------------------
+
+    async def _run(self, client: Client, command: Command) -> None:
+        sessions = self._sessions
+        if command.type == "ping":
+            self._reply(client, {"type": "pong", "timestamp": now_ms()})
+        elif command.type == "get_state":
+            monitor = sessions.get(command.session or "default").monitor
+            self._reply(client, {"type": "session_state", "data": monitor.view(), "timestamp": now_ms(),
+                                 "session": monitor.name})
+        elif command.type == "get_qr":
+            state = sessions.get(command.session or "default").monitor.state
+            data: dict[str, Any] = {"hasQR": state.has_qr, "qr": state.qr_code if state.has_qr else None}
+            if state.has_qr and state.qr_expires_at is not None:
+                data["expiresAt"] = iso_ms(state.qr_expires_at)
+            if not state.has_qr:
+                data["message"] = "No QR code available. Client may already be authenticated."
+            self._reply(client, {"type": "qr_code", "data": data, "timestamp": now_ms(), "session": state.session})
+        elif command.type == "subscribe":
+            client.subs.subscribe(command.events, command.sessions)
+            self._reply(client, {"type": "subscribed", "events": client.subs.event_list(),
+                                 "sessions": client.subs.session_list(), "timestamp": now_ms()})
+        elif command.type == "unsubscribe":
+            client.subs.unsubscribe(command.events, command.sessions)
+            self._reply(client, {"type": "unsubscribed", "events": client.subs.event_list(),
+                                 "sessions": client.subs.session_list(), "timestamp": now_ms()})
+        elif command.type == "resume":
+            assert command.after is not None
+            await self._resume(client, command.after)
+
+    async def _resume(self, client: Client, after: int) -> None:
+        """Replay every kept event after `after` that the client wants, then the live ones: no gap, no
+        duplicate. Live events that arrive meanwhile are held aside and released after the replay."""
+        if client.held is None:
+            client.held = []
+        # Frames already queued are re-sent from history if they fall after `after`.
+        client.queue = deque(item for item in client.queue if item[0] is None)
+        replayed = 0
+        last = after
+        try:
+            history = await self._bus.history(after)
+        except ReplayGap as gap:
+            held, client.held = client.held, None
+            self._reply(client, ProtocolError("replay_gap", str(gap), oldest=gap.oldest, after=after))
+            for event in held:
+                client.offer(event, event.to_json())
+            return
+        for event in history:
+            if client.subs.wants(event.type, event.session):
+                # Pace the replay by the writer so a long catch-up never overflows the send queue.
+                while len(client.queue) >= max(1, client.limit // 2) and not client.closing:
+                    client.drained.clear()
+                    await client.drained.wait()
+                if client.closing:
+                    return
+                client.push(event.id, event.to_json())
+                replayed += 1
+            last = event.id
+        held, client.held = client.held, None
+        self._reply(client, {"type": "resumed", "after": after, "replayed": replayed, "timestamp": now_ms()})
+        for event in held:
+            if event.id > last:
+                client.offer(event, event.to_json())
+
+    def info(self) -> list[dict[str, Any]]:
+        return [client.info() for client in self.clients.values()]

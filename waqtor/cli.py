@@ -1,0 +1,87 @@
+"""The `waqtor` command line (also `python -m waqtor`)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from pydantic import ValidationError
+
+from waqtor import __version__
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Waqtor, a self-hosted WhatsApp gateway.")
+
+
+def _settings(**overrides: object):  # type: ignore[no-untyped-def]
+    from waqtor.config import Settings
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            typer.echo(f"error: setting {field} (WAQTOR_{field.upper()}): {err['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+
+
+@cli.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Bind address [env WAQTOR_HOST, default 0.0.0.0]")] = None,
+    port: Annotated[Optional[int], typer.Option(help="HTTP port [env WAQTOR_PORT, default 8080]")] = None,
+    engine: Annotated[Optional[str], typer.Option(help="Engine of the default session [env WAQTOR_ENGINE]")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Data directory [env WAQTOR_DATA_DIR, default ./data]")] = None,
+    database_url: Annotated[
+        Optional[str], typer.Option(help="Database URL [env WAQTOR_DATABASE_URL, default SQLite in the data dir]")
+    ] = None,
+) -> None:
+    """Start the gateway."""
+    import uvicorn
+
+    from waqtor.app import create_app
+    from waqtor.errors import ConfigError
+    from waqtor.server import uvicorn_config
+
+    settings = _settings(host=host, port=port, engine=engine, data_dir=data_dir, database_url=database_url)
+    setup_logging(settings.log_level)
+    try:
+        app = create_app(settings)
+        uvicorn.Server(uvicorn_config(app, settings)).run()
+    except ConfigError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.command("new-key")
+def new_key(
+    data_dir: Annotated[Optional[Path], typer.Option(help="Data directory [env WAQTOR_DATA_DIR]")] = None,
+) -> None:
+    """Replace the generated API key with a new one (shown once). Restart the gateway to use it."""
+    from waqtor.auth import KEY_FILE, announce_key, generate_key, write_key_hash
+
+    settings = _settings(data_dir=data_dir)
+    key = generate_key()
+    path = settings.data_dir / KEY_FILE
+    write_key_hash(path, key)
+    announce_key(key, path, settings.port)
+
+
+@cli.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,67 @@
+"""Settings: built once (from the environment, `WAQTOR_*`, and CLI overrides) and passed to `create_app`.
+
+Nothing in the package reads the environment at import time; every component receives the `Settings`
+instance it needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+
+class Settings(BaseSettings):
+    """Every setting of the gateway; README.md has the table with each default."""
+
+    model_config = SettingsConfigDict(env_prefix="WAQTOR_", extra="ignore", validate_default=True)
+
+    host: str = Field("0.0.0.0", description="Address the HTTP server binds to.")
+    port: int = Field(8080, ge=0, le=65535, description="HTTP port (0 picks a free one).")
+    engine: str = Field("sandbox", description="Engine of the `default` session: sandbox.")
+    data_dir: Path = Field(Path("./data"), description="Directory for the database, keys and media.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<data dir>/waqtor.db."
+    )
+    api_key: SecretStr | None = Field(
+        None, description="API key; when unset a key is generated on first start and only its hash kept."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    monitor_interval: float = Field(30.0, gt=0, description="Seconds between periodic session-state writes.")
+    sandbox_qr_interval: float = Field(20.0, gt=0, description="Seconds between sandbox QR rotations.")
+    sandbox_reconnect_delay: float = Field(
+        2.0, ge=0, description="Seconds a sandbox session waits before reconnecting after a fault."
+    )
+    bus_url: str = Field("memory://", description="Event bus: memory:// (one process).")
+    bus_queue_size: int = Field(10_000, ge=16, description="Events a bus subscriber may hold before it is cut off.")
+    ws_replay: int = Field(10_000, ge=0, description="Events kept for WebSocket resume.")
+    ws_ping_interval: float = Field(30.0, gt=0, description="Seconds between WebSocket protocol pings.")
+    ws_ping_timeout: float = Field(20.0, gt=0, description="Seconds a client has to answer a ping before it is dropped.")
+    ws_send_queue: int = Field(1_000, ge=1, description="Frames a WebSocket client may fall behind before 1013.")
+    ws_max_frame: int = Field(65_536, ge=1024, description="Largest client frame in bytes; larger closes with 1009.")
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        from waqtor.engines import engine_names
+
+        if value not in engine_names():
+            raise ValueError(f"unknown engine {value!r}; choose one of: {', '.join(engine_names())}")
+        return value
+
+    @field_validator("api_key")
+    @classmethod
+    def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("WAQTOR_API_KEY must be at least 16 characters")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL to use: the configured one, else the SQLite file under the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'waqtor.db').resolve()}"

@@ -1,0 +1,26 @@
+"""Engines by name, imported lazily so an engine's heavy vendor library loads only when it is used."""
+
+from __future__ import annotations
+
+import importlib
+
+from waqtor.engines.base import Engine
+from waqtor.errors import ConfigError
+
+_ENGINES: dict[str, str] = {
+    "sandbox": "waqtor.engines.sandbox.engine:SandboxEngine",
+}
+
+
+def engine_names() -> tuple[str, ...]:
+    return tuple(_ENGINES)
+
+
+def engine_class(name: str) -> type[Engine]:
+    """The engine class registered under `name`; ConfigError naming it when there is none."""
+    try:
+        target = _ENGINES[name]
+    except KeyError:
+        raise ConfigError(f"unknown engine {name!r}; choose one of: {', '.join(_ENGINES)}") from None
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]

@@ -1,0 +1,166 @@
+"""What a session drives, and what an engine tells the session.
+
+An engine is one WhatsApp account's connection. The gateway creates one per session, gives it an
+`EngineContext` (its name, a sink for its events, a small store for its link, the settings) and calls
+`start`, `stop`, `logout` and `send`. The engine reports everything that happens through
+`await ctx.emit(event)`, with one of the event classes below; it never touches the session state itself.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from waqtor.config import Settings
+
+
+# ---- events an engine emits -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Connecting:
+    """The engine is opening its connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class QRCode:
+    """A new QR code to scan; it stops being valid at `expires_at`."""
+
+    code: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """The phone accepted the link (or a stored link was restored)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    phone: str
+    pushname: str | None
+    platform: str | None
+    platform_raw: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """Connected and able to send, as `account`."""
+
+    account: AccountInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """The connection dropped; `reconnecting` says whether the engine will try again by itself."""
+
+    code: str
+    message: str
+    reconnecting: bool
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedOut:
+    """The link is gone (unlinked from the phone, or by the gateway); a new QR is needed."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageIn:
+    """A message received by the account."""
+
+    id: str
+    chat: str
+    sender: str
+    type: str
+    text: str | None
+    timestamp: datetime
+    push_name: str | None = None
+    media: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStatus:
+    """A status change of a message the account sent: sent, delivered, read, played or failed."""
+
+    id: str
+    status: str
+    timestamp: datetime
+    error: str | None = None
+
+
+EngineEvent = Connecting | QRCode | Authenticated | Ready | Disconnected | LoggedOut | MessageIn | MessageStatus
+
+
+# ---- what the gateway gives an engine ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message to send: `to` is a normalised JID (`<digits>@s.whatsapp.net` or a group `@g.us`)."""
+
+    to: str
+    type: str = "text"
+    text: str | None = None
+    reply_to: str | None = None
+    media: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    id: str
+    timestamp: datetime
+
+
+class EngineStore(ABC):
+    """Where an engine keeps what it needs to restore its link without a new QR."""
+
+    @abstractmethod
+    async def load(self) -> dict[str, Any] | None:
+        """The saved data, or None."""
+
+    @abstractmethod
+    async def save(self, data: dict[str, Any] | None) -> None:
+        """Replace the saved data (None forgets it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineContext:
+    session: str
+    emit: Callable[[EngineEvent], Awaitable[None]]
+    store: EngineStore
+    settings: Settings
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine(ABC):
+    """One WhatsApp account's connection. Methods raise `waqtor.errors` types, never the vendor's."""
+
+    name: ClassVar[str]
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Begin connecting (restoring a stored link when there is one); returns without waiting for it."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Disconnect and release every resource, keeping the link; idempotent."""
+
+    @abstractmethod
+    async def logout(self) -> None:
+        """Unlink the account and forget the stored link; the engine then offers a new QR."""
+
+    @abstractmethod
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Send `message`; SessionNotReady when not connected, EngineError when WhatsApp refuses it."""

@@ -1,0 +1,163 @@
+"""The sandbox engine: a simulated WhatsApp account with no network, for development, demos and tests.
+
+It behaves like a real linked device as far as the gateway can see: it offers rotating QR codes until
+`scan()` links it, keeps its link in the engine store (so it survives a restart), receives messages
+through `inbound()`, and suffers the faults `fail()` injects. It always says what it is in its logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from waqtor.engines.base import (
+    AccountInfo,
+    Authenticated,
+    Connecting,
+    Disconnected,
+    Engine,
+    EngineContext,
+    LoggedOut,
+    MessageIn,
+    OutgoingMessage,
+    QRCode,
+    Ready,
+    SendResult,
+)
+from waqtor.engines.sandbox import translate
+from waqtor.errors import Conflict, SessionNotReady
+from waqtor.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+Phase = Literal["stopped", "connecting", "qr", "connected", "disconnected"]
+
+
+class SandboxEngine(Engine):
+    name = "sandbox"
+
+    def __init__(self, ctx: EngineContext) -> None:
+        super().__init__(ctx)
+        self._rng = random.Random()
+        self._tasks = TaskSet(f"sandbox[{ctx.session}]")
+        self._link: dict[str, Any] | None = None
+        self._qr_task: asyncio.Task[None] | None = None
+        self.phase: Phase = "stopped"
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        log.info("session %s runs on the SANDBOX engine: a simulated account, nothing reaches WhatsApp", self.ctx.session)
+        self._link = await self.ctx.store.load()
+        await self._connect()
+
+    async def stop(self) -> None:
+        await self._tasks.close()
+        self._qr_task = None
+        self.phase = "stopped"
+
+    async def logout(self) -> None:
+        self._cancel_qr()
+        self._link = None
+        await self.ctx.store.save(None)
+        await self._connect()
+
+    async def _connect(self) -> None:
+        self.phase = "connecting"
+        await self.ctx.emit(Connecting())
+        if self._link is not None:
+            await self._become_ready()
+        else:
+            self.phase = "qr"
+            await self._show_qr()  # the first code is there when start() or logout() returns
+            self._qr_task = self._tasks.spawn(self._rotate_qr(), "qr")
+
+    async def _become_ready(self) -> None:
+        assert self._link is not None
+        await self.ctx.emit(Authenticated())
+        self.phase = "connected"
+        await self.ctx.emit(
+            Ready(AccountInfo(phone=self._link["phone"], pushname=self._link["pushname"], platform="android"))
+        )
+
+    async def _show_qr(self) -> None:
+        expires = datetime.now(UTC) + timedelta(seconds=self.ctx.settings.sandbox_qr_interval)
+        await self.ctx.emit(QRCode(translate.qr_code(self._rng), expires))
+
+    async def _rotate_qr(self) -> None:
+        while True:
+            await asyncio.sleep(self.ctx.settings.sandbox_qr_interval)
+            await self._show_qr()
+
+    def _cancel_qr(self) -> None:
+        if self._qr_task is not None:
+            self._qr_task.cancel()
+            self._qr_task = None
+
+    # ---- what the sandbox routes drive ----------------------------------------------------------
+
+    async def scan(self, phone: str | None = None, pushname: str | None = None) -> AccountInfo:
+        """Link the simulated phone, as if its owner scanned the QR code; Conflict when no QR is shown."""
+        if self.phase != "qr":
+            raise Conflict(f"session {self.ctx.session!r} is not showing a QR code (it is {self.phase})",
+                           code="not_waiting_for_scan")
+        self._cancel_qr()
+        self._link = {
+            "phone": phone or translate.simulated_phone(self._rng),
+            "pushname": pushname or "Sandbox User",
+        }
+        await self.ctx.store.save(self._link)
+        await self._become_ready()
+        return AccountInfo(phone=self._link["phone"], pushname=self._link["pushname"], platform="android")
+
+    async def inbound(self, sender: str, body: str) -> MessageIn:
+        """Deliver a text message from `sender` (digits) to the account."""
+        self._require_connected()
+        jid = f"{sender}@s.whatsapp.net"
+        message = MessageIn(
+            id=translate.message_id(self._rng),
+            chat=jid,
+            sender=jid,
+            type="text",
+            text=body,
+            timestamp=datetime.now(UTC),
+        )
+        await self.ctx.emit(message)
+        return message
+
+    async def fail(self, kind: Literal["disconnect", "logout"]) -> None:
+        """Inject a fault: a dropped connection that heals itself, or an unlink from the phone."""
+        if kind == "disconnect":
+            self._require_connected()
+            self.phase = "disconnected"
+            await self.ctx.emit(
+                Disconnected(code="connection_lost", message="connection lost (sandbox fault)", reconnecting=True)
+            )
+            self._tasks.spawn(self._reconnect_later(), "reconnect")
+        else:
+            if self._link is None:
+                raise Conflict(f"session {self.ctx.session!r} is not linked", code="not_linked")
+            self._cancel_qr()
+            self._link = None
+            await self.ctx.store.save(None)
+            self.phase = "disconnected"
+            await self.ctx.emit(LoggedOut(code="logged_out", message="the phone unlinked this device (sandbox fault)"))
+            await self._connect()
+
+    async def _reconnect_later(self) -> None:
+        await asyncio.sleep(self.ctx.settings.sandbox_reconnect_delay)
+        if self.phase == "disconnected":
+            await self._connect()
+
+    def _require_connected(self) -> None:
+        if self.phase != "connected":
+            raise SessionNotReady(f"session {self.ctx.session!r} is not connected (it is {self.phase})")
+
+    # ---- sending --------------------------------------------------------------------------------
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        self._require_connected()
+        return SendResult(id=translate.message_id(self._rng), timestamp=datetime.now(UTC))

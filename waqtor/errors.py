@@ -1,0 +1,94 @@
+"""One exception tree for the whole gateway.
+
+    WaqtorError                      code            HTTP
+    ├── InvalidInput                 invalid_input   400  (a caller's malformed or impossible value)
+    ├── Unauthorized                 unauthorized    401
+    ├── Forbidden                    forbidden       403
+    ├── NotFound                     not_found       404
+    │   └── SessionNotFound          session_not_found
+    ├── Conflict                     conflict        409
+    │   ├── SessionNotReady          session_not_ready
+    │   └── IllegalTransition        illegal_transition
+    ├── RateLimited                  rate_limited    429
+    ├── EngineError                  engine_error    502  (the engine or WhatsApp refused or failed)
+    └── ConfigError                  config_error    (raised at start-up, never over HTTP)
+
+Routes raise these; `waqtor.api.errors` is the only place that turns them into HTTP responses or
+WebSocket frames. Each subclass may override `code` for a more precise, stable error code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class WaqtorError(Exception):
+    """Base of every gateway error: a stable `code`, a human `message` and optional `details`."""
+
+    code: str = "internal_error"
+    status: int = 500
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+
+class InvalidInput(WaqtorError):
+    code = "invalid_input"
+    status = 400
+
+
+class Unauthorized(WaqtorError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(WaqtorError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(WaqtorError):
+    code = "not_found"
+    status = 404
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"session {name!r} does not exist")
+
+
+class Conflict(WaqtorError):
+    code = "conflict"
+    status = 409
+
+
+class SessionNotReady(Conflict):
+    code = "session_not_ready"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class RateLimited(WaqtorError):
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class EngineError(WaqtorError):
+    code = "engine_error"
+    status = 502
+
+
+class ConfigError(WaqtorError):
+    code = "config_error"

@@ -1,0 +1,29 @@
+"""How the gateway runs under uvicorn: one place for the server options, shared by the CLI and tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import uvicorn
+
+from waqtor.config import Settings
+
+
+def uvicorn_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
+    """The uvicorn configuration for `app`: WebSocket frame limit and protocol-level heartbeat from the
+    settings, no access log of uvicorn's own (ours leaves query strings, and so keys, out)."""
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "ws": "websockets",
+        "ws_max_size": settings.ws_max_frame,
+        "ws_ping_interval": settings.ws_ping_interval,
+        "ws_ping_timeout": settings.ws_ping_timeout,
+        "lifespan": "on",
+        "access_log": False,
+        "log_config": None,
+        "timeout_graceful_shutdown": 10,
+    }
+    options.update(overrides)
+    return uvicorn.Config(app, **options)

@@ -1,0 +1,165 @@
+"""The session monitor (spec section 2): one session's live state, kept in the database and published.
+
+`SessionMonitor.handle` is the sink an engine emits into. Every change goes through `_commit`, the one
+place that persists the state, logs the move and publishes `session_update`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from waqtor import events
+from waqtor.bus import Bus
+from waqtor.engines.base import (
+    Authenticated,
+    Connecting,
+    Disconnected,
+    EngineEvent,
+    LoggedOut,
+    MessageIn,
+    MessageStatus,
+    QRCode,
+    Ready,
+)
+from waqtor.errors import IllegalTransition
+from waqtor.sessions.state import SessionState, Status, iso_ms, move, public_view
+from waqtor.storage.sessions import SessionRepository
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SessionMonitor:
+    """Tracks one session; safe to call from several tasks (changes are serialised)."""
+
+    def __init__(self, state: SessionState, repo: SessionRepository, bus: Bus, clock: Clock = utcnow) -> None:
+        self.state = state
+        self._repo = repo
+        self._bus = bus
+        self._clock = clock
+        self._lock = asyncio.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.state.session
+
+    def view(self) -> dict[str, Any]:
+        """The spec's state object as of now."""
+        return public_view(self.state, self._clock())
+
+    # ---- the engine's sink ------------------------------------------------------------------------
+
+    async def handle(self, event: EngineEvent) -> None:
+        """Apply an engine event. A move the state machine refuses is logged and ignored, never raised
+        into the engine."""
+        try:
+            await self._apply(event)
+        except IllegalTransition as exc:
+            log.warning("session %s: ignored %s from the engine: %s", self.name, type(event).__name__, exc)
+
+    async def _apply(self, event: EngineEvent) -> None:
+        now = self._clock()
+        match event:
+            case Connecting():
+                await self._move(Status.CONNECTING, now)
+            case QRCode(code=code, expires_at=expires_at):
+                await self._move(Status.QR, now, qr_code=code, qr_expires_at=expires_at)
+                await self._bus.publish(
+                    events.QR_CODE,
+                    {"hasQR": True, "qr": code, "expiresAt": iso_ms(expires_at)},
+                    session=self.name,
+                )
+            case Authenticated():
+                await self._move(Status.AUTHENTICATED, now)
+            case Ready(account=account):
+                await self._move(
+                    Status.CONNECTED, now, phone=account.phone, pushname=account.pushname, platform=account.platform
+                )
+            case Disconnected(code=code, message=message, details=details):
+                await self._move(Status.DISCONNECTED, now, last_error=_error(code, message, now, details))
+            case LoggedOut(code=code, message=message, details=details):
+                await self._move(
+                    Status.DISCONNECTED,
+                    now,
+                    authenticated=False,
+                    phone=None,
+                    pushname=None,
+                    platform=None,
+                    last_error=_error(code, message, now, details),
+                )
+            case MessageIn():
+                await self.count(received=1)
+                await self._bus.publish(events.MESSAGE, _message_in_data(event), session=self.name)
+            case MessageStatus():
+                pass  # the message log (messaging) records statuses; the monitor's counters do not change
+
+    # ---- changes --------------------------------------------------------------------------------
+
+    async def _move(self, to: Status, now: datetime, **changes: Any) -> None:
+        async with self._lock:
+            if to is self.state.status and to is not Status.QR:
+                return
+            previous = self.state.status
+            await self._commit(move(self.state, to, now, **changes), now)
+            log.info("session %s: %s -> %s", self.name, previous, to)
+
+    async def count(self, *, sent: int = 0, received: int = 0) -> None:
+        """Add to the message counters."""
+        async with self._lock:
+            now = self._clock()
+            await self._commit(
+                self.state.replace(
+                    messages_sent=self.state.messages_sent + sent,
+                    messages_received=self.state.messages_received + received,
+                    last_update=now,
+                ),
+                now,
+            )
+
+    async def reset_stats(self) -> None:
+        """Zero the message counters, in the database too."""
+        async with self._lock:
+            now = self._clock()
+            await self._commit(self.state.replace(messages_sent=0, messages_received=0, last_update=now), now)
+            log.info("session %s: statistics reset", self.name)
+
+    async def tick(self) -> None:
+        """The periodic write: refresh uptime and lastUpdate in the row and publish the state."""
+        async with self._lock:
+            now = self._clock()
+            await self._commit(self.state.replace(last_update=now), now)
+
+    async def stopped(self) -> None:
+        """The gateway stopped the engine: the session is disconnected, with no error to report."""
+        await self._move(Status.DISCONNECTED, self._clock())
+
+    async def _commit(self, state: SessionState, now: datetime) -> None:
+        await self._repo.save_state(state, now)
+        self.state = state
+        await self._bus.publish(events.SESSION_UPDATE, public_view(state, now), session=self.name)
+
+
+def _error(code: str, message: str, now: datetime, details: dict[str, Any]) -> dict[str, Any]:
+    return {"code": code, "message": message, "at": iso_ms(now), "details": details}
+
+
+def _message_in_data(message: MessageIn) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "direction": "in",
+        "chat": message.chat,
+        "from": message.sender,
+        "type": message.type,
+        "body": message.text,
+        "pushName": message.push_name,
+        "timestamp": iso_ms(message.timestamp),
+    }

@@ -1,0 +1,103 @@
+"""Storage facade over SQLAlchemy Core (async). The URL picks the database: sqlite:/// or postgresql://.
+
+`Storage.open()` connects and applies every Alembic migration; repositories hang off the facade, one per
+group of tables (`storage.sessions`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from waqtor.errors import ConfigError
+from waqtor.storage.sessions import SessionRepository
+
+__all__ = ["Storage", "async_url"]
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def async_url(url: str) -> str:
+    """Map a plain database URL to its async driver; an unsupported scheme is a ConfigError."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with little context
+        raise ConfigError(f"invalid database URL {url!r}: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return str(parsed.set(drivername="sqlite+aiosqlite"))
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ConfigError(f"unsupported database {backend!r} in the database URL; use sqlite:/// or postgresql://")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _migrate(sync_connection: Any) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = sync_connection
+    command.upgrade(config, "head")
+
+
+class Storage:
+    """The gateway's database; open() before use, close() at shutdown."""
+
+    def __init__(self, url: str) -> None:
+        self.url = async_url(url)
+        self.dialect = make_url(self.url).get_backend_name()
+        self._engine: AsyncEngine | None = None
+        self.sessions: SessionRepository
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("storage is not open")
+        return self._engine
+
+    async def open(self) -> None:
+        """Connect, create the SQLite directory if needed, and bring the schema to the newest migration."""
+        if self.dialect == "sqlite":
+            database = make_url(self.url).database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_async_engine(self.url)
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_async_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        self._engine = engine
+        async with engine.begin() as conn:
+            await conn.run_sync(_migrate)
+        self.sessions = SessionRepository(engine)
+        log.info("storage ready (%s)", self.dialect)
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            log.warning("database ping failed", exc_info=True)
+            return False
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None

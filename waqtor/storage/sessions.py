@@ -1,0 +1,105 @@
+"""Sessions, their engine data and their monitored state (`sessions`, `session_state`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from waqtor.sessions.state import SessionState, Status
+from waqtor.storage.records import SessionRecord
+from waqtor.storage.tables import session_state, sessions
+
+
+def _state_values(state: SessionState, now: datetime) -> dict[str, Any]:
+    return {
+        "engine": state.engine,
+        "status": str(state.status),
+        "ready": state.ready,
+        "authenticated": state.authenticated,
+        "qr_code": state.qr_code,
+        "qr_expires_at": state.qr_expires_at,
+        "phone": state.phone,
+        "pushname": state.pushname,
+        "platform": state.platform,
+        "uptime": state.uptime(now),
+        "ready_since": state.ready_since,
+        "messages_sent": state.messages_sent,
+        "messages_received": state.messages_received,
+        "last_error": state.last_error,
+        "last_update": state.last_update,
+    }
+
+
+class SessionRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create(self, record: SessionRecord, state: SessionState) -> None:
+        """Insert the session and its first state row in one transaction."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(sessions).values(
+                    name=record.name, engine=record.engine, config=record.config, created_at=record.created_at
+                )
+            )
+            await conn.execute(
+                insert(session_state).values(session=record.name, **_state_values(state, state.last_update))
+            )
+
+    async def list(self) -> list[SessionRecord]:
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(sessions).order_by(sessions.c.created_at, sessions.c.name))).all()
+        return [SessionRecord(name=r.name, engine=r.engine, created_at=r.created_at, config=r.config) for r in rows]
+
+    async def get(self, name: str) -> SessionRecord | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(sessions).where(sessions.c.name == name))).first()
+        if row is None:
+            return None
+        return SessionRecord(name=row.name, engine=row.engine, created_at=row.created_at, config=row.config)
+
+    async def delete(self, name: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(session_state).where(session_state.c.session == name))
+            await conn.execute(delete(sessions).where(sessions.c.name == name))
+
+    async def load_engine_data(self, name: str) -> dict[str, Any] | None:
+        async with self._engine.connect() as conn:
+            return (await conn.execute(select(sessions.c.engine_data).where(sessions.c.name == name))).scalar()
+
+    async def save_engine_data(self, name: str, data: dict[str, Any] | None) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(update(sessions).where(sessions.c.name == name).values(engine_data=data))
+
+    async def load_state(self, name: str) -> SessionState | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(session_state).where(session_state.c.session == name))).first()
+        if row is None:
+            return None
+        return SessionState(
+            session=row.session,
+            engine=row.engine,
+            last_update=row.last_update,
+            status=Status(row.status),
+            authenticated=row.authenticated,
+            qr_code=row.qr_code,
+            qr_expires_at=row.qr_expires_at,
+            phone=row.phone,
+            pushname=row.pushname,
+            platform=row.platform,
+            ready_since=row.ready_since,
+            messages_sent=row.messages_sent,
+            messages_received=row.messages_received,
+            last_error=row.last_error,
+        )
+
+    async def save_state(self, state: SessionState, now: datetime) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(session_state)
+                .where(session_state.c.session == state.session)
+                .values(**_state_values(state, now))
+            )
