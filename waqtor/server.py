@@ -16,10 +16,12 @@ def uvicorn_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Co
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
-        "ws": "websockets",
+        "ws": "websockets-sansio",
         "ws_max_size": settings.ws_max_frame,
         "ws_ping_interval": settings.ws_ping_interval,
         "ws_ping_timeout": settings.ws_ping_timeout,
+        # Broadcast frames would be compressed once per client: at fan-out that costs more than it saves.
+        "ws_per_message_deflate": False,
         "lifespan": "on",
         "access_log": False,
         "log_config": None,
