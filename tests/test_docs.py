@@ -1,0 +1,37 @@
+"""The docs keep up with the code: every setting in the README, every route in the API reference."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.conftest import Harness
+from waqtor.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_lists_every_setting_with_its_default() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `WAQTOR_([A-Z_]+)` \| ([^|]+) \|", readme, re.M)}
+    for name, field in Settings.model_fields.items():
+        assert name.upper() in rows, f"README settings table misses WAQTOR_{name.upper()}"
+        default = field.default
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            shown = rows[name.upper()].strip().strip("`")
+            assert float(shown.replace(",", "")) == float(default), f"WAQTOR_{name.upper()} default"
+
+
+def test_readme_quick_start_is_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["./scripts/serve", "./scripts/test"]
+
+
+async def test_api_reference_documents_every_route(gw: Harness) -> None:
+    reference = (ROOT / "docs" / "api-reference.md").read_text()
+    for path, operations in gw.app.openapi()["paths"].items():
+        for method in operations:
+            heading = f"`{method.upper()} {path}`"
+            assert heading in reference, f"docs/api-reference.md has no section for {heading}"
