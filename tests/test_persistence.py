@@ -54,3 +54,18 @@ async def test_an_unlinked_sandbox_offers_a_qr_again_after_restart(data_dir: Pat
         await gw.client.post("/api/status/logout")
     async with in_process(settings) as gw:
         assert (await gw.state())["status"] == "qr"
+
+
+async def test_the_gateway_runs_and_restarts_on_postgresql(data_dir: Path) -> None:
+    from tests.conftest import fresh_postgres_database
+
+    async with fresh_postgres_database() as url:
+        settings = make_settings(data_dir, database_url=url)
+        async with in_process(settings) as gw:
+            assert gw.gateway.storage.dialect == "postgresql"
+            await gw.scan(phone="4915112345678")
+            await gw.client.post("/api/sandbox/inbound", json={"from": "4915100000001", "body": "x"})
+        async with in_process(settings) as gw:
+            state = await gw.state()
+            assert state["status"] == "connected" and state["stats"]["messagesReceived"] == 1
+            assert not (data_dir / "waqtor.db").exists()

@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio as aioredis
 
+from tests.conftest import REDIS_URL
 from waqtor.bus import Bus, ReplayGap, SubscriptionOverflow, backend_factory
 
 
-@pytest.fixture(params=["memory://"])
+@pytest.fixture(params=["memory", "redis"])
 async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
-    bus = Bus(backend_factory(request.param, replay=100)(), queue_size=50)
+    prefix = f"test-{uuid.uuid4().hex}"
+    url = "memory://" if request.param == "memory" else f"{REDIS_URL}?prefix={prefix}"
+    bus = Bus(backend_factory(url, replay=100)(), queue_size=50)
     await bus.start()
     yield bus
     await bus.stop()
+    if request.param == "redis":
+        client = aioredis.from_url(REDIS_URL)
+        await client.delete(f"{prefix}:bus:seq", f"{prefix}:bus:events")
+        await client.aclose()
+
+
+async def delivered(bus: Bus, event_id: int) -> None:
+    """Wait until `event_id` has reached this process's subscribers (Redis delivers asynchronously)."""
+    probe = bus.subscribe()
+    try:
+        while True:
+            event = await probe.get()
+            if event.id >= event_id:
+                return
+    finally:
+        probe.close()
 
 
 async def test_ids_increase_and_timestamps_are_ms(bus: Bus) -> None:
@@ -33,8 +54,10 @@ async def test_every_subscriber_gets_every_event_in_order(bus: Bus) -> None:
         assert got == sent
 
 
-async def test_a_subscriber_sees_only_events_after_it_subscribed(bus: Bus) -> None:
-    await bus.publish("message", {"n": 0})
+async def test_a_subscriber_sees_only_events_delivered_after_it_subscribed(bus: Bus) -> None:
+    probe = bus.subscribe()
+    earlier = await bus.publish("message", {"n": 0})
+    assert await probe.get() == earlier
     sub = bus.subscribe()
     later = await bus.publish("message", {"n": 1})
     assert await sub.get() == later
@@ -71,9 +94,18 @@ async def test_a_subscriber_that_falls_behind_is_cut_off_after_draining(bus: Bus
 
 async def test_a_closed_subscription_receives_nothing_more(bus: Bus) -> None:
     sub = bus.subscribe()
+    witness = bus.subscribe()
     sub.close()
-    await bus.publish("message", {})
+    event = await bus.publish("message", {})
+    assert await witness.get() == event
     assert sub.pending() == 0
+
+
+async def test_ids_are_shared_by_every_instance(bus: Bus) -> None:
+    first = await bus.publish("message", {})
+    assert await bus.last_id() == first.id
+    second = await bus.publish("message", {})
+    assert second.id == first.id + 1
 
 
 async def test_event_json_round_trips(bus: Bus) -> None:
@@ -90,3 +122,23 @@ def test_an_unknown_bus_url_is_a_config_error_naming_it() -> None:
 
     with pytest.raises(ConfigError, match="kafka"):
         backend_factory("kafka://x", replay=10)
+
+
+async def test_two_redis_instances_share_events_ids_and_history() -> None:
+    from waqtor.bus.redis import RedisBus
+
+    url = f"{REDIS_URL}?prefix=test-{uuid.uuid4().hex}"
+    one, two = Bus(RedisBus(url, 100)), Bus(RedisBus(url, 100))
+    await one.start()
+    await two.start()
+    try:
+        sub_one, sub_two = one.subscribe(), two.subscribe()
+        first = await one.publish("message", {"from": "one"})
+        second = await two.publish("message", {"from": "two"})
+        assert second.id == first.id + 1
+        assert [await sub_one.get(), await sub_one.get()] == [first, second]
+        assert [await sub_two.get(), await sub_two.get()] == [first, second]
+        assert await two.history(first.id - 1) == [first, second]
+    finally:
+        await one.stop()
+        await two.stop()

@@ -129,4 +129,9 @@ def backend_factory(url: str, *, replay: int) -> Callable[[], BusBackend]:
         from waqtor.bus.memory import MemoryBus
 
         return lambda: MemoryBus(replay)
-    raise ConfigError(f"unknown bus URL scheme {scheme!r} in {url!r}; use memory://")
+    if scheme in ("redis", "rediss"):
+        from waqtor.bus.redis import RedisBus, parse_url
+
+        parse_url(url)
+        return lambda: RedisBus(url, replay)
+    raise ConfigError(f"unknown bus URL scheme {scheme!r} in {url!r}; use memory:// or redis://")
