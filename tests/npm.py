@@ -27,7 +27,8 @@ def require_node(minimum: tuple[int, int] = (18, 0)) -> str:
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
     major, minor = (int(part) for part in version.lstrip("v").split(".")[:2])
     if (major, minor) < minimum:
-        pytest.fail(f"Node.js {version} is too old, {minimum[0]}.{minimum[1]} or newer is needed: {INSTALL_HINT}",
+        needed = f"{minimum[0]}.{minimum[1]}"
+        pytest.fail(f"Node.js {version} is too old, {needed} or newer is needed: {INSTALL_HINT}",
                     pytrace=False)
     return node
 

@@ -14,7 +14,12 @@ from tests.qr_decode import decode_png, decode_svg, svg_dark_modules
 from waqtor import qr_image
 
 # The shape of a WhatsApp link code: ref, noise key, identity key, adv secret.
-CODE = "2@Xk3vH9bq1YwT0pZ7LmN4rS8uE2cA6dF5gJ1hK0oI3==,8tQ2wE4rT6yU1iO3pA5sD7fG9hJ0kL2zX4cV6bN8mM=,q1W2e3R4t5Y6u7I8o9P0aSdFgHjKlZxCvBnM1234567=,Zx9Cv8Bn7Mm6Lk5Jh4Gf3Ds2Aa1Qq0Ww9Ee8Rr7Tt6="
+CODE = ",".join([
+    "2@Xk3vH9bq1YwT0pZ7LmN4rS8uE2cA6dF5gJ1hK0oI3==",
+    "8tQ2wE4rT6yU1iO3pA5sD7fG9hJ0kL2zX4cV6bN8mM=",
+    "q1W2e3R4t5Y6u7I8o9P0aSdFgHjKlZxCvBnM1234567=",
+    "Zx9Cv8Bn7Mm6Lk5Jh4Gf3Ds2Aa1Qq0Ww9Ee8Rr7Tt6=",
+])
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -80,6 +85,6 @@ def test_payload_too_long_for_any_qr_code_is_refused() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=200))
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=200))
 def test_any_text_payload_round_trips_through_png(payload: str) -> None:
     assert decode_png(qr_image.png(payload)) == [payload]

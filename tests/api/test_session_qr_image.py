@@ -16,7 +16,8 @@ from waqtor import qr_image
 async def gw(data_dir: Path) -> AsyncIterator[Harness]:
     # A QR that does not rotate during a test, so two requests see the same code.
     async with in_process(make_settings(data_dir, sandbox_qr_interval=3600.0)) as harness:
-        await eventually(lambda: harness.gateway.sessions.get("default").monitor.state.has_qr, what="first QR")
+        monitor = harness.gateway.sessions.get("default").monitor
+        await eventually(lambda: monitor.state.has_qr, what="first QR")
         yield harness
 
 
@@ -89,7 +90,8 @@ async def test_unknown_format_is_a_validation_error(gw: Harness, fmt: str) -> No
 
 
 async def test_image_needs_the_api_key(gw: Harness) -> None:
-    response = await gw.client.get("/api/session/qr", params={"format": "png"}, headers={"X-API-Key": "wrong-key-0000000000"})
+    response = await gw.client.get("/api/session/qr", params={"format": "png"},
+                                   headers={"X-API-Key": "wrong-key-0000000000"})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
 

@@ -43,7 +43,8 @@ def sha256_source(text: str) -> str:
 
 @pytest.mark.parametrize("path", PATHS)
 async def test_page_is_served_without_a_key(gw: Harness, path: str) -> None:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gw.app), base_url="http://gateway") as anonymous:
+    transport = httpx.ASGITransport(app=gw.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as anonymous:
         response = await anonymous.get(path)
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
@@ -60,7 +61,8 @@ async def test_head_answers_like_get(gw: Harness, path: str) -> None:
 
 async def test_policy_allows_exactly_the_page_inline_script_and_style(gw: Harness) -> None:
     response = await gw.client.get("/ws-test")
-    policy = dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
+    header = response.headers["content-security-policy"]
+    policy = dict(part.strip().split(" ", 1) for part in header.split(";"))
     parser = InlineBlocks()
     parser.feed(response.text)
     assert policy["script-src"].split() == [sha256_source(text) for text in parser.blocks["script"]]

@@ -102,7 +102,8 @@ async def page(gateway: LiveServer) -> AsyncIterator[Page]:
             await proc.wait()
 
 
-async def test_websocket_url_defaults_to_the_gateway_serving_the_page(page: Page, gateway: LiveServer) -> None:
+async def test_websocket_url_defaults_to_the_gateway_serving_the_page(
+        page: Page, gateway: LiveServer) -> None:
     snap = await page.snapshot()
     assert snap["url"] == gateway.ws
     assert snap["connection"] == "disconnected"
@@ -119,7 +120,8 @@ async def test_connecting_shows_the_session_state(page: Page) -> None:
     assert all(re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3}", entry["time"]) for entry in snap["log"])
 
 
-async def test_qr_is_drawn_from_the_gateway_svg_fetched_with_the_key_header(page: Page, gateway: LiveServer) -> None:
+async def test_qr_is_drawn_from_the_gateway_svg_fetched_with_the_key_header(
+        page: Page, gateway: LiveServer) -> None:
     await page.connect()
     snap = await page.until(lambda s: s["qr"]["imageShown"] and s["blobs"] and s["blobs"][-1]["text"],
                             "the QR image")
@@ -138,7 +140,8 @@ async def test_quick_commands_answer_in_the_log(page: Page) -> None:
     snap = await page.until(lambda s: logged(s, '"type": "pong"'), "pong")
     assert logged(snap, "Round trip")
     await page.do("click", selector="[data-command=get_qr]")
-    await page.until(lambda s: sum('"type": "qr_code"' in text for text in log_texts(s)) >= 2, "a second qr_code")
+    await page.until(lambda s: sum('"type": "qr_code"' in text for text in log_texts(s)) >= 2,
+                     "a second qr_code")
 
 
 async def test_subscribe_and_unsubscribe_send_the_ticked_events(page: Page) -> None:

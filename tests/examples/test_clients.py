@@ -87,12 +87,14 @@ async def test_prints_the_status_on_every_session_update(
     await running.wait_for(example.field("type", "session_update"))
 
 
-async def test_prints_an_incoming_message_event(example: Example, running: Running, gateway: LiveServer) -> None:
+async def test_prints_an_incoming_message_event(
+        example: Example, running: Running, gateway: LiveServer) -> None:
     await running.wait_for(example.field("type", "session_state"))
     async with gateway.client() as http:
         await http.post("/api/sandbox/scan")
         await running.wait_for("Session status: connected")
-        response = await http.post("/api/sandbox/inbound", json={"from": "+4915112345678", "body": "Hello there"})
+        message = {"from": "+4915112345678", "body": "Hello there"}
+        response = await http.post("/api/sandbox/inbound", json=message)
         assert response.status_code == 200
     await running.wait_for(example.field("type", "message"))
     await running.wait_for(example.field("body", "Hello there"))
@@ -119,7 +121,8 @@ async def test_a_wrong_key_is_refused_with_1008_and_exits_1(example: Example, ga
         await client.kill()
 
 
-async def test_without_a_key_it_says_how_to_get_one_and_exits_2(example: Example, gateway: LiveServer) -> None:
+async def test_without_a_key_it_says_how_to_get_one_and_exits_2(
+        example: Example, gateway: LiveServer) -> None:
     client = await start(example, gateway, key=None)
     try:
         assert await client.exit_code() == 2

@@ -36,9 +36,9 @@ def vite(node: str, *args: str) -> list[str]:
 @pytest.fixture
 async def dev_server(node: str, gateway: LiveServer) -> AsyncIterator[str]:
     port = free_port()
-    server = await Running.start(vite(node, "--port", str(port), "--strictPort", "--host", "127.0.0.1"), REACT,
-                                 {"WAQTOR_URL": gateway.ws, "WAQTOR_API_KEY": API_KEY, "NO_COLOR": "1"},
-                                 what="the React example's dev server")
+    argv = vite(node, "--port", str(port), "--strictPort", "--host", "127.0.0.1")
+    env = {"WAQTOR_URL": gateway.ws, "WAQTOR_API_KEY": API_KEY, "NO_COLOR": "1"}
+    server = await Running.start(argv, REACT, env, what="the React example's dev server")
     try:
         await server.wait_for(rf"http://127\.0\.0\.1:{port}/", timeout=60)
         yield f"127.0.0.1:{port}"

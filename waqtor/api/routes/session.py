@@ -39,16 +39,18 @@ QR_IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
             "image/svg+xml": {"schema": {"type": "string"}},
         },
     },
-    404: {"model": ErrorEnvelope, "description": "`format=png` or `svg` while there is no QR code (`no_qr`)."},
+    404: {"model": ErrorEnvelope,
+          "description": "`format=png` or `svg` while there is no QR code (`no_qr`)."},
 }
 
 
-@router.get("/qr", response_model=Envelope[QROut], response_model_exclude_none=True, summary="Current QR code",
-            responses=QR_IMAGE_RESPONSES)
+@router.get("/qr", response_model=Envelope[QROut], response_model_exclude_none=True,
+            summary="Current QR code", responses=QR_IMAGE_RESPONSES)
 async def get_qr(
     gateway: GatewayDep,
     fmt: Annotated[Literal["json", "png", "svg"], Query(
-        alias="format", description="`json` (default): the code as text; `png` or `svg`: the code drawn as an image.",
+        alias="format",
+        description="`json` (default): the code as text; `png` or `svg`: the code drawn as an image.",
     )] = "json",
 ) -> Any:
     state = gateway.sessions.get(DEFAULT_SESSION).monitor.state
