@@ -244,3 +244,24 @@ async def test_resume_button_replays_after_the_last_event_id(page: Page, gateway
     assert sent == [{"type": "resume", "after": after}]
     [resumed] = [json.loads(t) for t in log_texts(snap) if '"type": "resumed"' in t]
     assert resumed["after"] == after and resumed["replayed"] == 0
+
+
+async def test_reconnect_asks_again_for_the_events_it_had_subscribed_to(
+        page: Page, gateway: LiveServer) -> None:
+    await page.connect()
+    await page.do("click", selector="input[value=qr_code]")  # untick: session_update only
+    await page.do("click", selector="#subscribe")
+    await page.until(lambda s: s["subscriptions"] == "session_update", "subscribed to session_update")
+    async with gateway.client() as http:
+        await http.post("/api/sandbox/scan")
+    await page.until(lambda s: s["lastId"] != "none" and s["state"]["status"] == "connected", "an event")
+    [client] = gateway.gateway.bridge.clients.values()
+    client.close(1013, "test: too slow")
+    snap = await page.until(lambda s: s["connection"] == "open" and logged(s, "resuming after event"),
+                            "the reconnect", timeout=15)
+    await eventually(lambda: [c.subs.event_list() for c in gateway.gateway.bridge.clients.values()]
+                     == [["session_update"]], what="the gateway to hold the page's subscription again")
+    snap = await page.snapshot()
+    assert snap["subscriptions"] == "session_update"
+    sent = [json.loads(e["text"]) for e in snap["log"] if e["kind"] == "out" and '"subscribe"' in e["text"]]
+    assert sent == [{"type": "subscribe", "events": ["session_update"]}] * 2
