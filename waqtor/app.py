@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from waqtor import __version__
 from waqtor.api import errors as api_errors
 from waqtor.api.access_log import AccessLog
-from waqtor.api.routes import health, sandbox, session, status, websocket
+from waqtor.api.routes import health, sandbox, session, status, tools, websocket
 from waqtor.api.ws import Bridge
 from waqtor.auth import ApiKeys
 from waqtor.bus import Bus, backend_factory
@@ -92,6 +92,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(session.router)
     app.include_router(status.router)
     app.include_router(websocket.router)
+    app.include_router(tools.router)
     if settings.engine == "sandbox":
         app.include_router(sandbox.router)
     return app

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 
+from waqtor import qr_image
 from waqtor.api.deps import GatewayDep, require_key
-from waqtor.api.schemas import ERROR_RESPONSES, Envelope, QROut, SessionStateOut, StatsResetOut
+from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope, QROut, SessionStateOut, StatsResetOut
+from waqtor.errors import NotFound
 from waqtor.sessions.manager import DEFAULT_SESSION
 from waqtor.sessions.state import iso_ms
 
@@ -28,11 +31,38 @@ async def get_state(gateway: GatewayDep) -> dict[str, Any]:
     return {"success": True, "data": gateway.sessions.get(DEFAULT_SESSION).monitor.view()}
 
 
-@router.get("/qr", response_model=Envelope[QROut], response_model_exclude_none=True, summary="Current QR code")
-async def get_qr(gateway: GatewayDep) -> dict[str, Any]:
+QR_IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The QR state as JSON, or with `format=png` / `format=svg` the QR code as an image.",
+        "content": {
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "image/svg+xml": {"schema": {"type": "string"}},
+        },
+    },
+    404: {"model": ErrorEnvelope,
+          "description": "`format=png` or `svg` while there is no QR code (`no_qr`)."},
+}
+
+
+@router.get("/qr", response_model=Envelope[QROut], response_model_exclude_none=True,
+            summary="Current QR code", responses=QR_IMAGE_RESPONSES)
+async def get_qr(
+    gateway: GatewayDep,
+    fmt: Annotated[Literal["json", "png", "svg"], Query(
+        alias="format",
+        description="`json` (default): the code as text; `png` or `svg`: the code drawn as an image.",
+    )] = "json",
+) -> Any:
     state = gateway.sessions.get(DEFAULT_SESSION).monitor.state
-    expires = iso_ms(state.qr_expires_at) if state.qr_expires_at else None
-    return {"success": True, "data": qr_view(state.has_qr, state.qr_code, expires)}
+    if fmt == "json":
+        expires = iso_ms(state.qr_expires_at) if state.qr_expires_at else None
+        return {"success": True, "data": qr_view(state.has_qr, state.qr_code, expires)}
+    if not state.has_qr or not state.qr_code:
+        raise NotFound(NO_QR_MESSAGE, code="no_qr")
+    body, media_type = qr_image.render(state.qr_code, fmt)
+    # The code links a phone to this gateway: no cache may keep it after it rotates.
+    headers = {"Cache-Control": "no-store", "Content-Disposition": f'inline; filename="qr.{fmt}"'}
+    return Response(body, media_type=media_type, headers=headers)
 
 
 @router.post("/stats/reset", response_model=Envelope[StatsResetOut], summary="Zero the message counters")
