@@ -7,11 +7,13 @@ from typing import Any
 import uvicorn
 
 from waqtor.config import Settings
+from waqtor.logs import install_redaction
 
 
 def uvicorn_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
     """The uvicorn configuration for `app`: WebSocket frame limit and protocol-level heartbeat from the
     settings, no access log of uvicorn's own (ours leaves query strings, and so keys, out)."""
+    install_redaction()
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
