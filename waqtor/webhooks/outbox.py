@@ -103,8 +103,8 @@ class Outbox:
         try:
             await self._write(rows)
         except Exception as exc:
-            log.error("webhook outbox: the database did not take the %d delivery rows of event %d (%s: %s); "
-                      "holding them in memory and retrying", len(rows), event.id, type(exc).__name__, exc)
+            log.error("webhook outbox: the database did not take the %d delivery rows of event %d (%s); "
+                      "holding them in memory and retrying", len(rows), event.id, _reason(exc))
             self._hold(rows)
             return
         self._on_queued()
@@ -136,8 +136,8 @@ class Outbox:
                 await self._write(batch)
             except Exception as exc:
                 pause = min(pause * 2, FLUSH_MAX_PAUSE)
-                log.warning("webhook outbox: still cannot write %d held delivery rows (%s: %s); next try in %.1fs",
-                            len(self.held), type(exc).__name__, exc, pause)
+                log.warning("webhook outbox: still cannot write %d held delivery rows (%s); next try in %.1fs",
+                            len(self.held), _reason(exc), pause)
                 continue
             # Rows may have been dropped from the front meanwhile: remove exactly those written.
             done = {row.id for row in batch}
@@ -146,6 +146,13 @@ class Outbox:
             pause = 0
             self._on_queued()
         log.warning("webhook outbox: the database is back; wrote %d held delivery rows", written)
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of an error: SQLAlchemy's next lines repeat the statement and its parameters,
+    which hold the events' data."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first[:200]}"
 
 
 def _event_ids(rows: list[DeliveryRecord]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from waqtor import events
 from waqtor.bus import Bus
@@ -25,6 +26,12 @@ from waqtor.webhooks.signer import new_secret
 log = logging.getLogger(__name__)
 
 API_DISABLED = "disabled through the API"
+
+
+def _shown(url: str) -> str:
+    """The URL for a log line: no credentials, no query (either may hold the receiver's token)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 class Webhooks:
@@ -76,7 +83,7 @@ class Webhooks:
         )
         await self._repo.create(webhook)
         await self._changed()
-        log.info("webhook %s registered for %s (events %s)", webhook.id, url, ",".join(events))
+        log.info("webhook %s registered for %s (events %s)", webhook.id, _shown(url), ",".join(events))
         return webhook
 
     async def all(self) -> list[WebhookRecord]:
