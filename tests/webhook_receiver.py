@@ -82,8 +82,9 @@ class Receiver:
                 return list(got)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"receiver got {len(got)} requests{f' to {path}' if path else ''}, "
-                                     f"wanted {count}")
+                raise AssertionError(
+                    f"receiver got {len(got)} requests{f' to {path}' if path else ''}, wanted {count}"
+                )
             self.arrived.clear()
             try:
                 await asyncio.wait_for(self.arrived.wait(), min(remaining, 0.5))
@@ -127,8 +128,16 @@ class Receiver:
 
     async def start(self) -> None:
         self._release = asyncio.Event()
-        config = uvicorn.Config(self, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning",
-                                access_log=False, log_config=None, timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self,
+            host="127.0.0.1",
+            port=self.port,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=1,
+        )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
         deadline = time.monotonic() + 10
@@ -195,8 +204,9 @@ async def deliveries(client: Any, webhook_id: str, **params: Any) -> list[dict[s
     return response.json()["data"]["deliveries"]  # type: ignore[no-any-return]
 
 
-async def delivery_settles(client: Any, webhook_id: str, status: str, count: int = 1,
-                           timeout: float = 10.0) -> list[dict[str, Any]]:
+async def delivery_settles(
+    client: Any, webhook_id: str, status: str, count: int = 1, timeout: float = 10.0
+) -> list[dict[str, Any]]:
     """Wait until `count` deliveries of the webhook are in `status`; returns them."""
     deadline = time.monotonic() + timeout
     while True:
@@ -205,6 +215,8 @@ async def delivery_settles(client: Any, webhook_id: str, status: str, count: int
             return rows
         if time.monotonic() > deadline:
             every = await deliveries(client, webhook_id)
-            raise AssertionError(f"wanted {count} {status} deliveries; the log has "
-                                 f"{[(d['status'], d['attempts'], d['lastError']) for d in every]}")
+            raise AssertionError(
+                f"wanted {count} {status} deliveries; the log has "
+                f"{[(d['status'], d['attempts'], d['lastError']) for d in every]}"
+            )
         await asyncio.sleep(0.02)

@@ -29,9 +29,13 @@ async def test_the_secret_is_never_shown_again(gw: Harness) -> None:
 async def test_list_get_patch_and_delete(gw: Harness) -> None:
     first = await register(gw.client, URL, events=["message"])
     second = await register(gw.client, URL + "2", sessions=["default"], headers={"Authorization": "Bearer x"})
-    assert [w["id"] for w in (await gw.client.get("/api/webhooks")).json()["data"]] == [first["id"], second["id"]]
-    response = await gw.client.patch(f"/api/webhooks/{first['id']}",
-                                     json={"events": ["qr_code", "session_update"], "url": URL + "/v2"})
+    assert [w["id"] for w in (await gw.client.get("/api/webhooks")).json()["data"]] == [
+        first["id"],
+        second["id"],
+    ]
+    response = await gw.client.patch(
+        f"/api/webhooks/{first['id']}", json={"events": ["qr_code", "session_update"], "url": URL + "/v2"}
+    )
     assert response.status_code == 200
     changed = response.json()["data"]
     assert changed["events"] == ["qr_code", "session_update"] and changed["url"] == URL + "/v2"
@@ -58,7 +62,9 @@ async def test_a_url_that_is_not_http_is_refused(gw: Harness) -> None:
 
 
 async def test_headers_that_would_replace_ours_are_refused(gw: Harness) -> None:
-    response = await gw.client.post("/api/webhooks", json={"url": URL, "headers": {"X-Waqtor-Signature": "forged"}})
+    response = await gw.client.post(
+        "/api/webhooks", json={"url": URL, "headers": {"X-Waqtor-Signature": "forged"}}
+    )
     assert response.status_code == 422
     assert "X-Waqtor-Signature" in response.json()["error"]["message"]
 
@@ -69,9 +75,13 @@ async def test_unknown_fields_and_short_secrets_are_refused(gw: Harness) -> None
 
 
 async def test_unknown_ids_answer_404_with_stable_codes(gw: Harness) -> None:
-    for method, path in (("GET", "/api/webhooks/wh_nope"), ("PATCH", "/api/webhooks/wh_nope"),
-                         ("DELETE", "/api/webhooks/wh_nope"), ("POST", "/api/webhooks/wh_nope/test"),
-                         ("GET", "/api/webhooks/wh_nope/deliveries")):
+    for method, path in (
+        ("GET", "/api/webhooks/wh_nope"),
+        ("PATCH", "/api/webhooks/wh_nope"),
+        ("DELETE", "/api/webhooks/wh_nope"),
+        ("POST", "/api/webhooks/wh_nope/test"),
+        ("GET", "/api/webhooks/wh_nope/deliveries"),
+    ):
         response = await gw.client.request(method, path, json={} if method == "PATCH" else None)
         assert response.status_code == 404, (method, path)
         assert response.json()["error"]["code"] == "webhook_not_found"
@@ -107,10 +117,15 @@ async def test_a_test_delivery_is_queued_with_202(gw: Harness) -> None:
 async def test_the_delivery_log_pages_with_next(gw: Harness) -> None:
     data = await register(gw.client, URL)
     made = [(await gw.client.post(f"/api/webhooks/{data['id']}/test")).json()["data"]["id"] for _ in range(5)]
-    first = (await gw.client.get(f"/api/webhooks/{data['id']}/deliveries", params={"limit": 2})).json()["data"]
+    first = (await gw.client.get(f"/api/webhooks/{data['id']}/deliveries", params={"limit": 2})).json()[
+        "data"
+    ]
     assert [d["id"] for d in first["deliveries"]] == made[::-1][:2]
-    second = (await gw.client.get(f"/api/webhooks/{data['id']}/deliveries",
-                                  params={"limit": 3, "before": first["next"]})).json()["data"]
+    second = (
+        await gw.client.get(
+            f"/api/webhooks/{data['id']}/deliveries", params={"limit": 3, "before": first["next"]}
+        )
+    ).json()["data"]
     assert [d["id"] for d in second["deliveries"]] == made[::-1][2:]
     assert second["next"] is None
 
@@ -118,7 +133,9 @@ async def test_the_delivery_log_pages_with_next(gw: Harness) -> None:
 async def test_a_url_pointing_at_the_gateway_is_refused(live: LiveServer) -> None:
     async with live.client() as http:
         for host in ("127.0.0.1", "localhost", "127.0.0.2", "[::1]"):
-            response = await http.post("/api/webhooks", json={"url": f"http://{host}:{live.port}/api/session/state"})
+            response = await http.post(
+                "/api/webhooks", json={"url": f"http://{host}:{live.port}/api/session/state"}
+            )
             assert response.status_code == 400, host
             assert response.json()["error"]["code"] == "webhook_points_at_gateway"
         other = await http.post("/api/webhooks", json={"url": f"http://127.0.0.1:{live.port + 1}/hook"})

@@ -41,16 +41,35 @@ async def repo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
 
 
 async def add_webhook(repo: WebhookRepository, id: str = "wh_a", enabled: bool = True) -> WebhookRecord:
-    webhook = WebhookRecord(id=id, url="http://127.0.0.1:9/x", events=("all",), sessions=("all",),
-                            secret="s" * 20, enabled=enabled, headers={"X-Team": "ops"}, created_at=T0)
+    webhook = WebhookRecord(
+        id=id,
+        url="http://127.0.0.1:9/x",
+        events=("all",),
+        sessions=("all",),
+        secret="s" * 20,
+        enabled=enabled,
+        headers={"X-Team": "ops"},
+        created_at=T0,
+    )
     await repo.create(webhook)
     return webhook
 
 
-def row(webhook_id: str = "wh_a", event_id: int | None = 1, at: datetime = T0, id: str | None = None) -> DeliveryRecord:
-    return DeliveryRecord(id=id or new_delivery_id(at), webhook_id=webhook_id, event_id=event_id, event="message",
-                          session="default", payload='{"id":1}', status="pending", attempts=0, created_at=at,
-                          next_attempt_at=at)
+def row(
+    webhook_id: str = "wh_a", event_id: int | None = 1, at: datetime = T0, id: str | None = None
+) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=id or new_delivery_id(at),
+        webhook_id=webhook_id,
+        event_id=event_id,
+        event="message",
+        session="default",
+        payload='{"id":1}',
+        status="pending",
+        attempts=0,
+        created_at=at,
+        next_attempt_at=at,
+    )
 
 
 async def test_queueing_the_same_rows_again_adds_nothing(repo: WebhookRepository) -> None:
@@ -79,7 +98,9 @@ async def test_two_senders_claiming_the_same_rows_each_get_a_different_share(rep
     rows = [row(event_id=n) for n in range(20)]
     await repo.enqueue(rows)
     ids = [r.id for r in rows]
-    one, two = await asyncio.gather(repo.claim(ids, "a/1", T0, T0 + LEASE), repo.claim(ids, "b/1", T0, T0 + LEASE))
+    one, two = await asyncio.gather(
+        repo.claim(ids, "a/1", T0, T0 + LEASE), repo.claim(ids, "b/1", T0, T0 + LEASE)
+    )
     got_one = {c.delivery.id for c in one}
     got_two = {c.delivery.id for c in two}
     assert got_one.isdisjoint(got_two)
@@ -90,7 +111,11 @@ async def test_a_claim_carries_what_the_sender_needs(repo: WebhookRepository) ->
     await add_webhook(repo)
     await repo.enqueue([row()])
     [claimed] = await repo.claim([d.id for d in await repo.due(T0, 10)], "a/1", T0, T0 + LEASE)
-    assert (claimed.url, claimed.secret, claimed.headers) == ("http://127.0.0.1:9/x", "s" * 20, {"X-Team": "ops"})
+    assert (claimed.url, claimed.secret, claimed.headers) == (
+        "http://127.0.0.1:9/x",
+        "s" * 20,
+        {"X-Team": "ops"},
+    )
     assert claimed.delivery.status == "delivering" and claimed.delivery.lease_owner == "a/1"
 
 
@@ -105,10 +130,18 @@ async def test_a_held_row_is_taken_over_only_after_its_lease_expires(repo: Webho
     assert [x.id for x in await repo.due(later, 10)] == [d.id]
     assert len(await repo.claim([d.id], "b/2", later, later + LEASE)) == 1
     # the first holder, if it was only slow, can no longer record a result
-    assert not await repo.finish(d.id, "dead-instance/1", status="delivered", now=later, next_attempt_at=None,
-                                 status_code=200, error=None)
-    assert await repo.finish(d.id, "b/2", status="delivered", now=later, next_attempt_at=None, status_code=200,
-                             error=None)
+    assert not await repo.finish(
+        d.id,
+        "dead-instance/1",
+        status="delivered",
+        now=later,
+        next_attempt_at=None,
+        status_code=200,
+        error=None,
+    )
+    assert await repo.finish(
+        d.id, "b/2", status="delivered", now=later, next_attempt_at=None, status_code=200, error=None
+    )
 
 
 async def test_a_failed_attempt_is_due_again_at_its_next_attempt(repo: WebhookRepository) -> None:
@@ -117,11 +150,18 @@ async def test_a_failed_attempt_is_due_again_at_its_next_attempt(repo: WebhookRe
     [d] = await repo.due(T0, 10)
     await repo.claim([d.id], "a/1", T0, T0 + LEASE)
     retry_at = T0 + timedelta(seconds=30)
-    await repo.finish(d.id, "a/1", status="failed", now=T0, next_attempt_at=retry_at, status_code=503, error="HTTP 503")
+    await repo.finish(
+        d.id, "a/1", status="failed", now=T0, next_attempt_at=retry_at, status_code=503, error="HTTP 503"
+    )
     assert await repo.due(retry_at - timedelta(seconds=1), 10) == []
     assert await repo.next_due() == retry_at
     [again] = await repo.due(retry_at, 10)
-    assert (again.attempts, again.last_status_code, again.last_error, again.status) == (1, 503, "HTTP 503", "failed")
+    assert (again.attempts, again.last_status_code, again.last_error, again.status) == (
+        1,
+        503,
+        "HTTP 503",
+        "failed",
+    )
 
 
 async def test_a_disabled_webhook_keeps_its_rows_but_none_is_due(repo: WebhookRepository) -> None:
@@ -142,22 +182,27 @@ async def test_only_one_of_several_racing_callers_disables_a_webhook(repo: Webho
 
 async def test_released_rows_are_due_at_once_with_their_attempt_uncounted(repo: WebhookRepository) -> None:
     await add_webhook(repo)
-    await repo.enqueue([row()])
-    [d] = await repo.due(T0, 10)
-    await repo.claim([d.id], "a/1", T0, T0 + LEASE)
-    assert await repo.release([(d.id, "a/1")], T0) == 1
+    mine, other = row(event_id=1), row(event_id=2)
+    await repo.enqueue([mine, other])
+    await repo.claim([mine.id], "host:1:ab_c/1", T0, T0 + LEASE)
+    await repo.claim([other.id], "host:1:abXc/2", T0, T0 + LEASE)  # another instance (and `_` is no wildcard)
+    assert await repo.release("host:1:ab_c", T0) == 1
     [back] = await repo.due(T0, 10)
-    assert (back.status, back.attempts, back.lease_owner) == ("pending", 0, None)
+    assert (back.id, back.status, back.attempts, back.lease_owner) == (mine.id, "pending", 0, None)
 
 
-async def test_redelivery_queues_the_same_delivery_afresh_unless_it_is_in_flight(repo: WebhookRepository) -> None:
+async def test_redelivery_queues_the_same_delivery_afresh_unless_it_is_in_flight(
+    repo: WebhookRepository,
+) -> None:
     await add_webhook(repo)
     await repo.enqueue([row()])
     [d] = await repo.due(T0, 10)
     await repo.claim([d.id], "a/1", T0, T0 + LEASE)
     with pytest.raises(Conflict):
         await repo.redeliver("wh_a", d.id, T0)
-    await repo.finish(d.id, "a/1", status="dead", now=T0, next_attempt_at=None, status_code=400, error="HTTP 400")
+    await repo.finish(
+        d.id, "a/1", status="dead", now=T0, next_attempt_at=None, status_code=400, error="HTTP 400"
+    )
     again = await repo.redeliver("wh_a", d.id, T0 + timedelta(seconds=5))
     assert again is not None and (again.id, again.status, again.attempts) == (d.id, "pending", 0)
     assert await repo.redeliver("wh_a", "dlv_unknown", T0) is None

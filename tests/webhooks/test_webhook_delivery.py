@@ -52,8 +52,13 @@ async def test_a_message_arrives_signed_in_the_documented_format(gw: Harness, re
     published = await anext(e async for e in events if e.type == "message")
     [request] = await receiver.wait_for(1)
     assert verify(hook["secret"], request.headers, request.body)
-    assert request.json == {"id": published.id, "event": "message", "session": "default",
-                            "timestamp": published.timestamp, "data": published.data}
+    assert request.json == {
+        "id": published.id,
+        "event": "message",
+        "session": "default",
+        "timestamp": published.timestamp,
+        "data": published.data,
+    }
     assert request.json["data"]["body"] == "hello"
     assert request.headers["x-waqtor-event"] == "message"
     assert request.headers["content-type"] == "application/json"
@@ -62,7 +67,9 @@ async def test_a_message_arrives_signed_in_the_documented_format(gw: Harness, re
     assert logged["id"] == request.delivery and logged["attempts"] == 1 and logged["lastStatusCode"] == 200
 
 
-async def test_session_updates_from_a_scan_reach_a_webhook_that_wants_them(gw: Harness, receiver: Receiver) -> None:
+async def test_session_updates_from_a_scan_reach_a_webhook_that_wants_them(
+    gw: Harness, receiver: Receiver
+) -> None:
     await register(gw.client, receiver.url(), events=["session_update"], sessions=["default"])
     await gw.scan()
     requests = await receiver.wait_for(2)
@@ -102,7 +109,9 @@ async def test_a_failing_receiver_is_retried_until_it_recovers(gw: Harness, rece
     assert logged["attempts"] == 3 and logged["lastStatusCode"] == 200
 
 
-async def test_the_log_shows_a_failed_attempt_and_when_the_next_is(data_dir: Path, receiver: Receiver) -> None:
+async def test_the_log_shows_a_failed_attempt_and_when_the_next_is(
+    data_dir: Path, receiver: Receiver
+) -> None:
     async with in_process(make_settings(data_dir, **{**FAST, "webhook_backoff_base": 60})) as gw:
         receiver.always("/broken", Reply(502, body=b"bad gateway\n  upstream"))
         hook = await register(gw.client, receiver.url("/broken"))
@@ -155,12 +164,14 @@ async def test_retry_after_is_capped(data_dir: Path, receiver: Receiver) -> None
         await delivery_settles(gw.client, hook["id"], "delivered")
 
 
-async def test_a_webhook_that_keeps_failing_is_disabled_and_says_so(data_dir: Path, receiver: Receiver) -> None:
+async def test_a_webhook_that_keeps_failing_is_disabled_and_says_so(
+    data_dir: Path, receiver: Receiver
+) -> None:
     settings = {**FAST, "webhook_max_attempts": 2, "webhook_disable_after": 3}
     async with in_process(make_settings(data_dir, **settings)) as gw:
         receiver.always("/down", Reply(500))
         failing = await register(gw.client, receiver.url("/down"), events=["message"])
-        watcher = await register(gw.client, receiver.url("/watch"), events=["webhook_disabled"])
+        await register(gw.client, receiver.url("/watch"), events=["webhook_disabled"])
         events = gw.gateway.bus.subscribe()
         for n in range(3):
             await publish(gw, n)
@@ -171,7 +182,11 @@ async def test_a_webhook_that_keeps_failing_is_disabled_and_says_so(data_dir: Pa
         [told] = await receiver.wait_for(1, "/watch")
         assert told.json["event"] == "webhook_disabled" and told.json["data"]["webhook"] == failing["id"]
         state = (await gw.client.get(f"/api/webhooks/{failing['id']}")).json()["data"]
-        assert state["enabled"] is False and state["consecutiveFailures"] == 3 and "3 deliveries" in state["disabledReason"]
+        assert (
+            state["enabled"] is False
+            and state["consecutiveFailures"] == 3
+            and "3 deliveries" in state["disabledReason"]
+        )
         assert len(receiver.at("/down")) == 6  # three deliveries, two attempts each
         await publish(gw, 99)  # a disabled webhook gets no new deliveries
         assert len(await deliveries(gw.client, failing["id"])) == 3
@@ -207,7 +222,9 @@ async def test_redelivery_sends_the_same_delivery_again(gw: Harness, receiver: R
     assert relogged["attempts"] == 1
 
 
-async def test_a_dead_delivery_can_be_redelivered_once_the_receiver_is_fixed(gw: Harness, receiver: Receiver) -> None:
+async def test_a_dead_delivery_can_be_redelivered_once_the_receiver_is_fixed(
+    gw: Harness, receiver: Receiver
+) -> None:
     receiver.answer("/strict", Reply(400, body=b"missing field"))
     hook = await register(gw.client, receiver.url("/strict"))
     await publish(gw)
@@ -217,9 +234,16 @@ async def test_a_dead_delivery_can_be_redelivered_once_the_receiver_is_fixed(gw:
     assert fixed["id"] == dead["id"] and fixed["lastStatusCode"] == 200
 
 
-async def test_a_hanging_and_a_flooding_receiver_do_not_hold_up_the_others(data_dir: Path, receiver: Receiver) -> None:
-    settings = {**FAST, "webhook_timeout": 60, "webhook_concurrency": 4, "webhook_concurrency_per_webhook": 1,
-                "webhook_max_response": 1024}
+async def test_a_hanging_and_a_flooding_receiver_do_not_hold_up_the_others(
+    data_dir: Path, receiver: Receiver
+) -> None:
+    settings = {
+        **FAST,
+        "webhook_timeout": 60,
+        "webhook_concurrency": 4,
+        "webhook_concurrency_per_webhook": 1,
+        "webhook_max_response": 1024,
+    }
     async with in_process(make_settings(data_dir, **settings)) as gw:
         receiver.always("/hang", Reply(hang=True))
         receiver.always("/flood", Reply(endless=True))
@@ -237,7 +261,9 @@ async def test_a_hanging_and_a_flooding_receiver_do_not_hold_up_the_others(data_
         assert len(receiver.streamed) == 5 and max(receiver.streamed) < 32 * 2**20
 
 
-async def test_an_attempt_without_an_answer_in_time_fails_and_is_retried(data_dir: Path, receiver: Receiver) -> None:
+async def test_an_attempt_without_an_answer_in_time_fails_and_is_retried(
+    data_dir: Path, receiver: Receiver
+) -> None:
     async with in_process(make_settings(data_dir, **{**FAST, "webhook_timeout": 0.3})) as gw:
         receiver.answer("/slow", Reply(hang=True))
         hook = await register(gw.client, receiver.url("/slow"))

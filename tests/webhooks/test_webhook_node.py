@@ -18,15 +18,18 @@ NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed on this machine")
 
 
-async def test_the_documented_node_receiver_accepts_deliveries_and_refuses_forgeries(gw: Harness,
-                                                                                     tmp_path: Path) -> None:
+async def test_the_documented_node_receiver_accepts_deliveries_and_refuses_forgeries(
+    gw: Harness, tmp_path: Path
+) -> None:
     assert NODE is not None
     script = tmp_path / "receiver.js"
     script.write_text(doc_block("verify-node"))
     port = free_port()
     hook = await register(gw.client, f"http://127.0.0.1:{port}/waqtor", events=["message"])
     node = await asyncio.create_subprocess_exec(
-        NODE, str(script), stdout=asyncio.subprocess.PIPE,
+        NODE,
+        str(script),
+        stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PORT": str(port), "WAQTOR_WEBHOOK_SECRET": hook["secret"]},
     )
     assert node.stdout is not None
@@ -38,8 +41,14 @@ async def test_the_documented_node_receiver_accepts_deliveries_and_refuses_forge
         assert line == f'{logged["id"]} message {{"body":"héllo from the test"}}'
         assert logged["eventId"] == event.id
         async with httpx.AsyncClient() as http:
-            forged = await http.post(f"http://127.0.0.1:{port}/waqtor", content=b'{"event":"message"}', headers={
-                "X-Waqtor-Timestamp": str(int(time.time())), "X-Waqtor-Signature": "sha256=" + "0" * 64})
+            forged = await http.post(
+                f"http://127.0.0.1:{port}/waqtor",
+                content=b'{"event":"message"}',
+                headers={
+                    "X-Waqtor-Timestamp": str(int(time.time())),
+                    "X-Waqtor-Signature": "sha256=" + "0" * 64,
+                },
+            )
         assert forged.status_code == 401
     finally:
         node.terminate()

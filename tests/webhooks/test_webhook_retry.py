@@ -31,7 +31,9 @@ def test_408_429_5xx_redirects_and_no_answer_are_retried(code: int | None) -> No
 
 
 @given(attempt=st.integers(1, 200), base=st.floats(0.01, 100), cap=st.floats(0.01, 10_000))
-def test_backoff_doubles_up_to_the_cap_with_jitter_in_the_upper_half(attempt: int, base: float, cap: float) -> None:
+def test_backoff_doubles_up_to_the_cap_with_jitter_in_the_upper_half(
+    attempt: int, base: float, cap: float
+) -> None:
     full = min(cap, base * 2 ** (attempt - 1))
     delay = backoff(attempt, base, cap, random.Random(attempt))
     assert full / 2 <= delay <= full
@@ -61,8 +63,9 @@ def test_an_absent_or_unreadable_retry_after_is_none(value: str | None) -> None:
 
 
 def step(attempts: int, code: int | None, retry_after: float | None = None, max_attempts: int = 5):  # type: ignore[no-untyped-def]
-    return next_step(attempts, code, retry_after, max_attempts=max_attempts, base=10, cap=3600,
-                     rng=random.Random(1))
+    return next_step(
+        attempts, code, retry_after, max_attempts=max_attempts, base=10, cap=3600, rng=random.Random(1)
+    )
 
 
 def test_a_failed_attempt_waits_the_backoff_before_the_next() -> None:

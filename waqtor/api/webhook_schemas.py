@@ -42,12 +42,20 @@ class _Checked(BaseModel):
 
 
 class WebhookIn(_Checked):
-    url: str = Field(max_length=model.MAX_URL, description="Where to POST events: an http:// or https:// URL.")
+    url: str = Field(
+        max_length=model.MAX_URL, description="Where to POST events: an http:// or https:// URL."
+    )
     events: list[str] = Field(default_factory=lambda: [model.ALL], max_length=64, description=_EVENTS_HELP)
-    sessions: list[str] = Field(default_factory=lambda: [model.ALL], max_length=256,
-                                description="Session names, or `all`.")
-    secret: str | None = Field(None, min_length=16, max_length=256, pattern=r"^[\x21-\x7e]+$",
-                               description="Signing secret (printable ASCII); generated when left out.")
+    sessions: list[str] = Field(
+        default_factory=lambda: [model.ALL], max_length=256, description="Session names, or `all`."
+    )
+    secret: str | None = Field(
+        None,
+        min_length=16,
+        max_length=256,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Signing secret (printable ASCII); generated when left out.",
+    )
     enabled: bool = True
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
 
@@ -56,8 +64,13 @@ class WebhookPatch(_Checked):
     url: str | None = Field(None, max_length=model.MAX_URL)
     events: list[str] | None = Field(None, max_length=64, description=_EVENTS_HELP)
     sessions: list[str] | None = Field(None, max_length=256)
-    secret: str | None = Field(None, min_length=16, max_length=256, pattern=r"^[\x21-\x7e]+$",
-                               description="A new signing secret; deliveries sent from now on use it.")
+    secret: str | None = Field(
+        None,
+        min_length=16,
+        max_length=256,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A new signing secret; deliveries sent from now on use it.",
+    )
     enabled: bool | None = Field(None, description="`true` re-enables a disabled webhook.")
     headers: dict[str, str] | None = Field(None, description="Replaces the extra headers.")
 
@@ -113,9 +126,15 @@ def _iso(value: Any) -> str | None:
 
 def webhook_view(webhook: WebhookRecord, *, with_secret: bool = False) -> dict[str, Any]:
     view = {
-        "id": webhook.id, "url": webhook.url, "events": list(webhook.events), "sessions": list(webhook.sessions),
-        "enabled": webhook.enabled, "headers": webhook.headers, "createdAt": iso_ms(webhook.created_at),
-        "consecutiveFailures": webhook.consecutive_failures, "disabledReason": webhook.disabled_reason,
+        "id": webhook.id,
+        "url": webhook.url,
+        "events": list(webhook.events),
+        "sessions": list(webhook.sessions),
+        "enabled": webhook.enabled,
+        "headers": webhook.headers,
+        "createdAt": iso_ms(webhook.created_at),
+        "consecutiveFailures": webhook.consecutive_failures,
+        "disabledReason": webhook.disabled_reason,
         "disabledAt": _iso(webhook.disabled_at),
     }
     if with_secret:
@@ -125,9 +144,16 @@ def webhook_view(webhook: WebhookRecord, *, with_secret: bool = False) -> dict[s
 
 def delivery_view(delivery: DeliveryRecord) -> dict[str, Any]:
     return {
-        "id": delivery.id, "webhookId": delivery.webhook_id, "eventId": delivery.event_id, "event": delivery.event,
-        "session": delivery.session, "status": delivery.status, "attempts": delivery.attempts,
-        "createdAt": iso_ms(delivery.created_at), "lastAttemptAt": _iso(delivery.last_attempt_at),
-        "lastStatusCode": delivery.last_status_code, "lastError": delivery.last_error,
+        "id": delivery.id,
+        "webhookId": delivery.webhook_id,
+        "eventId": delivery.event_id,
+        "event": delivery.event,
+        "session": delivery.session,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "createdAt": iso_ms(delivery.created_at),
+        "lastAttemptAt": _iso(delivery.last_attempt_at),
+        "lastStatusCode": delivery.last_status_code,
+        "lastError": delivery.last_error,
         "nextAttemptAt": _iso(delivery.next_attempt_at),
     }

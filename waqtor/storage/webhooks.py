@@ -20,19 +20,37 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from waqtor.errors import Conflict
 from waqtor.storage.records import ClaimedDelivery, DeliveryRecord, WebhookRecord
-from waqtor.storage.tables import webhook_deliveries as deliveries
 from waqtor.storage.tables import UTCDateTime, webhooks
+from waqtor.storage.tables import webhook_deliveries as deliveries
 from waqtor.webhooks.model import DELIVERING, FAILED, PENDING
 
-_WEBHOOK_FIELDS = ("id", "url", "events", "sessions", "secret", "enabled", "headers", "created_at",
-                   "consecutive_failures", "disabled_reason", "disabled_at")
+_WEBHOOK_FIELDS = (
+    "id",
+    "url",
+    "events",
+    "sessions",
+    "secret",
+    "enabled",
+    "headers",
+    "created_at",
+    "consecutive_failures",
+    "disabled_reason",
+    "disabled_at",
+)
 
 
 def _webhook(row: Any) -> WebhookRecord:
     return WebhookRecord(
-        id=row.id, url=row.url, events=tuple(row.events), sessions=tuple(row.sessions), secret=row.secret,
-        enabled=row.enabled, headers=dict(row.headers), created_at=row.created_at,
-        consecutive_failures=row.consecutive_failures, disabled_reason=row.disabled_reason,
+        id=row.id,
+        url=row.url,
+        events=tuple(row.events),
+        sessions=tuple(row.sessions),
+        secret=row.secret,
+        enabled=row.enabled,
+        headers=dict(row.headers),
+        created_at=row.created_at,
+        consecutive_failures=row.consecutive_failures,
+        disabled_reason=row.disabled_reason,
         disabled_at=row.disabled_at,
     )
 
@@ -106,12 +124,13 @@ class WebhookRepository:
         """Count one more delivery given up in a row; returns the new count (0 if the webhook is gone)."""
         async with self._engine.begin() as conn:
             await conn.execute(
-                update(webhooks).where(webhooks.c.id == webhook_id)
+                update(webhooks)
+                .where(webhooks.c.id == webhook_id)
                 .values(consecutive_failures=webhooks.c.consecutive_failures + 1)
             )
-            count = (await conn.execute(
-                select(webhooks.c.consecutive_failures).where(webhooks.c.id == webhook_id)
-            )).scalar()
+            count = (
+                await conn.execute(select(webhooks.c.consecutive_failures).where(webhooks.c.id == webhook_id))
+            ).scalar()
         return int(count or 0)
 
     async def record_delivered(self, webhook_id: str) -> None:
@@ -142,22 +161,31 @@ class WebhookRepository:
         if not rows:
             return
         async with self._engine.begin() as conn:
-            known = set((await conn.execute(
-                select(webhooks.c.id).where(webhooks.c.id.in_({row.webhook_id for row in rows}))
-            )).scalars())
+            known = set(
+                (
+                    await conn.execute(
+                        select(webhooks.c.id).where(webhooks.c.id.in_({row.webhook_id for row in rows}))
+                    )
+                ).scalars()
+            )
             values = [asdict(row) for row in rows if row.webhook_id in known]
             if values:
                 await conn.execute(self._insert(deliveries).on_conflict_do_nothing(), values)
 
     async def delivery(self, webhook_id: str, delivery_id: str) -> DeliveryRecord | None:
         async with self._engine.connect() as conn:
-            row = (await conn.execute(select(deliveries).where(
-                deliveries.c.webhook_id == webhook_id, deliveries.c.id == delivery_id
-            ))).first()
+            row = (
+                await conn.execute(
+                    select(deliveries).where(
+                        deliveries.c.webhook_id == webhook_id, deliveries.c.id == delivery_id
+                    )
+                )
+            ).first()
         return None if row is None else _delivery(row)
 
-    async def deliveries(self, webhook_id: str, *, status: str | None = None, before: str | None = None,
-                         limit: int = 50) -> list[DeliveryRecord]:
+    async def deliveries(
+        self, webhook_id: str, *, status: str | None = None, before: str | None = None, limit: int = 50
+    ) -> list[DeliveryRecord]:
         """The webhook's deliveries, newest first; only `status` ones if given, only those older than
         the delivery `before` if given."""
         query = select(deliveries).where(deliveries.c.webhook_id == webhook_id)
@@ -169,8 +197,14 @@ class WebhookRepository:
             rows = await conn.execute(query.order_by(deliveries.c.id.desc()).limit(limit))
         return [_delivery(row) for row in rows]
 
-    async def due(self, now: datetime, limit: int, *, skip_webhooks: Collection[str] = (),
-                  skip_ids: Collection[str] = ()) -> list[DeliveryRecord]:
+    async def due(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        skip_webhooks: Collection[str] = (),
+        skip_ids: Collection[str] = (),
+    ) -> list[DeliveryRecord]:
         """Claimable deliveries, the longest waiting first, leaving out those of `skip_webhooks` and
         those in `skip_ids` (candidates only: claim() decides)."""
         query = select(deliveries).where(_claimable(now))
@@ -178,16 +212,15 @@ class WebhookRepository:
             query = query.where(deliveries.c.webhook_id.not_in(list(skip_webhooks)))
         if skip_ids:
             query = query.where(deliveries.c.id.not_in(list(skip_ids)))
-        query = (
-            query
-            .order_by(func.coalesce(deliveries.c.next_attempt_at, deliveries.c.lease_expires_at), deliveries.c.id)
-            .limit(limit)
-        )
+        query = query.order_by(
+            func.coalesce(deliveries.c.next_attempt_at, deliveries.c.lease_expires_at), deliveries.c.id
+        ).limit(limit)
         async with self._engine.connect() as conn:
             return [_delivery(row) for row in await conn.execute(query)]
 
-    async def next_due(self, *, skip_webhooks: Collection[str] = (),
-                       skip_ids: Collection[str] = ()) -> datetime | None:
+    async def next_due(
+        self, *, skip_webhooks: Collection[str] = (), skip_ids: Collection[str] = ()
+    ) -> datetime | None:
         """When the next delivery falls due (or a lease expires), over every enabled webhook but
         `skip_webhooks`, leaving out the deliveries in `skip_ids`."""
         enabled = select(webhooks.c.id).where(webhooks.c.enabled.is_(True))
@@ -205,7 +238,9 @@ class WebhookRepository:
         async with self._engine.connect() as conn:
             return (await conn.execute(query)).scalar()  # type: ignore[no-any-return]
 
-    async def claim(self, ids: Sequence[str], token: str, now: datetime, lease_until: datetime) -> list[ClaimedDelivery]:
+    async def claim(
+        self, ids: Sequence[str], token: str, now: datetime, lease_until: datetime
+    ) -> list[ClaimedDelivery]:
         """Take the rows among `ids` that are still claimable under `token` until `lease_until`; returns
         those this call got, with their webhook's URL, secret and headers."""
         if not ids:
@@ -217,43 +252,71 @@ class WebhookRepository:
                 .values(status=DELIVERING, lease_owner=token, lease_expires_at=lease_until)
             )
             rows = await conn.execute(
-                select(deliveries, webhooks.c.url.label("w_url"), webhooks.c.secret.label("w_secret"),
-                       webhooks.c.headers.label("w_headers"))
+                select(
+                    deliveries,
+                    webhooks.c.url.label("w_url"),
+                    webhooks.c.secret.label("w_secret"),
+                    webhooks.c.headers.label("w_headers"),
+                )
                 .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
                 .where(deliveries.c.id.in_(ids), deliveries.c.lease_owner == token)
             )
-            return [ClaimedDelivery(_delivery(row), row.w_url, row.w_secret, dict(row.w_headers)) for row in rows]
+            return [
+                ClaimedDelivery(_delivery(row), row.w_url, row.w_secret, dict(row.w_headers)) for row in rows
+            ]
 
-    async def finish(self, delivery_id: str, token: str, *, status: str, now: datetime,
-                     next_attempt_at: datetime | None, status_code: int | None, error: str | None) -> bool:
+    async def finish(
+        self,
+        delivery_id: str,
+        token: str,
+        *,
+        status: str,
+        now: datetime,
+        next_attempt_at: datetime | None,
+        status_code: int | None,
+        error: str | None,
+    ) -> bool:
         """Record an attempt made under `token`; False when the claim was lost (lease expired and taken,
         redelivered, or deleted), and then nothing is written."""
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 update(deliveries)
-                .where(deliveries.c.id == delivery_id, deliveries.c.lease_owner == token,
-                       deliveries.c.status == DELIVERING)
-                .values(status=status, attempts=deliveries.c.attempts + 1, last_attempt_at=now,
-                        next_attempt_at=next_attempt_at, last_status_code=status_code, last_error=error,
-                        lease_owner=None, lease_expires_at=None)
+                .where(
+                    deliveries.c.id == delivery_id,
+                    deliveries.c.lease_owner == token,
+                    deliveries.c.status == DELIVERING,
+                )
+                .values(
+                    status=status,
+                    attempts=deliveries.c.attempts + 1,
+                    last_attempt_at=now,
+                    next_attempt_at=next_attempt_at,
+                    last_status_code=status_code,
+                    last_error=error,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
             )
         return result.rowcount == 1
 
-    async def release(self, claims: Sequence[tuple[str, str]], now: datetime) -> int:
-        """Give back rows claimed but not finished (`(delivery id, token)` pairs): due again at `now`,
-        their attempt not counted. Returns how many were given back."""
-        released = 0
+    async def release(self, owner: str, now: datetime) -> int:
+        """Give back every row held under a claim token of `owner` (tokens are `<owner>/<n>`): due again
+        at `now`, the attempt in progress not counted. Returns how many were given back."""
         async with self._engine.begin() as conn:
-            for delivery_id, token in claims:
-                result = await conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id == delivery_id, deliveries.c.lease_owner == token,
-                           deliveries.c.status == DELIVERING)
-                    .values(status=case((deliveries.c.attempts == 0, PENDING), else_=FAILED),
-                            next_attempt_at=now, lease_owner=None, lease_expires_at=None)
+            result = await conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.status == DELIVERING,
+                    deliveries.c.lease_owner.startswith(f"{owner}/", autoescape=True),
                 )
-                released += result.rowcount
-        return released
+                .values(
+                    status=case((deliveries.c.attempts == 0, PENDING), else_=FAILED),
+                    next_attempt_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+        return int(result.rowcount)
 
     async def redeliver(self, webhook_id: str, delivery_id: str, now: datetime) -> DeliveryRecord | None:
         """Queue a delivery again now, with the same id and body and a fresh attempt count; None when it
@@ -264,17 +327,16 @@ class WebhookRepository:
             if row is None:
                 return None
             if row.status == DELIVERING and row.lease_expires_at is not None and row.lease_expires_at > now:
-                raise Conflict(f"delivery {delivery_id} is being attempted right now; try again when it is done",
-                               code="delivery_in_progress")
+                raise Conflict(
+                    f"delivery {delivery_id} is being attempted right now; try again when it is done",
+                    code="delivery_in_progress",
+                )
             await conn.execute(
-                update(deliveries).where(where)
-                .values(status=PENDING, attempts=0, next_attempt_at=now, lease_owner=None, lease_expires_at=None)
+                update(deliveries)
+                .where(where)
+                .values(
+                    status=PENDING, attempts=0, next_attempt_at=now, lease_owner=None, lease_expires_at=None
+                )
             )
             row = (await conn.execute(select(deliveries).where(where))).first()
         return _delivery(row)
-
-    async def count(self, webhook_id: str, status: str) -> int:
-        async with self._engine.connect() as conn:
-            return int((await conn.execute(select(func.count()).select_from(deliveries).where(
-                deliveries.c.webhook_id == webhook_id, deliveries.c.status == status
-            ))).scalar() or 0)

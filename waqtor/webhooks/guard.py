@@ -78,7 +78,11 @@ async def points_at_gateway(url: str, origin: Origin) -> bool:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower().rstrip(".")
     port = parts.port or _default_port(parts.scheme)
-    if origin.request_host and host == origin.request_host.lower().rstrip(".") and port == origin.request_port:
+    if (
+        origin.request_host
+        and host == origin.request_host.lower().rstrip(".")
+        and port == origin.request_port
+    ):
         return True
     if origin.bind_port == 0 or port != origin.bind_port:
         return False

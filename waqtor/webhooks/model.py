@@ -32,10 +32,22 @@ MAX_HEADER_VALUE = 1024
 MAX_SESSION_NAME = 64
 
 # Ours, or the transport's: a caller's extra header may not replace them.
-RESERVED_HEADERS = frozenset({
-    "content-type", "content-length", "content-encoding", "host", "transfer-encoding", "connection",
-    "keep-alive", "te", "trailer", "upgrade", "expect", "proxy-connection",
-})
+RESERVED_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "host",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "proxy-connection",
+    }
+)
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -119,11 +131,25 @@ def _dumps(body: dict[str, Any]) -> str:
 
 def event_payload(event: Event) -> str:
     """The body delivered for a bus event: `{"id", "event", "session", "timestamp", "data"}`."""
-    return _dumps({"id": event.id, "event": event.type, "session": event.session,
-                   "timestamp": event.timestamp, "data": event.data})
+    return _dumps(
+        {
+            "id": event.id,
+            "event": event.type,
+            "session": event.session,
+            "timestamp": event.timestamp,
+            "data": event.data,
+        }
+    )
 
 
 def payload_for_test(webhook_id: str, now: datetime) -> str:
     """The body of a `test` delivery: not a bus event, so its `id` and `session` are null."""
-    return _dumps({"id": None, "event": TEST_EVENT, "session": None, "timestamp": int(now.timestamp() * 1000),
-                   "data": {"webhook": webhook_id, "message": "Test delivery from Waqtor."}})
+    return _dumps(
+        {
+            "id": None,
+            "event": TEST_EVENT,
+            "session": None,
+            "timestamp": int(now.timestamp() * 1000),
+            "data": {"webhook": webhook_id, "message": "Test delivery from Waqtor."},
+        }
+    )

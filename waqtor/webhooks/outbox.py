@@ -40,8 +40,9 @@ FLUSH_MAX_PAUSE = 10.0
 
 
 class Outbox:
-    def __init__(self, repo: WebhookRepository, settings: Settings, clock: Clock,
-                 on_queued: Callable[[], None]) -> None:
+    def __init__(
+        self, repo: WebhookRepository, settings: Settings, clock: Clock, on_queued: Callable[[], None]
+    ) -> None:
         self._repo = repo
         self._settings = settings
         self._clock = clock
@@ -65,8 +66,13 @@ class Outbox:
                 await self._write(rows)
                 self.held.clear()
             except Exception:
-                log.error("webhook outbox: LOST %d delivery rows at shutdown (the database did not take "
-                          "them); events %s", len(rows), _event_ids(rows), exc_info=True)
+                log.error(
+                    "webhook outbox: LOST %d delivery rows at shutdown (the database did not take "
+                    "them); events %s",
+                    len(rows),
+                    _event_ids(rows),
+                    exc_info=True,
+                )
 
     async def refresh(self) -> None:
         """Reload the enabled webhooks from the database."""
@@ -79,8 +85,9 @@ class Outbox:
             try:
                 await self.refresh()
             except Exception:
-                log.warning("webhook outbox: could not reload the webhook list; keeping the one it has",
-                            exc_info=True)
+                log.warning(
+                    "webhook outbox: could not reload the webhook list; keeping the one it has", exc_info=True
+                )
 
     # ---- the publish hook ---------------------------------------------------------------------------
 
@@ -92,9 +99,18 @@ class Outbox:
         now = self._clock()
         payload = event_payload(event)
         rows = [
-            DeliveryRecord(id=new_delivery_id(now), webhook_id=webhook_id, event_id=event.id, event=event.type,
-                           session=event.session, payload=payload, status=PENDING, attempts=0, created_at=now,
-                           next_attempt_at=now)
+            DeliveryRecord(
+                id=new_delivery_id(now),
+                webhook_id=webhook_id,
+                event_id=event.id,
+                event=event.type,
+                session=event.session,
+                payload=payload,
+                status=PENDING,
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+            )
             for webhook_id in webhook_ids
         ]
         if self.held:
@@ -103,8 +119,13 @@ class Outbox:
         try:
             await self._write(rows)
         except Exception as exc:
-            log.error("webhook outbox: the database did not take the %d delivery rows of event %d (%s); "
-                      "holding them in memory and retrying", len(rows), event.id, _reason(exc))
+            log.error(
+                "webhook outbox: the database did not take the %d delivery rows of event %d (%s); "
+                "holding them in memory and retrying",
+                len(rows),
+                event.id,
+                _reason(exc),
+            )
             self._hold(rows)
             return
         self._on_queued()
@@ -120,8 +141,14 @@ class Outbox:
                 lost = self.held.popleft()
                 self.dropped += 1
                 if self.dropped == 1 or self.dropped % 1000 == 0:
-                    log.error("webhook outbox: buffer full (%d rows): dropped the delivery of event %s to "
-                              "webhook %s; %d dropped so far", limit, lost.event_id, lost.webhook_id, self.dropped)
+                    log.error(
+                        "webhook outbox: buffer full (%d rows): dropped the delivery of event %s to "
+                        "webhook %s; %d dropped so far",
+                        limit,
+                        lost.event_id,
+                        lost.webhook_id,
+                        self.dropped,
+                    )
             self.held.append(row)
         if self._flusher is None or self._flusher.done():
             self._flusher = self._tasks.spawn(self._flush(), "flush")
@@ -136,8 +163,12 @@ class Outbox:
                 await self._write(batch)
             except Exception as exc:
                 pause = min(pause * 2, FLUSH_MAX_PAUSE)
-                log.warning("webhook outbox: still cannot write %d held delivery rows (%s); next try in %.1fs",
-                            len(self.held), _reason(exc), pause)
+                log.warning(
+                    "webhook outbox: still cannot write %d held delivery rows (%s); next try in %.1fs",
+                    len(self.held),
+                    _reason(exc),
+                    pause,
+                )
                 continue
             # Rows may have been dropped from the front meanwhile: remove exactly those written.
             done = {row.id for row in batch}

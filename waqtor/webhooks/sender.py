@@ -45,8 +45,13 @@ ERROR_EXCERPT = 200
 
 
 class Sender:
-    def __init__(self, settings: Settings, repo: WebhookRepository, clock: Clock,
-                 on_dead: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        repo: WebhookRepository,
+        clock: Clock,
+        on_dead: Callable[[str], Awaitable[None]],
+    ) -> None:
         self._settings = settings
         self._repo = repo
         self._clock = clock
@@ -72,15 +77,17 @@ class Sender:
         self._tasks.spawn(self._run(), "loop")
 
     async def stop(self) -> None:
-        claims = list(self._inflight.items())
         await self._tasks.close()
-        if claims:
-            try:
-                released = await self._repo.release(claims, self._clock())
+        # Every row this instance holds, including one claimed by a claim() cut short by the shutdown.
+        try:
+            released = await self._repo.release(self.instance, self._clock())
+            if released:
                 log.info("webhook sender: gave back %d deliveries in flight at shutdown", released)
-            except Exception:
-                log.exception("webhook sender: could not give back %d deliveries; they are retried when "
-                              "their lease expires", len(claims))
+        except Exception:
+            log.exception(
+                "webhook sender: could not give back the deliveries in flight; they are retried "
+                "when their lease expires"
+            )
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -88,10 +95,6 @@ class Sender:
     def wake(self) -> None:
         """Look for due deliveries now."""
         self._wake.set()
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._inflight)
 
     # ---- the loop -----------------------------------------------------------------------------------
 
@@ -103,7 +106,9 @@ class Sender:
             try:
                 await self._claim()
                 if len(self._inflight) < self._settings.webhook_concurrency:
-                    upcoming = await self._repo.next_due(skip_webhooks=self._full(), skip_ids=set(self._inflight))
+                    upcoming = await self._repo.next_due(
+                        skip_webhooks=self._full(), skip_ids=set(self._inflight)
+                    )
                     if upcoming is not None:
                         # a floor keeps a row that cannot be claimed yet from turning this into a spin
                         delay = min(poll, max(0.01, (upcoming - self._clock()).total_seconds()))
@@ -126,8 +131,9 @@ class Sender:
             if free <= 0:
                 return
             now = self._clock()
-            candidates = await self._repo.due(now, limit=free * 2, skip_webhooks=self._full(),
-                                              skip_ids=set(self._inflight))
+            candidates = await self._repo.due(
+                now, limit=free * 2, skip_webhooks=self._full(), skip_ids=set(self._inflight)
+            )
             picked: list[str] = []
             taken: Counter[str] = Counter()
             for row in candidates:
@@ -161,15 +167,30 @@ class Sender:
             attempts = delivery.attempts + 1
             now = self._clock()
             step = next_step(
-                attempts, status_code, retry_after,
-                max_attempts=self._settings.webhook_max_attempts, base=self._settings.webhook_backoff_base,
-                cap=self._settings.webhook_backoff_max, rng=self._rng,
+                attempts,
+                status_code,
+                retry_after,
+                max_attempts=self._settings.webhook_max_attempts,
+                base=self._settings.webhook_backoff_base,
+                cap=self._settings.webhook_backoff_max,
+                rng=self._rng,
             )
             next_at = now + timedelta(seconds=step.delay) if step.delay is not None else None
-            if not await self._repo.finish(delivery.id, token, status=step.status, now=now, next_attempt_at=next_at,
-                                           status_code=status_code, error=error):
-                log.warning("webhook sender: delivery %s was taken from this sender during its attempt; "
-                            "its result (%s) is not recorded", delivery.id, step.status)
+            if not await self._repo.finish(
+                delivery.id,
+                token,
+                status=step.status,
+                now=now,
+                next_attempt_at=next_at,
+                status_code=status_code,
+                error=error,
+            ):
+                log.warning(
+                    "webhook sender: delivery %s was taken from this sender during its attempt; "
+                    "its result (%s) is not recorded",
+                    delivery.id,
+                    step.status,
+                )
                 return
             _log_step(delivery.id, delivery.webhook_id, attempts, step, error)
             if step.status == DELIVERED:
@@ -177,8 +198,11 @@ class Sender:
             elif step.status == DEAD:
                 await self._on_dead(delivery.webhook_id)
         except Exception:
-            log.exception("webhook sender: delivery %s: recording the attempt failed; it is retried when its "
-                          "lease expires", delivery.id)
+            log.exception(
+                "webhook sender: delivery %s: recording the attempt failed; it is retried when its "
+                "lease expires",
+                delivery.id,
+            )
         finally:
             self._inflight.pop(delivery.id, None)
             self._per_webhook[delivery.webhook_id] -= 1
@@ -207,7 +231,9 @@ class Sender:
         head = b""
         try:
             async with asyncio.timeout(timeout):
-                async with self._client.stream("POST", claimed.url, content=body, headers=headers) as response:
+                async with self._client.stream(
+                    "POST", claimed.url, content=body, headers=headers
+                ) as response:
                     status_code = response.status_code
                     retry_after_header = response.headers.get("retry-after")
                     head = await _read_head(response, self._settings.webhook_max_response)
@@ -222,8 +248,10 @@ class Sender:
             return None, _describe(exc), None
         if 200 <= status_code < 300:
             return status_code, None, None
-        excerpt = " ".join(head[:ERROR_EXCERPT * 4].decode("utf-8", "replace").split())[:ERROR_EXCERPT]
-        retry_after = parse_retry_after(retry_after_header, self._clock(), self._settings.webhook_retry_after_max)
+        excerpt = " ".join(head[: ERROR_EXCERPT * 4].decode("utf-8", "replace").split())[:ERROR_EXCERPT]
+        retry_after = parse_retry_after(
+            retry_after_header, self._clock(), self._settings.webhook_retry_after_max
+        )
         return status_code, f"HTTP {status_code}" + (f": {excerpt}" if excerpt else ""), retry_after
 
 
@@ -255,7 +283,15 @@ def _log_step(delivery_id: str, webhook_id: str, attempts: int, step: Step, erro
     if step.status == DELIVERED:
         log.info("webhook %s: delivery %s delivered (attempt %d)", webhook_id, delivery_id, attempts)
     elif step.status == DEAD:
-        log.error("webhook %s: delivery %s given up after attempt %d: %s", webhook_id, delivery_id, attempts, error)
+        log.error(
+            "webhook %s: delivery %s given up after attempt %d: %s", webhook_id, delivery_id, attempts, error
+        )
     else:
-        log.warning("webhook %s: delivery %s attempt %d failed (%s); next in %.1fs", webhook_id, delivery_id,
-                    attempts, error, step.delay or 0)
+        log.warning(
+            "webhook %s: delivery %s attempt %d failed (%s); next in %.1fs",
+            webhook_id,
+            delivery_id,
+            attempts,
+            error,
+            step.delay or 0,
+        )

@@ -67,19 +67,37 @@ class Webhooks:
 
     async def _refuse_self(self, url: str, origin: Origin) -> None:
         if await points_at_gateway(url, origin):
-            raise InvalidInput(f"{url} points at this gateway itself; a webhook must call another service",
-                               code="webhook_points_at_gateway")
+            raise InvalidInput(
+                f"{url} points at this gateway itself; a webhook must call another service",
+                code="webhook_points_at_gateway",
+            )
 
-    async def create(self, *, url: str, events: tuple[str, ...], sessions: tuple[str, ...], secret: str | None,
-                     enabled: bool, headers: dict[str, str], origin: Origin) -> WebhookRecord:
+    async def create(
+        self,
+        *,
+        url: str,
+        events: tuple[str, ...],
+        sessions: tuple[str, ...],
+        secret: str | None,
+        enabled: bool,
+        headers: dict[str, str],
+        origin: Origin,
+    ) -> WebhookRecord:
         """Register a webhook (values already checked by `waqtor.webhooks.model`); the answer is the only
         place its secret is shown."""
         await self._refuse_self(url, origin)
         now = self._clock()
         webhook = WebhookRecord(
-            id=new_webhook_id(), url=url, events=events, sessions=sessions, secret=secret or new_secret(),
-            enabled=enabled, headers=headers, created_at=now,
-            disabled_reason=None if enabled else API_DISABLED, disabled_at=None if enabled else now,
+            id=new_webhook_id(),
+            url=url,
+            events=events,
+            sessions=sessions,
+            secret=secret or new_secret(),
+            enabled=enabled,
+            headers=headers,
+            created_at=now,
+            disabled_reason=None if enabled else API_DISABLED,
+            disabled_at=None if enabled else now,
         )
         await self._repo.create(webhook)
         await self._changed()
@@ -124,23 +142,36 @@ class Webhooks:
     async def _enabled(self, webhook_id: str) -> WebhookRecord:
         webhook = await self.get(webhook_id)
         if not webhook.enabled:
-            raise Conflict(f"webhook {webhook_id} is disabled ({webhook.disabled_reason}); enable it first with "
-                           'PATCH {"enabled": true}', code="webhook_disabled")
+            raise Conflict(
+                f"webhook {webhook_id} is disabled ({webhook.disabled_reason}); enable it first with "
+                'PATCH {"enabled": true}',
+                code="webhook_disabled",
+            )
         return webhook
 
     async def send_test(self, webhook_id: str) -> DeliveryRecord:
         """Queue a `test` delivery to this webhook only, through the outbox and sender like any other."""
         webhook = await self._enabled(webhook_id)
         now = self._clock()
-        row = DeliveryRecord(id=new_delivery_id(now), webhook_id=webhook.id, event_id=None, event=TEST_EVENT,
-                             session=None, payload=payload_for_test(webhook.id, now), status=PENDING, attempts=0,
-                             created_at=now, next_attempt_at=now)
+        row = DeliveryRecord(
+            id=new_delivery_id(now),
+            webhook_id=webhook.id,
+            event_id=None,
+            event=TEST_EVENT,
+            session=None,
+            payload=payload_for_test(webhook.id, now),
+            status=PENDING,
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
         await self._repo.enqueue([row])
         self.sender.wake()
         return row
 
-    async def deliveries(self, webhook_id: str, *, status: str | None, before: str | None,
-                         limit: int) -> list[DeliveryRecord]:
+    async def deliveries(
+        self, webhook_id: str, *, status: str | None, before: str | None, limit: int
+    ) -> list[DeliveryRecord]:
         await self.get(webhook_id)
         return await self._repo.deliveries(webhook_id, status=status, before=before, limit=limit)
 
@@ -165,9 +196,12 @@ class Webhooks:
         webhook = await self._repo.get(webhook_id)
         log.error("webhook %s disabled: %s", webhook_id, reason)
         await self._changed()
-        await self._bus.publish(events.WEBHOOK_DISABLED, {
-            "webhook": webhook_id,
-            "url": webhook.url if webhook else None,
-            "reason": reason,
-            "consecutiveFailures": count,
-        })
+        await self._bus.publish(
+            events.WEBHOOK_DISABLED,
+            {
+                "webhook": webhook_id,
+                "url": webhook.url if webhook else None,
+                "reason": reason,
+                "consecutiveFailures": count,
+            },
+        )

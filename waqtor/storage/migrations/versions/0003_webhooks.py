@@ -35,7 +35,9 @@ def upgrade() -> None:
     op.create_table(
         "webhook_deliveries",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("webhook_id", sa.String(32), sa.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "webhook_id", sa.String(32), sa.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("event_id", sa.BigInteger, nullable=True),
         sa.Column("event", sa.String(64), nullable=False),
         sa.Column("session", sa.String(64), nullable=True),
