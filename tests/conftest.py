@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from tests.pg import fresh_database
 from waqtor.app import Gateway, create_app
 from waqtor.config import Settings
 from waqtor.server import uvicorn_config
@@ -24,7 +25,6 @@ from waqtor.server import uvicorn_config
 API_KEY = "test-key-0123456789abcdef"
 # The real services the suite uses; ./scripts/test starts them when they are down.
 REDIS_URL = os.environ.get("WAQTOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-POSTGRES_URL = os.environ.get("WAQTOR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -41,37 +41,13 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-@asynccontextmanager
-async def fresh_postgres_database() -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database for one test; dropped afterwards. Yields its URL."""
-    import uuid
-
-    import asyncpg
-
-    name = f"waqtor_test_{uuid.uuid4().hex[:16]}"
-    admin_dsn = POSTGRES_URL
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """Each storage contract test runs once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'contract.db'}"
     else:
-        async with fresh_postgres_database() as url:
+        async with fresh_database() as url:
             yield url
 
 

@@ -57,9 +57,9 @@ async def test_an_unlinked_sandbox_offers_a_qr_again_after_restart(data_dir: Pat
 
 
 async def test_the_gateway_runs_and_restarts_on_postgresql(data_dir: Path) -> None:
-    from tests.conftest import fresh_postgres_database
+    from tests.pg import fresh_database
 
-    async with fresh_postgres_database() as url:
+    async with fresh_database() as url:
         settings = make_settings(data_dir, database_url=url)
         async with in_process(settings) as gw:
             assert gw.gateway.storage.dialect == "postgresql"

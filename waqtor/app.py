@@ -1,13 +1,14 @@
 """`create_app(settings)`: the FastAPI application and the lifespan that owns everything long-lived.
 
-Start-up order: storage (migrations) → API key → bus → sessions. Shutdown runs the reverse.
+Start-up order: storage (migrations) → API key → bus → webhooks → WebSocket bridge → sessions. Shutdown
+runs the reverse, so the sessions' last events are queued for webhooks before the sender stops.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -15,7 +16,7 @@ from fastapi import FastAPI
 from waqtor import __version__
 from waqtor.api import errors as api_errors
 from waqtor.api.access_log import AccessLog
-from waqtor.api.routes import health, sandbox, session, status, tools, websocket
+from waqtor.api.routes import health, sandbox, session, status, tools, webhooks, websocket
 from waqtor.api.ws import Bridge
 from waqtor.auth import ApiKeys
 from waqtor.bus import Bus, backend_factory
@@ -23,6 +24,7 @@ from waqtor.config import Settings
 from waqtor.sessions.manager import SessionManager
 from waqtor.sessions.monitor import Clock, utcnow
 from waqtor.storage import Storage
+from waqtor.webhooks.service import Webhooks
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class Gateway:
     keys: ApiKeys
     sessions: SessionManager
     bridge: Bridge
+    webhooks: Webhooks
     clock: Clock = utcnow
 
 
@@ -54,31 +57,28 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        await storage.open()
-        try:
+        # Each part is stopped by the stack in the reverse order of its start, even when a later start fails.
+        async with AsyncExitStack() as stack:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            await storage.open()
+            stack.push_async_callback(storage.close)
             keys = ApiKeys.from_settings(settings)
             bus = Bus(make_bus_backend(), settings.bus_queue_size)
             await bus.start()
-            try:
-                manager = SessionManager(settings, storage, bus, clock)
-                bridge = Bridge(settings, bus, keys, manager)
-                gateway = Gateway(settings, storage, bus, keys, manager, bridge, clock)
-                app.state.gateway = gateway
-                await gateway.bridge.start()
-                try:
-                    await manager.start()
-                    try:
-                        log.info("waqtor %s ready (engine %s)", __version__, settings.engine)
-                        yield
-                    finally:
-                        await manager.stop()
-                finally:
-                    await gateway.bridge.stop()
-            finally:
-                await bus.stop()
-        finally:
-            await storage.close()
+            stack.push_async_callback(bus.stop)
+            hooks = Webhooks(settings, storage.webhooks, bus, clock)
+            await hooks.start()
+            stack.push_async_callback(hooks.stop)
+            manager = SessionManager(settings, storage, bus, clock)
+            bridge = Bridge(settings, bus, keys, manager)
+            app.state.gateway = Gateway(settings=settings, storage=storage, bus=bus, keys=keys, sessions=manager,
+                                        bridge=bridge, webhooks=hooks, clock=clock)
+            await bridge.start()
+            stack.push_async_callback(bridge.stop)
+            await manager.start()
+            stack.push_async_callback(manager.stop)
+            log.info("waqtor %s ready (engine %s)", __version__, settings.engine)
+            yield
 
     app = FastAPI(
         title="Waqtor",
@@ -93,6 +93,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(status.router)
     app.include_router(websocket.router)
     app.include_router(tools.router)
+    app.include_router(webhooks.router)
     if settings.engine == "sandbox":
         app.include_router(sandbox.router)
     return app

@@ -34,6 +34,9 @@ def setup_logging(level: str) -> None:
         stream=sys.stderr,
         force=True,
     )
+    # httpx logs every webhook request with its full URL, which may carry the receiver's token; the
+    # sender logs each attempt itself, by webhook and delivery id.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
 
 
 @cli.command()

@@ -16,9 +16,11 @@ QR_CODE = "qr_code"
 MESSAGE = "message"
 MESSAGE_ACK = "message_ack"
 CAMPAIGN = "campaign"
+WEBHOOK_DISABLED = "webhook_disabled"
 
-# Names a client may subscribe to, in the order websocket/info lists them.
-EVENT_TYPES: tuple[str, ...] = (SESSION_UPDATE, QR_CODE, MESSAGE, MESSAGE_ACK, CAMPAIGN)
+# Names a client may subscribe to, in the order websocket/info lists them. (A webhook's `test` delivery
+# is not among them: it goes to that one webhook only and never travels on the bus.)
+EVENT_TYPES: tuple[str, ...] = (SESSION_UPDATE, QR_CODE, MESSAGE, MESSAGE_ACK, CAMPAIGN, WEBHOOK_DISABLED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,3 +142,51 @@ async def test_two_redis_instances_share_events_ids_and_history() -> None:
     finally:
         await one.stop()
         await two.stop()
+async def test_a_publish_hook_has_run_when_publish_returns(bus: Bus) -> None:
+    from waqtor.events import Event
+
+    seen: list[Event] = []
+
+    async def hook(event: Event) -> None:
+        seen.append(event)
+
+    bus.add_publish_hook(hook)
+    event = await bus.publish("message", {"n": 1}, session="s")
+    assert seen == [event] and event.id > 0
+
+
+async def test_a_failing_publish_hook_loses_nothing_for_subscribers_or_other_hooks(
+    bus: Bus, caplog: pytest.LogCaptureFixture
+) -> None:
+    from waqtor.events import Event
+
+    later: list[int] = []
+
+    async def broken(event: Event) -> None:
+        raise RuntimeError("database down")
+
+    async def working(event: Event) -> None:
+        later.append(event.id)
+
+    bus.add_publish_hook(broken)
+    bus.add_publish_hook(working)
+    sub = bus.subscribe()
+    event = await bus.publish("message", {"n": 1})
+    assert await sub.get() == event
+    assert later == [event.id]
+    assert bus.hook_failures == 1
+    assert any(r.levelname == "ERROR" and str(event.id) in r.getMessage() for r in caplog.records)
+
+
+async def test_a_removed_publish_hook_runs_no_more(bus: Bus) -> None:
+    from waqtor.events import Event
+
+    seen: list[Event] = []
+
+    async def hook(event: Event) -> None:
+        seen.append(event)
+
+    remove = bus.add_publish_hook(hook)
+    remove()
+    await bus.publish("message", {})
+    assert seen == []

@@ -3,20 +3,27 @@
 The facade owns what every backend shares: local subscriptions with bounded queues and their
 overflow policy. A subscriber that falls more than its queue size behind is cut off: it receives
 `SubscriptionOverflow` once it has drained what was queued, and may catch up through `history()`.
+
+Publish hooks run on the instance that publishes, after the backend gave the event its id and
+timestamp and before `publish()` returns: the webhook outbox uses one so that the delivery rows exist
+when `publish()` returns, and so that each event is queued once however many instances share the bus.
+A hook that raises is logged (ERROR, with the event id) and counted in `hook_failures`; the event has
+already gone to subscribers and the other hooks still run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from waqtor.bus.base import BusBackend, ReplayGap
 from waqtor.errors import ConfigError
 from waqtor.events import Event
 
-__all__ = ["Bus", "BusBackend", "ReplayGap", "Subscription", "SubscriptionOverflow", "backend_factory"]
+__all__ = ["Bus", "BusBackend", "PublishHook", "ReplayGap", "Subscription", "SubscriptionOverflow",
+           "backend_factory"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +37,8 @@ class SubscriptionOverflow(Exception):
 
 
 _OVERFLOW = object()
+
+PublishHook = Callable[[Event], Awaitable[None]]
 
 
 class Subscription:
@@ -86,7 +95,9 @@ class Bus:
         self.backend = backend
         self._queue_size = queue_size
         self._subscriptions: set[Subscription] = set()
+        self._hooks: list[PublishHook] = []
         self.published = 0
+        self.hook_failures = 0
 
     async def start(self) -> None:
         await self.backend.start(self._deliver)
@@ -95,10 +106,29 @@ class Bus:
         await self.backend.stop()
 
     async def publish(self, type: str, data: dict[str, Any], session: str | None = None) -> Event:
-        """Publish an event; returns it with its id and timestamp."""
+        """Publish an event; returns it with its id and timestamp once every publish hook has run."""
         event = await self.backend.publish(type, session, data)
         self.published += 1
+        for hook in tuple(self._hooks):
+            try:
+                await hook(event)
+            except Exception:
+                self.hook_failures += 1
+                log.error("publish hook %s failed on event %d (%s); subscribers got the event, this hook "
+                          "did not handle it", getattr(hook, "__qualname__", hook), event.id, event.type,
+                          exc_info=True)
         return event
+
+    def add_publish_hook(self, hook: PublishHook) -> Callable[[], None]:
+        """Await `hook(event)` inside every later `publish()` on this instance, in the order added;
+        returns the function that removes it."""
+        self._hooks.append(hook)
+
+        def remove() -> None:
+            if hook in self._hooks:
+                self._hooks.remove(hook)
+
+        return remove
 
     def subscribe(self, queue_size: int | None = None) -> Subscription:
         """Open a subscription to every event published from now on."""

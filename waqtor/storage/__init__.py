@@ -1,7 +1,7 @@
 """Storage facade over SQLAlchemy Core (async). The URL picks the database: sqlite:/// or postgresql://.
 
 `Storage.open()` connects and applies every Alembic migration; repositories hang off the facade, one per
-group of tables (`storage.sessions`).
+group of tables (`storage.sessions`, `storage.webhooks`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from waqtor.errors import ConfigError
 from waqtor.storage.sessions import SessionRepository
+from waqtor.storage.webhooks import WebhookRepository
 
 __all__ = ["Storage", "async_url"]
 
@@ -64,6 +65,7 @@ class Storage:
         self.dialect = make_url(self.url).get_backend_name()
         self._engine: AsyncEngine | None = None
         self.sessions: SessionRepository
+        self.webhooks: WebhookRepository
 
     @property
     def engine(self) -> AsyncEngine:
@@ -85,6 +87,7 @@ class Storage:
         async with engine.begin() as conn:
             await conn.run_sync(_migrate)
         self.sessions = SessionRepository(engine)
+        self.webhooks = WebhookRepository(engine)
         log.info("storage ready (%s)", self.dialect)
 
     async def ping(self) -> bool:

@@ -13,3 +13,47 @@ class SessionRecord:
     engine: str
     created_at: datetime
     config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    id: str
+    url: str
+    events: tuple[str, ...]
+    sessions: tuple[str, ...]
+    secret: str
+    enabled: bool
+    headers: dict[str, str]
+    created_at: datetime
+    consecutive_failures: int = 0
+    disabled_reason: str | None = None
+    disabled_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    id: str
+    webhook_id: str
+    event_id: int | None
+    event: str
+    session: str | None
+    payload: str
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery one sender holds under a lease, with what it needs of its webhook to send it."""
+
+    delivery: DeliveryRecord
+    url: str
+    secret: str
+    headers: dict[str, str]

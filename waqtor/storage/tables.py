@@ -7,15 +7,18 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -72,4 +75,48 @@ session_state = Table(
     Column("messages_received", Integer, nullable=False),
     Column("last_error", JSON, nullable=True),
     Column("last_update", UTCDateTime, nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("events", JSON, nullable=False),  # ["all"] or event names
+    Column("sessions", JSON, nullable=False),  # ["all"] or session names
+    # Kept in clear because every delivery is signed with it; the API shows it only in the creation answer.
+    Column("secret", String(256), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("disabled_reason", Text, nullable=True),
+    Column("disabled_at", UTCDateTime, nullable=True),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # The X-Waqtor-Delivery header: stable over retries and redeliveries, ordered by creation time.
+    Column("id", String(40), primary_key=True),
+    Column("webhook_id", String(32), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", BigInteger, nullable=True),  # NULL for a `test` delivery, which is not a bus event
+    Column("event", String(64), nullable=False),
+    Column("session", String(64), nullable=True),
+    Column("payload", Text, nullable=False),  # the exact body sent
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("last_attempt_at", UTCDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    # One delivery per (webhook, event), however often an instance retries writing it.
+    UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_webhook_event"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_lease", "status", "lease_expires_at"),
+    Index("ix_webhook_deliveries_log", "webhook_id", "id"),
+    Index("ix_webhook_deliveries_log_status", "webhook_id", "status", "id"),
 )
