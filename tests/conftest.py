@@ -26,6 +26,7 @@ API_KEY = "test-key-0123456789abcdef"
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": data_dir,
+        "engine": "sandbox",
         "api_key": API_KEY,
         "host": "127.0.0.1",
         "port": 0,

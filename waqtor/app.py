@@ -15,11 +15,14 @@ from fastapi import FastAPI
 from waqtor import __version__
 from waqtor.api import errors as api_errors
 from waqtor.api.access_log import AccessLog
-from waqtor.api.routes import health, sandbox, session, status, websocket
+from waqtor.api.routes import cloud_webhooks, health, sandbox, session, sessions, status, websocket
 from waqtor.api.ws import Bridge
 from waqtor.auth import ApiKeys
 from waqtor.bus import Bus, backend_factory
 from waqtor.config import Settings
+from waqtor.console import ConsoleQR
+from waqtor.engines import engine_class
+from waqtor.errors import ConfigError, InvalidInput
 from waqtor.sessions.manager import SessionManager
 from waqtor.sessions.monitor import Clock, utcnow
 from waqtor.storage import Storage
@@ -46,9 +49,21 @@ class Gateway:
     clock: Clock = utcnow
 
 
-def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
+def _check_default_engine(settings: Settings) -> None:
+    try:
+        engine_class(settings.engine).validate_config(settings.default_engine_config())
+    except InvalidInput as exc:
+        hint = ("; set WAQTOR_CLOUD_PHONE_ID, WAQTOR_CLOUD_TOKEN, WAQTOR_CLOUD_APP_SECRET and "
+                "WAQTOR_CLOUD_VERIFY_TOKEN" if settings.engine == "cloud" else "")
+        raise ConfigError(f"the default session's {settings.engine} engine cannot start: {exc.message}{hint}") from None
+
+
+def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = False) -> FastAPI:
     """Build the application for `settings`; nothing starts until the lifespan runs. A bad database
-    or bus URL raises ConfigError here, before anything is opened."""
+    or bus URL, or engine settings the default session cannot start with, raise ConfigError here,
+    before anything is opened. `console_qr` draws every new QR code on stderr (the CLI sets it when
+    stderr is a terminal)."""
+    _check_default_engine(settings)
     storage = Storage(settings.resolved_database_url)
     make_bus_backend = backend_factory(settings.bus_url, replay=settings.ws_replay)
 
@@ -67,12 +82,19 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
                 app.state.gateway = gateway
                 await gateway.bridge.start()
                 try:
-                    await manager.start()
+                    console = ConsoleQR(bus) if console_qr else None
+                    if console is not None:
+                        await console.start()
                     try:
-                        log.info("waqtor %s ready (engine %s)", __version__, settings.engine)
-                        yield
+                        await manager.start()
+                        try:
+                            log.info("waqtor %s ready (engine %s)", __version__, settings.engine)
+                            yield
+                        finally:
+                            await manager.stop()
                     finally:
-                        await manager.stop()
+                        if console is not None:
+                            await console.stop()
                 finally:
                     await gateway.bridge.stop()
             finally:
@@ -92,6 +114,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(session.router)
     app.include_router(status.router)
     app.include_router(websocket.router)
-    if settings.engine == "sandbox":
+    app.include_router(sessions.router)
+    app.include_router(cloud_webhooks.router)
+    if settings.sandbox_offered:
         app.include_router(sandbox.router)
     return app

@@ -56,7 +56,7 @@ def serve(
     settings = _settings(host=host, port=port, engine=engine, data_dir=data_dir, database_url=database_url)
     setup_logging(settings.log_level)
     try:
-        app = create_app(settings)
+        app = create_app(settings, console_qr=sys.stderr.isatty())
         uvicorn.Server(uvicorn_config(app, settings)).run()
     except ConfigError as exc:
         typer.echo(f"error: {exc.message}", err=True)

@@ -13,3 +13,4 @@ class SessionRecord:
     engine: str
     created_at: datetime
     config: dict[str, Any] = field(default_factory=dict)
+    desired: str = "running"  # or "stopped"

@@ -1,4 +1,5 @@
-"""Spec section 2: `/api/session/*` addresses the session `default`."""
+"""Spec section 2: `/api/session/*` addresses the session `default`. The helpers here serve the same
+routes under `/api/sessions/{name}/` too."""
 
 from __future__ import annotations
 
@@ -7,8 +8,16 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from waqtor.api.deps import GatewayDep, require_key
-from waqtor.api.schemas import ERROR_RESPONSES, Envelope, QROut, SessionStateOut, StatsResetOut
-from waqtor.sessions.manager import DEFAULT_SESSION
+from waqtor.api.schemas import (
+    ERROR_RESPONSES,
+    Envelope,
+    PairIn,
+    PairOut,
+    QROut,
+    SessionStateOut,
+    StatsResetOut,
+)
+from waqtor.sessions.manager import DEFAULT_SESSION, Session
 from waqtor.sessions.state import iso_ms
 
 router = APIRouter(prefix="/api/session", tags=["session"], dependencies=[Depends(require_key)],
@@ -16,11 +25,40 @@ router = APIRouter(prefix="/api/session", tags=["session"], dependencies=[Depend
 
 NO_QR_MESSAGE = "No QR code available. Client may already be authenticated."
 
+PAIR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The engine has no pairing code (`pairing_not_supported`)."},
+    409: {"description": "The session is not waiting for a phone to link (`not_waiting_for_link`), or is stopped."},
+    502: {"description": "WhatsApp refused the pairing request (`pairing_refused`)."},
+}
 
-def qr_view(has_qr: bool, code: str | None, expires: str | None) -> dict[str, Any]:
+
+def qr_view(has_qr: bool, code: str | None, expires: str | None, note: str | None = None) -> dict[str, Any]:
+    """The spec's QR answer; `note` replaces the usual message for engines that never show a QR."""
     if has_qr:
         return {"hasQR": True, "qr": code, "expiresAt": expires}
-    return {"hasQR": False, "message": NO_QR_MESSAGE}
+    return {"hasQR": False, "message": note or NO_QR_MESSAGE}
+
+
+def session_qr(session: Session) -> dict[str, Any]:
+    state = session.monitor.state
+    expires = iso_ms(state.qr_expires_at) if state.qr_expires_at else None
+    return qr_view(state.has_qr, state.qr_code, expires, type(session.engine).qr_note)
+
+
+async def reset_view(session: Session) -> dict[str, Any]:
+    await session.monitor.reset_stats()
+    return {"message": "Statistics reset", "stats": session.monitor.view()["stats"]}
+
+
+async def pair_view(gateway: Any, name: str, body: PairIn) -> dict[str, Any]:
+    phone = body.phone.lstrip("+")
+    code = await gateway.sessions.pair(name, phone)
+    return {
+        "code": code,
+        "phone": phone,
+        "message": "On the phone open WhatsApp > Linked devices > Link a device > Link with phone number "
+                   "instead, and type this code.",
+    }
 
 
 @router.get("/state", response_model=Envelope[SessionStateOut], summary="Current session state")
@@ -30,13 +68,15 @@ async def get_state(gateway: GatewayDep) -> dict[str, Any]:
 
 @router.get("/qr", response_model=Envelope[QROut], response_model_exclude_none=True, summary="Current QR code")
 async def get_qr(gateway: GatewayDep) -> dict[str, Any]:
-    state = gateway.sessions.get(DEFAULT_SESSION).monitor.state
-    expires = iso_ms(state.qr_expires_at) if state.qr_expires_at else None
-    return {"success": True, "data": qr_view(state.has_qr, state.qr_code, expires)}
+    return {"success": True, "data": session_qr(gateway.sessions.get(DEFAULT_SESSION))}
 
 
 @router.post("/stats/reset", response_model=Envelope[StatsResetOut], summary="Zero the message counters")
 async def reset_stats(gateway: GatewayDep) -> dict[str, Any]:
-    monitor = gateway.sessions.get(DEFAULT_SESSION).monitor
-    await monitor.reset_stats()
-    return {"success": True, "data": {"message": "Statistics reset", "stats": monitor.view()["stats"]}}
+    return {"success": True, "data": await reset_view(gateway.sessions.get(DEFAULT_SESSION))}
+
+
+@router.post("/pair", response_model=Envelope[PairOut], responses=PAIR_RESPONSES,
+             summary="Link a phone with a pairing code instead of the QR")
+async def pair(gateway: GatewayDep, body: PairIn) -> dict[str, Any]:
+    return {"success": True, "data": await pair_view(gateway, DEFAULT_SESSION, body)}

@@ -1,0 +1,30 @@
+"""Whether each session should run (`sessions.desired`: `running` or `stopped`, kept across restarts), and
+the platform code the phone reported (`session_state.platform_raw`, beside its readable name).
+
+Revision ID: 0004
+Revises: 0001
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("sessions") as batch:
+        batch.add_column(sa.Column("desired", sa.String(16), nullable=False, server_default="running"))
+    with op.batch_alter_table("session_state") as batch:
+        batch.add_column(sa.Column("platform_raw", sa.String(64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("session_state") as batch:
+        batch.drop_column("platform_raw")
+    with op.batch_alter_table("sessions") as batch:
+        batch.drop_column("desired")
