@@ -34,6 +34,8 @@ def setup_logging(level: str) -> None:
         stream=sys.stderr,
         force=True,
     )
+    # Its DEBUG records echo every SQL parameter, secrets of Cloud API sessions included.
+    logging.getLogger("aiosqlite").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 @cli.command()
