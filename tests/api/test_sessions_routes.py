@@ -183,3 +183,18 @@ async def test_the_sandbox_can_be_enabled_beside_another_default_engine(data_dir
                                         cloud_verify_token="verify-me-1")) as gw:
         await create(gw, "play")
         assert (await scan(gw, "play"))["platform"] == "android"
+
+
+async def test_changing_the_default_engine_switches_the_default_session_and_drops_its_old_link(
+    data_dir: Path,
+) -> None:
+    async with in_process(make_settings(data_dir)) as gw:
+        await gw.scan(phone="4915100000001")
+        await create(gw, "shop")
+    async with in_process(make_settings(data_dir, engine="neonize", sandbox_enabled=True)) as gw:
+        state = await gw.state()
+        assert state["engine"] == "neonize"
+        assert state["info"] == {"pushname": None, "platform": None, "phoneMasked": None}
+        assert await gw.gateway.storage.sessions.load_engine_data("default") is None
+        shop = (await gw.client.get("/api/sessions/shop")).json()["data"]
+        assert shop["engine"] == "sandbox" and shop["running"] is True, "other sessions keep their engine"
