@@ -42,7 +42,10 @@ def setup_logging(level: str) -> None:
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Bind address [env WAQTOR_HOST, default 0.0.0.0]")] = None,
     port: Annotated[Optional[int], typer.Option(help="HTTP port [env WAQTOR_PORT, default 8080]")] = None,
-    engine: Annotated[Optional[str], typer.Option(help="Engine of the default session [env WAQTOR_ENGINE]")] = None,
+    engine: Annotated[
+        Optional[str],
+        typer.Option(help="Engine of the default session: neonize, cloud or sandbox [env WAQTOR_ENGINE, default neonize]"),
+    ] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Data directory [env WAQTOR_DATA_DIR, default ./data]")] = None,
     database_url: Annotated[
         Optional[str], typer.Option(help="Database URL [env WAQTOR_DATABASE_URL, default SQLite in the data dir]")

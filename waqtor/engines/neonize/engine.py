@@ -4,10 +4,8 @@ Threads. neonize's `connect()` blocks for the life of the connection, so every a
 thread of its own; neonize calls our handlers from its threads, and they hand engine events to the loop
 through a bounded `Handoff`. Blocking calls (sends, pairing, logout, stop) run in `asyncio.to_thread`.
 
-Go calls. A Go-backed method on a client whose Go side does not exist (before its connect attempt got
-going, or after `Stop`) aborts the whole process. So the engine calls one only through `_call`, which
-allows it while the client is *live*: from the first sign of life (a QR code, Connected) until the
-engine closes it; closing waits for calls in flight. `Stop` itself is always safe.
+Go calls. A Go-backed method on a client whose Go side does not exist aborts the whole process: every
+one goes through a `GoGuard` (guard.py). `Stop` itself is always safe.
 
 The connection. A supervisor task runs attempts one after another: each ends with a `Verdict` (see
 translate.py). A watchdog cuts an attempt that shows no sign of life within `connect_timeout`, and the
@@ -25,7 +23,7 @@ import random
 import threading
 import weakref
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable, Literal, TypeVar
+from typing import Any, Callable, Literal
 
 from waqtor.engines.backoff import backoff_delay
 from waqtor.engines.base import (
@@ -42,12 +40,13 @@ from waqtor.engines.base import (
 )
 from waqtor.engines.handoff import Handoff
 from waqtor.engines.neonize import store, translate
+from waqtor.engines.neonize.guard import GoGuard
+from waqtor.engines.waits import first_of, settle
 from waqtor.errors import Conflict, EngineError, SessionNotReady
 from waqtor.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 Phase = Literal["stopped", "connecting", "qr", "connected", "disconnected", "halted"]
 
 QR_GRACE = timedelta(seconds=10)  # whatsmeow's own timers run a little past ours
@@ -95,9 +94,7 @@ class NeonizeEngine(Engine):
         self._supervisor: asyncio.Task[None] | None = None
         self._client: Any = None
         self._thread: threading.Thread | None = None
-        self._guard = threading.Condition()
-        self._live = False
-        self._inflight = 0
+        self._guard = GoGuard(ctx.session)
         self._verdict: asyncio.Future[translate.Verdict] | None = None
         self._alive: asyncio.Event | None = None
         self._attempts = 0
@@ -132,7 +129,7 @@ class NeonizeEngine(Engine):
         client = self._client
         if self.phase == "connected" and client is not None:
             try:
-                await asyncio.to_thread(self._call, client, client.logout)
+                await asyncio.to_thread(self._guard.call, client, client.logout)
             except EngineError as exc:
                 log.warning("session %s: WhatsApp did not confirm the logout (%s); forgetting the link here",
                             self.ctx.session, exc.message)
@@ -180,13 +177,14 @@ class NeonizeEngine(Engine):
             return translate.connect_error(str(exc) or type(exc).__name__), False
         done: asyncio.Future[str | None] = loop.create_future()
         self._client = client
+        self._guard.attach(client)
         self._thread = threading.Thread(target=self._run, args=(client, done), daemon=True,
                                         name=f"neonize[{self.ctx.session}]")
         timeout = self.ctx.settings.connect_timeout
         deadline = loop.time() + timeout
         async with _startup_lock():
             self._thread.start()
-            await _first_of(done, alive.wait(), timeout=timeout)
+            await first_of(done, alive.wait(), timeout=timeout)
         while True:
             if done.done():
                 error = done.result()
@@ -205,7 +203,7 @@ class NeonizeEngine(Engine):
                     return translate.qr_timeout(), True
             else:
                 wait = None
-            await _first_of(done, self._verdict, alive.wait() if not alive.is_set() else None, timeout=wait)
+            await first_of(done, self._verdict, alive.wait() if not alive.is_set() else None, timeout=wait)
 
     def _run(self, client: Any, done: asyncio.Future[str | None]) -> None:
         """The attempt's thread: neonize's blocking connect; its end (with the error, if any) goes to the loop."""
@@ -216,7 +214,7 @@ class NeonizeEngine(Engine):
             error = str(exc) or type(exc).__name__
         handoff = self._handoff
         if handoff is not None:
-            handoff.call_soon(_settle, done, error)
+            handoff.call_soon(settle, done, error)
 
     async def _conclude(self, verdict: translate.Verdict, had_life: bool) -> float | None:
         """Close the attempt's client and report the verdict; the seconds to wait before the next
@@ -266,7 +264,7 @@ class NeonizeEngine(Engine):
         self._client = self._thread = None
         if client is None:
             return
-        await asyncio.to_thread(self._end_calls)
+        await asyncio.to_thread(self._guard.close, CALLS_DRAIN)
         try:
             await asyncio.to_thread(client.stop)
         except Exception:
@@ -276,35 +274,6 @@ class NeonizeEngine(Engine):
             if thread.is_alive():
                 log.warning("session %s: the old connection attempt is still dialling; it ends on its own",
                             self.ctx.session)
-
-    # ---- Go calls -------------------------------------------------------------------------------
-
-    def _call(self, client: Any, fn: Callable[..., T], *args: Any) -> T:
-        """Run the Go-backed `fn(*args)` (in a worker thread) if `client` is live; its errors as EngineError."""
-        from neonize.exc import NeonizeError
-
-        with self._guard:
-            if not self._live or client is not self._client:
-                raise SessionNotReady(f"session {self.ctx.session!r} is not connected to WhatsApp (it is {self.phase})")
-            self._inflight += 1
-        try:
-            return fn(*args)
-        except NeonizeError as exc:
-            raise EngineError(f"WhatsApp refused: {exc}", code="whatsapp_error") from None
-        finally:
-            with self._guard:
-                self._inflight -= 1
-                self._guard.notify_all()
-
-    def _end_calls(self) -> None:
-        with self._guard:
-            self._live = False
-            self._guard.wait_for(lambda: self._inflight == 0, timeout=CALLS_DRAIN)
-
-    def _set_live(self, client: Any) -> None:
-        with self._guard:
-            if client is self._client:
-                self._live = True
 
     # ---- neonize's callbacks (its threads) ---------------------------------------------------------
 
@@ -320,7 +289,7 @@ class NeonizeEngine(Engine):
     def _on_qr(self, client: Any, data: bytes) -> None:
         if client is not self._client:
             return
-        self._set_live(client)
+        self._guard.alive(client)
         code = translate.qr_code(data, self._qr_index, datetime.now(UTC))
         self._qr_index += 1
         self._qr_expires = code.expires_at
@@ -346,7 +315,7 @@ class NeonizeEngine(Engine):
             for status in translate.statuses(event):
                 self._put(status)
         elif name == "Connected":
-            self._set_live(client)
+            self._guard.alive(client)
             self._connected(client)
         elif name == "PairStatus" and event.Status == event.SUCCESS:
             self._put(_Remember(translate.device_jid_string(event.ID)))
@@ -366,7 +335,7 @@ class NeonizeEngine(Engine):
                 self._handoff.call_soon(self._end_attempt, client, verdict)
 
     def _connected(self, client: Any) -> None:
-        device = self._call(client, client.get_me)
+        device = self._guard.call(client, client.get_me)
         if translate.account(device) is None and client.me is not None:
             device = client.me  # the Device neonize pushed at login
         info = translate.account(device)
@@ -412,7 +381,7 @@ class NeonizeEngine(Engine):
             raise Conflict(f"session {self.ctx.session!r} is not waiting for a phone to link (it is {self.phase})",
                            code="not_waiting_for_link")
         try:
-            return await asyncio.to_thread(self._call, client, client.PairPhone, phone, True,
+            return await asyncio.to_thread(self._guard.call, client, client.PairPhone, phone, True,
                                            ClientName.LINUX, ClientType.CHROME)
         except EngineError as exc:
             raise EngineError(f"WhatsApp refused the pairing request: {exc.message}", code="pairing_refused") from None
@@ -424,10 +393,12 @@ class NeonizeEngine(Engine):
         if self.phase != "connected" or client is None:
             raise SessionNotReady(f"session {self.ctx.session!r} is not connected (it is {self.phase})")
         data = await asyncio.to_thread(media_bytes, message.media) if message.media is not None else None
-        body = await asyncio.to_thread(outgoing.build, message, lambda raw, kind: self._call(client, client.upload,
-                                                                                             raw, kind), data)
-        response = await asyncio.to_thread(self._call, client, client.send_message, outgoing.recipient(message.to),
-                                           body)
+        def upload(raw: bytes, kind: Any) -> Any:
+            return self._guard.call(client, client.upload, raw, kind)
+
+        body = await asyncio.to_thread(outgoing.build, message, upload, data)
+        response = await asyncio.to_thread(self._guard.call, client, client.send_message,
+                                           outgoing.recipient(message.to), body)
         return SendResult(id=response.ID, timestamp=datetime.fromtimestamp(response.Timestamp, UTC))
 
 
@@ -436,29 +407,3 @@ class _Remember:
     """Keep the JID of the session's device in its engine store (handed through the queue, in order)."""
 
     jid: str
-
-
-def _settle(future: asyncio.Future[str | None], error: str | None) -> None:
-    if not future.done():
-        future.set_result(error)
-
-
-async def _first_of(*waits: Any, timeout: float | None) -> None:
-    """Return when the first of `waits` (futures or coroutines; None is skipped) finishes, or after
-    `timeout` seconds; the others are left running (futures) or cancelled (coroutines)."""
-    tasks = []
-    owned = []
-    for item in waits:
-        if item is None:
-            continue
-        if asyncio.isfuture(item):
-            tasks.append(item)
-        else:
-            task = asyncio.ensure_future(item)
-            owned.append(task)
-            tasks.append(task)
-    try:
-        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in owned:
-            task.cancel()
