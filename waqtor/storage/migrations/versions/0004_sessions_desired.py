@@ -1,5 +1,7 @@
-"""Whether each session should run (`sessions.desired`: `running` or `stopped`, kept across restarts), and
-the platform code the phone reported (`session_state.platform_raw`, beside its readable name).
+"""Sessions remember whether they should run; states keep the raw platform code.
+
+`sessions.desired` is `running` or `stopped`, kept across restarts; `session_state.platform_raw` is the
+platform code the phone reported, beside its readable name.
 
 Revision ID: 0004
 Revises: 0001
