@@ -30,6 +30,7 @@ REDIS_URL = os.environ.get("WAQTOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": data_dir,
+        "engine": "sandbox",
         "api_key": API_KEY,
         "host": "127.0.0.1",
         "port": 0,

@@ -16,11 +16,14 @@ from fastapi import FastAPI
 from waqtor import __version__
 from waqtor.api import errors as api_errors
 from waqtor.api.access_log import AccessLog
-from waqtor.api.routes import health, sandbox, session, status, tools, webhooks, websocket
+from waqtor.api.routes import cloud_webhooks, health, sandbox, session, sessions, status, tools, webhooks, websocket
 from waqtor.api.ws import Bridge
 from waqtor.auth import ApiKeys
 from waqtor.bus import Bus, backend_factory
 from waqtor.config import Settings
+from waqtor.console import ConsoleQR
+from waqtor.engines import engine_class
+from waqtor.errors import ConfigError, InvalidInput
 from waqtor.sessions.manager import SessionManager
 from waqtor.sessions.monitor import Clock, utcnow
 from waqtor.storage import Storage
@@ -49,9 +52,21 @@ class Gateway:
     clock: Clock = utcnow
 
 
-def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
+def _check_default_engine(settings: Settings) -> None:
+    try:
+        engine_class(settings.engine).validate_config(settings.default_engine_config())
+    except InvalidInput as exc:
+        hint = ("; set WAQTOR_CLOUD_PHONE_ID, WAQTOR_CLOUD_TOKEN, WAQTOR_CLOUD_APP_SECRET and "
+                "WAQTOR_CLOUD_VERIFY_TOKEN" if settings.engine == "cloud" else "")
+        raise ConfigError(f"the default session's {settings.engine} engine cannot start: {exc.message}{hint}") from None
+
+
+def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = False) -> FastAPI:
     """Build the application for `settings`; nothing starts until the lifespan runs. A bad database
-    or bus URL raises ConfigError here, before anything is opened."""
+    or bus URL, or engine settings the default session cannot start with, raise ConfigError here,
+    before anything is opened. `console_qr` draws every new QR code on stderr (the CLI sets it when
+    stderr is a terminal)."""
+    _check_default_engine(settings)
     storage = Storage(settings.resolved_database_url)
     make_bus_backend = backend_factory(settings.bus_url, replay=settings.ws_replay)
 
@@ -75,6 +90,10 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
                                         bridge=bridge, webhooks=hooks, clock=clock)
             await bridge.start()
             stack.push_async_callback(bridge.stop)
+            if console_qr:
+                console = ConsoleQR(bus)
+                await console.start()
+                stack.push_async_callback(console.stop)
             await manager.start()
             stack.push_async_callback(manager.stop)
             log.info("waqtor %s ready (engine %s)", __version__, settings.engine)
@@ -94,6 +113,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(websocket.router)
     app.include_router(tools.router)
     app.include_router(webhooks.router)
-    if settings.engine == "sandbox":
+    app.include_router(sessions.router)
+    app.include_router(cloud_webhooks.router)
+    if settings.sandbox_offered:
         app.include_router(sandbox.router)
     return app

@@ -37,13 +37,18 @@ def setup_logging(level: str) -> None:
     # httpx logs every webhook request with its full URL, which may carry the receiver's token; the
     # sender logs each attempt itself, by webhook and delivery id.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
+    # Its DEBUG records echo every SQL parameter, secrets of Cloud API sessions included.
+    logging.getLogger("aiosqlite").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 @cli.command()
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Bind address [env WAQTOR_HOST, default 0.0.0.0]")] = None,
     port: Annotated[Optional[int], typer.Option(help="HTTP port [env WAQTOR_PORT, default 8080]")] = None,
-    engine: Annotated[Optional[str], typer.Option(help="Engine of the default session [env WAQTOR_ENGINE]")] = None,
+    engine: Annotated[
+        Optional[str],
+        typer.Option(help="Engine of the default session: neonize, cloud or sandbox [env WAQTOR_ENGINE, default neonize]"),
+    ] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Data directory [env WAQTOR_DATA_DIR, default ./data]")] = None,
     database_url: Annotated[
         Optional[str], typer.Option(help="Database URL [env WAQTOR_DATABASE_URL, default SQLite in the data dir]")
@@ -59,7 +64,7 @@ def serve(
     settings = _settings(host=host, port=port, engine=engine, data_dir=data_dir, database_url=database_url)
     setup_logging(settings.log_level)
     try:
-        app = create_app(settings)
+        app = create_app(settings, console_qr=sys.stderr.isatty())
         uvicorn.Server(uvicorn_config(app, settings)).run()
     except ConfigError as exc:
         typer.echo(f"error: {exc.message}", err=True)

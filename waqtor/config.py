@@ -7,9 +7,9 @@ instance it needs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,7 +21,9 @@ class Settings(BaseSettings):
 
     host: str = Field("0.0.0.0", description="Address the HTTP server binds to.")
     port: int = Field(8080, ge=0, le=65535, description="HTTP port (0 picks a free one).")
-    engine: str = Field("sandbox", description="Engine of the `default` session: sandbox.")
+    engine: str = Field(
+        "neonize", description="Engine of the `default` session: neonize (WhatsApp Web), cloud (Cloud API) or sandbox."
+    )
     data_dir: Path = Field(Path("./data"), description="Directory for the database, keys and media.")
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///<data dir>/waqtor.db."
@@ -34,6 +36,20 @@ class Settings(BaseSettings):
     sandbox_qr_interval: float = Field(20.0, gt=0, description="Seconds between sandbox QR rotations.")
     sandbox_reconnect_delay: float = Field(
         2.0, ge=0, description="Seconds a sandbox session waits before reconnecting after a fault."
+    )
+    sandbox_enabled: bool = Field(
+        False, description="Offer the sandbox (its routes, and sandbox sessions) although `default` runs another engine."
+    )
+    connect_timeout: float = Field(
+        30.0, gt=0, description="Seconds a WhatsApp connection may take to show a sign of life before it is cut."
+    )
+    reconnect_min: float = Field(2.0, gt=0, description="Seconds before the first reconnect attempt.")
+    reconnect_max: float = Field(300.0, gt=0, description="Longest wait between reconnect attempts, in seconds.")
+    cloud_phone_id: str | None = Field(None, description="Cloud API phone number id of the `default` session.")
+    cloud_token: SecretStr | None = Field(None, description="Cloud API access token of the `default` session.")
+    cloud_app_secret: SecretStr | None = Field(None, description="Meta app secret that signs the Cloud API webhooks.")
+    cloud_verify_token: SecretStr | None = Field(
+        None, description="Token Meta echoes when it verifies the Cloud API webhook URL."
     )
     bus_url: str = Field("memory://", description="Event bus: memory:// (one process).")
     bus_queue_size: int = Field(10_000, ge=16, description="Events a bus subscriber may hold before it is cut off.")
@@ -71,6 +87,29 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("WAQTOR_API_KEY must be at least 16 characters")
         return value
+
+    @model_validator(mode="after")
+    def _ordered_delays(self) -> Settings:
+        if self.reconnect_max < self.reconnect_min:
+            raise ValueError("WAQTOR_RECONNECT_MAX must not be below WAQTOR_RECONNECT_MIN")
+        return self
+
+    @property
+    def sandbox_offered(self) -> bool:
+        """Whether the sandbox routes exist and sandbox sessions may run."""
+        return self.engine == "sandbox" or self.sandbox_enabled
+
+    def default_engine_config(self) -> dict[str, Any]:
+        """The engine settings of the `default` session, taken from these settings (never stored)."""
+        if self.engine != "cloud":
+            return {}
+        values = {
+            "phoneId": self.cloud_phone_id,
+            "token": self.cloud_token.get_secret_value() if self.cloud_token else None,
+            "appSecret": self.cloud_app_secret.get_secret_value() if self.cloud_app_secret else None,
+            "verifyToken": self.cloud_verify_token.get_secret_value() if self.cloud_verify_token else None,
+        }
+        return {key: value for key, value in values.items() if value is not None}
 
     @property
     def resolved_database_url(self) -> str:

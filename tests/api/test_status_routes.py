@@ -11,7 +11,7 @@ async def test_client_status_shows_the_full_phone_engine_and_no_error(gw: Harnes
     assert data["engine"] == "sandbox"
     assert data["status"] == "connected"
     assert data["info"] == {"phone": "4915112345678", "pushname": "Ana", "platform": "android",
-                            "phoneMasked": "***5678"}
+                            "platformRaw": "android", "phoneMasked": "***5678"}
     assert data["lastError"] is None
     assert data["readySince"] is not None
     assert data["qrExpiresAt"] is None

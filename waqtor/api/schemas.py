@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -61,6 +61,7 @@ class SessionStateOut(BaseModel):
 
 class ClientInfo(SessionInfo):
     phone: str | None
+    platformRaw: str | None = Field(description="The platform code the phone reported (e.g. `smba`).")
 
 
 class ClientStatusOut(SessionStateOut):
@@ -84,6 +85,44 @@ class StatsResetOut(BaseModel):
 class LogoutOut(BaseModel):
     message: str
     status: StatusName
+
+
+class PairIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str = Field(pattern=r"^\+?[0-9]{7,15}$",
+                       description="The phone to link, in international format: country code and number.")
+
+
+class PairOut(BaseModel):
+    code: str = Field(description="The code to type on the phone, e.g. `ABCD-EFGH`.")
+    phone: str
+    message: str
+
+
+EngineName = Literal["neonize", "cloud", "sandbox"]
+Desired = Literal["running", "stopped"]
+
+
+class SessionCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z0-9_-]{1,64}$", description="1 to 64 of a-z, 0-9, `_` and `-`.")
+    engine: EngineName
+    config: dict[str, Any] = Field(default_factory=dict, description="The engine's settings (cloud only).")
+
+
+class SessionOut(BaseModel):
+    name: str
+    engine: str
+    desired: Desired = Field(description="`running` when the gateway keeps it connected, else `stopped`.")
+    running: bool
+    createdAt: str
+    config: dict[str, Any] = Field(description="The engine's settings, secrets masked.")
+    state: SessionStateOut
+
+
+class SessionDeletedOut(BaseModel):
+    name: str
+    deleted: Literal[True] = True
 
 
 class HealthDatabase(BaseModel):

@@ -274,12 +274,14 @@ class Bridge:
             self._reply(client, {"type": "session_state", "data": monitor.view(), "timestamp": now_ms(),
                                  "session": monitor.name})
         elif command.type == "get_qr":
-            state = sessions.get(command.session or "default").monitor.state
+            session = sessions.get(command.session or "default")
+            state = session.monitor.state
             data: dict[str, Any] = {"hasQR": state.has_qr, "qr": state.qr_code if state.has_qr else None}
             if state.has_qr and state.qr_expires_at is not None:
                 data["expiresAt"] = iso_ms(state.qr_expires_at)
             if not state.has_qr:
-                data["message"] = "No QR code available. Client may already be authenticated."
+                data["message"] = (type(session.engine).qr_note
+                                   or "No QR code available. Client may already be authenticated.")
             self._reply(client, {"type": "qr_code", "data": data, "timestamp": now_ms(), "session": state.session})
         elif command.type == "subscribe":
             client.subs.subscribe(command.events, command.sessions)

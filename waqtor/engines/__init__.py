@@ -8,6 +8,8 @@ from waqtor.engines.base import Engine
 from waqtor.errors import ConfigError
 
 _ENGINES: dict[str, str] = {
+    "neonize": "waqtor.engines.neonize.engine:NeonizeEngine",
+    "cloud": "waqtor.engines.cloud.engine:CloudEngine",
     "sandbox": "waqtor.engines.sandbox.engine:SandboxEngine",
 }
 

@@ -82,7 +82,8 @@ class SessionMonitor:
                 await self._move(Status.AUTHENTICATED, now)
             case Ready(account=account):
                 await self._move(
-                    Status.CONNECTED, now, phone=account.phone, pushname=account.pushname, platform=account.platform
+                    Status.CONNECTED, now, phone=account.phone, pushname=account.pushname, platform=account.platform,
+                    platform_raw=account.platform_raw,
                 )
             case Disconnected(code=code, message=message, details=details):
                 await self._move(Status.DISCONNECTED, now, last_error=_error(code, message, now, details))
@@ -94,6 +95,7 @@ class SessionMonitor:
                     phone=None,
                     pushname=None,
                     platform=None,
+                    platform_raw=None,
                     last_error=_error(code, message, now, details),
                 )
             case MessageIn():

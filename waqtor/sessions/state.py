@@ -48,6 +48,7 @@ class SessionState:
     phone: str | None = None
     pushname: str | None = None
     platform: str | None = None
+    platform_raw: str | None = None
     ready_since: datetime | None = None
     messages_sent: int = 0
     messages_received: int = 0
@@ -91,7 +92,7 @@ def move(state: SessionState, to: Status, now: datetime, **changes: Any) -> Sess
     if to is Status.AUTHENTICATED:
         fields["authenticated"] = True
     if to is Status.QR:
-        fields.update(authenticated=False, phone=None, pushname=None, platform=None)
+        fields.update(authenticated=False, phone=None, pushname=None, platform=None, platform_raw=None)
     fields.update(changes)
     return dataclasses.replace(state, **fields)
 
@@ -137,6 +138,7 @@ def client_view(state: SessionState, now: datetime) -> dict[str, Any]:
         "phone": state.phone,
         "pushname": state.pushname,
         "platform": state.platform,
+        "platformRaw": state.platform_raw,
         "phoneMasked": mask_phone(state.phone),
     }
     view["qrExpiresAt"] = iso_ms(state.qr_expires_at) if state.qr_expires_at and state.has_qr else None

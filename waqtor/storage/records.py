@@ -13,6 +13,7 @@ class SessionRecord:
     engine: str
     created_at: datetime
     config: dict[str, Any] = field(default_factory=dict)
+    desired: str = "running"  # or "stopped"
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ def _state_values(state: SessionState, now: datetime) -> dict[str, Any]:
         "phone": state.phone,
         "pushname": state.pushname,
         "platform": state.platform,
+        "platform_raw": state.platform_raw,
         "uptime": state.uptime(now),
         "ready_since": state.ready_since,
         "messages_sent": state.messages_sent,
@@ -31,6 +32,11 @@ def _state_values(state: SessionState, now: datetime) -> dict[str, Any]:
         "last_error": state.last_error,
         "last_update": state.last_update,
     }
+
+
+def _record(row: Any) -> SessionRecord:
+    return SessionRecord(name=row.name, engine=row.engine, created_at=row.created_at, config=row.config,
+                         desired=row.desired)
 
 
 class SessionRepository:
@@ -42,7 +48,8 @@ class SessionRepository:
         async with self._engine.begin() as conn:
             await conn.execute(
                 insert(sessions).values(
-                    name=record.name, engine=record.engine, config=record.config, created_at=record.created_at
+                    name=record.name, engine=record.engine, config=record.config, created_at=record.created_at,
+                    desired=record.desired,
                 )
             )
             await conn.execute(
@@ -52,14 +59,31 @@ class SessionRepository:
     async def list(self) -> list[SessionRecord]:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(select(sessions).order_by(sessions.c.created_at, sessions.c.name))).all()
-        return [SessionRecord(name=r.name, engine=r.engine, created_at=r.created_at, config=r.config) for r in rows]
+        return [_record(row) for row in rows]
 
     async def get(self, name: str) -> SessionRecord | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(select(sessions).where(sessions.c.name == name))).first()
         if row is None:
             return None
-        return SessionRecord(name=row.name, engine=row.engine, created_at=row.created_at, config=row.config)
+        return _record(row)
+
+    async def set_desired(self, name: str, desired: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(update(sessions).where(sessions.c.name == name).values(desired=desired))
+
+    async def switch_engine(self, name: str, engine: str) -> None:
+        """Give the session another engine: its settings and link data are dropped, its state row follows."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(sessions).where(sessions.c.name == name).values(engine=engine, config={}, engine_data=None)
+            )
+            await conn.execute(
+                update(session_state).where(session_state.c.session == name).values(
+                    engine=engine, phone=None, pushname=None, platform=None, platform_raw=None, authenticated=False,
+                    last_error=None,
+                )
+            )
 
     async def delete(self, name: str) -> None:
         async with self._engine.begin() as conn:
@@ -90,6 +114,7 @@ class SessionRepository:
             phone=row.phone,
             pushname=row.pushname,
             platform=row.platform,
+            platform_raw=row.platform_raw,
             ready_since=row.ready_since,
             messages_sent=row.messages_sent,
             messages_received=row.messages_received,

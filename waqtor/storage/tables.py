@@ -53,6 +53,8 @@ sessions = Table(
     # What the engine keeps to restore its link without a new QR (the sandbox's simulated device).
     Column("engine_data", JSON, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # `running` or `stopped`: what the gateway restores at start (migration 0004).
+    Column("desired", String(16), nullable=False, server_default="running"),
 )
 
 session_state = Table(
@@ -69,6 +71,7 @@ session_state = Table(
     Column("phone", String(32), nullable=True),
     Column("pushname", String(256), nullable=True),
     Column("platform", String(64), nullable=True),
+    Column("platform_raw", String(64), nullable=True),  # migration 0004
     Column("uptime", Integer, nullable=False),
     Column("ready_since", UTCDateTime, nullable=True),
     Column("messages_sent", Integer, nullable=False),

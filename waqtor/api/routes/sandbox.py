@@ -1,4 +1,5 @@
-"""`/api/sandbox/*`: drive the simulated account. Mounted only when the engine is `sandbox`."""
+"""`/api/sandbox/*`: drive the simulated accounts. Mounted only when the sandbox is offered (default engine
+`sandbox`, or WAQTOR_SANDBOX_ENABLED=true)."""
 
 from __future__ import annotations
 

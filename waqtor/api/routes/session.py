@@ -1,4 +1,5 @@
-"""Spec section 2: `/api/session/*` addresses the session `default`."""
+"""Spec section 2: `/api/session/*` addresses the session `default`. The helpers here serve the same
+routes under `/api/sessions/{name}/` too."""
 
 from __future__ import annotations
 
@@ -9,9 +10,18 @@ from fastapi.responses import Response
 
 from waqtor import qr_image
 from waqtor.api.deps import GatewayDep, require_key
-from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope, QROut, SessionStateOut, StatsResetOut
+from waqtor.api.schemas import (
+    ERROR_RESPONSES,
+    Envelope,
+    ErrorEnvelope,
+    PairIn,
+    PairOut,
+    QROut,
+    SessionStateOut,
+    StatsResetOut,
+)
 from waqtor.errors import NotFound
-from waqtor.sessions.manager import DEFAULT_SESSION
+from waqtor.sessions.manager import DEFAULT_SESSION, Session
 from waqtor.sessions.state import iso_ms
 
 router = APIRouter(prefix="/api/session", tags=["session"], dependencies=[Depends(require_key)],
@@ -19,11 +29,40 @@ router = APIRouter(prefix="/api/session", tags=["session"], dependencies=[Depend
 
 NO_QR_MESSAGE = "No QR code available. Client may already be authenticated."
 
+PAIR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The engine has no pairing code (`pairing_not_supported`)."},
+    409: {"description": "The session is not waiting for a phone to link (`not_waiting_for_link`), or is stopped."},
+    502: {"description": "WhatsApp refused the pairing request (`pairing_refused`)."},
+}
 
-def qr_view(has_qr: bool, code: str | None, expires: str | None) -> dict[str, Any]:
+
+def qr_view(has_qr: bool, code: str | None, expires: str | None, note: str | None = None) -> dict[str, Any]:
+    """The spec's QR answer; `note` replaces the usual message for engines that never show a QR."""
     if has_qr:
         return {"hasQR": True, "qr": code, "expiresAt": expires}
-    return {"hasQR": False, "message": NO_QR_MESSAGE}
+    return {"hasQR": False, "message": note or NO_QR_MESSAGE}
+
+
+def session_qr(session: Session) -> dict[str, Any]:
+    state = session.monitor.state
+    expires = iso_ms(state.qr_expires_at) if state.qr_expires_at else None
+    return qr_view(state.has_qr, state.qr_code, expires, type(session.engine).qr_note)
+
+
+async def reset_view(session: Session) -> dict[str, Any]:
+    await session.monitor.reset_stats()
+    return {"message": "Statistics reset", "stats": session.monitor.view()["stats"]}
+
+
+async def pair_view(gateway: Any, name: str, body: PairIn) -> dict[str, Any]:
+    phone = body.phone.lstrip("+")
+    code = await gateway.sessions.pair(name, phone)
+    return {
+        "code": code,
+        "phone": phone,
+        "message": "On the phone open WhatsApp > Linked devices > Link a device > Link with phone number "
+                   "instead, and type this code.",
+    }
 
 
 @router.get("/state", response_model=Envelope[SessionStateOut], summary="Current session state")
@@ -43,20 +82,17 @@ QR_IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
           "description": "`format=png` or `svg` while there is no QR code (`no_qr`)."},
 }
 
+QRFormat = Annotated[Literal["json", "png", "svg"], Query(
+    alias="format",
+    description="`json` (default): the code as text; `png` or `svg`: the code drawn as an image.",
+)]
 
-@router.get("/qr", response_model=Envelope[QROut], response_model_exclude_none=True,
-            summary="Current QR code", responses=QR_IMAGE_RESPONSES)
-async def get_qr(
-    gateway: GatewayDep,
-    fmt: Annotated[Literal["json", "png", "svg"], Query(
-        alias="format",
-        description="`json` (default): the code as text; `png` or `svg`: the code drawn as an image.",
-    )] = "json",
-) -> Any:
-    state = gateway.sessions.get(DEFAULT_SESSION).monitor.state
+
+def qr_response(session: Session, fmt: str) -> Any:
+    """The QR state of `session` as the JSON envelope, or its code drawn as a PNG or SVG image."""
     if fmt == "json":
-        expires = iso_ms(state.qr_expires_at) if state.qr_expires_at else None
-        return {"success": True, "data": qr_view(state.has_qr, state.qr_code, expires)}
+        return {"success": True, "data": session_qr(session)}
+    state = session.monitor.state
     if not state.has_qr or not state.qr_code:
         raise NotFound(NO_QR_MESSAGE, code="no_qr")
     body, media_type = qr_image.render(state.qr_code, fmt)
@@ -65,8 +101,18 @@ async def get_qr(
     return Response(body, media_type=media_type, headers=headers)
 
 
+@router.get("/qr", response_model=Envelope[QROut], response_model_exclude_none=True,
+            summary="Current QR code", responses=QR_IMAGE_RESPONSES)
+async def get_qr(gateway: GatewayDep, fmt: QRFormat = "json") -> Any:
+    return qr_response(gateway.sessions.get(DEFAULT_SESSION), fmt)
+
+
 @router.post("/stats/reset", response_model=Envelope[StatsResetOut], summary="Zero the message counters")
 async def reset_stats(gateway: GatewayDep) -> dict[str, Any]:
-    monitor = gateway.sessions.get(DEFAULT_SESSION).monitor
-    await monitor.reset_stats()
-    return {"success": True, "data": {"message": "Statistics reset", "stats": monitor.view()["stats"]}}
+    return {"success": True, "data": await reset_view(gateway.sessions.get(DEFAULT_SESSION))}
+
+
+@router.post("/pair", response_model=Envelope[PairOut], responses=PAIR_RESPONSES,
+             summary="Link a phone with a pairing code instead of the QR")
+async def pair(gateway: GatewayDep, body: PairIn) -> dict[str, Any]:
+    return {"success": True, "data": await pair_view(gateway, DEFAULT_SESSION, body)}

@@ -53,10 +53,13 @@ class WebSocketInfoOut(BaseModel):
 
 USAGE_COMMANDS: list[dict[str, Any]] = [
     {"type": "ping", "example": {"type": "ping"}, "reply": "pong"},
-    {"type": "get_state", "example": {"type": "get_state"}, "reply": "session_state"},
-    {"type": "get_qr", "example": {"type": "get_qr"}, "reply": "qr_code"},
-    {"type": "subscribe", "example": {"type": "subscribe", "events": ["session_update", "qr_code"]},
-     "reply": "subscribed"},
+    {"type": "get_state", "example": {"type": "get_state", "session": "default"},
+     "reply": "session_state (of `session`, default when omitted)"},
+    {"type": "get_qr", "example": {"type": "get_qr", "session": "default"},
+     "reply": "qr_code (of `session`, default when omitted)"},
+    {"type": "subscribe",
+     "example": {"type": "subscribe", "events": ["session_update", "qr_code"], "sessions": ["default"]},
+     "reply": "subscribed (`sessions` is optional: without it, every session)"},
     {"type": "unsubscribe", "example": {"type": "unsubscribe", "events": ["qr_code"]}, "reply": "unsubscribed"},
     {"type": "resume", "example": {"type": "resume", "after": 0}, "reply": "the missed events, then resumed"},
 ]

@@ -45,6 +45,7 @@ class SandboxEngine(Engine):
         self._tasks = TaskSet(f"sandbox[{ctx.session}]")
         self._link: dict[str, Any] | None = None
         self._qr_task: asyncio.Task[None] | None = None
+        self._pairing_phone: str | None = None
         self.phase: Phase = "stopped"
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -57,6 +58,7 @@ class SandboxEngine(Engine):
     async def stop(self) -> None:
         await self._tasks.close()
         self._qr_task = None
+        self._pairing_phone = None
         self.phase = "stopped"
 
     async def logout(self) -> None:
@@ -80,7 +82,8 @@ class SandboxEngine(Engine):
         await self.ctx.emit(Authenticated())
         self.phase = "connected"
         await self.ctx.emit(
-            Ready(AccountInfo(phone=self._link["phone"], pushname=self._link["pushname"], platform="android"))
+            Ready(AccountInfo(phone=self._link["phone"], pushname=self._link["pushname"], platform="android",
+                              platform_raw="android"))
         )
 
     async def _show_qr(self) -> None:
@@ -99,12 +102,25 @@ class SandboxEngine(Engine):
 
     # ---- what the sandbox routes drive ----------------------------------------------------------
 
+    async def pair(self, phone: str) -> str:
+        """A simulated pairing code for `phone`; the next `scan()` links that phone, as if its owner typed
+        the code. Conflict when the sandbox is not waiting for a link."""
+        if self.phase != "qr":
+            raise Conflict(f"session {self.ctx.session!r} is not waiting for a phone to link (it is {self.phase})",
+                           code="not_waiting_for_link")
+        self._pairing_phone = phone
+        log.info("session %s (SANDBOX): pairing code requested for a phone ending %s", self.ctx.session, phone[-4:])
+        return translate.pairing_code(self._rng)
+
     async def scan(self, phone: str | None = None, pushname: str | None = None) -> AccountInfo:
-        """Link the simulated phone, as if its owner scanned the QR code; Conflict when no QR is shown."""
+        """Link the simulated phone, as if its owner scanned the QR code (or typed the pairing code, when
+        one was asked for); Conflict when no QR is shown."""
         if self.phase != "qr":
             raise Conflict(f"session {self.ctx.session!r} is not showing a QR code (it is {self.phase})",
                            code="not_waiting_for_scan")
         self._cancel_qr()
+        phone = phone or self._pairing_phone
+        self._pairing_phone = None
         self._link = {
             "phone": phone or translate.simulated_phone(self._rng),
             "pushname": pushname or "Sandbox User",

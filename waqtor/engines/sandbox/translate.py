@@ -23,3 +23,12 @@ def simulated_phone(rng: random.Random) -> str:
 def message_id(rng: random.Random) -> str:
     """A message id shaped like WhatsApp's (upper-case hex, 3EB0 prefix of WhatsApp Web)."""
     return "3EB0" + rng.randbytes(8).hex().upper()
+
+
+PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTVWXYZ123456789"
+
+
+def pairing_code(rng: random.Random) -> str:
+    """A code shaped like WhatsApp's pairing codes: eight letters and digits, shown as `XXXX-XXXX`."""
+    raw = "".join(rng.choice(PAIRING_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"

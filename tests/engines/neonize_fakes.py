@@ -1,0 +1,137 @@
+"""The WhatsApp edge of the neonize engine, faked at neonize's Go layer.
+
+A real `neonize.client.NewClient` is built by the engine; `FakeGo` replaces only its Go library
+(`client._NewClient__client`). Its `Neonize` blocks like the real connect until `Stop`; events and QR
+codes are fed through neonize's own dispatcher (`client.event.execute`, `client._NewClient__onQr`)
+from a worker thread, as the Go side would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import threading
+from typing import Any
+
+from neonize.events import EVENT_TO_INT
+from neonize.proto.Neonize_pb2 import (
+    JID,
+    Device,
+    PairPhoneParams,
+    PairPhoneReturnFunction,
+    SendMessageReturnFunction,
+    SendResponse,
+    UploadResponse,
+    UploadReturnFunction,
+)
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+
+from waqtor.engines.neonize.engine import NeonizeEngine, _build_client
+
+
+def jid(user: str, server: str = "s.whatsapp.net", device: int = 0) -> JID:
+    return JID(User=user, Server=server, Device=device, RawAgent=0, Integrator=0, IsEmpty=False)
+
+
+class FakeGo:
+    """Stands in for neonize's Go library: records what the engine asks and answers like a linked device."""
+
+    def __init__(self, me: Device | None = None, connect_error: bytes = b"") -> None:
+        self.me = me or Device(JID=jid("4915112345678", device=7), PushName="Tariq Said", Platform="smba",
+                               BussinessName="", Initialized=True)
+        self.connect_error = connect_error
+        self.entered = threading.Event()  # a connect is running
+        self._stop = threading.Event()
+        self.connects = 0
+        self.stops = 0
+        self.sent: list[tuple[JID, Message]] = []
+        self.uploads: list[tuple[bytes, int]] = []
+        self.paired: list[str] = []
+        self.logouts = 0
+
+    # -- connection --
+    def Neonize(self, *args: Any) -> bytes:
+        self.connects += 1
+        self._stop.clear()
+        self.entered.set()
+        if self.connect_error:
+            return self.connect_error
+        self._stop.wait()
+        return b""
+
+    def Stop(self, uuid: bytes) -> None:
+        self.stops += 1
+        self.entered.clear()
+        self._stop.set()
+
+    def Disconnect(self, uuid: bytes) -> None:
+        self._stop.set()
+
+    def IsConnected(self, uuid: bytes) -> bool:
+        return True
+
+    # -- calls --
+    def GetMe(self, uuid: bytes) -> bytes:
+        return self.me.SerializePartialToString()
+
+    def SendMessage(self, uuid: bytes, to: bytes, to_size: int, message: bytes, size: int) -> bytes:
+        self.sent.append((JID.FromString(to), Message.FromString(message)))
+        reply = SendMessageReturnFunction(SendResponse=SendResponse(ID=f"3EB0FAKE{len(self.sent):04d}",
+                                                                    Timestamp=1_761_650_000, ServerID=0))
+        return reply.SerializePartialToString()
+
+    def Upload(self, uuid: bytes, data: bytes, size: int, kind: int) -> bytes:
+        self.uploads.append((data, kind))
+        response = UploadResponse(url="https://mmg.whatsapp.net/x", DirectPath="/v/x", Handle="h",
+                                  MediaKey=b"k" * 32, FileEncSHA256=b"e" * 32, FileSHA256=b"s" * 32,
+                                  FileLength=len(data))
+        return UploadReturnFunction(UploadResponse=response).SerializePartialToString()
+
+    def PairPhone(self, uuid: bytes, payload: bytes, size: int) -> bytes:
+        self.paired.append(PairPhoneParams.FromString(payload).phone)
+        return PairPhoneReturnFunction(Code="WQTR-2026").SerializePartialToString()
+
+    def Logout(self, uuid: bytes) -> bytes:
+        self.logouts += 1
+        return b""
+
+
+class FakeGoEngine(NeonizeEngine):
+    """The neonize engine with every client it builds sitting on `fake`."""
+
+    fake: FakeGo
+    clients: list[Any]
+
+    @staticmethod
+    def make_client(dsn: str, link: str | None, session: str) -> Any:  # type: ignore[override]
+        client = _build_client(dsn, link, session)
+        client._NewClient__client = FakeGoEngine.fake
+        FakeGoEngine.clients.append(client)
+        return client
+
+
+def use_fake(fake: FakeGo) -> type[FakeGoEngine]:
+    FakeGoEngine.fake = fake
+    FakeGoEngine.clients = []
+    return FakeGoEngine
+
+
+def _execute(client: Any, event: Any) -> None:
+    raw = event.SerializePartialToString()
+    buffer = ctypes.create_string_buffer(raw, len(raw))
+    client.event.execute(0, ctypes.addressof(buffer), len(raw), EVENT_TO_INT[type(event)])
+
+
+def _qr(client: Any, code: bytes) -> None:
+    buffer = ctypes.create_string_buffer(code)
+    client._NewClient__onQr(0, ctypes.addressof(buffer))
+
+
+async def feed(client: Any, event: Any) -> None:
+    """Deliver `event` through neonize's dispatcher from another thread, as the Go side does."""
+    await asyncio.to_thread(_execute, client, event)
+
+
+async def show_qr(client: Any, code: bytes) -> None:
+    """Deliver a QR code through neonize's QR callback from another thread."""
+    await asyncio.to_thread(_qr, client, code)

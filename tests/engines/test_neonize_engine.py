@@ -1,0 +1,286 @@
+"""The neonize engine driven by real neonize event objects through neonize's own dispatcher, over a fake
+Go layer (no WhatsApp is reachable here)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from neonize.events import (
+    ConnectedEv,
+    LoggedOutEv,
+    MessageEv,
+    PairStatusEv,
+    ReceiptEv,
+    StreamReplacedEv,
+    TemporaryBanEv,
+)
+from neonize.proto.Neonize_pb2 import ConnectFailureReason, MessageInfo, MessageSource
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+from neonize.utils.enum import MediaType
+
+from tests.conftest import eventually, make_settings
+from tests.engines.neonize_fakes import FakeGo, feed, jid, show_qr, use_fake
+from waqtor.engines.base import (
+    Authenticated,
+    Connecting,
+    Disconnected,
+    EngineContext,
+    EngineStore,
+    LoggedOut,
+    MessageIn,
+    MessageStatus,
+    OutgoingMessage,
+    QRCode,
+    Ready,
+)
+from waqtor.engines.neonize import engine as engine_module
+from waqtor.engines.neonize import translate
+from waqtor.engines.neonize.engine import NeonizeEngine
+from waqtor.errors import Conflict, SessionNotReady
+
+QR1 = b"2@AAAA,BBBB,CCCC,DDDD"
+QR2 = b"2@EEEE,FFFF,GGGG,HHHH"
+
+
+class MemoryStore(EngineStore):
+    def __init__(self, data: dict[str, Any] | None = None) -> None:
+        self.data = data
+
+    async def load(self) -> dict[str, Any] | None:
+        return self.data
+
+    async def save(self, data: dict[str, Any] | None) -> None:
+        self.data = data
+
+
+@dataclass
+class Rig:
+    engine: NeonizeEngine
+    fake: FakeGo
+    events: list[Any] = field(default_factory=list)
+
+    @property
+    def client(self) -> Any:
+        return self.engine._client
+
+    def of(self, kind: type) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    async def running(self) -> Any:
+        """Wait until the engine's connect is running on the fake; the client it runs."""
+        await eventually(lambda: self.fake.entered.is_set() and self.client is not None, what="connect running")
+        return self.client
+
+    async def linked(self) -> Any:
+        client = await self.running()
+        await feed(client, ConnectedEv(status=True))
+        await eventually(lambda: bool(self.of(Ready)), what="Ready")
+        return client
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    fake = FakeGo()
+    events: list[Any] = []
+
+    async def emit(event: Any) -> None:
+        events.append(event)
+
+    settings = make_settings(tmp_path, engine="neonize", reconnect_min=0.01, reconnect_max=0.05)
+    engine = use_fake(fake)(EngineContext("shop", emit, MemoryStore(), settings))
+    await engine.start()
+    try:
+        yield Rig(engine, fake, events)
+    finally:
+        await engine.stop()
+
+
+def text_message(sender: str, body: str, *, from_me: bool = False, ms: int = 1_761_650_000_123) -> MessageEv:
+    source = MessageSource(Chat=jid(sender), Sender=jid(sender), IsFromMe=from_me, IsGroup=False)
+    info = MessageInfo(MessageSource=source, ID="3EB0INBOUND01", Pushname="Ana", Timestamp=ms, Type="text")
+    return MessageEv(Info=info, Message=Message(conversation=body))
+
+
+async def test_each_qr_code_is_published_with_the_expiry_the_gateway_tracks(rig: Rig) -> None:
+    client = await rig.running()
+    before = datetime.now(UTC)
+    await show_qr(client, QR1)
+    await show_qr(client, QR2)
+    await eventually(lambda: len(rig.of(QRCode)) == 2, what="two QR codes")
+    first, second = rig.of(QRCode)
+    assert (first.code, second.code) == (QR1.decode(), QR2.decode())
+    assert timedelta(seconds=59) < first.expires_at - before < timedelta(seconds=62)
+    assert timedelta(seconds=19) < second.expires_at - before < timedelta(seconds=22)
+    assert isinstance(rig.events[0], Connecting)
+
+
+async def test_a_pairing_code_is_asked_once_the_socket_is_up_and_success_authenticates(rig: Rig) -> None:
+    client = await rig.running()
+    with pytest.raises(Conflict):  # no QR yet: the socket is not up
+        await rig.engine.pair("4915112345678")
+    await show_qr(client, QR1)
+    await eventually(lambda: rig.engine.phase == "qr", what="QR phase")
+    assert await rig.engine.pair("4915112345678") == "WQTR-2026"
+    assert rig.fake.paired == ["4915112345678"]
+    await feed(client, PairStatusEv(ID=jid("4915112345678", device=7), Status=PairStatusEv.SUCCESS,
+                                    BusinessName="", Platform="android"))
+    await eventually(lambda: bool(rig.of(Authenticated)), what="Authenticated")
+    await eventually(lambda: rig.engine.ctx.store.data == {"jid": "4915112345678:7@s.whatsapp.net"},
+                     what="device JID kept")
+
+
+async def test_connected_reports_the_account_from_the_device(rig: Rig) -> None:
+    await rig.linked()
+    (ready,) = rig.of(Ready)
+    assert ready.account.phone == "4915112345678"
+    assert ready.account.pushname == "Tariq Said"
+    assert ready.account.platform == "android (business)"
+    assert ready.account.platform_raw == "smba"
+    await eventually(lambda: rig.engine.ctx.store.data == {"jid": "4915112345678:7@s.whatsapp.net"},
+                     what="device JID kept")
+
+
+async def test_an_inbound_text_becomes_message_in(rig: Rig) -> None:
+    client = await rig.linked()
+    await feed(client, text_message("4915199999999", "hello there"))
+    await eventually(lambda: bool(rig.of(MessageIn)), what="MessageIn")
+    (message,) = rig.of(MessageIn)
+    assert message.id == "3EB0INBOUND01"
+    assert message.sender == message.chat == "4915199999999@s.whatsapp.net"
+    assert (message.type, message.text, message.push_name) == ("text", "hello there", "Ana")
+    assert message.timestamp == datetime(2025, 10, 28, 11, 13, 20, 123000, tzinfo=UTC)
+
+
+async def test_receipts_become_one_status_per_message(rig: Rig) -> None:
+    client = await rig.linked()
+    source = MessageSource(Chat=jid("4915199999999"), Sender=jid("4915199999999"), IsFromMe=False, IsGroup=False)
+    await feed(client, ReceiptEv(MessageSource=source, MessageIDs=["3EB0A", "3EB0B"], Timestamp=1_761_650_100,
+                                 Type=ReceiptEv.READ))
+    await eventually(lambda: len(rig.of(MessageStatus)) == 2, what="two statuses")
+    assert [(s.id, s.status) for s in rig.of(MessageStatus)] == [("3EB0A", "read"), ("3EB0B", "read")]
+
+
+async def test_logged_out_by_the_phone_stops_without_retrying_and_forgets_the_device(rig: Rig) -> None:
+    client = await rig.linked()
+    await feed(client, LoggedOutEv(OnConnect=False, Reason=ConnectFailureReason.Value("LOGGED_OUT")))
+    await eventually(lambda: bool(rig.of(LoggedOut)), what="LoggedOut")
+    assert rig.of(LoggedOut)[0].code == "logged_out"
+    await eventually(lambda: rig.engine.phase == "halted", what="halted")
+    assert rig.fake.stops >= 1
+    assert rig.engine.ctx.store.data is None
+    assert len(rig.of(Connecting)) == 1, "a logged-out session must not reconnect by itself"
+
+
+async def test_a_temporary_ban_waits_until_it_ends(rig: Rig) -> None:
+    client = await rig.linked()
+    await feed(client, TemporaryBanEv(Code=TemporaryBanEv.SENT_TOO_MANY_SAME_MESSAGE, Expire=3600))
+    await eventually(lambda: any(e.code == "temporary_ban" for e in rig.of(Disconnected)), what="ban")
+    ban = next(e for e in rig.of(Disconnected) if e.code == "temporary_ban")
+    assert ban.reconnecting is True
+    assert ban.details["banReason"] == "SENT_TOO_MANY_SAME_MESSAGE"
+    assert ban.details["banCode"] == 4
+    assert 3590 <= ban.details["retryInSeconds"] <= 3600
+    assert ban.details["expiresAt"].endswith("Z")
+
+
+async def test_stream_replaced_halts_so_two_gateways_do_not_fight(rig: Rig) -> None:
+    client = await rig.linked()
+    await feed(client, StreamReplacedEv())
+    await eventually(lambda: rig.engine.phase == "halted", what="halted")
+    (event,) = [e for e in rig.of(Disconnected) if e.code == "stream_replaced"]
+    assert event.reconnecting is False
+    assert len(rig.of(Connecting)) == 1
+
+
+async def test_text_is_sent_through_neonize_to_the_recipient(rig: Rig) -> None:
+    await rig.linked()
+    result = await rig.engine.send(OutgoingMessage(to="4915199999999@s.whatsapp.net", text="Hi Ana"))
+    assert result.id == "3EB0FAKE0001"
+    (to, body), = rig.fake.sent
+    assert (to.User, to.Server) == ("4915199999999", "s.whatsapp.net")
+    assert body.conversation == "Hi Ana"
+
+
+async def test_an_image_is_uploaded_then_sent_with_its_caption(rig: Rig) -> None:
+    await rig.linked()
+    media = {"data": b"\x89PNG fake", "mime": "image/png", "caption": "our menu"}
+    await rig.engine.send(OutgoingMessage(to="4915199999999@s.whatsapp.net", type="image", media=media))
+    assert rig.fake.uploads == [(b"\x89PNG fake", MediaType.MediaImage.value)]
+    (_, body), = rig.fake.sent
+    assert body.imageMessage.caption == "our menu"
+    assert body.imageMessage.mimetype == "image/png"
+    assert body.imageMessage.fileLength == len(b"\x89PNG fake")
+
+
+async def test_nothing_reaches_go_before_the_session_is_connected(rig: Rig) -> None:
+    await rig.running()
+    with pytest.raises(SessionNotReady):
+        await rig.engine.send(OutgoingMessage(to="4915199999999@s.whatsapp.net", text="too early"))
+    assert rig.fake.sent == []
+
+
+async def test_a_failed_connect_is_reported_and_retried_with_backoff(tmp_path: Path) -> None:
+    fake = FakeGo(connect_error=b"dial tcp: no such host")
+    events: list[Any] = []
+
+    async def emit(event: Any) -> None:
+        events.append(event)
+
+    settings = make_settings(tmp_path, engine="neonize", reconnect_min=0.01, reconnect_max=0.02)
+    engine = use_fake(fake)(EngineContext("shop", emit, MemoryStore(), settings))
+    await engine.start()
+    try:
+        await eventually(lambda: len([e for e in events if isinstance(e, Disconnected)]) >= 3, what="3 failures")
+    finally:
+        await engine.stop()
+    failures = [e for e in events if isinstance(e, Disconnected)]
+    assert all(e.code == "connect_failure" and e.reconnecting for e in failures)
+    assert [e.details["attempt"] for e in failures[:3]] == [1, 2, 3]
+    assert "no such host" in failures[0].message
+
+
+async def test_a_connect_that_hangs_is_cut_by_the_watchdog(tmp_path: Path) -> None:
+    fake = FakeGo()
+    events: list[Any] = []
+
+    async def emit(event: Any) -> None:
+        events.append(event)
+
+    settings = make_settings(tmp_path, engine="neonize", connect_timeout=0.2, reconnect_min=0.01, reconnect_max=0.02)
+    engine = use_fake(fake)(EngineContext("shop", emit, MemoryStore(), settings))
+    await engine.start()
+    try:
+        await eventually(lambda: any(isinstance(e, Disconnected) for e in events), what="watchdog")
+        await eventually(lambda: fake.connects >= 2, what="a new attempt")
+    finally:
+        await engine.stop()
+    timeout = next(e for e in events if isinstance(e, Disconnected))
+    assert timeout.code == "connect_timeout" and timeout.reconnecting is True
+    assert fake.stops >= 1
+
+
+async def test_logout_unlinks_at_whatsapp_and_starts_pairing_anew(rig: Rig) -> None:
+    await rig.linked()
+    await eventually(lambda: rig.engine.ctx.store.data is not None, what="device JID kept")
+    await rig.engine.logout()
+    assert rig.fake.logouts == 1
+    assert rig.engine.ctx.store.data is None
+    await eventually(lambda: rig.fake.connects == 2, what="a new pairing attempt")
+    assert len(rig.of(Connecting)) == 2
+
+
+async def test_when_every_qr_code_expired_unscanned_a_new_attempt_fetches_fresh_ones(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(translate, "QR_FIRST_TTL", timedelta(milliseconds=50))
+    monkeypatch.setattr(engine_module, "QR_GRACE", timedelta(milliseconds=10))
+    client = await rig.running()
+    await show_qr(client, QR1)
+    await eventually(lambda: any(e.code == "qr_timeout" for e in rig.of(Disconnected)), what="QR timeout")
+    await eventually(lambda: rig.fake.connects == 2, what="a new attempt")
+    assert rig.fake.stops >= 1

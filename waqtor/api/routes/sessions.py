@@ -1,0 +1,127 @@
+"""`/api/sessions`: several WhatsApp sessions side by side, each with the `/api/session/*` routes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+
+from waqtor.api.deps import GatewayDep, require_key
+from waqtor.api.routes.session import (
+    PAIR_RESPONSES,
+    QR_IMAGE_RESPONSES,
+    QRFormat,
+    pair_view,
+    qr_response,
+    reset_view,
+)
+from waqtor.api.schemas import (
+    ERROR_RESPONSES,
+    Envelope,
+    LogoutOut,
+    PairIn,
+    PairOut,
+    QROut,
+    SessionCreateIn,
+    SessionDeletedOut,
+    SessionOut,
+    SessionStateOut,
+    StatsResetOut,
+)
+from waqtor.sessions.manager import Session
+from waqtor.sessions.state import iso_ms
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such session (`session_not_found`)."}}
+router = APIRouter(prefix="/api/sessions", tags=["sessions"], dependencies=[Depends(require_key)],
+                   responses={**ERROR_RESPONSES, **NOT_FOUND})
+
+Name = Annotated[str, Path(description="The session's name.", max_length=64)]
+
+
+def session_view(session: Session) -> dict[str, Any]:
+    engine = type(session.engine)
+    return {
+        "name": session.name,
+        "engine": session.record.engine,
+        "desired": session.record.desired,
+        "running": session.running,
+        "createdAt": iso_ms(session.record.created_at),
+        # The default session's settings come from the environment and are not shown.
+        "config": engine.public_config(session.record.config),
+        "state": session.monitor.view(),
+    }
+
+
+@router.get("", response_model=Envelope[list[SessionOut]], summary="Every session")
+async def list_sessions(gateway: GatewayDep) -> dict[str, Any]:
+    return {"success": True, "data": [session_view(s) for s in gateway.sessions.all()]}
+
+
+@router.post("", response_model=Envelope[SessionOut], status_code=201, summary="Create and start a session",
+             responses={400: {"description": "Bad engine settings (`invalid_engine_config`), or the sandbox is "
+                                             "not enabled (`sandbox_disabled`)."},
+                        409: {"description": "The name is taken (`session_exists`)."}})
+async def create_session(gateway: GatewayDep, body: SessionCreateIn) -> dict[str, Any]:
+    session = await gateway.sessions.create(body.name, body.engine, body.config)
+    return {"success": True, "data": session_view(session)}
+
+
+@router.get("/{name}", response_model=Envelope[SessionOut], summary="One session")
+async def get_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
+    return {"success": True, "data": session_view(gateway.sessions.get(name))}
+
+
+@router.delete("/{name}", response_model=Envelope[SessionDeletedOut], summary="Stop and delete a session",
+               responses={409: {"description": "`default` cannot be deleted (`default_session`)."}})
+async def delete_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
+    await gateway.sessions.delete(name)
+    return {"success": True, "data": {"name": name, "deleted": True}}
+
+
+@router.post("/{name}/start", response_model=Envelope[SessionOut], summary="Start a session (and keep it running)",
+             responses={400: {"description": "A sandbox session while the sandbox is not enabled."}})
+async def start_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
+    return {"success": True, "data": session_view(await gateway.sessions.start_session(name))}
+
+
+@router.post("/{name}/stop", response_model=Envelope[SessionOut], summary="Stop a session (and keep it stopped)")
+async def stop_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
+    return {"success": True, "data": session_view(await gateway.sessions.stop_session(name))}
+
+
+@router.post("/{name}/restart", response_model=Envelope[SessionOut], summary="Stop and start a session")
+async def restart_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
+    return {"success": True, "data": session_view(await gateway.sessions.restart(name))}
+
+
+@router.post("/{name}/logout", response_model=Envelope[LogoutOut], summary="Unlink a session's account",
+             responses={400: {"description": "The engine cannot log out (`logout_not_supported`)."},
+                        409: {"description": "The session is stopped (`session_stopped`)."}})
+async def logout_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
+    await gateway.sessions.logout(name)
+    status = gateway.sessions.get(name).monitor.state.status
+    return {"success": True,
+            "data": {"message": "Logged out. Link a phone again with the new QR code or a pairing code.",
+                     "status": str(status)}}
+
+
+@router.get("/{name}/state", response_model=Envelope[SessionStateOut], summary="A session's state")
+async def session_state(gateway: GatewayDep, name: Name) -> dict[str, Any]:
+    return {"success": True, "data": gateway.sessions.get(name).monitor.view()}
+
+
+@router.get("/{name}/qr", response_model=Envelope[QROut], response_model_exclude_none=True,
+            summary="A session's QR code", responses=QR_IMAGE_RESPONSES)
+async def session_qr_code(gateway: GatewayDep, name: Name, fmt: QRFormat = "json") -> Any:
+    return qr_response(gateway.sessions.get(name), fmt)
+
+
+@router.post("/{name}/stats/reset", response_model=Envelope[StatsResetOut], summary="Zero a session's counters")
+async def session_reset_stats(gateway: GatewayDep, name: Name) -> dict[str, Any]:
+    return {"success": True, "data": await reset_view(gateway.sessions.get(name))}
+
+
+@router.post("/{name}/pair", response_model=Envelope[PairOut], responses=PAIR_RESPONSES,
+             summary="Link a phone to a session with a pairing code")
+async def session_pair(gateway: GatewayDep, body: PairIn, name: Name) -> dict[str, Any]:
+    return {"success": True, "data": await pair_view(gateway, name, body)}

@@ -1,0 +1,213 @@
+"""The cloud engine: one number on the official WhatsApp Cloud API, through pywa (`pywa_async`).
+
+There is no QR code and no device to link: a Cloud API "session" is a phone number id and a token. The
+session is connected while Meta accepts the token (checked at start, and whenever a call is refused);
+a refused token halts it with `lastError` `token_refused`; an unreachable Graph API is retried with the
+same backoff as the other engines. Inbound messages and statuses arrive on the gateway's public webhook
+route, which hands the raw body here after checking Meta's signature.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from waqtor.engines.backoff import backoff_delay
+from waqtor.engines.base import (
+    Connecting,
+    Disconnected,
+    Engine,
+    EngineContext,
+    OutgoingMessage,
+    Ready,
+    SendResult,
+    media_bytes,
+)
+from waqtor.engines.cloud import translate
+from waqtor.errors import EngineError, Forbidden, InvalidInput, SessionNotReady, Unauthorized
+from waqtor.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+
+def _http_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+
+
+class CloudEngine(Engine):
+    name = "cloud"
+    qr_note = ("The WhatsApp Cloud API has no QR code: the number is registered in Meta's WhatsApp Manager, "
+               "not linked from a phone.")
+    # Tests replace this with a client on httpx.MockTransport.
+    make_http_client: Callable[[], httpx.AsyncClient] = staticmethod(_http_client)
+
+    def __init__(self, ctx: EngineContext) -> None:
+        super().__init__(ctx)
+        self._config = translate.validate_config(ctx.config)
+        self._tasks = TaskSet(f"cloud[{ctx.session}]")
+        self._http: httpx.AsyncClient | None = None
+        self._wa: Any = None
+        self.connected = False
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        return translate.validate_config(config)
+
+    @classmethod
+    def public_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        return translate.public_config(config)
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        from pywa_async import WhatsApp
+
+        self._http = self.make_http_client()
+        self._wa = wa = WhatsApp(
+            phone_id=self._config["phoneId"],
+            token=self._config["token"],
+            session=self._http,
+            server=None,
+            verify_token=self._config["verifyToken"],
+            app_secret=self._config["appSecret"],
+            validate_updates=True,
+        )
+        wa.add_handlers(*self._handlers())
+        self._tasks.spawn(self._check_token(), "token-check")
+
+    def _handlers(self) -> list[Any]:
+        from pywa_async.handlers import MessageHandler, MessageStatusHandler
+
+        async def on_message(_: Any, message: Any) -> None:
+            await self.ctx.emit(translate.message_in(message))
+
+        async def on_status(_: Any, update: Any) -> None:
+            await self.ctx.emit(translate.status(update))
+
+        return [MessageHandler(on_message), MessageStatusHandler(on_status)]
+
+    async def stop(self) -> None:
+        await self._tasks.close()
+        self.connected = False
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+        self._wa = None
+
+    async def logout(self) -> None:
+        raise InvalidInput("a Cloud API number cannot be logged out from the gateway: it stays registered with "
+                           "Meta; revoke its token in Meta's dashboard or delete the session",
+                           code="logout_not_supported")
+
+    async def _check_token(self) -> None:
+        """Ask Meta for the number's details until it answers: connected, halted, or retried with backoff."""
+        from pywa_async.errors import WhatsAppError
+
+        await self.ctx.emit(Connecting())
+        attempt = 0
+        while True:
+            try:
+                number = await self._wa.get_business_phone_number()
+            except WhatsAppError as exc:
+                if translate.token_refused(exc.code, exc.status_code):
+                    await self._token_refused(exc)
+                    return
+                problem = f"the Cloud API refused the phone number check: {exc.message} (code {exc.code})"
+            except httpx.HTTPError as exc:
+                problem = f"cannot reach the Cloud API: {exc}"
+            else:
+                self.connected = True
+                await self.ctx.emit(Ready(translate.account(number)))
+                return
+            attempt += 1
+            delay = backoff_delay(attempt, minimum=self.ctx.settings.reconnect_min,
+                                  maximum=self.ctx.settings.reconnect_max, draw=random.random())
+            log.warning("session %s: %s (retry %d in %.1f s)", self.ctx.session, problem, attempt, delay)
+            await self.ctx.emit(Disconnected(code="cloud_unreachable", message=problem, reconnecting=True,
+                                             details={"attempt": attempt, "retryInSeconds": round(delay, 1)}))
+            await asyncio.sleep(delay)
+
+    async def _token_refused(self, exc: Any) -> None:
+        self.connected = False
+        message = f"Meta refused the access token: {exc.message} (code {exc.code}); set a valid token"
+        log.error("session %s: %s", self.ctx.session, message)
+        await self.ctx.emit(Disconnected(code="token_refused", message=message, reconnecting=False,
+                                         details={"metaCode": exc.code}))
+
+    # ---- webhooks (the gateway's public route calls these) ------------------------------------------
+
+    async def verify_webhook(self, mode: str | None, token: str | None, challenge: str | None) -> str:
+        """Meta's subscription check: the challenge to echo, or Forbidden when the verify token is wrong."""
+        if self._wa is None:
+            raise SessionNotReady(f"session {self.ctx.session!r} is stopped")
+        if mode != "subscribe" or not challenge:
+            raise InvalidInput("expected hub.mode=subscribe with a hub.challenge", code="invalid_challenge")
+        answer, status = await self._wa.webhook_challenge_handler(vt=token, ch=challenge)
+        if status != 200 or answer is None:
+            raise Forbidden("the verify token does not match this session's", code="verify_token_mismatch")
+        return str(answer)
+
+    async def handle_webhook(self, body: bytes, signature: str | None) -> None:
+        """Process one webhook delivery; Unauthorized without a signature, Forbidden with a wrong one (in
+        both cases nothing is processed)."""
+        if self._wa is None:
+            raise SessionNotReady(f"session {self.ctx.session!r} is stopped")
+        refused = await self._wa.webhook_update_validator(update=body, hmac_header=signature)
+        if refused is not None:
+            if refused[1] == 401:
+                raise Unauthorized("the X-Hub-Signature-256 header is missing", code="signature_missing")
+            raise Forbidden("the X-Hub-Signature-256 signature does not match", code="signature_mismatch")
+        _, status = await self._wa.webhook_update_handler(body)
+        if status == 400:
+            raise InvalidInput("the webhook body is not JSON", code="invalid_webhook_body")
+
+    # ---- sending ----------------------------------------------------------------------------------
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        from pywa_async.errors import WhatsAppError
+
+        if not self.connected or self._wa is None:
+            raise SessionNotReady(f"session {self.ctx.session!r} is not connected to the Cloud API")
+        to = message.to.partition("@")[0]
+        try:
+            sent = await self._send(to, message)
+        except WhatsAppError as exc:
+            if translate.token_refused(exc.code, exc.status_code):
+                await self._token_refused(exc)
+            raise EngineError(f"the Cloud API refused the message: {exc.message} (code {exc.code})",
+                              code="whatsapp_error") from None
+        except httpx.HTTPError as exc:
+            raise EngineError(f"cannot reach the Cloud API: {exc}", code="cloud_unreachable") from None
+        from datetime import UTC, datetime
+
+        return SendResult(id=sent.id, timestamp=datetime.now(UTC))
+
+    async def _send(self, to: str, message: OutgoingMessage) -> Any:
+        wa = self._wa
+        if message.type == "text":
+            if not message.text:
+                raise InvalidInput("a text message needs `text`", code="text_missing")
+            return await wa.send_message(to=to, text=message.text, reply_to_message_id=message.reply_to)
+        if message.media is None:
+            raise InvalidInput(f"a {message.type} message needs `media`", code="media_missing")
+        data = await asyncio.to_thread(media_bytes, message.media)
+        mime = message.media.get("mime")
+        caption = message.media.get("caption")
+        common = {"to": to, "mime_type": mime, "reply_to_message_id": message.reply_to}
+        if message.type == "image":
+            return await wa.send_image(image=data, caption=caption, **common)
+        if message.type == "video":
+            return await wa.send_video(video=data, caption=caption, **common)
+        if message.type == "audio":
+            return await wa.send_audio(audio=data, **common)
+        if message.type == "voice":
+            return await wa.send_voice(voice=data, **common)
+        if message.type == "document":
+            return await wa.send_document(document=data, caption=caption,
+                                          filename=message.media.get("filename") or "file", **common)
+        raise InvalidInput(f"unknown message type {message.type!r}", code="invalid_message_type")

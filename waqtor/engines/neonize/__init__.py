@@ -1,0 +1,1 @@
+"""The neonize engine: a WhatsApp Web multi-device session through neonize (whatsmeow)."""

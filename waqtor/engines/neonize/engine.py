@@ -1,0 +1,412 @@
+"""The neonize engine: one WhatsApp Web linked device per session, through neonize's sync client.
+
+Threads. neonize's `connect()` blocks for the life of the connection, so every attempt runs it in a
+thread of its own; neonize calls our handlers from its threads, and they hand engine events to the loop
+through a bounded `Handoff`. Blocking calls (sends, pairing, logout, stop) run in `asyncio.to_thread`.
+
+Go calls. A Go-backed method on a client whose Go side does not exist aborts the whole process: every
+one goes through a `GoGuard` (guard.py). `Stop` itself is always safe.
+
+The connection. A supervisor task runs attempts one after another: each ends with a `Verdict` (see
+translate.py). A watchdog cuts an attempt that shows no sign of life within `connect_timeout`, and the
+gateway, not whatsmeow, notices when the last QR code expired unscanned. Failed attempts back off
+exponentially with jitter; a logged-out, outdated or replaced session stays down; a banned one waits for
+the ban to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+import threading
+import weakref
+from datetime import UTC, datetime, timedelta
+from typing import Any, Callable, Literal
+
+from waqtor.engines.backoff import backoff_delay
+from waqtor.engines.base import (
+    AccountInfo,
+    Authenticated,
+    Connecting,
+    Disconnected,
+    Engine,
+    EngineContext,
+    OutgoingMessage,
+    Ready,
+    SendResult,
+    media_bytes,
+)
+from waqtor.engines.handoff import Handoff
+from waqtor.engines.neonize import store, translate
+from waqtor.engines.neonize.guard import GoGuard
+from waqtor.engines.waits import first_of, settle
+from waqtor.errors import Conflict, EngineError, SessionNotReady
+from waqtor.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+Phase = Literal["stopped", "connecting", "qr", "connected", "disconnected", "halted"]
+
+QR_GRACE = timedelta(seconds=10)  # whatsmeow's own timers run a little past ours
+THREAD_JOIN = 5.0  # seconds to wait for a stopped client's thread before leaving it to finish alone
+CALLS_DRAIN = 10.0  # seconds a closing client waits for Go calls in flight
+
+# neonize opens (and on first use migrates) the shared store at the start of each connect: one at a time.
+_startup_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _startup_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _startup_locks.get(loop)
+    if lock is None:
+        lock = _startup_locks[loop] = asyncio.Lock()
+    return lock
+
+
+def _build_client(dsn: str, jid: str | None, session: str) -> Any:
+    """A neonize client on the store `dsn`: the stored device `jid`, or a new device to pair."""
+    from neonize.client import NewClient
+    from neonize.proto.Neonize_pb2 import JID
+
+    # neonize warns at every start that media need ffmpeg: the gateway's sends do not use it.
+    logging.getLogger("neonize.utils.ffmpeg").setLevel(logging.ERROR)
+
+    device = JID(IsEmpty=False, **translate.parse_device_jid(jid)) if jid else None
+    client = NewClient(dsn, jid=device, uuid=session, new_device=device is None)
+    # neonize keys its Go-side clients by this id and would use the phone number when given a JID:
+    # two sessions linked to the same phone must not share one.
+    client.uuid = f"waqtor/{session}".encode()
+    # Its finalizer stops the Go client of the same id when the object is collected, which could be a
+    # newer attempt's; the engine stops every client itself.
+    client._stop_finalizer.detach()
+    return client
+
+
+class NeonizeEngine(Engine):
+    name = "neonize"
+    # Tests replace this to put a fake Go layer under a real neonize client.
+    make_client: Callable[[str, str | None, str], Any] = staticmethod(_build_client)
+
+    def __init__(self, ctx: EngineContext) -> None:
+        super().__init__(ctx)
+        self._dsn = store.store_dsn(ctx.settings)
+        self._tasks = TaskSet(f"neonize[{ctx.session}]")
+        self._handoff: Handoff | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._client: Any = None
+        self._thread: threading.Thread | None = None
+        self._guard = GoGuard(ctx.session)
+        self._verdict: asyncio.Future[translate.Verdict] | None = None
+        self._alive: asyncio.Event | None = None
+        self._attempts = 0
+        self._qr_index = 0
+        self._qr_expires: datetime | None = None
+        self._account: AccountInfo | None = None
+        self.phase: Phase = "stopped"
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._supervisor is not None:
+            return
+        self._handoff = Handoff(f"neonize[{self.ctx.session}]", asyncio.get_running_loop())
+        self._tasks.spawn(self._handoff.pump(self._consume), "events")
+        self._supervisor = self._tasks.spawn(self._supervise(), "connection")
+
+    async def stop(self) -> None:
+        await self._stop_supervisor()
+        await self._tasks.close()
+        self._handoff = None
+        self.phase = "stopped"
+
+    async def _stop_supervisor(self) -> None:
+        task, self._supervisor = self._supervisor, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self._close_client()
+
+    async def logout(self) -> None:
+        client = self._client
+        if self.phase == "connected" and client is not None:
+            try:
+                await asyncio.to_thread(self._guard.call, client, client.logout)
+            except EngineError as exc:
+                log.warning("session %s: WhatsApp did not confirm the logout (%s); forgetting the link here",
+                            self.ctx.session, exc.message)
+        restart = self._supervisor is not None
+        await self._stop_supervisor()
+        await self.forget()
+        self._account = None
+        if restart and self._handoff is not None:
+            self._attempts = 0
+            self._supervisor = self._tasks.spawn(self._supervise(), "connection")
+
+    async def forget(self) -> None:
+        link = await self.ctx.store.load()
+        jid = (link or {}).get("jid")
+        if jid:
+            await store.forget_device(self._dsn, jid)
+        await self.ctx.store.save(None)
+
+    # ---- the connection supervisor ---------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        try:
+            while True:
+                verdict, had_life = await self._attempt()
+                delay = await self._conclude(verdict, had_life)
+                if delay is None:
+                    return
+                await asyncio.sleep(delay)
+        finally:
+            await self._close_client()
+
+    async def _attempt(self) -> tuple[translate.Verdict, bool]:
+        loop = asyncio.get_running_loop()
+        self.phase = "connecting"
+        self._qr_index, self._qr_expires = 0, None
+        self._verdict = loop.create_future()
+        self._alive = alive = asyncio.Event()
+        await self._post(Connecting())
+        try:
+            link = await self._restore_link()
+            client = await asyncio.to_thread(self.make_client, self._dsn, link, self.ctx.session)
+            self._register(client)
+        except Exception as exc:  # a store it cannot open or a client it cannot build: retry later
+            log.exception("session %s: could not prepare the WhatsApp client", self.ctx.session)
+            return translate.connect_error(str(exc) or type(exc).__name__), False
+        done: asyncio.Future[str | None] = loop.create_future()
+        self._client = client
+        self._guard.attach(client)
+        self._thread = threading.Thread(target=self._run, args=(client, done), daemon=True,
+                                        name=f"neonize[{self.ctx.session}]")
+        timeout = self.ctx.settings.connect_timeout
+        deadline = loop.time() + timeout
+        async with _startup_lock():
+            self._thread.start()
+            await first_of(done, alive.wait(), timeout=timeout)
+        while True:
+            if done.done():
+                error = done.result()
+                if error is not None:
+                    return translate.connect_error(error), alive.is_set()
+                return translate.connect_error("the connection ended"), alive.is_set()
+            if self._verdict.done():
+                return self._verdict.result(), alive.is_set()
+            if not alive.is_set():
+                wait: float | None = deadline - loop.time()
+                if wait is not None and wait <= 0:
+                    return translate.connect_timeout(timeout), False
+            elif self.phase == "qr" and self._qr_expires is not None:
+                wait = (self._qr_expires + QR_GRACE - datetime.now(UTC)).total_seconds()
+                if wait <= 0:
+                    return translate.qr_timeout(), True
+            else:
+                wait = None
+            await first_of(done, self._verdict, alive.wait() if not alive.is_set() else None, timeout=wait)
+
+    def _run(self, client: Any, done: asyncio.Future[str | None]) -> None:
+        """The attempt's thread: neonize's blocking connect; its end (with the error, if any) goes to the loop."""
+        error: str | None = None
+        try:
+            client.connect()
+        except Exception as exc:  # neonize raises NeonizeError; anything else is reported the same way
+            error = str(exc) or type(exc).__name__
+        handoff = self._handoff
+        if handoff is not None:
+            handoff.call_soon(settle, done, error)
+
+    async def _conclude(self, verdict: translate.Verdict, had_life: bool) -> float | None:
+        """Close the attempt's client and report the verdict; the seconds to wait before the next
+        attempt, or None to stay down."""
+        await self._close_client()
+        self.phase = "disconnected"
+        if verdict.forget_link:
+            await self.ctx.store.save(None)
+            self._account = None
+        event = verdict.event
+        if verdict.action == "halt":
+            self.phase = "halted"
+            log.error("session %s: %s (not reconnecting)", self.ctx.session, event.message)
+            await self._post(event)
+            return None
+        if had_life:
+            self._attempts = 0
+        if verdict.action == "wait" and verdict.retry_at is not None:
+            self._attempts = 0
+            delay = max(0.0, (verdict.retry_at - datetime.now(UTC)).total_seconds())
+        else:
+            self._attempts += 1
+            delay = backoff_delay(self._attempts, minimum=self.ctx.settings.reconnect_min,
+                                  maximum=self.ctx.settings.reconnect_max, draw=random.random())
+        details = {**event.details, "attempt": self._attempts, "retryInSeconds": round(delay, 1)}
+        if isinstance(event, Disconnected):
+            event = dataclasses.replace(event, details=details)
+        log.warning("session %s: %s (retry %d in %.1f s)", self.ctx.session, event.message, self._attempts, delay)
+        await self._post(event)
+        return delay
+
+    async def _restore_link(self) -> str | None:
+        """The JID of the session's stored device, or None to pair a new one."""
+        link = await self.ctx.store.load()
+        jid = (link or {}).get("jid")
+        if not isinstance(jid, str):
+            return None
+        # Opening a JID the store no longer holds is one of the calls that abort the process.
+        if not await store.device_exists(self._dsn, jid):
+            log.warning("session %s: its linked device is gone from the store; pairing anew", self.ctx.session)
+            await self.ctx.store.save(None)
+            return None
+        return jid
+
+    async def _close_client(self) -> None:
+        client, thread = self._client, self._thread
+        self._client = self._thread = None
+        if client is None:
+            return
+        await asyncio.to_thread(self._guard.close, CALLS_DRAIN)
+        try:
+            await asyncio.to_thread(client.stop)
+        except Exception:
+            log.exception("session %s: stopping the WhatsApp client failed", self.ctx.session)
+        if thread is not None and thread.is_alive():
+            await asyncio.to_thread(thread.join, THREAD_JOIN)
+            if thread.is_alive():
+                log.warning("session %s: the old connection attempt is still dialling; it ends on its own",
+                            self.ctx.session)
+
+    # ---- neonize's callbacks (its threads) ---------------------------------------------------------
+
+    def _register(self, client: Any) -> None:
+        from neonize import events as ev
+
+        for kind in (ev.ConnectedEv, ev.PairStatusEv, ev.LoggedOutEv, ev.TemporaryBanEv, ev.StreamReplacedEv,
+                     ev.ClientOutdatedEv, ev.ConnectFailureEv, ev.DisconnectedEv, ev.KeepAliveTimeoutEv,
+                     ev.KeepAliveRestoredEv, ev.StreamErrorEv, ev.MessageEv, ev.ReceiptEv):
+            client.event(kind)(self._on_event)
+        client.event.qr(self._on_qr)
+
+    def _on_qr(self, client: Any, data: bytes) -> None:
+        if client is not self._client:
+            return
+        self._guard.alive(client)
+        code = translate.qr_code(data, self._qr_index, datetime.now(UTC))
+        self._qr_index += 1
+        self._qr_expires = code.expires_at
+        self.phase = "qr"
+        self._signal_alive()
+        self._put(code)
+
+    def _on_event(self, client: Any, event: Any) -> None:
+        if client is not self._client:
+            return
+        try:
+            self._dispatch(client, event)
+        except Exception:  # never raise into neonize's thread
+            log.exception("session %s: handling %s failed", self.ctx.session, type(event).__name__)
+
+    def _dispatch(self, client: Any, event: Any) -> None:
+        name = event.DESCRIPTOR.name
+        if name == "Message":
+            message = translate.message_in(event)
+            if message is not None:
+                self._put(message)
+        elif name == "Receipt":
+            for status in translate.statuses(event):
+                self._put(status)
+        elif name == "Connected":
+            self._guard.alive(client)
+            self._connected(client)
+        elif name == "PairStatus" and event.Status == event.SUCCESS:
+            self._put(_Remember(translate.device_jid_string(event.ID)))
+            self._put(Authenticated())
+        elif name == "KeepAliveRestored":
+            if self._account is not None:
+                self.phase = "connected"
+                self._put(Ready(self._account))
+        else:
+            verdict = translate.connection_verdict(event, datetime.now(UTC))
+            if verdict is None:
+                return
+            if verdict.action == "keep":
+                self.phase = "disconnected"
+                self._put(verdict.event)
+            elif self._handoff is not None:
+                self._handoff.call_soon(self._end_attempt, client, verdict)
+
+    def _connected(self, client: Any) -> None:
+        device = self._guard.call(client, client.get_me)
+        if translate.account(device) is None and client.me is not None:
+            device = client.me  # the Device neonize pushed at login
+        info = translate.account(device)
+        if info is None:
+            log.error("session %s: connected, but WhatsApp did not say which account", self.ctx.session)
+            return
+        self._account = info
+        self.phase = "connected"
+        self._signal_alive()
+        self._put(_Remember(translate.device_jid_string(device.JID)))
+        self._put(Ready(info))
+
+    def _signal_alive(self) -> None:
+        alive, handoff = self._alive, self._handoff
+        if alive is not None and handoff is not None:
+            handoff.call_soon(alive.set)
+
+    def _end_attempt(self, client: Any, verdict: translate.Verdict) -> None:
+        if client is self._client and self._verdict is not None and not self._verdict.done():
+            self._verdict.set_result(verdict)
+
+    def _put(self, item: Any) -> None:
+        if self._handoff is not None:
+            self._handoff.put(item)
+
+    async def _post(self, item: Any) -> None:
+        if self._handoff is not None:
+            await self._handoff.queue.put(item)
+
+    async def _consume(self, item: Any) -> None:
+        if isinstance(item, _Remember):
+            await self.ctx.store.save({"jid": item.jid})
+        else:
+            await self.ctx.emit(item)
+
+    # ---- what the routes drive --------------------------------------------------------------------
+
+    async def pair(self, phone: str) -> str:
+        from neonize.utils.enum import ClientName, ClientType
+
+        client = self._client
+        if self.phase != "qr" or client is None:
+            raise Conflict(f"session {self.ctx.session!r} is not waiting for a phone to link (it is {self.phase})",
+                           code="not_waiting_for_link")
+        try:
+            return await asyncio.to_thread(self._guard.call, client, client.PairPhone, phone, True,
+                                           ClientName.LINUX, ClientType.CHROME)
+        except EngineError as exc:
+            raise EngineError(f"WhatsApp refused the pairing request: {exc.message}", code="pairing_refused") from None
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        from waqtor.engines.neonize import outgoing
+
+        client = self._client
+        if self.phase != "connected" or client is None:
+            raise SessionNotReady(f"session {self.ctx.session!r} is not connected (it is {self.phase})")
+        data = await asyncio.to_thread(media_bytes, message.media) if message.media is not None else None
+        def upload(raw: bytes, kind: Any) -> Any:
+            return self._guard.call(client, client.upload, raw, kind)
+
+        body = await asyncio.to_thread(outgoing.build, message, upload, data)
+        response = await asyncio.to_thread(self._guard.call, client, client.send_message,
+                                           outgoing.recipient(message.to), body)
+        return SendResult(id=response.ID, timestamp=datetime.fromtimestamp(response.Timestamp, UTC))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Remember:
+    """Keep the JID of the session's device in its engine store (handed through the queue, in order)."""
+
+    jid: str

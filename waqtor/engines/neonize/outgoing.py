@@ -1,0 +1,88 @@
+"""Outgoing WhatsApp message bodies for neonize. Imports neonize: only the engine loads it, lazily.
+
+Media are uploaded first and described by hand rather than with neonize's `build_*_message`, which
+need ffmpeg for audio and video; WhatsApp shows them without thumbnail or duration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from neonize.proto.Neonize_pb2 import JID
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
+    AudioMessage,
+    ContextInfo,
+    DocumentMessage,
+    ExtendedTextMessage,
+    ImageMessage,
+    Message,
+    VideoMessage,
+)
+from neonize.utils.enum import MediaType
+
+from waqtor.engines.base import OutgoingMessage
+from waqtor.engines.neonize.translate import parse_device_jid
+from waqtor.errors import InvalidInput
+
+UPLOAD_KIND = {
+    "image": MediaType.MediaImage,
+    "video": MediaType.MediaVideo,
+    "audio": MediaType.MediaAudio,
+    "voice": MediaType.MediaAudio,
+    "document": MediaType.MediaDocument,
+}
+
+
+def recipient(to: str) -> JID:
+    """The JID message for `to` (`digits@s.whatsapp.net` or `id@g.us`); InvalidInput when it is not one."""
+    try:
+        fields = parse_device_jid(to)
+    except ValueError:
+        raise InvalidInput(f"recipient {to!r} is not a WhatsApp JID", code="invalid_recipient") from None
+    return JID(IsEmpty=False, **fields)
+
+
+def _context(reply_to: str | None, to: str) -> ContextInfo | None:
+    # Quoting by id: the phone finds the quoted message in its own history.
+    if not reply_to:
+        return None
+    return ContextInfo(stanzaID=reply_to, participant=to)
+
+
+def build(message: OutgoingMessage, upload: Callable[[bytes, Any], Any], data: bytes | None) -> Message:
+    """The WhatsApp body of `message`; `upload(data, MediaType)` returns neonize's UploadResponse."""
+    context = _context(message.reply_to, message.to)
+    if message.type == "text":
+        if not message.text:
+            raise InvalidInput("a text message needs `text`", code="text_missing")
+        if context is None:
+            return Message(conversation=message.text)
+        return Message(extendedTextMessage=ExtendedTextMessage(text=message.text, contextInfo=context))
+    kind = UPLOAD_KIND.get(message.type)
+    if kind is None:
+        raise InvalidInput(f"unknown message type {message.type!r}", code="invalid_message_type")
+    if message.media is None or data is None:
+        raise InvalidInput(f"a {message.type} message needs `media`", code="media_missing")
+    mime = str(message.media.get("mime") or "application/octet-stream")
+    caption = message.media.get("caption") or None
+    up = upload(data, kind)
+    common: dict[str, Any] = {
+        "URL": up.url,
+        "directPath": up.DirectPath,
+        "mediaKey": up.MediaKey,
+        "fileEncSHA256": up.FileEncSHA256,
+        "fileSHA256": up.FileSHA256,
+        "fileLength": up.FileLength,
+        "mimetype": mime,
+    }
+    if context is not None:
+        common["contextInfo"] = context
+    if message.type == "image":
+        return Message(imageMessage=ImageMessage(caption=caption, **common))
+    if message.type == "video":
+        return Message(videoMessage=VideoMessage(caption=caption, **common))
+    if message.type in ("audio", "voice"):
+        return Message(audioMessage=AudioMessage(PTT=message.type == "voice", **common))
+    filename = message.media.get("filename") or "file"
+    return Message(documentMessage=DocumentMessage(caption=caption, fileName=filename, title=filename, **common))

@@ -1,0 +1,311 @@
+"""neonize's protobuf events in, the gateway's engine events out. Pure: no I/O, no clock, no neonize import.
+
+Events are recognised by their protobuf message name (`LoggedOut`, `Receipt`, …) and enum values are read
+from their descriptors, so this module can be tested with the real neonize classes without importing
+neonize here (importing neonize configures the root logger: only the engine does that, lazily).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from waqtor.engines.base import AccountInfo, Disconnected, LoggedOut, MessageIn, MessageStatus, QRCode
+
+# whatsmeow rotates the pairing QR: the first code lives about 60 s, every later one about 20 s, and it
+# never says when one expired. The gateway tracks it from these.
+QR_FIRST_TTL = timedelta(seconds=60)
+QR_NEXT_TTL = timedelta(seconds=20)
+
+# The phone's platform as WhatsApp reports it at pairing, and the name we show for it.
+PLATFORMS: dict[str, str] = {
+    "android": "android",
+    "smba": "android (business)",
+    "iphone": "iphone",
+    "ios": "iphone",
+    "smbi": "iphone (business)",
+    "ipad": "ipad",
+    "kaios": "kaios",
+    "wp": "windows phone",
+    "web": "web",
+    "darwin": "mac",
+    "macos": "mac",
+    "windows": "windows",
+}
+
+USER_SERVER = "s.whatsapp.net"
+LID_SERVER = "lid"
+
+Action = Literal["keep", "retry", "wait", "halt"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a connection-level event means.
+
+    - keep:  report it; whatsmeow reconnects by itself.
+    - retry: close the client and reconnect after the backoff.
+    - wait:  close the client and reconnect at `retry_at` (a temporary ban).
+    - halt:  close the client and stay down until someone starts the session again.
+    `forget_link` says the stored device is gone (logged out) and the next start pairs anew.
+    """
+
+    event: Disconnected | LoggedOut
+    action: Action
+    retry_at: datetime | None = None
+    forget_link: bool = False
+
+
+def _name(message: Any) -> str:
+    return str(message.DESCRIPTOR.name)
+
+
+def _enum_name(message: Any, field: str) -> str:
+    descriptor = message.DESCRIPTOR.fields_by_name[field].enum_type
+    number = getattr(message, field)
+    value = descriptor.values_by_number.get(number)
+    return value.name if value is not None else str(number)
+
+
+# ---- accounts and JIDs ------------------------------------------------------------------------------
+
+
+def jid_string(jid: Any) -> str:
+    """A JID as `user@server`, without the device part (how chats and senders are named)."""
+    return f"{jid.User}@{jid.Server}"
+
+
+def device_jid_string(jid: Any) -> str:
+    """A device JID as whatsmeow stores it: `user:device@server` (`user@server` for device 0)."""
+    if jid.Device:
+        return f"{jid.User}:{jid.Device}@{jid.Server}"
+    return jid_string(jid)
+
+
+def parse_device_jid(value: str) -> dict[str, Any]:
+    """The fields of a JID message for `user[:device]@server`; ValueError when it is not one."""
+    user_part, sep, server = value.partition("@")
+    if not sep or not server or not user_part:
+        raise ValueError(f"not a JID: {value!r}")
+    user, _, device = user_part.partition(":")
+    if not user or (device and not device.isdigit()):
+        raise ValueError(f"not a JID: {value!r}")
+    return {"User": user, "Device": int(device or 0), "Server": server, "RawAgent": 0, "Integrator": 0}
+
+
+def platform_name(raw: str | None) -> str | None:
+    """The readable name of WhatsApp's platform code (`smba` → `android (business)`); unknown codes are
+    shown as they come, lower-cased; empty is None."""
+    if not raw:
+        return None
+    return PLATFORMS.get(raw.lower(), raw.lower())
+
+
+def account(device: Any) -> AccountInfo | None:
+    """The linked account described by neonize's `Device` (from `get_me()`); None before pairing."""
+    if not device.HasField("JID") or not device.JID.User:
+        return None
+    raw = device.Platform or None
+    return AccountInfo(
+        phone=device.JID.User,
+        pushname=device.PushName or device.BussinessName or None,
+        platform=platform_name(raw),
+        platform_raw=raw,
+    )
+
+
+# ---- QR ---------------------------------------------------------------------------------------------
+
+
+def qr_code(raw: bytes, index: int, now: datetime) -> QRCode:
+    """The `index`-th QR code (0 first) of a connection attempt, with the expiry the gateway assumes."""
+    ttl = QR_FIRST_TTL if index == 0 else QR_NEXT_TTL
+    return QRCode(code=raw.decode("utf-8", "replace"), expires_at=now + ttl)
+
+
+# ---- messages and receipts --------------------------------------------------------------------------
+
+
+def _timestamp(value: int) -> datetime:
+    # neonize sends message times in milliseconds and receipt times in seconds; tell them apart by size
+    # (1e11 seconds is the year 5138, 1e11 milliseconds is 1973).
+    seconds = value / 1000 if value > 100_000_000_000 else value
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _content(message: Any) -> tuple[str, str | None, dict[str, Any] | None] | None:
+    """(type, text, media) of a WhatsApp message body; None for bodies that carry nothing to show."""
+    if message.conversation:
+        return "text", message.conversation, None
+    if message.HasField("extendedTextMessage"):
+        return "text", message.extendedTextMessage.text, None
+    media_kinds = (
+        ("imageMessage", "image"),
+        ("videoMessage", "video"),
+        ("audioMessage", "audio"),
+        ("documentMessage", "document"),
+        ("stickerMessage", "sticker"),
+    )
+    for field, kind in media_kinds:
+        if message.HasField(field):
+            part = getattr(message, field)
+            if kind == "audio" and part.PTT:
+                kind = "voice"
+            media: dict[str, Any] = {"mime": part.mimetype or None, "size": int(part.fileLength) or None}
+            if kind == "document":
+                media["filename"] = part.fileName or None
+            caption = getattr(part, "caption", "") or None
+            return kind, caption, media
+    if message.HasField("locationMessage"):
+        loc = message.locationMessage
+        return "location", loc.name or None, {"latitude": loc.degreesLatitude, "longitude": loc.degreesLongitude}
+    if message.HasField("contactMessage"):
+        return "contact", message.contactMessage.displayName or None, None
+    if message.HasField("reactionMessage"):
+        return "reaction", message.reactionMessage.text or None, {"messageId": message.reactionMessage.key.ID}
+    if message.HasField("pollCreationMessage") or message.HasField("pollCreationMessageV3"):
+        poll = message.pollCreationMessage if message.HasField("pollCreationMessage") else message.pollCreationMessageV3
+        return "poll", poll.name or None, None
+    return None
+
+
+def message_in(event: Any) -> MessageIn | None:
+    """A received `Message` event as MessageIn; None for the account's own messages, status stories and
+    bodies with nothing to show (key distribution, protocol messages)."""
+    info = event.Info
+    source = info.MessageSource
+    if source.IsFromMe or source.Chat.Server == "broadcast" or not event.HasField("Message"):
+        return None
+    content = _content(event.Message)
+    if content is None:
+        return None
+    kind, text, media = content
+    sender = source.Sender
+    # A sender known only by a LID (WhatsApp's privacy id) is named by its phone when WhatsApp gave it.
+    if sender.Server == LID_SERVER and source.HasField("SenderAlt") and source.SenderAlt.User:
+        sender = source.SenderAlt
+    return MessageIn(
+        id=info.ID,
+        chat=jid_string(source.Chat),
+        sender=jid_string(sender),
+        type=kind,
+        text=text,
+        timestamp=_timestamp(info.Timestamp),
+        push_name=info.Pushname or None,
+        media=media,
+    )
+
+
+RECEIPT_STATUS = {"DELIVERED": "delivered", "READ": "read", "PLAYED": "played", "SERVER_ERROR": "failed"}
+
+
+def statuses(event: Any) -> list[MessageStatus]:
+    """A `Receipt` as one MessageStatus per message id; receipts that are not about the account's sent
+    messages (its own reads on other devices, retries, history sync) give none."""
+    status = RECEIPT_STATUS.get(_enum_name(event, "Type"))
+    if status is None or event.MessageSource.IsFromMe:
+        return []
+    at = _timestamp(event.Timestamp)
+    error = "WhatsApp's server refused the message" if status == "failed" else None
+    return [MessageStatus(id=message_id, status=status, timestamp=at, error=error) for message_id in event.MessageIDs]
+
+
+# ---- connection-level events ------------------------------------------------------------------------
+
+LOGGED_OUT_REASONS = {"LOGGED_OUT", "MAIN_DEVICE_GONE", "UNKNOWN_LOGOUT"}
+
+
+def _logged_out(reason: str, on_connect: bool | None) -> Verdict:
+    details: dict[str, Any] = {"reason": reason}
+    if on_connect is not None:
+        details["onConnect"] = on_connect
+    message = {
+        "MAIN_DEVICE_GONE": "the phone's WhatsApp account is gone (reinstalled or deleted); link the device again",
+    }.get(reason, "the phone unlinked this device; link it again with a new QR code or a pairing code")
+    return Verdict(LoggedOut(code="logged_out", message=message, details=details), "halt", forget_link=True)
+
+
+def _halt(code: str, message: str, **details: Any) -> Verdict:
+    return Verdict(Disconnected(code=code, message=message, reconnecting=False, details=details), "halt")
+
+
+def temporary_ban(reason: str, code: int, expire_seconds: int, now: datetime) -> Verdict:
+    """WhatsApp banned the account for a while: wait until the ban ends, or stay down when it gave no end."""
+    details: dict[str, Any] = {"banCode": code, "banReason": reason, "expiresInSeconds": expire_seconds}
+    if expire_seconds > 0:
+        until = now + timedelta(seconds=expire_seconds)
+        details["expiresAt"] = until.strftime("%Y-%m-%dT%H:%M:%SZ")
+        message = (f"WhatsApp temporarily banned this account ({reason}); the gateway reconnects when the ban ends "
+                   f"at {details['expiresAt']}. Send fewer, slower messages.")
+        return Verdict(Disconnected(code="temporary_ban", message=message, reconnecting=True, details=details),
+                       "wait", retry_at=until)
+    message = f"WhatsApp temporarily banned this account ({reason}) without saying until when; start it again later."
+    return Verdict(Disconnected(code="temporary_ban", message=message, reconnecting=False, details=details), "halt")
+
+
+def connection_verdict(event: Any, now: datetime) -> Verdict | None:
+    """The meaning of a connection-level neonize event; None for events that are not about the connection."""
+    name = _name(event)
+    if name == "LoggedOut":
+        reason = _enum_name(event, "Reason")
+        if reason == "TEMP_BANNED":
+            return temporary_ban("TEMP_BANNED", 0, 0, now)
+        if reason == "CLIENT_OUTDATED":
+            return _client_outdated()
+        return _logged_out(reason, bool(event.OnConnect))
+    if name == "TemporaryBan":
+        return temporary_ban(_enum_name(event, "Code"), int(event.Code), int(event.Expire), now)
+    if name == "StreamReplaced":
+        return _halt("stream_replaced", "another client opened this WhatsApp session (a second gateway on the same "
+                     "data?); not reconnecting, so the two do not take turns pushing each other out")
+    if name == "ClientOutdated":
+        return _client_outdated()
+    if name == "ConnectFailure":
+        reason = _enum_name(event, "Reason")
+        if reason in LOGGED_OUT_REASONS:
+            return _logged_out(reason, True)
+        if reason == "CLIENT_OUTDATED":
+            return _client_outdated()
+        if reason == "TEMP_BANNED":
+            return temporary_ban("TEMP_BANNED", 0, 0, now)
+        detail = f": {event.Message}" if event.Message else ""
+        return Verdict(Disconnected(code="connect_failure", message=f"WhatsApp refused the connection ({reason}){detail}",
+                                    reconnecting=True, details={"reason": reason}), "retry")
+    if name == "Disconnected":
+        return Verdict(Disconnected(code="connection_lost", message="the connection to WhatsApp dropped; reconnecting",
+                                    reconnecting=True), "keep")
+    if name == "KeepAliveTimeout":
+        details = {"errorCount": int(event.ErrorCount), "lastSuccess": int(event.LastSuccess)}
+        return Verdict(Disconnected(code="keepalive_timeout", message="WhatsApp stopped answering keep-alives",
+                                    reconnecting=True, details=details), "keep")
+    if name == "StreamError":
+        return Verdict(Disconnected(code="stream_error", message=f"WhatsApp closed the stream (code {event.Code or '?'})",
+                                    reconnecting=True, details={"streamCode": event.Code}), "keep")
+    if name == "PairStatus" and _enum_name(event, "Status") == "ERROR":
+        return Verdict(Disconnected(code="pair_failed", message=f"linking the phone failed: {event.Error or 'unknown'}",
+                                    reconnecting=True), "retry")
+    return None
+
+
+def _client_outdated() -> Verdict:
+    return _halt("client_outdated", "WhatsApp refuses this client version; upgrade Waqtor (its neonize library)")
+
+
+def connect_error(error: str) -> Verdict:
+    """`connect()` itself failed (WhatsApp unreachable, the store unusable): retry after the backoff."""
+    return Verdict(Disconnected(code="connect_failure", message=f"cannot connect to WhatsApp: {error}",
+                                reconnecting=True, details={"error": error}), "retry")
+
+
+def connect_timeout(seconds: float) -> Verdict:
+    """No sign of life from WhatsApp within the watchdog's time: cut the attempt and retry."""
+    return Verdict(Disconnected(code="connect_timeout",
+                                message=f"WhatsApp did not answer within {seconds:g} s; retrying",
+                                reconnecting=True, details={"timeoutSeconds": seconds}), "retry")
+
+
+def qr_timeout() -> Verdict:
+    """Every QR code of an attempt expired unscanned: start a new attempt for fresh codes."""
+    return Verdict(Disconnected(code="qr_timeout", message="nobody scanned the QR code in time; fetching new codes",
+                                reconnecting=True), "retry")
