@@ -1,6 +1,7 @@
 """`create_app(settings)`: the FastAPI application and the lifespan that owns everything long-lived.
 
-Start-up order: storage (migrations) → API key → bus → sessions. Shutdown runs the reverse.
+Start-up order: storage (migrations) → API key → bus → message service → sessions. Shutdown runs
+the reverse.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from fastapi import FastAPI
 from waqtor import __version__
 from waqtor.api import errors as api_errors
 from waqtor.api.access_log import AccessLog
-from waqtor.api.routes import health, sandbox, session, status, websocket
+from waqtor.api.ratelimit import RateLimit
+from waqtor.api.routes import health, media, message_log, messages, sandbox, session, status, websocket
 from waqtor.api.ws import Bridge
 from waqtor.auth import ApiKeys
 from waqtor.bus import Bus, backend_factory
 from waqtor.config import Settings
+from waqtor.messaging.service import MessageService
+from waqtor.ratelimit import RateWindow, parse_rate
 from waqtor.sessions.manager import SessionManager
 from waqtor.sessions.monitor import Clock, utcnow
 from waqtor.storage import Storage
@@ -43,6 +47,7 @@ class Gateway:
     keys: ApiKeys
     sessions: SessionManager
     bridge: Bridge
+    messages: MessageService
     clock: Clock = utcnow
 
 
@@ -51,6 +56,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     or bus URL raises ConfigError here, before anything is opened."""
     storage = Storage(settings.resolved_database_url)
     make_bus_backend = backend_factory(settings.bus_url, replay=settings.ws_replay)
+    rest_rate = parse_rate(settings.rate_limit)
+    rest_window = RateWindow(rest_rate, settings.rate_limit_storage) if rest_rate else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,15 +69,22 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
             await bus.start()
             try:
                 manager = SessionManager(settings, storage, bus, clock)
+                messages_service = MessageService(settings, storage, bus, manager, clock)
+                manager.message_sink = messages_service.handle
                 bridge = Bridge(settings, bus, keys, manager)
-                gateway = Gateway(settings, storage, bus, keys, manager, bridge, clock)
+                gateway = Gateway(settings, storage, bus, keys, manager, bridge, messages_service, clock)
                 app.state.gateway = gateway
                 await gateway.bridge.start()
                 try:
-                    await manager.start()
+                    await messages_service.start()
                     try:
-                        log.info("waqtor %s ready (engine %s)", __version__, settings.engine)
-                        yield
+                        try:
+                            await manager.start()
+                            log.info("waqtor %s ready (engine %s)", __version__, settings.engine)
+                            yield
+                        finally:
+                            # Queued sends stop first, so none reaches an engine that is stopping.
+                            await messages_service.stop()
                     finally:
                         await manager.stop()
                 finally:
@@ -78,6 +92,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
             finally:
                 await bus.stop()
         finally:
+            if rest_window is not None:
+                await rest_window.close()
             await storage.close()
 
     app = FastAPI(
@@ -87,10 +103,14 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         lifespan=lifespan,
     )
     api_errors.install(app)
-    app.add_middleware(AccessLog)
+    app.add_middleware(RateLimit, window=rest_window, rate=settings.rate_limit)
+    app.add_middleware(AccessLog)  # outermost: it logs the rate limit's 429s too
     app.include_router(health.router)
     app.include_router(session.router)
     app.include_router(status.router)
+    app.include_router(messages.router)
+    app.include_router(message_log.router)
+    app.include_router(media.router)
     app.include_router(websocket.router)
     if settings.engine == "sandbox":
         app.include_router(sandbox.router)

@@ -9,7 +9,7 @@ An engine is one WhatsApp account's connection. The gateway creates one per sess
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -75,7 +75,10 @@ class LoggedOut:
 
 @dataclass(frozen=True, slots=True)
 class MessageIn:
-    """A message received by the account."""
+    """A message received by the account. `id` is WhatsApp's id; `type` is text, image, video, audio,
+    document, location, contact or sticker; `text` the text or caption. `media`, when the message
+    carries a file, is `{"data": bytes, "mimetype": str | None, "fileName": str | None}`: the gateway
+    stores the bytes (detecting the type from them) and logs the message with a reference."""
 
     id: str
     chat: str
@@ -104,14 +107,46 @@ EngineEvent = Connecting | QRCode | Authenticated | Ready | Disconnected | Logge
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingMedia:
+    """A stored file to send: its local `path`, `kind` (image, video, audio, document) and the MIME
+    type detected from its content."""
+
+    id: str
+    path: str
+    kind: str
+    mimetype: str
+    size: int
+    file_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactCard:
+    display_name: str
+    vcard: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """A message to send: `to` is a normalised JID (`<digits>@s.whatsapp.net` or a group `@g.us`)."""
+    """A message to send: `to` is a normalised JID (`<digits>@s.whatsapp.net` or a group `@g.us`);
+    `type` is text, image, video, audio, document, location or contact; `text` is the text or the
+    caption; `reply_to` the WhatsApp id of the message it answers. Exactly the part its type needs is
+    set: `media` for the four media types, `location`, or `contact`."""
 
     to: str
     type: str = "text"
     text: str | None = None
     reply_to: str | None = None
-    media: dict[str, Any] | None = None
+    media: OutgoingMedia | None = None
+    location: Location | None = None
+    contact: ContactCard | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,4 +198,16 @@ class Engine(ABC):
 
     @abstractmethod
     async def send(self, message: OutgoingMessage) -> SendResult:
-        """Send `message`; SessionNotReady when not connected, EngineError when WhatsApp refuses it."""
+        """Send `message`; SessionNotReady when not connected, EngineError when WhatsApp refuses it.
+        Returning means WhatsApp accepted it (status `sent`); later steps (delivered, read, played,
+        failed) arrive as `MessageStatus` events with the returned id."""
+
+    async def is_on_whatsapp(self, jids: Sequence[str]) -> dict[str, bool] | None:
+        """Which of `jids` (user JIDs, `<digits>@s.whatsapp.net`) have a WhatsApp account: an entry
+        for each, or None when this engine cannot tell.
+
+        The default is None ("cannot tell"), so an engine without the capability needs no code;
+        callers then treat every number as unknown (campaigns send anyway). An engine that can tell
+        raises SessionNotReady while it is not connected.
+        """
+        return None

@@ -16,6 +16,7 @@ from waqtor.config import Settings
 from waqtor.engines import engine_class
 from waqtor.engines.base import Engine, EngineContext, EngineStore
 from waqtor.errors import SessionNotFound
+from waqtor.messaging.routing import MessageSink, split_events
 from waqtor.sessions.monitor import Clock, SessionMonitor, utcnow
 from waqtor.sessions.state import SessionState, Status
 from waqtor.storage import Storage
@@ -61,6 +62,8 @@ class SessionManager:
         self._clock = clock
         self._sessions: dict[str, Session] = {}
         self._tasks = TaskSet("sessions")
+        # Set by the app before start(): where engines' message events go (the message service).
+        self.message_sink: MessageSink | None = None
 
     async def start(self) -> None:
         """Restore every stored session and start its engine; create `default` on the first run."""
@@ -84,7 +87,7 @@ class SessionManager:
         monitor = SessionMonitor(state, repo, self._bus, self._clock)
         ctx = EngineContext(
             session=record.name,
-            emit=monitor.handle,
+            emit=split_events(record.name, monitor.handle, self.message_sink),
             store=_RepositoryStore(repo, record.name),
             settings=self._settings,
             config=record.config,
