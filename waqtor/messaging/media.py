@@ -87,14 +87,18 @@ class MediaStore:
         digest = hashlib.sha256()
         head = b""
         size = 0
+        kind: Kind | None = None  # known once the first bytes are in: then its own limit applies
         try:
             with open(part, "wb") as out:
                 async for chunk in chunks:
                     size += len(chunk)
-                    if enforce_limits and size > self.largest:
-                        raise too_large(requested or "file", None, self.largest)
                     if len(head) < SNIFF_BYTES:
                         head += chunk[: SNIFF_BYTES - len(head)]
+                        if len(head) == SNIFF_BYTES:
+                            kind = choose_kind(detect(head), requested)
+                    if enforce_limits and size > (self.limits[kind] if kind else self.largest):
+                        kind = kind or choose_kind(detect(head), requested)
+                        raise too_large(kind, None, self.limits[kind])  # stop reading: size unknown
                     digest.update(chunk)
                     out.write(chunk)
             if size == 0:

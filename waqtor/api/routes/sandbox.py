@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from waqtor.api.deps import GatewayDep, require_key
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope
@@ -34,8 +36,20 @@ class ScanIn(_Body):
 
 class InboundMedia(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    data: Base64Bytes = Field(description="The file, base64-encoded.")
+    data: str = Field(min_length=4, max_length=32_000_000, description="The file, base64-encoded.")
     fileName: str | None = Field(None, min_length=1, max_length=255)
+
+    @field_validator("data")
+    @classmethod
+    def _base64(cls, value: str) -> str:
+        try:
+            base64.b64decode(value, validate=True)
+        except binascii.Error:
+            raise ValueError("not base64") from None
+        return value
+
+    def content(self) -> bytes:
+        return base64.b64decode(self.data)
 
 
 class InboundIn(_Body):
@@ -113,7 +127,7 @@ async def scan(gateway: GatewayDep, body: ScanIn | None = None) -> dict[str, Any
 @router.post("/inbound", response_model=Envelope[InboundOut], response_model_by_alias=True,
              summary="Deliver an incoming message")
 async def inbound(gateway: GatewayDep, body: InboundIn) -> dict[str, Any]:
-    media = (body.media.data, body.media.fileName) if body.media is not None else None
+    media = (body.media.content(), body.media.fileName) if body.media is not None else None
     message = await _sandbox(gateway, body.session).inbound(body.from_.lstrip("+"), body.body, media)
     return {"success": True, "data": {"id": message.id, "from_": message.sender, "body": body.body,
                                       "type": message.type, "timestamp": iso_ms(message.timestamp)}}
