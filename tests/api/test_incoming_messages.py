@@ -96,3 +96,12 @@ async def test_the_session_counters_agree_with_the_log(gw: Harness) -> None:
     stats = (await gw.state())["stats"]
     assert stats == {"messagesSent": sent_in_log, "messagesReceived": received_in_log}
     assert (sent_in_log, received_in_log) == (3, 5)
+
+
+async def test_a_location_received_without_details_is_logged_without_them(gw: Harness) -> None:
+    await gw.scan()
+    engine = gw.gateway.sessions.get("default").engine
+    await engine.ctx.emit(MessageIn(id="3EB0LOC", chat=f"{SENDER}@s.whatsapp.net", sender=f"{SENDER}@s.whatsapp.net",
+                                    type="location", text=None, timestamp=datetime.now(UTC)))
+    row = (await gw.client.get("/api/messages")).json()["data"]["messages"][0]
+    assert (row["type"], row["location"], row["body"]) == ("location", None, None)

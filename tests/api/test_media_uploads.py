@@ -215,6 +215,7 @@ async def test_a_download_the_server_refuses_is_400_with_its_status(small: Harne
     assert "404" in response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/a.png", "/relative.png", "http://"])
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/a.png", "/relative.png", "http://",
+                                 "http://[::1", "http://256.256.256.256/a.png"])
 async def test_only_http_and_https_urls_are_fetched(small: Harness, url: str) -> None:
     assert_error(await by_url(small, url), 400, "invalid_url")

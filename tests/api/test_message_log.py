@@ -126,6 +126,17 @@ async def test_an_unknown_message_is_404(gw: Harness) -> None:
     assert_error(await gw.client.get("/api/messages/999999"), 404, "message_not_found")
 
 
+@pytest.mark.parametrize("message_id", ["0", "-1", "99999999999999999999999", "export2"])
+async def test_an_impossible_message_id_is_422(gw: Harness, message_id: str) -> None:
+    assert_error(await gw.client.get(f"/api/messages/{message_id}"), 422, "validation_error")
+
+
+@pytest.mark.parametrize("params", [{"since": "0001-01-01T00:00:00+10:00"}, {"until": "9999-12-31T23:59:59-10:00"}])
+async def test_times_at_the_ends_of_the_calendar_are_accepted(gw: Harness, seeded: list, params: dict) -> None:  # type: ignore[type-arg]
+    found = (await gw.client.get("/api/messages", params=params | {"limit": 1})).json()["data"]["messages"]
+    assert len(found) == 1
+
+
 async def test_the_csv_export_holds_every_matching_message_oldest_first(gw: Harness, seeded: list) -> None:  # type: ignore[type-arg]
     response = await gw.client.get("/api/messages/export", params={"format": "csv", "direction": "out"})
     assert response.headers["content-type"].startswith("text/csv")

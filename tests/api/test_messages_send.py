@@ -130,6 +130,13 @@ async def test_a_variable_without_value_refuses_the_send_and_logs_nothing(gw: Ha
     assert (await gw.client.get("/api/messages")).json()["data"]["messages"] == []
 
 
+async def test_a_variable_that_is_not_valid_unicode_is_422(gw: Harness) -> None:
+    await gw.scan()
+    body = b'{"to": "+4915112345678", "text": "{a}", "variables": {"a": "\\ud800"}}'
+    response = await gw.client.post("/api/messages/send", content=body, headers={"content-type": "application/json"})
+    assert_error(response, 422, "validation_error")
+
+
 async def test_without_variables_braces_are_sent_as_written(gw: Harness) -> None:
     await gw.scan()
     assert (await send(gw, text="{not a template}"))["body"] == "{not a template}"

@@ -3,15 +3,25 @@ they take and answer."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from waqtor.sessions.manager import DEFAULT_SESSION
 
 MediaKind = Literal["image", "video", "audio", "document"]
 MessageStatus = Literal["queued", "sent", "delivered", "read", "played", "failed", "received"]
-Variables = dict[str, str | int | float]
+def _storable(values: dict[str, str | int | float]) -> dict[str, str | int | float]:
+    # A union lets lone surrogates (\ud800) through JSON parsing; no database stores them as UTF-8.
+    for name, value in values.items():
+        try:
+            f"{name}{value}".encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"variable {name!r} is not valid Unicode text") from None
+    return values
+
+
+Variables = Annotated[dict[str, str | int | float], AfterValidator(_storable)]
 
 TO = "Recipient: a phone number in any common format (+49 151 1234567, 0049…, a local number with "
 TO += "WAQTOR_DEFAULT_REGION) or a chat id (…@s.whatsapp.net, a group …@g.us)."

@@ -28,11 +28,13 @@ def http_client() -> httpx.AsyncClient:
 
 def check_url(url: str) -> str:
     """`url` when it is an absolute http or https URL; InvalidInput(code="invalid_url") otherwise."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(
-            f"media URL {url[:200]!r} is not an http:// or https:// URL", code="invalid_url"
-        )
+    try:
+        parts = urlsplit(url.strip())
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a malformed host such as "[::1"
+        usable = False
+    if not usable:
+        raise InvalidInput(f"media URL {url[:200]!r} is not a valid http:// or https:// URL", code="invalid_url")
     return url.strip()
 
 
@@ -84,5 +86,7 @@ async def fetch(
         raise _failed(url, f"it did not finish within {timeout:g} s") from None
     except httpx.TooManyRedirects:
         raise _failed(url, f"more than {MAX_REDIRECTS} redirects") from None
+    except httpx.InvalidURL as exc:
+        raise InvalidInput(f"media URL {url[:200]!r} is not valid: {exc}", code="invalid_url") from None
     except httpx.HTTPError as exc:
         raise _failed(url, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from None

@@ -28,7 +28,7 @@ def media_view(media: MediaRecord) -> dict[str, Any]:
 
 def message_view(record: MessageRecord) -> dict[str, Any]:
     """A message as the API answers it and as `message` events carry it."""
-    content = record.content or {}
+    content = record.content or None  # an engine may report a location or card it gave no details of
     return {
         "id": record.id,
         "waId": record.wa_id,

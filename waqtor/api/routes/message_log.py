@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 
 from waqtor.api.deps import GatewayDep, require_key
@@ -30,9 +30,15 @@ router = APIRouter(prefix="/api/messages", tags=["messages"], dependencies=[Depe
 
 
 def _utc(value: datetime | None) -> datetime | None:
+    """In UTC (a time without zone is UTC); a time beyond what UTC can hold is its end of time."""
     if value is None:
         return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return (datetime.max if value.year > 1 else datetime.min).replace(tzinfo=UTC)
 
 
 def log_filter(
@@ -126,7 +132,9 @@ async def export_messages(
 
 @router.get("/{message_id}", response_model=Envelope[MessageOut], summary="One message of the log",
             responses={404: {"model": ErrorEnvelope, "description": "`message_not_found`."}})
-async def get_message(gateway: GatewayDep, message_id: int) -> dict[str, Any]:
+async def get_message(
+    gateway: GatewayDep, message_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The message's id.")]
+) -> dict[str, Any]:
     record = await gateway.storage.messages.get(message_id)
     if record is None:
         raise NotFound(f"no message with id {message_id}", code="message_not_found")
