@@ -146,3 +146,14 @@ def test_any_text_either_normalises_or_is_invalid_phone(text: str) -> None:
     else:
         assert recipient.jid.endswith(("@s.whatsapp.net", "@g.us"))
         assert recipient.jid.split("@")[0].replace("-", "").isdigit()
+
+
+def test_the_default_region_setting_takes_a_known_country_code(data_dir) -> None:  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from tests.conftest import make_settings
+
+    assert make_settings(data_dir, default_region="de").default_region == "DE"
+    assert make_settings(data_dir, default_region="").default_region is None
+    with pytest.raises(ValidationError, match="unknown region"):
+        make_settings(data_dir, default_region="XX")

@@ -73,3 +73,25 @@ def test_text_without_braces_is_returned_unchanged(text: str) -> None:
 def test_every_given_value_lands_in_the_text(values: dict[str, str]) -> None:
     template = "|".join("{" + name + "}" for name in values)
     assert render(template, values) == "|".join(values.values())
+
+
+async def test_date_and_time_follow_the_configured_time_zone(data_dir) -> None:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    from tests.conftest import in_process, make_settings
+    from waqtor.messaging.phones import normalize
+
+    async with in_process(make_settings(data_dir, timezone="Asia/Tokyo")) as gw:
+        before = datetime.now(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
+        text = gw.gateway.messages.render("{date} {time}", normalize("+4915112345678"), {})
+        after = datetime.now(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
+        assert text in (before, after)
+
+
+def test_an_unknown_time_zone_is_refused(data_dir) -> None:  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from tests.conftest import make_settings
+
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        make_settings(data_dir, timezone="Mars/Olympus")
