@@ -36,7 +36,12 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "port": 0,
         "sandbox_qr_interval": 20.0,
         "sandbox_reconnect_delay": 0.05,
+        "sandbox_ack_delay": 0.01,
         "log_level": "info",
+        # High enough that no test meets them by accident, low enough that every request and every
+        # send still goes through the REST rate limit and the send queue; their own tests set them.
+        "rate_limit": "100000/minute",
+        "send_rate": "100000/minute",
     }
     values.update(overrides)
     return Settings(**values)

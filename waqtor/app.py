@@ -1,7 +1,8 @@
 """`create_app(settings)`: the FastAPI application and the lifespan that owns everything long-lived.
 
-Start-up order: storage (migrations) → API key → bus → webhooks → WebSocket bridge → sessions. Shutdown
-runs the reverse, so the sessions' last events are queued for webhooks before the sender stops.
+Start-up order: storage (migrations) → API key → bus → webhooks → WebSocket bridge → message service →
+sessions. Shutdown runs the reverse, except that queued sends stop before the sessions (so none reaches
+an engine that is stopping), and the sessions' last events are queued for webhooks before the sender stops.
 """
 
 from __future__ import annotations
@@ -16,7 +17,21 @@ from fastapi import FastAPI
 from waqtor import __version__
 from waqtor.api import errors as api_errors
 from waqtor.api.access_log import AccessLog
-from waqtor.api.routes import cloud_webhooks, health, sandbox, session, sessions, status, tools, webhooks, websocket
+from waqtor.api.ratelimit import RateLimit
+from waqtor.api.routes import (
+    cloud_webhooks,
+    health,
+    media,
+    message_log,
+    messages,
+    sandbox,
+    session,
+    sessions,
+    status,
+    tools,
+    webhooks,
+    websocket,
+)
 from waqtor.api.ws import Bridge
 from waqtor.auth import ApiKeys
 from waqtor.bus import Bus, backend_factory
@@ -24,6 +39,8 @@ from waqtor.config import Settings
 from waqtor.console import ConsoleQR
 from waqtor.engines import engine_class
 from waqtor.errors import ConfigError, InvalidInput
+from waqtor.messaging.service import MessageService
+from waqtor.ratelimit import RateWindow, parse_rate
 from waqtor.sessions.manager import SessionManager
 from waqtor.sessions.monitor import Clock, utcnow
 from waqtor.storage import Storage
@@ -49,6 +66,7 @@ class Gateway:
     sessions: SessionManager
     bridge: Bridge
     webhooks: Webhooks
+    messages: MessageService
     clock: Clock = utcnow
 
 
@@ -69,6 +87,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     _check_default_engine(settings)
     storage = Storage(settings.resolved_database_url)
     make_bus_backend = backend_factory(settings.bus_url, replay=settings.ws_replay)
+    rest_rate = parse_rate(settings.rate_limit)
+    rest_window = RateWindow(rest_rate, settings.rate_limit_storage) if rest_rate else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +97,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             await storage.open()
             stack.push_async_callback(storage.close)
+            if rest_window is not None:
+                stack.push_async_callback(rest_window.close)
             keys = ApiKeys.from_settings(settings)
             bus = Bus(make_bus_backend(), settings.bus_queue_size)
             await bus.start()
@@ -85,17 +107,22 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
             await hooks.start()
             stack.push_async_callback(hooks.stop)
             manager = SessionManager(settings, storage, bus, clock)
+            messages_service = MessageService(settings, storage, bus, manager, clock)
+            manager.message_sink = messages_service.handle
             bridge = Bridge(settings, bus, keys, manager)
             app.state.gateway = Gateway(settings=settings, storage=storage, bus=bus, keys=keys, sessions=manager,
-                                        bridge=bridge, webhooks=hooks, clock=clock)
+                                        bridge=bridge, webhooks=hooks, messages=messages_service, clock=clock)
             await bridge.start()
             stack.push_async_callback(bridge.stop)
             if console_qr:
                 console = ConsoleQR(bus)
                 await console.start()
                 stack.push_async_callback(console.stop)
-            await manager.start()
+            await messages_service.start()
             stack.push_async_callback(manager.stop)
+            # Registered last so it runs first: queued sends stop before the engines do.
+            stack.push_async_callback(messages_service.stop)
+            await manager.start()
             log.info("waqtor %s ready (engine %s)", __version__, settings.engine)
             yield
 
@@ -106,10 +133,14 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
         lifespan=lifespan,
     )
     api_errors.install(app)
-    app.add_middleware(AccessLog)
+    app.add_middleware(RateLimit, window=rest_window, rate=settings.rate_limit)
+    app.add_middleware(AccessLog)  # outermost: it logs the rate limit's 429s too
     app.include_router(health.router)
     app.include_router(session.router)
     app.include_router(status.router)
+    app.include_router(messages.router)
+    app.include_router(message_log.router)
+    app.include_router(media.router)
     app.include_router(websocket.router)
     app.include_router(tools.router)
     app.include_router(webhooks.router)

@@ -71,6 +71,25 @@ class Settings(BaseSettings):
     webhook_refresh_interval: float = Field(30.0, gt=0, description="Seconds between reloads of the webhook list (picks up changes made on other instances).")
     webhook_outbox_timeout: float = Field(5.0, gt=0, description="Seconds publishing an event waits for the database to take its delivery rows before buffering them.")
     webhook_outbox_buffer: int = Field(10_000, ge=1, description="Delivery rows held in memory while the database cannot take them; beyond, the oldest are dropped.")
+    # ---- messaging ----
+    default_region: str | None = Field(
+        None, description="ISO country code (DE, US…) for phone numbers written without a country code."
+    )
+    timezone: str = Field("UTC", description="Time zone of {date} and {time} in message templates.")
+    rate_limit: str = Field("120/minute", description="REST requests per API key, e.g. 120/minute; 0 or empty disables.")
+    rate_limit_storage: str = Field("memory://", description="Where REST rate-limit counters live: memory://.")
+    send_rate: str = Field("20/minute", description="Messages a session sends per period; beyond it sends wait in a queue.")
+    send_queue_size: int = Field(100, ge=1, description="Sends that may wait per session before send_queue_full.")
+    media_max_image: int = Field(5_242_880, ge=1, description="Largest image in bytes.")
+    media_max_video: int = Field(16_777_216, ge=1, description="Largest video in bytes.")
+    media_max_audio: int = Field(16_777_216, ge=1, description="Largest audio file in bytes.")
+    media_max_document: int = Field(104_857_600, ge=1, description="Largest document in bytes.")
+    media_retention_days: int = Field(30, ge=0, description="Days media files are kept; 0 keeps them forever.")
+    media_cleanup_interval: float = Field(3600.0, gt=0, description="Seconds between media retention sweeps.")
+    media_download_timeout: float = Field(30.0, gt=0, description="Seconds allowed to download media from a URL.")
+    sandbox_ack_delay: float = Field(
+        1.0, ge=0, description="Seconds between each status step (delivered, read) of a sandbox message."
+    )
 
     @field_validator("engine")
     @classmethod
@@ -80,6 +99,37 @@ class Settings(BaseSettings):
         if value not in engine_names():
             raise ValueError(f"unknown engine {value!r}; choose one of: {', '.join(engine_names())}")
         return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        import phonenumbers
+
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r}; use a two-letter country code such as DE or US")
+        return region
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
+        return value
+
+    @field_validator("rate_limit", "send_rate")
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        from waqtor.ratelimit import parse_rate
+
+        parse_rate(value)
+        return value.strip()
 
     @field_validator("api_key")
     @classmethod

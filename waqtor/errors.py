@@ -9,7 +9,9 @@
     ├── Conflict                     conflict        409
     │   ├── SessionNotReady          session_not_ready
     │   └── IllegalTransition        illegal_transition
-    ├── RateLimited                  rate_limited    429
+    ├── PayloadTooLarge              payload_too_large 413 (media over its size limit: media_too_large)
+    ├── UnsupportedMediaType         unsupported_media_type 415 (content not of the kind asked for)
+    ├── RateLimited                  rate_limited    429  (also send_queue_full)
     ├── EngineError                  engine_error    502  (the engine or WhatsApp refused or failed)
     └── ConfigError                  config_error    (raised at start-up, never over HTTP)
 
@@ -74,6 +76,16 @@ class SessionNotReady(Conflict):
 
 class IllegalTransition(Conflict):
     code = "illegal_transition"
+
+
+class PayloadTooLarge(WaqtorError):
+    code = "payload_too_large"
+    status = 413
+
+
+class UnsupportedMediaType(WaqtorError):
+    code = "unsupported_media_type"
+    status = 415
 
 
 class RateLimited(WaqtorError):

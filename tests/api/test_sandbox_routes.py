@@ -54,3 +54,32 @@ async def test_qr_rotates_on_the_configured_interval(data_dir) -> None:  # type:
         await eventually(lambda: monitor.state.has_qr, what="first QR")
         first = monitor.state.qr_code
         await eventually(lambda: monitor.state.qr_code not in (None, first), what="a second QR")
+
+
+async def test_contacts_sets_a_behaviour_for_the_normalised_number(gw: Harness) -> None:
+    response = await gw.client.post("/api/sandbox/contacts", json={"phone": "+49 (151) 1234-5678", "reads": False})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"jid": "4915112345678@s.whatsapp.net", "onWhatsApp": True, "reply": None,
+                                       "fail": None, "error": "the sandbox contact is set to fail", "reads": False}
+
+
+async def test_contacts_refuses_an_impossible_number(gw: Harness) -> None:
+    response = await gw.client.post("/api/sandbox/contacts", json={"phone": "12"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_phone"
+
+
+async def test_inbound_may_carry_a_file_without_text(gw: Harness) -> None:
+    import base64
+
+    from tests.messaging.samples import sample
+
+    await gw.scan()
+    data = base64.b64encode(sample("pdf", 300)).decode()
+    response = await gw.client.post("/api/sandbox/inbound", json={"from": "4915100000001", "media": {"data": data}})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["type"] == "document" and response.json()["data"]["body"] is None
+
+
+async def test_inbound_media_must_be_base64(gw: Harness) -> None:
+    response = await gw.client.post("/api/sandbox/inbound", json={"from": "4915100000001", "media": {"data": "%%%"}})
+    assert response.status_code == 422 and response.json()["error"]["code"] == "validation_error"

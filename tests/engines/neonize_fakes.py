@@ -17,6 +17,7 @@ from neonize.events import EVENT_TO_INT
 from neonize.proto.Neonize_pb2 import (
     JID,
     Device,
+    DownloadReturnFunction,
     PairPhoneParams,
     PairPhoneReturnFunction,
     SendMessageReturnFunction,
@@ -48,6 +49,8 @@ class FakeGo:
         self.uploads: list[tuple[bytes, int]] = []
         self.paired: list[str] = []
         self.logouts = 0
+        self.media: bytes = b""  # what DownloadAny answers
+        self.download_error = ""
 
     # -- connection --
     def Neonize(self, *args: Any) -> bytes:
@@ -86,6 +89,9 @@ class FakeGo:
                                   MediaKey=b"k" * 32, FileEncSHA256=b"e" * 32, FileSHA256=b"s" * 32,
                                   FileLength=len(data))
         return UploadReturnFunction(UploadResponse=response).SerializePartialToString()
+
+    def DownloadAny(self, uuid: bytes, message: bytes, size: int) -> bytes:
+        return DownloadReturnFunction(Binary=self.media, Error=self.download_error).SerializePartialToString()
 
     def PairPhone(self, uuid: bytes, payload: bytes, size: int) -> bytes:
         self.paired.append(PairPhoneParams.FromString(payload).phone)

@@ -20,7 +20,7 @@ from neonize.events import (
     TemporaryBanEv,
 )
 from neonize.proto.Neonize_pb2 import ConnectFailureReason, MessageInfo, MessageSource
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ImageMessage, Message
 from neonize.utils.enum import MediaType
 
 from tests.conftest import eventually, make_settings
@@ -28,12 +28,15 @@ from tests.engines.neonize_fakes import FakeGo, feed, jid, show_qr, use_fake
 from waqtor.engines.base import (
     Authenticated,
     Connecting,
+    ContactCard,
     Disconnected,
     EngineContext,
     EngineStore,
+    Location,
     LoggedOut,
     MessageIn,
     MessageStatus,
+    OutgoingMedia,
     OutgoingMessage,
     QRCode,
     Ready,
@@ -156,6 +159,33 @@ async def test_an_inbound_text_becomes_message_in(rig: Rig) -> None:
     assert message.timestamp == datetime(2025, 10, 28, 11, 13, 20, 123000, tzinfo=UTC)
 
 
+def image_message(sender: str, caption: str) -> MessageEv:
+    source = MessageSource(Chat=jid(sender), Sender=jid(sender), IsFromMe=False, IsGroup=False)
+    info = MessageInfo(MessageSource=source, ID="3EB0INBOUND02", Pushname="Ana", Timestamp=1_761_650_000_123,
+                       Type="media")
+    image = ImageMessage(caption=caption, mimetype="image/png", fileLength=9)
+    return MessageEv(Info=info, Message=Message(imageMessage=image))
+
+
+async def test_an_inbound_image_arrives_with_its_downloaded_bytes(rig: Rig) -> None:
+    client = await rig.linked()
+    rig.fake.media = b"\x89PNGdata"
+    await feed(client, image_message("4915199999999", "look"))
+    await eventually(lambda: bool(rig.of(MessageIn)), what="MessageIn")
+    (message,) = rig.of(MessageIn)
+    assert (message.type, message.text) == ("image", "look")
+    assert message.media == {"mimetype": "image/png", "size": 9, "data": b"\x89PNGdata"}
+
+
+async def test_a_failed_download_keeps_the_message_without_its_bytes(rig: Rig) -> None:
+    client = await rig.linked()
+    rig.fake.download_error = "media expired"
+    await feed(client, image_message("4915199999999", "look"))
+    await eventually(lambda: bool(rig.of(MessageIn)), what="MessageIn")
+    (message,) = rig.of(MessageIn)
+    assert message.media == {"mimetype": "image/png", "size": 9}
+
+
 async def test_receipts_become_one_status_per_message(rig: Rig) -> None:
     client = await rig.linked()
     source = MessageSource(Chat=jid("4915199999999"), Sender=jid("4915199999999"), IsFromMe=False, IsGroup=False)
@@ -206,15 +236,31 @@ async def test_text_is_sent_through_neonize_to_the_recipient(rig: Rig) -> None:
     assert body.conversation == "Hi Ana"
 
 
-async def test_an_image_is_uploaded_then_sent_with_its_caption(rig: Rig) -> None:
+async def test_an_image_is_uploaded_then_sent_with_its_caption(rig: Rig, tmp_path: Path) -> None:
     await rig.linked()
-    media = {"data": b"\x89PNG fake", "mime": "image/png", "caption": "our menu"}
-    await rig.engine.send(OutgoingMessage(to="4915199999999@s.whatsapp.net", type="image", media=media))
+    stored = tmp_path / "menu.png"
+    stored.write_bytes(b"\x89PNG fake")
+    media = OutgoingMedia(id="m1", path=str(stored), kind="image", mimetype="image/png", size=10,
+                          file_name="menu.png")
+    await rig.engine.send(OutgoingMessage(to="4915199999999@s.whatsapp.net", type="image", text="our menu",
+                                          media=media))
     assert rig.fake.uploads == [(b"\x89PNG fake", MediaType.MediaImage.value)]
     (_, body), = rig.fake.sent
     assert body.imageMessage.caption == "our menu"
     assert body.imageMessage.mimetype == "image/png"
     assert body.imageMessage.fileLength == len(b"\x89PNG fake")
+
+
+async def test_a_location_and_a_contact_card_are_sent_as_their_whatsapp_messages(rig: Rig) -> None:
+    await rig.linked()
+    await rig.engine.send(OutgoingMessage(to="4915199999999@s.whatsapp.net", type="location",
+                                          location=Location(52.52, 13.405, name="Office", address="Berlin")))
+    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ana\r\nTEL;type=CELL;waid=4915112345678:+4915112345678\r\nEND:VCARD"
+    await rig.engine.send(OutgoingMessage(to="4915199999999@s.whatsapp.net", type="contact",
+                                          contact=ContactCard(display_name="Ana", vcard=card)))
+    (_, location), (_, contact) = rig.fake.sent
+    assert (location.locationMessage.degreesLatitude, location.locationMessage.name) == (52.52, "Office")
+    assert (contact.contactMessage.displayName, contact.contactMessage.vcard) == ("Ana", card)
 
 
 async def test_nothing_reaches_go_before_the_session_is_connected(rig: Rig) -> None:

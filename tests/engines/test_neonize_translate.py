@@ -83,12 +83,12 @@ def test_message_times_in_milliseconds_and_seconds_are_both_understood() -> None
 
 def test_voice_notes_and_documents_carry_their_media_facts() -> None:
     voice = translate.message_in(inbound(Message(audioMessage=AudioMessage(PTT=True, mimetype="audio/ogg"))))
-    assert voice is not None and (voice.type, voice.media["mime"]) == ("voice", "audio/ogg")
+    assert voice is not None and (voice.type, voice.media["mimetype"]) == ("voice", "audio/ogg")
     doc = translate.message_in(inbound(Message(documentMessage=DocumentMessage(
         fileName="menu.pdf", mimetype="application/pdf", caption="today", fileLength=2048))))
     assert doc is not None
     assert (doc.type, doc.text, doc.media) == ("document", "today",
-                                               {"mime": "application/pdf", "size": 2048, "filename": "menu.pdf"})
+                                               {"mimetype": "application/pdf", "size": 2048, "fileName": "menu.pdf"})
 
 
 def test_a_body_with_nothing_to_show_is_skipped() -> None:

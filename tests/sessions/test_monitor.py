@@ -43,3 +43,18 @@ async def test_every_tick_publishes_a_session_update(data_dir: Path) -> None:
         await eventually(two_updates, what="two session_update events from ticks")
         assert seen[0].session == "default"
         assert {"status", "ready", "stats", "lastUpdate"} <= seen[0].data.keys()
+
+
+async def test_the_monitor_leaves_message_events_to_the_message_service(data_dir: Path) -> None:
+    from datetime import UTC, datetime
+
+    from waqtor.engines.base import MessageIn
+
+    async with in_process(make_settings(data_dir)) as gw:
+        await gw.scan()
+        monitor = gw.gateway.sessions.get("default").monitor
+        subscription = gw.gateway.bus.subscribe()
+        await monitor.handle(MessageIn(id="A", chat="1@s.whatsapp.net", sender="1@s.whatsapp.net", type="text",
+                                       text="x", timestamp=datetime.now(UTC)))
+        assert subscription.pending() == 0
+        assert monitor.state.messages_received == 0

@@ -9,7 +9,7 @@ An engine is one WhatsApp account's connection. The gateway creates one per sess
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -75,7 +75,10 @@ class LoggedOut:
 
 @dataclass(frozen=True, slots=True)
 class MessageIn:
-    """A message received by the account."""
+    """A message received by the account. `id` is WhatsApp's id; `type` is text, image, video, audio,
+    document, location, contact or sticker; `text` the text or caption. `media`, when the message
+    carries a file, is `{"data": bytes, "mimetype": str | None, "fileName": str | None}`: the gateway
+    stores the bytes (detecting the type from them) and logs the message with a reference."""
 
     id: str
     chat: str
@@ -107,47 +110,65 @@ MEDIA_TYPES = ("image", "video", "audio", "voice", "document")
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingMedia:
+    """A stored file to send: its local `path`, `kind` (image, video, audio, document) and the MIME
+    type detected from its content."""
+
+    id: str
+    path: str
+    kind: str
+    mimetype: str
+    size: int
+    file_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactCard:
+    display_name: str
+    vcard: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     """A message to send.
 
     - `to`: a normalised JID, `<digits>@s.whatsapp.net` for a person or `<id>@g.us` for a group.
-    - `type`: `text`, or one of MEDIA_TYPES (`voice` is an audio shown as a voice note).
-    - `text`: the body of a `text` message (required for it); ignored for media (use the caption).
-    - `reply_to`: id of a message in the same chat to quote (optional).
-    - `media`: required for media types, None for text. A dict with these keys:
-
-          data      bytes | None   the file's content, or
-          path      str | None     a readable local file (exactly one of `data` and `path`)
-          mime      str            its MIME type, e.g. "image/jpeg", "application/pdf"
-          filename  str | None     the name shown for a document
-          caption   str | None     the text shown under an image, video or document
-
-      `media_bytes(media)` reads either form; engines never fetch URLs themselves.
+    - `type`: `text`, `location`, `contact`, or one of MEDIA_TYPES (`voice` is an audio shown as a
+      voice note).
+    - `text`: the body of a `text` message, or the caption of an image, video or document.
+    - `reply_to`: the WhatsApp id of a message in the same chat to quote (optional).
+    - Exactly the part its type needs is set: `media` (a stored file; `media_bytes(media)` reads it,
+      engines never fetch URLs themselves) for media types, `location`, or `contact`.
     """
 
     to: str
     type: str = "text"
     text: str | None = None
     reply_to: str | None = None
-    media: dict[str, Any] | None = None
+    media: OutgoingMedia | None = None
+    location: Location | None = None
+    contact: ContactCard | None = None
 
 
-def media_bytes(media: dict[str, Any]) -> bytes:
-    """The content of an OutgoingMessage's `media` (reads `path` when there is no `data`); blocking, so
-    engines call it in a thread. InvalidInput when neither is usable."""
+def media_bytes(media: OutgoingMedia) -> bytes:
+    """The content of an outgoing media file; blocking, so engines call it in a thread. InvalidInput
+    (`media_unreadable`) when the file cannot be read."""
     from waqtor.errors import InvalidInput
 
-    data = media.get("data")
-    if isinstance(data, (bytes, bytearray)):
-        return bytes(data)
-    path = media.get("path")
-    if isinstance(path, str) and path:
-        try:
-            with open(path, "rb") as handle:
-                return handle.read()
-        except OSError as exc:
-            raise InvalidInput(f"cannot read media file {path!r}: {exc.strerror}", code="media_unreadable") from None
-    raise InvalidInput("media needs `data` (bytes) or `path` (a local file)", code="media_missing")
+    try:
+        with open(media.path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read media file {media.file_name!r}: {exc.strerror}",
+                           code="media_unreadable") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,4 +249,16 @@ class Engine(ABC):
 
     @abstractmethod
     async def send(self, message: OutgoingMessage) -> SendResult:
-        """Send `message`; SessionNotReady when not connected, EngineError when WhatsApp refuses it."""
+        """Send `message`; SessionNotReady when not connected, EngineError when WhatsApp refuses it.
+        Returning means WhatsApp accepted it (status `sent`); later steps (delivered, read, played,
+        failed) arrive as `MessageStatus` events with the returned id."""
+
+    async def is_on_whatsapp(self, jids: Sequence[str]) -> dict[str, bool] | None:
+        """Which of `jids` (user JIDs, `<digits>@s.whatsapp.net`) have a WhatsApp account: an entry
+        for each, or None when this engine cannot tell.
+
+        The default is None ("cannot tell"), so an engine without the capability needs no code;
+        callers then treat every number as unknown (campaigns send anyway). An engine that can tell
+        raises SessionNotReady while it is not connected.
+        """
+        return None

@@ -19,6 +19,7 @@ from waqtor.config import Settings
 from waqtor.engines import engine_class, engine_names
 from waqtor.engines.base import Engine, EngineContext, EngineStore
 from waqtor.errors import Conflict, InvalidInput, SessionNotFound
+from waqtor.messaging.routing import MessageSink, split_events
 from waqtor.sessions.monitor import Clock, SessionMonitor, utcnow
 from waqtor.sessions.state import SessionState, Status
 from waqtor.storage import Storage
@@ -68,6 +69,8 @@ class SessionManager:
         self._clock = clock
         self._sessions: dict[str, Session] = {}
         self._tasks = TaskSet("sessions")
+        # Set by the app before start(): where engines' message events go (the message service).
+        self.message_sink: MessageSink | None = None
 
     # ---- start and stop of the gateway -------------------------------------------------------------
 
@@ -136,7 +139,7 @@ class SessionManager:
     def _engine_for(self, record: SessionRecord, monitor: SessionMonitor) -> Engine:
         # The default session's engine settings come from the gateway's settings and are never stored.
         config = self._settings.default_engine_config() if record.name == DEFAULT_SESSION else record.config
-        ctx = EngineContext(session=record.name, emit=monitor.handle,
+        ctx = EngineContext(session=record.name, emit=split_events(record.name, monitor.handle, self.message_sink),
                             store=_RepositoryStore(self._storage.sessions, record.name),
                             settings=self._settings, config=config)
         return engine_class(record.engine)(ctx)

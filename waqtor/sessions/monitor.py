@@ -98,11 +98,10 @@ class SessionMonitor:
                     platform_raw=None,
                     last_error=_error(code, message, now, details),
                 )
-            case MessageIn():
-                await self.count(received=1)
-                await self._bus.publish(events.MESSAGE, _message_in_data(event), session=self.name)
-            case MessageStatus():
-                pass  # the message log (messaging) records statuses; the monitor's counters do not change
+            case MessageIn() | MessageStatus():
+                # The message service logs, counts (through `count`) and publishes messages; the
+                # session manager routes these events to it (waqtor.messaging.routing).
+                pass
 
     # ---- changes --------------------------------------------------------------------------------
 
@@ -153,15 +152,3 @@ class SessionMonitor:
 def _error(code: str, message: str, now: datetime, details: dict[str, Any]) -> dict[str, Any]:
     return {"code": code, "message": message, "at": iso_ms(now), "details": details}
 
-
-def _message_in_data(message: MessageIn) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "direction": "in",
-        "chat": message.chat,
-        "from": message.sender,
-        "type": message.type,
-        "body": message.text,
-        "pushName": message.push_name,
-        "timestamp": iso_ms(message.timestamp),
-    }

@@ -1,7 +1,7 @@
 """Storage facade over SQLAlchemy Core (async). The URL picks the database: sqlite:/// or postgresql://.
 
 `Storage.open()` connects and applies every Alembic migration; repositories hang off the facade, one per
-group of tables (`storage.sessions`, `storage.webhooks`).
+group of tables (`storage.sessions`, `storage.webhooks`, `storage.messages`, `storage.media`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from waqtor.errors import ConfigError
+from waqtor.storage.media import MediaRepository
+from waqtor.storage.messages import MessageRepository
 from waqtor.storage.sessions import SessionRepository
 from waqtor.storage.webhooks import WebhookRepository
 
@@ -66,6 +68,8 @@ class Storage:
         self._engine: AsyncEngine | None = None
         self.sessions: SessionRepository
         self.webhooks: WebhookRepository
+        self.messages: MessageRepository
+        self.media: MediaRepository
 
     @property
     def engine(self) -> AsyncEngine:
@@ -88,6 +92,8 @@ class Storage:
             await conn.run_sync(_migrate)
         self.sessions = SessionRepository(engine)
         self.webhooks = WebhookRepository(engine)
+        self.messages = MessageRepository(engine)
+        self.media = MediaRepository(engine)
         log.info("storage ready (%s)", self.dialect)
 
     async def ping(self) -> bool:

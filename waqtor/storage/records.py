@@ -58,3 +58,48 @@ class ClaimedDelivery:
     url: str
     secret: str
     headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRecord:
+    """A stored file: `path` is relative to `<data dir>/media`; `deleted_at` is set once retention
+    removed the file."""
+
+    id: str
+    kind: str
+    mimetype: str
+    size: int
+    file_name: str
+    path: str
+    sha256: str
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """One row of the message log (table `messages`), with its media when it has some."""
+
+    id: int
+    session: str
+    direction: str
+    chat: str
+    sender: str | None
+    type: str
+    text: str | None
+    status: str
+    timestamp: datetime
+    created_at: datetime
+    media: MediaRecord | None = None
+    content: dict[str, Any] | None = None
+    wa_id: str | None = None
+    reply_to: str | None = None
+    push_name: str | None = None
+    error: str | None = None
+    campaign_id: str | None = None
+    queued_at: datetime | None = None
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    read_at: datetime | None = None
+    played_at: datetime | None = None
+    failed_at: datetime | None = None

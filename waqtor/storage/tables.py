@@ -123,3 +123,61 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_log", "webhook_id", "id"),
     Index("ix_webhook_deliveries_log_status", "webhook_id", "status", "id"),
 )
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+MessageId = BigInteger().with_variant(Integer(), "sqlite")
+
+media = Table(
+    "media",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("mimetype", String(127), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("file_name", String(255), nullable=False),
+    # Relative to <data dir>/media: YYYY/MM/DD/<id>.<ext>
+    Column("path", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Set when retention removed the file; the row stays so the log can say what was there.
+    Column("deleted_at", UTCDateTime, nullable=True),
+    Index("ix_media_created_at", "created_at"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", MessageId, primary_key=True, autoincrement=True),
+    Column("session", String(64), nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("chat", String(128), nullable=False),
+    Column("sender", String(128), nullable=True),
+    Column("type", String(16), nullable=False),
+    Column("text", Text, nullable=True),
+    Column("media_id", String(32), ForeignKey("media.id"), nullable=True),
+    # Location or contact card details: {"latitude", "longitude", "name", "address"} or {"displayName", "vcard"}.
+    Column("content", JSON, nullable=True),
+    Column("wa_id", String(128), nullable=True),
+    Column("reply_to", String(128), nullable=True),
+    Column("push_name", String(256), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("campaign_id", String(64), nullable=True),
+    Column("timestamp", UTCDateTime, nullable=False),
+    Column("queued_at", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("read_at", UTCDateTime, nullable=True),
+    Column("played_at", UTCDateTime, nullable=True),
+    Column("failed_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_messages_session_id", "session", "id"),
+    Index("ix_messages_chat_id", "chat", "id"),
+    Index("ix_messages_status_id", "status", "id"),
+    Index("ix_messages_direction_id", "direction", "id"),
+    Index("ix_messages_timestamp", "timestamp"),
+    Index("ix_messages_campaign_id", "campaign_id"),
+    # One row per WhatsApp message and direction in a session: a redelivered incoming message is
+    # recognised, and an acknowledgement finds its message.
+    Index("uq_messages_session_direction_wa_id", "session", "direction", "wa_id", unique=True),
+)

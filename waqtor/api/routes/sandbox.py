@@ -1,17 +1,21 @@
-"""`/api/sandbox/*`: drive the simulated accounts. Mounted only when the sandbox is offered (default engine
-`sandbox`, or WAQTOR_SANDBOX_ENABLED=true)."""
+"""`/api/sandbox/*`: drive the simulated accounts and their contacts. Mounted only when the sandbox is offered
+(default engine `sandbox`, or WAQTOR_SANDBOX_ENABLED=true)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from waqtor.api.deps import GatewayDep, require_key
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope
+from waqtor.engines.sandbox.contacts import DEFAULT_ERROR, ContactBehaviour
 from waqtor.engines.sandbox.engine import SandboxEngine
 from waqtor.errors import InvalidInput
+from waqtor.messaging import phones
 from waqtor.sessions.manager import DEFAULT_SESSION
 from waqtor.sessions.state import iso_ms
 
@@ -31,9 +35,54 @@ class ScanIn(_Body):
     pushname: str | None = Field(None, min_length=1, max_length=128)
 
 
+class InboundMedia(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data: str = Field(min_length=4, max_length=32_000_000, description="The file, base64-encoded.")
+    fileName: str | None = Field(None, min_length=1, max_length=255)
+
+    @field_validator("data")
+    @classmethod
+    def _base64(cls, value: str) -> str:
+        try:
+            base64.b64decode(value, validate=True)
+        except binascii.Error:
+            raise ValueError("not base64") from None
+        return value
+
+    def content(self) -> bytes:
+        return base64.b64decode(self.data)
+
+
 class InboundIn(_Body):
     from_: str = Field(alias="from", pattern=PHONE, description="Sender's phone number (digits, optional +).")
-    body: str = Field(min_length=1, max_length=65_536)
+    body: str | None = Field(None, min_length=1, max_length=65_536, description="The text, or the caption.")
+    media: InboundMedia | None = Field(None, description="A file the sender attaches.")
+
+    @model_validator(mode="after")
+    def _something(self) -> InboundIn:
+        if self.body is None and self.media is None:
+            raise ValueError("body: Field required (or a media file)")
+        return self
+
+
+class ContactIn(_Body):
+    phone: str = Field(min_length=1, max_length=64, description="The contact: any phone format, or a chat id.")
+    onWhatsApp: bool = Field(True, description="False: sends to it are refused with not_on_whatsapp.")
+    reply: str | None = Field(None, min_length=1, max_length=4096, description="Answer every message with this.")
+    fail: Literal["send", "delivery"] | None = Field(
+        None, description="send: the engine refuses sends; delivery: accepted, then failed."
+    )
+    error: str = Field(DEFAULT_ERROR, min_length=1, max_length=500, description="The failure's reason.")
+    reads: bool = Field(True, description="False: messages stop at delivered.")
+
+
+class ContactOut(BaseModel):
+    jid: str
+    onWhatsApp: bool
+    reply: str | None
+    fail: Literal["send", "delivery"] | None
+    error: str
+    reads: bool
 
 
 class FailIn(_Body):
@@ -49,7 +98,8 @@ class AccountOut(BaseModel):
 class InboundOut(BaseModel):
     id: str
     from_: str = Field(serialization_alias="from")
-    body: str
+    body: str | None
+    type: str
     timestamp: str
 
 
@@ -78,9 +128,21 @@ async def scan(gateway: GatewayDep, body: ScanIn | None = None) -> dict[str, Any
 @router.post("/inbound", response_model=Envelope[InboundOut], response_model_by_alias=True,
              summary="Deliver an incoming message")
 async def inbound(gateway: GatewayDep, body: InboundIn) -> dict[str, Any]:
-    message = await _sandbox(gateway, body.session).inbound(body.from_.lstrip("+"), body.body)
+    media = (body.media.content(), body.media.fileName) if body.media is not None else None
+    message = await _sandbox(gateway, body.session).inbound(body.from_.lstrip("+"), body.body, media)
     return {"success": True, "data": {"id": message.id, "from_": message.sender, "body": body.body,
-                                      "timestamp": iso_ms(message.timestamp)}}
+                                      "type": message.type, "timestamp": iso_ms(message.timestamp)}}
+
+
+@router.post("/contacts", response_model=Envelope[ContactOut], summary="Set how a simulated contact behaves")
+async def contacts(gateway: GatewayDep, body: ContactIn) -> dict[str, Any]:
+    engine = _sandbox(gateway, body.session)
+    jid = phones.normalize(body.phone, gateway.settings.default_region).jid
+    behaviour = ContactBehaviour(on_whatsapp=body.onWhatsApp, reply=body.reply, fail=body.fail,
+                                 error=body.error, reads=body.reads)
+    engine.set_contact(jid, behaviour)
+    return {"success": True, "data": {"jid": jid, "onWhatsApp": behaviour.on_whatsapp, "reply": behaviour.reply,
+                                      "fail": behaviour.fail, "error": behaviour.error, "reads": behaviour.reads}}
 
 
 @router.post("/fail", response_model=Envelope[FailOut], summary="Inject a fault")

@@ -193,11 +193,19 @@ class CloudEngine(Engine):
             if not message.text:
                 raise InvalidInput("a text message needs `text`", code="text_missing")
             return await wa.send_message(to=to, text=message.text, reply_to_message_id=message.reply_to)
+        if message.type == "location" and message.location is not None:
+            where = message.location
+            return await wa.send_location(to=to, latitude=where.latitude, longitude=where.longitude,
+                                          name=where.name, address=where.address,
+                                          reply_to_message_id=message.reply_to)
+        if message.type == "contact" and message.contact is not None:
+            return await wa.send_contact(to=to, contact=translate.cloud_contact(message.contact),
+                                         reply_to_message_id=message.reply_to)
         if message.media is None:
             raise InvalidInput(f"a {message.type} message needs `media`", code="media_missing")
         data = await asyncio.to_thread(media_bytes, message.media)
-        mime = message.media.get("mime")
-        caption = message.media.get("caption")
+        mime = message.media.mimetype
+        caption = message.text or None
         common = {"to": to, "mime_type": mime, "reply_to_message_id": message.reply_to}
         if message.type == "image":
             return await wa.send_image(image=data, caption=caption, **common)
@@ -209,5 +217,5 @@ class CloudEngine(Engine):
             return await wa.send_voice(voice=data, **common)
         if message.type == "document":
             return await wa.send_document(document=data, caption=caption,
-                                          filename=message.media.get("filename") or "file", **common)
+                                          filename=message.media.file_name or "file", **common)
         raise InvalidInput(f"unknown message type {message.type!r}", code="invalid_message_type")

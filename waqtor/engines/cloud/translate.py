@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from waqtor.engines.base import AccountInfo, MessageIn, MessageStatus
+from waqtor.engines.base import AccountInfo, ContactCard, MessageIn, MessageStatus
 from waqtor.errors import InvalidInput
 
 MASK = "********"
@@ -74,9 +74,9 @@ def message_in(message: Any) -> MessageIn:
     if part is not None:
         if kind == "audio" and getattr(part, "voice", False):
             kind = "voice"
-        media = {"mime": getattr(part, "mime_type", None), "id": getattr(part, "id", None)}
+        media = {"mimetype": getattr(part, "mime_type", None), "id": getattr(part, "id", None)}
         if kind == "document":
-            media["filename"] = getattr(part, "filename", None)
+            media["fileName"] = getattr(part, "filename", None)
     elif kind == "reaction" and message.reaction is not None:
         text = message.reaction.emoji
         media = {"messageId": message.reaction.message_id}
@@ -107,3 +107,13 @@ def status(update: Any) -> MessageStatus:
 def token_refused(code: int, status_code: int | None) -> bool:
     """Whether a Graph API error means the access token is refused (not a passing failure)."""
     return status_code == 401 or code in TOKEN_ERROR_CODES
+
+
+def cloud_contact(card: ContactCard) -> Any:
+    """pywa's Contact for a contact card: its name and every number of its vCard."""
+    from pywa.types import Contact
+
+    from waqtor.messaging import vcard
+
+    phones = [Contact.Phone(phone=number, type="CELL", wa_id=waid) for number, waid in vcard.phones(card.vcard)]
+    return Contact(name=Contact.Name(formatted_name=card.display_name, first_name=card.display_name), phones=phones)

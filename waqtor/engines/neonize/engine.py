@@ -308,12 +308,34 @@ class NeonizeEngine(Engine):
         except Exception:  # never raise into neonize's thread
             log.exception("session %s: handling %s failed", self.ctx.session, type(event).__name__)
 
+    def _with_media(self, client: Any, event: Any, message: MessageIn) -> MessageIn:
+        """The message with its file's bytes under media["data"] when it has a file the gateway may keep
+        (downloaded here, in neonize's thread); unchanged, with the reason logged, when it cannot."""
+        media = message.media
+        if not media or message.type not in translate.DOWNLOADABLE:
+            return message
+        limit = max(self.ctx.settings.media_max_image, self.ctx.settings.media_max_video,
+                    self.ctx.settings.media_max_audio, self.ctx.settings.media_max_document)
+        if (media.get("size") or 0) > limit:
+            log.warning("session %s: not downloading a %s of %s bytes (over the media limits)",
+                        self.ctx.session, message.type, media.get("size"))
+            return message
+        try:
+            data = self._guard.call(client, client.download_any, event.Message)
+        except Exception as exc:  # a failed download must not lose the message itself
+            log.warning("session %s: could not download the media of message %s: %s", self.ctx.session,
+                        message.id, exc)
+            return message
+        if not data:
+            return message
+        return dataclasses.replace(message, media={**media, "data": bytes(data)})
+
     def _dispatch(self, client: Any, event: Any) -> None:
         name = event.DESCRIPTOR.name
         if name == "Message":
             message = translate.message_in(event)
             if message is not None:
-                self._put(message)
+                self._put(self._with_media(client, event, message))
         elif name == "Receipt":
             for status in translate.statuses(event):
                 self._put(status)

@@ -12,10 +12,12 @@ from typing import Any
 from neonize.proto.Neonize_pb2 import JID
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     AudioMessage,
+    ContactMessage,
     ContextInfo,
     DocumentMessage,
     ExtendedTextMessage,
     ImageMessage,
+    LocationMessage,
     Message,
     VideoMessage,
 )
@@ -59,13 +61,25 @@ def build(message: OutgoingMessage, upload: Callable[[bytes, Any], Any], data: b
         if context is None:
             return Message(conversation=message.text)
         return Message(extendedTextMessage=ExtendedTextMessage(text=message.text, contextInfo=context))
+    if message.type == "location":
+        if message.location is None:
+            raise InvalidInput("a location message needs `location`", code="location_missing")
+        where = message.location
+        return Message(locationMessage=LocationMessage(
+            degreesLatitude=where.latitude, degreesLongitude=where.longitude, name=where.name or None,
+            address=where.address or None, contextInfo=context))
+    if message.type == "contact":
+        if message.contact is None:
+            raise InvalidInput("a contact message needs `contact`", code="contact_missing")
+        return Message(contactMessage=ContactMessage(
+            displayName=message.contact.display_name, vcard=message.contact.vcard, contextInfo=context))
     kind = UPLOAD_KIND.get(message.type)
     if kind is None:
         raise InvalidInput(f"unknown message type {message.type!r}", code="invalid_message_type")
     if message.media is None or data is None:
         raise InvalidInput(f"a {message.type} message needs `media`", code="media_missing")
-    mime = str(message.media.get("mime") or "application/octet-stream")
-    caption = message.media.get("caption") or None
+    mime = message.media.mimetype or "application/octet-stream"
+    caption = message.text or None
     up = upload(data, kind)
     common: dict[str, Any] = {
         "URL": up.url,
@@ -84,5 +98,5 @@ def build(message: OutgoingMessage, upload: Callable[[bytes, Any], Any], data: b
         return Message(videoMessage=VideoMessage(caption=caption, **common))
     if message.type in ("audio", "voice"):
         return Message(audioMessage=AudioMessage(PTT=message.type == "voice", **common))
-    filename = message.media.get("filename") or "file"
+    filename = message.media.file_name or "file"
     return Message(documentMessage=DocumentMessage(caption=caption, fileName=filename, title=filename, **common))

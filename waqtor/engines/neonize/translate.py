@@ -134,6 +134,10 @@ def _timestamp(value: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+# Message types whose file the gateway downloads and keeps.
+DOWNLOADABLE = frozenset({"image", "video", "audio", "voice", "document", "sticker"})
+
+
 def _content(message: Any) -> tuple[str, str | None, dict[str, Any] | None] | None:
     """(type, text, media) of a WhatsApp message body; None for bodies that carry nothing to show."""
     if message.conversation:
@@ -152,9 +156,9 @@ def _content(message: Any) -> tuple[str, str | None, dict[str, Any] | None] | No
             part = getattr(message, field)
             if kind == "audio" and part.PTT:
                 kind = "voice"
-            media: dict[str, Any] = {"mime": part.mimetype or None, "size": int(part.fileLength) or None}
+            media: dict[str, Any] = {"mimetype": part.mimetype or None, "size": int(part.fileLength) or None}
             if kind == "document":
-                media["filename"] = part.fileName or None
+                media["fileName"] = part.fileName or None
             caption = getattr(part, "caption", "") or None
             return kind, caption, media
     if message.HasField("locationMessage"):

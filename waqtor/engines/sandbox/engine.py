@@ -2,7 +2,10 @@
 
 It behaves like a real linked device as far as the gateway can see: it offers rotating QR codes until
 `scan()` links it, keeps its link in the engine store (so it survives a restart), receives messages
-through `inbound()`, and suffers the faults `fail()` injects. It always says what it is in its logs.
+through `inbound()`, and suffers the faults `fail()` injects. A message it sends moves to delivered
+and then read, `WAQTOR_SANDBOX_ACK_DELAY` seconds apart, unless `set_contact()` made the recipient
+behave otherwise (not on WhatsApp, failing, never reading, replying). It always says what it is in
+its logs.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -22,13 +26,16 @@ from waqtor.engines.base import (
     EngineContext,
     LoggedOut,
     MessageIn,
+    MessageStatus,
     OutgoingMessage,
     QRCode,
     Ready,
     SendResult,
 )
 from waqtor.engines.sandbox import translate
-from waqtor.errors import Conflict, SessionNotReady
+from waqtor.engines.sandbox.contacts import EVERYONE, ContactBehaviour
+from waqtor.errors import Conflict, EngineError, InvalidInput, SessionNotReady
+from waqtor.messaging.mime import detect
 from waqtor.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -47,6 +54,7 @@ class SandboxEngine(Engine):
         self._qr_task: asyncio.Task[None] | None = None
         self._pairing_phone: str | None = None
         self.phase: Phase = "stopped"
+        self.contacts: dict[str, ContactBehaviour] = {}
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -129,20 +137,33 @@ class SandboxEngine(Engine):
         await self._become_ready()
         return AccountInfo(phone=self._link["phone"], pushname=self._link["pushname"], platform="android")
 
-    async def inbound(self, sender: str, body: str) -> MessageIn:
-        """Deliver a text message from `sender` (digits) to the account."""
+    async def inbound(
+        self, sender: str, body: str | None, media: tuple[bytes, str | None] | None = None
+    ) -> MessageIn:
+        """Deliver a message from `sender` (digits or a JID) to the account: a text, or a file
+        (`media` = data and file name) with `body` as its caption."""
         self._require_connected()
-        jid = f"{sender}@s.whatsapp.net"
+        jid = sender if "@" in sender else f"{sender}@s.whatsapp.net"
+        kind, attached = "text", None
+        if media is not None:
+            data, name = media
+            detected = detect(data)
+            kind, attached = detected.kind, {"data": data, "mimetype": detected.mimetype, "fileName": name}
         message = MessageIn(
             id=translate.message_id(self._rng),
             chat=jid,
             sender=jid,
-            type="text",
+            type=kind,
             text=body,
             timestamp=datetime.now(UTC),
+            media=attached,
         )
         await self.ctx.emit(message)
         return message
+
+    def set_contact(self, jid: str, behaviour: ContactBehaviour) -> None:
+        """Make the contact `jid` behave as `behaviour` from now on (kept in memory only)."""
+        self.contacts[jid] = behaviour
 
     async def fail(self, kind: Literal["disconnect", "logout"]) -> None:
         """Inject a fault: a dropped connection that heals itself, or an unlink from the phone."""
@@ -176,4 +197,36 @@ class SandboxEngine(Engine):
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         self._require_connected()
-        return SendResult(id=translate.message_id(self._rng), timestamp=datetime.now(UTC))
+        contact = self.contacts.get(message.to, EVERYONE)
+        if not contact.on_whatsapp:
+            raise InvalidInput(f"{message.to} is not on WhatsApp (sandbox contact)", code="not_on_whatsapp")
+        if contact.fail == "send":
+            raise EngineError(contact.error, code="send_failed")
+        result = SendResult(id=translate.message_id(self._rng), timestamp=datetime.now(UTC))
+        self._tasks.spawn(self._progress(result.id, message, contact), f"acks:{result.id}")
+        return result
+
+    async def _progress(self, wa_id: str, message: OutgoingMessage, contact: ContactBehaviour) -> None:
+        """The recipient's side: delivery, reading (playing a voice note or video), and a reply."""
+        delay = self.ctx.settings.sandbox_ack_delay
+
+        async def step(status: str, error: str | None = None) -> None:
+            await asyncio.sleep(delay)
+            await self.ctx.emit(MessageStatus(wa_id, status, datetime.now(UTC), error=error))
+
+        if contact.fail == "delivery":
+            await step("failed", contact.error)
+            return
+        await step("delivered")
+        if contact.reads:
+            await step("read")
+            if message.type in ("audio", "video"):
+                await step("played")
+        if contact.reply is not None:
+            await asyncio.sleep(delay)
+            if self.phase == "connected":
+                await self.inbound(message.to, contact.reply)
+
+    async def is_on_whatsapp(self, jids: Sequence[str]) -> dict[str, bool] | None:
+        self._require_connected()
+        return {jid: self.contacts.get(jid, EVERYONE).on_whatsapp for jid in jids}

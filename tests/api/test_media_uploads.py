@@ -1,0 +1,221 @@
+"""send-media: uploads and downloads at and over each size limit, types from content, names that lie."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.test_bad_input import assert_error
+from tests.conftest import Harness, in_process, make_settings
+from tests.messaging.samples import KIND_SAMPLE, sample
+
+TO = "+49 151 12345678"
+LIMITS = {"image": 1000, "video": 2000, "audio": 3000, "document": 4000}
+
+
+@pytest.fixture
+async def small(data_dir: Path) -> AsyncIterator[Harness]:
+    """A linked gateway whose media limits are a few kilobytes."""
+    settings = make_settings(data_dir, media_download_timeout=0.5,
+                             **{f"media_max_{kind}": size for kind, size in LIMITS.items()})
+    async with in_process(settings) as gw:
+        await gw.scan()
+        yield gw
+
+
+async def upload(gw: Harness, name: str, data: bytes, **fields: Any) -> Any:
+    return await gw.client.post("/api/messages/send-media", data={"to": TO} | fields, files={"file": (name, data)})
+
+
+@pytest.mark.parametrize("kind", list(LIMITS))
+async def test_an_upload_exactly_at_its_kinds_limit_is_sent(small: Harness, kind: str) -> None:
+    data = sample(KIND_SAMPLE[kind], LIMITS[kind])
+    response = await upload(small, f"file.{KIND_SAMPLE[kind]}", data, caption="at the limit")
+    assert response.status_code == 200, response.text
+    sent = response.json()["data"]
+    assert sent["type"] == kind and sent["waId"] and sent["body"] == "at the limit"
+    assert sent["media"]["size"] == LIMITS[kind]
+    assert (await small.client.get(sent["media"]["url"])).content == data
+
+
+@pytest.mark.parametrize("kind", list(LIMITS))
+async def test_an_upload_one_byte_over_its_kinds_limit_is_413(small: Harness, kind: str) -> None:
+    response = await upload(small, "file.bin", sample(KIND_SAMPLE[kind], LIMITS[kind] + 1))
+    assert_error(response, 413, "media_too_large")
+    details = response.json()["error"]["details"]
+    assert (details["kind"], details["limit"]) == (kind, LIMITS[kind])
+    assert f"WAQTOR_MEDIA_MAX_{kind.upper()}" in response.json()["error"]["message"]
+    assert (await small.client.get("/api/messages")).json()["data"]["messages"] == []
+    assert not any(p.is_file() for p in (small.settings.data_dir / "media").rglob("*"))
+
+
+async def test_an_upload_over_every_limit_is_refused_before_it_is_read(small: Harness) -> None:
+    response = await upload(small, "huge.pdf", sample("pdf", 10 * max(LIMITS.values())))
+    assert_error(response, 413, "media_too_large")
+
+
+async def test_a_lying_extension_is_corrected_from_the_content(small: Harness) -> None:
+    response = await upload(small, "holiday.pdf", sample("png", 500))
+    media = response.json()["data"]["media"]
+    assert response.json()["data"]["type"] == "image"
+    assert (media["mimetype"], media["kind"], media["fileName"]) == ("image/png", "image", "holiday.png")
+    download = await small.client.get(media["url"])
+    assert download.headers["content-type"] == "image/png"
+    assert download.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_a_lying_extension_does_not_escape_the_limit_of_the_real_kind(small: Harness) -> None:
+    # 1500 bytes fits a document (4000) but not an image (1000): the content decides.
+    response = await upload(small, "tiny.pdf", sample("png", 1500))
+    assert_error(response, 413, "media_too_large")
+    assert response.json()["error"]["details"]["kind"] == "image"
+
+
+async def test_an_image_may_be_sent_as_a_document_under_the_document_limit(small: Harness) -> None:
+    response = await upload(small, "scan.png", sample("png", 1500), type="document")
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["type"] == "document"
+
+
+async def test_asking_for_a_kind_the_content_is_not_is_415(small: Harness) -> None:
+    response = await upload(small, "photo.jpg", sample("pdf", 500), type="image")
+    assert_error(response, 415, "media_type_mismatch")
+
+
+async def test_an_empty_file_is_400(small: Harness) -> None:
+    assert_error(await upload(small, "empty.png", b""), 400, "empty_media")
+
+
+async def test_an_upload_without_a_file_part_is_422(small: Harness) -> None:
+    response = await small.client.post("/api/messages/send-media", data={"to": TO}, files={"other": ("x", b"x")})
+    assert_error(response, 422, "validation_error")
+
+
+async def test_variables_in_an_upload_fill_the_caption(small: Harness) -> None:
+    response = await upload(small, "a.png", sample("png", 100), caption="For {name}", variables='{"name": "Ana"}')
+    assert response.json()["data"]["body"] == "For Ana"
+
+
+async def test_neither_json_nor_multipart_is_415(small: Harness) -> None:
+    response = await small.client.post("/api/messages/send-media", content=b"x", headers={"content-type": "text/plain"})
+    assert_error(response, 415, "unsupported_media_type")
+
+
+async def test_an_upload_to_a_session_that_is_not_ready_is_409_and_stores_nothing(data_dir: Path) -> None:
+    async with in_process(make_settings(data_dir)) as gw:
+        assert_error(await upload(gw, "a.png", sample("png", 100)), 409, "session_not_ready")
+        assert not any(p.is_file() for p in (gw.settings.data_dir / "media").rglob("*"))
+
+
+async def test_unknown_media_is_404(small: Harness) -> None:
+    assert_error(await small.client.get("/api/media/" + "0" * 32), 404, "media_not_found")
+    assert_error(await small.client.get("/api/media/not-an-id"), 422, "validation_error")
+
+
+async def test_media_needs_the_api_key(small: Harness) -> None:
+    sent = (await upload(small, "a.png", sample("png", 100))).json()["data"]
+    response = await small.client.get(sent["media"]["url"], headers={"X-API-Key": ""})
+    assert_error(response, 401, "unauthorized")
+
+
+# ---- by URL, from a real HTTP server on this machine -----------------------------------------------
+
+
+class Files(BaseHTTPRequestHandler):
+    release = threading.Event()
+    routes: dict[str, tuple[int, dict[str, str], bytes]] = {
+        "/cat.png": (200, {}, sample("png", 800)),
+        "/download": (200, {"Content-Disposition": 'attachment; filename="report.pdf"'}, sample("pdf", 900)),
+        "/big.pdf": (200, {}, sample("pdf", 5000)),
+        "/missing": (404, {}, b"not here"),
+        "/moved": (302, {"Location": "/cat.png"}, b""),
+    }
+
+    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        if self.path == "/slow":
+            self.release.wait(10)
+            return
+        if self.path == "/endless":  # no Content-Length: only counting stops it
+            self.send_response(200)
+            self.end_headers()
+            for _ in range(100):
+                self.wfile.write(b"%PDF-" + b"\x00" * 995)
+            return
+        status, headers, body = self.routes.get(self.path, (404, {}, b""))
+        self.send_response(status)
+        for name, value in {"Content-Length": str(len(body)), **headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def files() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        Files.release.set()
+        server.shutdown()
+        server.server_close()
+        Files.release.clear()
+
+
+async def by_url(gw: Harness, url: str, **body: Any) -> Any:
+    return await gw.client.post("/api/messages/send-media", json={"to": TO, "url": url} | body)
+
+
+async def test_media_by_url_is_downloaded_stored_and_sent(small: Harness, files: str) -> None:
+    response = await by_url(small, f"{files}/cat.png", caption="a cat")
+    assert response.status_code == 200, response.text
+    sent = response.json()["data"]
+    assert sent["type"] == "image" and sent["media"]["fileName"] == "cat.png" and sent["body"] == "a cat"
+    assert (await small.client.get(sent["media"]["url"])).content == sample("png", 800)
+
+
+async def test_the_servers_file_name_is_used_unless_one_is_given(small: Harness, files: str) -> None:
+    named = (await by_url(small, f"{files}/download")).json()["data"]["media"]["fileName"]
+    given = (await by_url(small, f"{files}/download", fileName="Q3.pdf")).json()["data"]["media"]["fileName"]
+    assert (named, given) == ("report.pdf", "Q3.pdf")
+
+
+async def test_redirects_are_followed(small: Harness, files: str) -> None:
+    response = await by_url(small, f"{files}/moved")
+    assert response.json()["data"]["media"]["mimetype"] == "image/png"
+
+
+async def test_a_download_over_the_limit_is_413(small: Harness, files: str) -> None:
+    assert_error(await by_url(small, f"{files}/big.pdf"), 413, "media_too_large")
+
+
+async def test_a_download_without_length_is_cut_off_at_the_largest_limit(small: Harness, files: str) -> None:
+    assert_error(await by_url(small, f"{files}/endless"), 413, "media_too_large")
+
+
+async def test_a_download_that_takes_too_long_is_400(small: Harness, files: str) -> None:
+    response = await by_url(small, f"{files}/slow")
+    assert_error(response, 400, "media_download_failed")
+    assert "0.5 s" in response.json()["error"]["message"]
+
+
+async def test_a_download_the_server_refuses_is_400_with_its_status(small: Harness, files: str) -> None:
+    response = await by_url(small, f"{files}/missing")
+    assert_error(response, 400, "media_download_failed")
+    assert "404" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/a.png", "/relative.png", "http://",
+                                 "http://[::1", "http://256.256.256.256/a.png"])
+async def test_only_http_and_https_urls_are_fetched(small: Harness, url: str) -> None:
+    assert_error(await by_url(small, url), 400, "invalid_url")

@@ -1,0 +1,117 @@
+"""The media store: files by date, reading stops at the limit, retention removes old files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import eventually, in_process, make_settings
+from tests.messaging.samples import sample
+from waqtor.errors import NotFound, PayloadTooLarge
+from waqtor.messaging.media import CHUNK, MediaStore, chunks_of
+from waqtor.storage import Storage
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2025, 10, 28, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def storage(data_dir: Path) -> AsyncIterator[Storage]:
+    store = Storage(f"sqlite:///{data_dir / 'test.db'}")
+    await store.open()
+    yield store
+    await store.close()
+
+
+def media_store(data_dir: Path, storage: Storage, clock: Clock, **settings: object) -> MediaStore:
+    return MediaStore(make_settings(data_dir, **settings), storage.media, clock)
+
+
+async def test_files_are_kept_by_date_with_the_detected_extension(data_dir: Path, storage: Storage) -> None:
+    store = media_store(data_dir, storage, Clock())
+    record = await store.save(chunks_of(sample("pdf", 5000)), "Q3 report.doc")
+    assert record.path == f"2025/10/28/{record.id}.pdf"
+    assert (data_dir / "media" / record.path).read_bytes() == sample("pdf", 5000)
+    assert (record.kind, record.mimetype, record.file_name) == ("document", "application/pdf", "Q3 report.pdf")
+    assert await store.get(record.id) == record
+
+
+async def test_reading_stops_once_the_kind_is_known_to_be_over_its_limit(data_dir: Path, storage: Storage) -> None:
+    store = media_store(data_dir, storage, Clock(), media_max_image=20_000)
+    consumed = 0
+
+    async def huge_png() -> AsyncIterator[bytes]:
+        nonlocal consumed
+        data = sample("png", CHUNK)
+        for _ in range(1000):  # 64 MiB if read whole
+            consumed += 1
+            yield data
+
+    with pytest.raises(PayloadTooLarge) as caught:
+        await store.save(huge_png(), "big.png")
+    assert caught.value.details["kind"] == "image" and consumed == 1
+    assert not any(p.is_file() for p in (data_dir / "media").rglob("*"))
+
+
+async def test_retention_removes_old_files_and_keeps_their_rows(data_dir: Path, storage: Storage) -> None:
+    clock = Clock()
+    store = media_store(data_dir, storage, clock, media_retention_days=30)
+    old = await store.save(chunks_of(sample("png", 100)), "old.png")
+    clock.now += timedelta(days=20)
+    recent = await store.save(chunks_of(sample("png", 100)), "recent.png")
+    clock.now += timedelta(days=10, seconds=1)
+    assert await store.cleanup() == 1
+    assert not store.path(old).exists() and not store.path(old).parent.exists()
+    assert store.path(recent).is_file()
+    with pytest.raises(NotFound) as caught:
+        await store.get(old.id)
+    assert caught.value.code == "media_expired"
+    kept = await storage.media.get(old.id)
+    assert kept is not None and kept.deleted_at == clock.now
+
+
+async def test_retention_zero_keeps_everything(data_dir: Path, storage: Storage) -> None:
+    clock = Clock()
+    store = media_store(data_dir, storage, clock, media_retention_days=0)
+    record = await store.save(chunks_of(sample("png", 100)), "a.png")
+    clock.now += timedelta(days=3650)
+    assert await store.cleanup() == 0 and store.path(record).is_file()
+
+
+async def test_the_gateway_sweeps_old_media_in_the_background(data_dir: Path) -> None:
+    settings = make_settings(data_dir, media_cleanup_interval=0.05)
+    async with in_process(settings) as gw:
+        await gw.scan()
+        sent = (await gw.client.post("/api/messages/send-media", data={"to": "+4915112345678"},
+                                     files={"file": ("a.png", sample("png", 100))})).json()["data"]
+        path = gw.gateway.messages.media.path(await gw.gateway.storage.media.get(sent["media"]["id"]))  # type: ignore[arg-type]
+        # Age the file by 31 days in the database, as if it had been stored then.
+        from sqlalchemy import update
+
+        from waqtor.storage.tables import media
+
+        async with gw.gateway.storage.engine.begin() as conn:
+            await conn.execute(update(media).values(created_at=datetime.now(UTC) - timedelta(days=31)))
+        await eventually(lambda: not path.exists(), what="the retention sweep")
+        expired = await gw.client.get(sent["media"]["url"])
+        assert expired.status_code == 404 and expired.json()["error"]["code"] == "media_expired"
+        logged = (await gw.client.get(f"/api/messages/{sent['id']}")).json()["data"]
+        assert logged["media"]["available"] is False and logged["media"]["fileName"] == "a.png"
+
+
+async def test_a_file_removed_by_hand_is_expired_not_an_error(data_dir: Path, storage: Storage) -> None:
+    store = media_store(data_dir, storage, Clock())
+    record = await store.save(chunks_of(sample("png", 100)), "a.png")
+    os.remove(store.path(record))
+    with pytest.raises(NotFound) as caught:
+        await store.get(record.id)
+    assert caught.value.code == "media_expired"

@@ -1,0 +1,65 @@
+"""The send queue on its own: order, tickets given up, and the refusal when full."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.conftest import eventually
+from waqtor.errors import RateLimited
+from waqtor.messaging.sendqueue import SendQueues
+from waqtor.ratelimit import RateWindow, parse_rate
+
+
+def queues(rate: str, size: int, delivered: list[tuple[str, int]]) -> SendQueues:
+    async def deliver(session: str, message_id: int) -> None:
+        delivered.append((session, message_id))
+
+    item = parse_rate(rate)
+    return SendQueues(lambda: RateWindow(item) if item else None, size, deliver)
+
+
+async def test_sends_wait_in_order_and_a_given_up_place_is_skipped() -> None:
+    delivered: list[tuple[str, int]] = []
+    sq = queues("2/second", 10, delivered)
+    queue = sq.get("default")
+    assert await queue.admit() is None and await queue.admit() is None
+    tickets = [await queue.admit() for _ in range(3)]
+    assert all(t is not None for t in tickets)
+    tickets[2].fill(5)  # type: ignore[union-attr]
+    tickets[1].cancel()  # type: ignore[union-attr]
+    await asyncio.sleep(0)
+    tickets[0].fill(3)  # filled last, but first in line
+    await eventually(lambda: len(delivered) == 2, timeout=10, what="two queued sends")
+    assert delivered == [("default", 3), ("default", 5)]
+    assert await sq.close() == []
+
+
+async def test_a_full_queue_refuses_with_the_time_until_a_slot_frees() -> None:
+    sq = queues("1/minute", 1, [])
+    queue = sq.get("default")
+    assert await queue.admit() is None
+    assert await queue.admit() is not None
+    with pytest.raises(RateLimited) as caught:
+        await queue.admit()
+    assert caught.value.code == "send_queue_full" and 0 < caught.value.retry_after <= 60
+    assert len(queue.waiting) == 1
+    await sq.close()
+
+
+async def test_sessions_have_separate_windows() -> None:
+    sq = queues("1/minute", 1, [])
+    assert await sq.get("a").admit() is None
+    assert await sq.get("b").admit() is None
+    await sq.close()
+
+
+async def test_closing_returns_the_logged_sends_still_waiting() -> None:
+    sq = queues("1/minute", 5, [])
+    queue = sq.get("default")
+    await queue.admit()
+    first, second = await queue.admit(), await queue.admit()
+    first.fill(11)  # type: ignore[union-attr]
+    second.cancel()  # type: ignore[union-attr]
+    assert await sq.close() == [11]

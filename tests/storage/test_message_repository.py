@@ -1,0 +1,122 @@
+"""The message log's repository, the same tests on SQLite and PostgreSQL (a fresh database each)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import insert
+
+from waqtor.storage import Storage
+from waqtor.storage.messages import MessageFilter
+from waqtor.storage.records import MediaRecord
+from waqtor.storage.tables import messages
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+T0 = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    if request.param == "sqlite":
+        store = Storage(f"sqlite:///{tmp_path / 'test.db'}")
+        await store.open()
+        yield store
+        await store.close()
+        return
+    name = f"waqtor_msg_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        store = Storage(f"postgresql://postgres@127.0.0.1:5432/{name}")
+        await store.open()
+        yield store
+        await store.close()
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def outgoing(**changes: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "session": "default", "direction": "out", "chat": "4915112345678@s.whatsapp.net", "sender": None,
+        "type": "text", "text": "hello", "status": "queued", "timestamp": T0, "queued_at": T0, "created_at": T0,
+    }
+    return values | changes
+
+
+async def test_an_inserted_message_reads_back_with_its_media(storage: Storage) -> None:
+    media = MediaRecord(id="a" * 32, kind="image", mimetype="image/png", size=10, file_name="cat.png",
+                        path="2025/10/01/x.png", sha256="0" * 64, created_at=T0)
+    await storage.media.insert(media)
+    record = await storage.messages.insert(outgoing(type="image", text="caption"), media)
+    assert await storage.messages.get(record.id) == record
+    assert record.media == media and record.status == "queued"
+
+
+async def test_ids_increase(storage: Storage) -> None:
+    first = await storage.messages.insert(outgoing())
+    second = await storage.messages.insert(outgoing())
+    assert second.id > first.id
+
+
+async def test_mark_sent_sets_the_whatsapp_id_once(storage: Storage) -> None:
+    record = await storage.messages.insert(outgoing())
+    assert await storage.messages.mark_sent(record.id, "WA1", T0 + timedelta(seconds=1))
+    assert not await storage.messages.mark_sent(record.id, "WA2", T0 + timedelta(seconds=2))
+    stored = await storage.messages.get(record.id)
+    assert stored is not None and (stored.status, stored.wa_id) == ("sent", "WA1")
+    assert stored.sent_at == T0 + timedelta(seconds=1)
+    assert await storage.messages.find_by_wa_id("default", "WA1", "out") == stored
+
+
+async def test_move_is_compare_and_set(storage: Storage) -> None:
+    record = await storage.messages.insert(outgoing(status="sent"))
+    assert await storage.messages.move(record.id, "sent", "read", T0)
+    assert not await storage.messages.move(record.id, "sent", "delivered", T0)
+    stored = await storage.messages.get(record.id)
+    assert stored is not None and stored.status == "read" and stored.read_at == T0 and stored.delivered_at is None
+
+
+async def test_a_failure_keeps_its_error(storage: Storage) -> None:
+    record = await storage.messages.insert(outgoing())
+    await storage.messages.move(record.id, "queued", "failed", T0, "send_failed: nope")
+    stored = await storage.messages.get(record.id)
+    assert stored is not None and (stored.status, stored.error, stored.failed_at) == ("failed", "send_failed: nope", T0)
+
+
+async def test_an_incoming_message_is_logged_once_per_whatsapp_id(storage: Storage) -> None:
+    values = outgoing(direction="in", status="received", wa_id="IN1", queued_at=None)
+    assert await storage.messages.insert_new(values) is not None
+    assert await storage.messages.insert_new(values) is None
+    assert await storage.messages.insert_new(values | {"session": "other"}) is not None
+
+
+async def test_fail_queued_spares_campaign_messages(storage: Storage) -> None:
+    plain = await storage.messages.insert(outgoing())
+    owned = await storage.messages.insert(outgoing(campaign_id="c1"))
+    assert await storage.messages.fail_queued(T0, "interrupted") == 1
+    assert (await storage.messages.get(plain.id)).status == "failed"  # type: ignore[union-attr]
+    assert (await storage.messages.get(owned.id)).status == "queued"  # type: ignore[union-attr]
+
+
+async def test_search_is_case_insensitive_and_takes_wildcards_literally(storage: Storage) -> None:
+    for text in ("Invoice 50%_OFF", "invoice 50 off", "other"):
+        await storage.messages.insert(outgoing(text=text))
+    found = await storage.messages.page(MessageFilter(q="50%_off"), None, 10)
+    assert [r.text for r in found] == ["Invoice 50%_OFF"]
+    assert len(await storage.messages.page(MessageFilter(q="INVOICE"), None, 10)) == 2
+
+
+async def test_stream_yields_batches_oldest_first(storage: Storage) -> None:
+    async with storage.engine.begin() as conn:
+        await conn.execute(insert(messages), [outgoing(text=f"m{n}") for n in range(1234)])
+    batches = [batch async for batch in storage.messages.stream(MessageFilter(), batch=500)]
+    assert [len(b) for b in batches] == [500, 500, 234]
+    ids = [r.id for b in batches for r in b]
+    assert ids == sorted(ids) and len(set(ids)) == 1234

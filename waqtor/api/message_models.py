@@ -1,0 +1,150 @@
+"""Request and response shapes of the message and media routes, so /openapi.json says exactly what
+they take and answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from waqtor.sessions.manager import DEFAULT_SESSION
+
+MediaKind = Literal["image", "video", "audio", "document"]
+MessageStatus = Literal["queued", "sent", "delivered", "read", "played", "failed", "received"]
+def _storable(values: dict[str, str | int | float]) -> dict[str, str | int | float]:
+    # A union lets lone surrogates (\ud800) through JSON parsing; no database stores them as UTF-8.
+    for name, value in values.items():
+        try:
+            f"{name}{value}".encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"variable {name!r} is not valid Unicode text") from None
+    return values
+
+
+Variables = Annotated[dict[str, str | int | float], AfterValidator(_storable)]
+
+TO = "Recipient: a phone number in any common format (+49 151 1234567, 0049…, a local number with "
+TO += "WAQTOR_DEFAULT_REGION) or a chat id (…@s.whatsapp.net, a group …@g.us)."
+VARIABLES = "Fill the text as a template ({name}, {phone}, {date}, {time}, any custom field); a "
+VARIABLES += "variable with no value is refused (missing_variables). Without it the text is sent as written."
+
+
+# ---- requests -------------------------------------------------------------------------------------
+
+
+class _Send(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(min_length=1, max_length=64, description=TO)
+    session: str = Field(DEFAULT_SESSION, min_length=1, max_length=64, description="Session that sends it.")
+    replyTo: str | None = Field(
+        None, min_length=1, max_length=128, description="WhatsApp id (waId) of a logged message to quote."
+    )
+
+
+class SendTextIn(_Send):
+    text: str = Field(min_length=1, max_length=65_536)
+    variables: Variables | None = Field(None, description=VARIABLES)
+
+
+class SendMediaForm(_Send):
+    """The fields of a multipart upload (besides the `file` part)."""
+
+    caption: str | None = Field(None, min_length=1, max_length=4096)
+    fileName: str | None = Field(None, min_length=1, max_length=255, description="Name shown to the recipient.")
+    type: MediaKind | None = Field(
+        None, description="Send as this kind; the content must be of it (any file may be a document)."
+    )
+    variables: Variables | None = Field(None, description=VARIABLES + " Applies to the caption.")
+
+
+class SendMediaIn(SendMediaForm):
+    url: str = Field(min_length=1, max_length=2048, description="http:// or https:// URL of the file.")
+
+
+class SendLocationIn(_Send):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    name: str | None = Field(None, min_length=1, max_length=256)
+    address: str | None = Field(None, min_length=1, max_length=512)
+
+
+class SendContactIn(_Send):
+    vcard: str | None = Field(None, min_length=1, max_length=16_384, description="A whole vCard (BEGIN:VCARD…).")
+    name: str | None = Field(None, min_length=1, max_length=256, description="With `phone`: build the card.")
+    phone: str | None = Field(None, min_length=1, max_length=64, description="The contact's number, any format.")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SendContactIn:
+        if self.vcard is not None and (self.name is not None or self.phone is not None):
+            raise ValueError("give either vcard, or name and phone, not both")
+        if self.vcard is None and (self.name is None or self.phone is None):
+            raise ValueError("give vcard, or both name and phone")
+        return self
+
+
+# ---- answers --------------------------------------------------------------------------------------
+
+
+class MediaOut(BaseModel):
+    id: str
+    kind: MediaKind
+    mimetype: str = Field(description="Detected from the content.")
+    size: int
+    fileName: str
+    sha256: str
+    url: str = Field(description="Where to download it (with the API key).")
+    available: bool = Field(description="False once retention removed the file.")
+
+
+class LocationOut(BaseModel):
+    latitude: float
+    longitude: float
+    name: str | None
+    address: str | None
+
+
+class ContactOut(BaseModel):
+    displayName: str
+    vcard: str
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int = Field(description="The gateway's id of the message.")
+    waId: str | None = Field(description="WhatsApp's id, once WhatsApp accepted it (or of a received one).")
+    session: str
+    direction: Literal["in", "out"]
+    chat: str
+    from_: str | None = Field(alias="from", description="Sender of a received message.")
+    type: str
+    body: str | None = Field(description="The text, or the caption of media.")
+    media: MediaOut | None
+    location: LocationOut | None
+    contact: ContactOut | None
+    replyTo: str | None
+    pushName: str | None
+    status: MessageStatus
+    error: str | None
+    campaignId: str | None
+    timestamp: str
+    queuedAt: str | None
+    sentAt: str | None
+    deliveredAt: str | None
+    readAt: str | None
+    playedAt: str | None
+    failedAt: str | None
+    createdAt: str
+
+
+class MessagePage(BaseModel):
+    messages: list[MessageOut]
+    nextCursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null at the end.")
+
+
+def form_schema() -> dict[str, Any]:
+    """The multipart body of send-media: SendMediaForm's fields plus the `file` part."""
+    schema = SendMediaForm.model_json_schema()
+    schema["properties"]["file"] = {"type": "string", "format": "binary", "description": "The file."}
+    schema["required"] = [*schema.get("required", []), "file"]
+    return schema

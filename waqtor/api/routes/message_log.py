@@ -1,0 +1,141 @@
+"""`GET /api/messages…`: read the message log — filter, page, look one up, export."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import StreamingResponse
+
+from waqtor.api.deps import GatewayDep, require_key
+from waqtor.api.message_models import MessageOut, MessagePage, MessageStatus
+from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
+from waqtor.errors import InvalidInput, NotFound
+from waqtor.messaging import phones
+from waqtor.messaging.views import EXPORT_COLUMNS, export_row, message_view
+from waqtor.storage.messages import MessageFilter
+
+EXPORT_BATCH = 500
+
+router = APIRouter(prefix="/api/messages", tags=["messages"], dependencies=[Depends(require_key)],
+                   responses={**ERROR_RESPONSES,
+                              400: {"model": ErrorEnvelope, "description": "`invalid_phone` (chat), `invalid_cursor`."}})
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """In UTC (a time without zone is UTC); a time beyond what UTC can hold is its end of time."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return (datetime.max if value.year > 1 else datetime.min).replace(tzinfo=UTC)
+
+
+def log_filter(
+    gateway: GatewayDep,
+    session: Annotated[str | None, Query(min_length=1, max_length=64, description="Only this session.")] = None,
+    direction: Annotated[Literal["in", "out"] | None, Query(description="in: received; out: sent.")] = None,
+    chat: Annotated[str | None, Query(min_length=1, max_length=64,
+                                      description="Only this chat: a phone number or chat id.")] = None,
+    status: Annotated[MessageStatus | None, Query(description="Only messages in this status.")] = None,
+    since: Annotated[datetime | None, Query(description="From this time on (ISO 8601; UTC when no zone).")] = None,
+    until: Annotated[datetime | None, Query(description="Before this time (ISO 8601; UTC when no zone).")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200,
+                                   description="Text or caption contains this (any case).")] = None,
+) -> MessageFilter:
+    jid = phones.normalize(chat, gateway.settings.default_region).jid if chat is not None else None
+    return MessageFilter(session=session, direction=direction, chat=jid, status=status, since=_utc(since),
+                         until=_utc(until), q=q)
+
+
+FilterDep = Annotated[MessageFilter, Depends(log_filter)]
+
+
+def _cursor(before: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"before": before}).encode()).decode().rstrip("=")
+
+
+def _before(cursor: str) -> int:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["before"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        value = None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidInput("cursor: not a cursor this gateway gave out", code="invalid_cursor")
+    return value
+
+
+@router.get("", response_model=Envelope[MessagePage], summary="List and search the message log")
+async def list_messages(
+    gateway: GatewayDep,
+    where: FilterDep,
+    limit: Annotated[int, Query(ge=1, le=500, description="Messages per page.")] = 50,
+    cursor: Annotated[str | None, Query(max_length=200, description="nextCursor of the previous page.")] = None,
+) -> dict[str, Any]:
+    before = _before(cursor) if cursor is not None else None
+    rows = await gateway.storage.messages.page(where, before, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = _cursor(rows[-1].id) if more else None
+    return {"success": True, "data": {"messages": [message_view(r) for r in rows], "nextCursor": next_cursor}}
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    summary="Export the message log as CSV or JSON Lines (streamed)",
+    responses={200: {"description": "The matching messages, oldest first.",
+                     "content": {"text/csv": {"schema": {"type": "string"}},
+                                 "application/x-ndjson": {"schema": {"type": "string"}}}}},
+)
+async def export_messages(
+    gateway: GatewayDep,
+    where: FilterDep,
+    format: Annotated[Literal["csv", "jsonl"], Query(description="csv or jsonl (one JSON object a line).")] = "csv",
+) -> StreamingResponse:
+    repo = gateway.storage.messages
+
+    async def csv_chunks() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
+        async for batch in repo.stream(where, EXPORT_BATCH):
+            writer.writerows(export_row(record) for record in batch)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        if buffer.tell():
+            yield buffer.getvalue()
+
+    async def jsonl_chunks() -> AsyncIterator[str]:
+        async for batch in repo.stream(where, EXPORT_BATCH):
+            yield "".join(json.dumps(message_view(r), ensure_ascii=False) + "\n" for r in batch)
+
+    stamp = gateway.clock().strftime("%Y%m%dT%H%M%SZ")
+    media_type = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
+    return StreamingResponse(
+        csv_chunks() if format == "csv" else jsonl_chunks(),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="messages-{stamp}.{format}"'},
+    )
+
+
+@router.get("/{message_id}", response_model=Envelope[MessageOut], summary="One message of the log",
+            responses={404: {"model": ErrorEnvelope, "description": "`message_not_found`."}})
+async def get_message(
+    gateway: GatewayDep, message_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The message's id.")]
+) -> dict[str, Any]:
+    record = await gateway.storage.messages.get(message_id)
+    if record is None:
+        raise NotFound(f"no message with id {message_id}", code="message_not_found")
+    return {"success": True, "data": message_view(record)}

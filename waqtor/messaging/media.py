@@ -1,0 +1,177 @@
+"""Stored media: uploads, downloads and received files under `<data dir>/media/YYYY/MM/DD/<id>.<ext>`.
+
+A file is written to a temporary name while it arrives (counted, hashed, cut off past the largest
+limit), its type is detected from its content, the limit of its kind is applied, and only then is it
+moved into place and recorded in the `media` table. Retention removes files older than
+`WAQTOR_MEDIA_RETENTION_DAYS`; their rows stay (with `deleted_at`) so the log can still say what was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from waqtor.config import Settings
+from waqtor.errors import InvalidInput, NotFound, PayloadTooLarge
+from waqtor.messaging.mime import KINDS, SNIFF_BYTES, Kind, choose_kind, detect, file_name
+from waqtor.storage.media import MediaRepository
+from waqtor.storage.records import MediaRecord
+
+log = logging.getLogger(__name__)
+
+CHUNK = 65_536
+
+Clock = Callable[[], datetime]
+
+
+def too_large(kind: str, size: int | None, limit: int) -> PayloadTooLarge:
+    """PayloadTooLarge(code="media_too_large") for a `kind` (image…, or upload, file) over `limit`."""
+    said = f"{size} bytes" if size is not None else f"more than {limit} bytes"
+    setting = f" (WAQTOR_MEDIA_MAX_{kind.upper()})" if kind in KINDS else ""
+    return PayloadTooLarge(
+        f"the {kind} is {said}, over the limit of {limit} bytes{setting}",
+        code="media_too_large",
+        details={"kind": kind, "size": size, "limit": limit},
+    )
+
+
+async def chunks_of(data: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), CHUNK):
+        yield data[start : start + CHUNK]
+
+
+class MediaStore:
+    """The media directory and its table. `save` enforces the per-kind limits; `cleanup` the retention."""
+
+    def __init__(self, settings: Settings, repo: MediaRepository, clock: Clock) -> None:
+        self.root = settings.data_dir / "media"
+        self.limits: dict[str, int] = {
+            "image": settings.media_max_image,
+            "video": settings.media_max_video,
+            "audio": settings.media_max_audio,
+            "document": settings.media_max_document,
+        }
+        self.retention_days = settings.media_retention_days
+        self._repo = repo
+        self._clock = clock
+
+    @property
+    def largest(self) -> int:
+        """The largest file any kind allows: nothing bigger is ever read in full."""
+        return max(self.limits.values())
+
+    def path(self, record: MediaRecord) -> Path:
+        return self.root / record.path
+
+    async def save(
+        self,
+        chunks: AsyncIterator[bytes],
+        given_name: str | None = None,
+        requested: Kind | None = None,
+        *,
+        enforce_limits: bool = True,
+    ) -> MediaRecord:
+        """Store what `chunks` yields. Raises InvalidInput (`empty_media`), UnsupportedMediaType
+        (`media_type_mismatch`) or PayloadTooLarge (`media_too_large`); nothing is kept then."""
+        media_id = secrets.token_hex(16)
+        incoming = self.root / ".incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        part = incoming / f"{media_id}.part"
+        digest = hashlib.sha256()
+        head = b""
+        size = 0
+        kind: Kind | None = None  # known once the first bytes are in: then its own limit applies
+        try:
+            with open(part, "wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if len(head) < SNIFF_BYTES:
+                        head += chunk[: SNIFF_BYTES - len(head)]
+                        if len(head) == SNIFF_BYTES:
+                            kind = choose_kind(detect(head), requested)
+                    if enforce_limits and size > (self.limits[kind] if kind else self.largest):
+                        kind = kind or choose_kind(detect(head), requested)
+                        raise too_large(kind, None, self.limits[kind])  # stop reading: size unknown
+                    digest.update(chunk)
+                    out.write(chunk)
+            if size == 0:
+                raise InvalidInput("the file is empty", code="empty_media")
+            detected = detect(head)
+            kind = choose_kind(detected, requested)
+            if enforce_limits and size > self.limits[kind]:
+                raise too_large(kind, size, self.limits[kind])
+            now = self._clock()
+            relative = f"{now:%Y/%m/%d}/{media_id}.{detected.extension}"
+            target = self.root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(part, target)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        record = MediaRecord(
+            id=media_id,
+            kind=kind,
+            mimetype=detected.mimetype,
+            size=size,
+            file_name=file_name(given_name, detected),
+            path=relative,
+            sha256=digest.hexdigest(),
+            created_at=now,
+        )
+        try:
+            await self._repo.insert(record)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return record
+
+    async def get(self, media_id: str) -> MediaRecord:
+        """The stored file's record; NotFound (`media_not_found`, or `media_expired` once retention
+        removed it)."""
+        record = await self._repo.get(media_id)
+        if record is None:
+            raise NotFound(f"no media with id {media_id!r}", code="media_not_found")
+        if record.deleted_at is not None or not self.path(record).is_file():
+            raise NotFound(
+                f"media {media_id!r} is no longer kept (files are kept {self.retention_days} days)",
+                code="media_expired",
+            )
+        return record
+
+    async def cleanup(self) -> int:
+        """Remove files older than the retention period; returns how many. Does nothing when the
+        retention is 0 (keep forever)."""
+        if self.retention_days <= 0:
+            return 0
+        now = self._clock()
+        cutoff = now - timedelta(days=self.retention_days)
+        removed = 0
+        while batch := await self._repo.expired(cutoff):
+            for record in batch:
+                path = self.path(record)
+                path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # only empty day/month/year folders go
+                    for folder in (path.parent, path.parent.parent, path.parent.parent.parent):
+                        folder.rmdir()
+            await self._repo.mark_deleted([r.id for r in batch], now)
+            removed += len(batch)
+        if removed:
+            log.info("media retention: removed %d file(s) older than %d days", removed, self.retention_days)
+        return removed
+
+    async def run_cleanup(self, interval: float) -> None:
+        """Clean up now and every `interval` seconds, for ever (the owner cancels it); a failed sweep
+        is logged and retried at the next interval."""
+        while True:
+            try:
+                await self.cleanup()
+            except Exception:
+                log.exception("media retention sweep failed")
+            await asyncio.sleep(interval)

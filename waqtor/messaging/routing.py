@@ -1,0 +1,32 @@
+"""Where an engine's events go: message events to the message service, the rest to the session monitor."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from waqtor.engines.base import EngineEvent, MessageIn, MessageStatus
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[EngineEvent], Awaitable[None]]
+MessageSink = Callable[[str, MessageIn | MessageStatus], Awaitable[None]]
+
+
+def split_events(session: str, monitor: Sink, messages: MessageSink | None) -> Sink:
+    """The sink for `session`'s engine. `MessageIn` and `MessageStatus` go to `messages` (when there is
+    one), everything else to `monitor`. A failure of the message service is logged, never raised into
+    the engine, so one bad message cannot stop a session."""
+    if messages is None:
+        return monitor
+
+    async def emit(event: EngineEvent) -> None:
+        if isinstance(event, MessageIn | MessageStatus):
+            try:
+                await messages(session, event)
+            except Exception:
+                log.exception("session %s: the message service failed on %s", session, type(event).__name__)
+        else:
+            await monitor(event)
+
+    return emit

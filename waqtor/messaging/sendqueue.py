@@ -1,0 +1,129 @@
+"""The outbound send rate of each session, which protects the WhatsApp account from looking like a bot.
+
+Each session may send `WAQTOR_SEND_RATE` messages per period (a moving window). A send within the
+rate goes out at once. Beyond it, the send waits in the session's queue, in order of arrival, and a
+worker sends it when the window has room. The queue holds at most `WAQTOR_SEND_QUEUE_SIZE` sends:
+overflow policy is *refuse* — a send that finds it full is refused with 429 `send_queue_full` and a
+Retry-After, and nothing is logged for it. While a queue is not empty every new send joins its end,
+so the order of acceptance is the order of sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from waqtor.errors import RateLimited
+from waqtor.ratelimit import RateWindow
+from waqtor.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[str, int], Awaitable[None]]
+
+
+class Ticket:
+    """A place in a session's queue; `fill` gives it the logged message's id, `cancel` gives it up."""
+
+    def __init__(self) -> None:
+        self.message_id: int | None = None
+        self.cancelled = False
+        self._ready = asyncio.Event()
+
+    def fill(self, message_id: int) -> None:
+        self.message_id = message_id
+        self._ready.set()
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self._ready.set()
+
+    async def ready(self) -> None:
+        await self._ready.wait()
+
+
+class SessionQueue:
+    """One session's window and queue. `deliver(session, message_id)` sends a queued message; it
+    must handle its own failures (an exception is logged and the queue moves on)."""
+
+    def __init__(self, session: str, window: RateWindow | None, size: int, deliver: Deliver, tasks: TaskSet) -> None:
+        self.session = session
+        self._window = window
+        self._size = size
+        self._deliver = deliver
+        self._tasks = tasks
+        self.waiting: deque[Ticket] = deque()
+        self._worker: asyncio.Task[None] | None = None
+
+    async def admit(self) -> Ticket | None:
+        """None: send now (a slot of the window is taken). A Ticket: the send waits in the queue; fill
+        it with the message id once logged. RateLimited(code="send_queue_full") when the queue is full."""
+        if self._window is None:
+            return None
+        if not self.waiting and (await self._window.hit(self.session)).allowed:
+            return None
+        if len(self.waiting) >= self._size:
+            retry = (await self._window.peek(self.session)).retry_after()
+            raise RateLimited(
+                f"the send queue of session {self.session!r} is full ({self._size} messages wait for the "
+                f"send rate); try again later",
+                retry_after=retry,
+                code="send_queue_full",
+            )
+        ticket = Ticket()
+        self.waiting.append(ticket)
+        if self._worker is None:
+            self._worker = self._tasks.spawn(self._drain(), f"send-queue[{self.session}]")
+        return ticket
+
+    async def _drain(self) -> None:
+        assert self._window is not None
+        try:
+            while self.waiting:
+                ticket = self.waiting[0]
+                await ticket.ready()
+                if not ticket.cancelled:
+                    while not (decision := await self._window.hit(self.session)).allowed:
+                        await asyncio.sleep(max(0.005, decision.retry_after()))
+                self.waiting.popleft()
+                if ticket.cancelled or ticket.message_id is None:
+                    continue
+                try:
+                    await self._deliver(self.session, ticket.message_id)
+                except Exception:
+                    log.exception("session %s: sending queued message %s failed", self.session, ticket.message_id)
+        finally:
+            self._worker = None
+
+    def abandon(self) -> list[int]:
+        """Forget every waiting send (at shutdown); returns the ids of the logged ones."""
+        ids = [t.message_id for t in self.waiting if not t.cancelled and t.message_id is not None]
+        self.waiting.clear()
+        return ids
+
+
+class SendQueues:
+    """Every session's queue, created on first use, with the workers in one TaskSet."""
+
+    def __init__(self, make_window: Callable[[], RateWindow | None], size: int, deliver: Deliver) -> None:
+        self._window = make_window()
+        self._size = size
+        self._deliver = deliver
+        self._queues: dict[str, SessionQueue] = {}
+        self._tasks = TaskSet("send-queues")
+
+    def get(self, session: str) -> SessionQueue:
+        queue = self._queues.get(session)
+        if queue is None:
+            queue = self._queues[session] = SessionQueue(session, self._window, self._size, self._deliver, self._tasks)
+        return queue
+
+    async def close(self) -> list[int]:
+        """Stop the workers; returns the ids of logged messages that were still waiting."""
+        await self._tasks.close()
+        abandoned = [mid for queue in self._queues.values() for mid in queue.abandon()]
+        if self._window is not None:
+            await self._window.close()
+        return abandoned

@@ -1,0 +1,304 @@
+"""The message service: it sends messages and is the one writer of the message log.
+
+Sending — `send(session, draft)`: the session must be ready (else 409 `session_not_ready` at once);
+the message takes a slot of the session's send rate or a place in its queue (`sendqueue`), is logged
+as `queued` and published as a `message` event (direction `out`), then handed to the engine, at once
+or when its turn comes. When the engine accepts it, it is `sent` (a `message_ack`) and counted in
+the session's `messagesSent`. A refusal marks it `failed` with the error.
+
+Receiving — `handle(session, event)` takes the engine's `MessageIn` and `MessageStatus`: an incoming
+message is logged as `received` (its file stored), counted in `messagesReceived` and published as
+`message`; a status change moves the logged message forward only and is published as `message_ack`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections import OrderedDict, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from waqtor import events
+from waqtor.bus import Bus
+from waqtor.config import Settings
+from waqtor.engines.base import ContactCard, Location, MessageIn, MessageStatus, OutgoingMedia, OutgoingMessage
+from waqtor.errors import EngineError, NotFound, SessionNotReady, WaqtorError
+from waqtor.messaging import status as st
+from waqtor.messaging.download import http_client
+from waqtor.messaging.media import MediaStore, chunks_of
+from waqtor.messaging.phones import Recipient
+from waqtor.messaging.sendqueue import SendQueues
+from waqtor.messaging.templates import builtin_values, render
+from waqtor.messaging.views import ack_view, message_view
+from waqtor.ratelimit import RateWindow, parse_rate
+from waqtor.sessions.monitor import Clock
+from waqtor.storage import Storage
+from waqtor.storage.records import MediaRecord, MessageRecord
+from waqtor.tasks import TaskSet
+
+if TYPE_CHECKING:
+    from waqtor.sessions.manager import SessionManager
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted: the gateway stopped before this message was handed to WhatsApp"
+ORPHAN_ACKS = 1_000  # acknowledgements kept for messages whose WhatsApp id is not logged yet
+MAX_ID = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A message to send, already checked: the recipient, its type and the part that type needs."""
+
+    to: Recipient
+    type: str = "text"
+    text: str | None = None
+    media: MediaRecord | None = None
+    location: Location | None = None
+    contact: ContactCard | None = None
+    reply_to: str | None = None
+
+
+def _aware(value: Any, fallback: datetime) -> datetime:
+    if not isinstance(value, datetime):
+        return fallback
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _short(value: Any, limit: int = MAX_ID) -> str | None:
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+class MessageService:
+    def __init__(self, settings: Settings, storage: Storage, bus: Bus, sessions: SessionManager, clock: Clock) -> None:
+        self._settings = settings
+        self._repo = storage.messages
+        self._bus = bus
+        self._sessions = sessions
+        self._clock = clock
+        self._tz = ZoneInfo(settings.timezone)
+        self.media = MediaStore(settings, storage.media, clock)
+        rate = parse_rate(settings.send_rate)
+        self._queues = SendQueues(
+            lambda: RateWindow(rate) if rate else None, settings.send_queue_size, self._deliver_queued
+        )
+        self._orphans: OrderedDict[tuple[str, str], list[MessageStatus]] = OrderedDict()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._tasks = TaskSet("messages")
+        self.http = http_client()
+
+    # ---- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Settle what a previous run left queued, and start the media retention sweep."""
+        interrupted = await self._repo.fail_queued(self._clock(), INTERRUPTED)
+        if interrupted:
+            log.warning("%d message(s) left queued by the previous run are marked failed", interrupted)
+        self._tasks.spawn(self.media.run_cleanup(self._settings.media_cleanup_interval), "media-retention")
+
+    async def stop(self) -> None:
+        """Stop the send queues (waiting messages are marked failed) and the retention sweep."""
+        abandoned = await self._queues.close()
+        if abandoned:
+            await self._repo.fail_queued(self._clock(), INTERRUPTED, abandoned)
+            log.warning("%d queued message(s) were not sent before shutdown; marked failed", len(abandoned))
+        await self._tasks.close()
+        await self.http.aclose()
+
+    # ---- sending ----------------------------------------------------------------------------------
+
+    def render(self, template: str, to: Recipient, variables: Mapping[str, object]) -> str:
+        """`template` with `{phone}`, `{date}`, `{time}` (in WAQTOR_TIMEZONE) and `variables` filled in;
+        MissingVariables when one has no value."""
+        values: dict[str, object] = {**builtin_values(to.phone, self._clock().astimezone(self._tz)), **variables}
+        return render(template, values)
+
+    def require_ready(self, session: str) -> None:
+        """SessionNotFound, or SessionNotReady unless `session` is connected."""
+        state = self._sessions.get(session).monitor.state
+        if not state.ready:
+            raise SessionNotReady(f"session {session!r} is not ready to send (it is {state.status})")
+
+    async def send(self, session: str, draft: Draft, *, campaign_id: str | None = None) -> MessageRecord:
+        """Log and send `draft` on `session`; returns the message as it stands (`sent`, or `queued`
+        behind the send rate). Raises SessionNotFound, SessionNotReady, NotFound (`reply_not_found`),
+        RateLimited (`send_queue_full`), or the engine's refusal (the message is then logged `failed`)."""
+        self.require_ready(session)
+        if draft.reply_to is not None and await self._repo.find_by_wa_id(session, draft.reply_to) is None:
+            raise NotFound(
+                f"replyTo: session {session!r} has no message with WhatsApp id {draft.reply_to!r}",
+                code="reply_not_found",
+            )
+        ticket = await self._queues.get(session).admit()
+        now = self._clock()
+        try:
+            record = await self._repo.insert(self._values(session, draft, now, campaign_id), draft.media)
+        except BaseException:
+            if ticket is not None:
+                ticket.cancel()
+            raise
+        await self._bus.publish(events.MESSAGE, message_view(record), session=session)
+        if ticket is not None:
+            ticket.fill(record.id)
+            return record
+        return await self._deliver(record, raise_errors=True)
+
+    @staticmethod
+    def _values(session: str, draft: Draft, now: datetime, campaign_id: str | None) -> dict[str, Any]:
+        content: dict[str, Any] | None = None
+        if draft.location is not None:
+            content = dataclasses.asdict(draft.location)
+        elif draft.contact is not None:
+            content = {"displayName": draft.contact.display_name, "vcard": draft.contact.vcard}
+        return {
+            "session": session,
+            "direction": "out",
+            "chat": draft.to.jid,
+            "sender": None,
+            "type": draft.type,
+            "text": draft.text,
+            "content": content,
+            "reply_to": draft.reply_to,
+            "status": st.QUEUED,
+            "campaign_id": campaign_id,
+            "timestamp": now,
+            "queued_at": now,
+            "created_at": now,
+        }
+
+    def _outgoing(self, record: MessageRecord) -> OutgoingMessage:
+        content = record.content or {}
+        media = record.media
+        return OutgoingMessage(
+            to=record.chat,
+            type=record.type,
+            text=record.text,
+            reply_to=record.reply_to,
+            media=OutgoingMedia(
+                id=media.id, path=str(self.media.path(media)), kind=media.kind, mimetype=media.mimetype,
+                size=media.size, file_name=media.file_name,
+            ) if media else None,
+            location=Location(**content) if record.type == "location" else None,
+            contact=ContactCard(content["displayName"], content["vcard"]) if record.type == "contact" else None,
+        )
+
+    async def _deliver_queued(self, session: str, message_id: int) -> None:
+        record = await self._repo.get(message_id)
+        if record is not None and record.status == st.QUEUED:
+            await self._deliver(record, raise_errors=False)
+
+    async def _deliver(self, record: MessageRecord, *, raise_errors: bool) -> MessageRecord:
+        """Hand a logged message to its engine; it ends `sent` or `failed`."""
+        try:
+            session = self._sessions.get(record.session)
+            result = await session.engine.send(self._outgoing(record))
+        except Exception as exc:
+            error = exc if isinstance(exc, WaqtorError) else EngineError(f"the engine failed to send: {exc!r}")
+            if error is not exc:
+                log.error("session %s: engine failed to send message %s", record.session, record.id, exc_info=exc)
+            await self._advance(record, st.FAILED, self._clock(), f"{error.code}: {error.message}")
+            if raise_errors:
+                if error.details is None:
+                    error.details = {"id": record.id, "status": st.FAILED}
+                raise error from None
+            return (await self._repo.get(record.id)) or record
+        sent_at = _aware(result.timestamp, self._clock())
+        async with self._locks[record.session]:
+            marked = await self._repo.mark_sent(record.id, result.id, sent_at)
+            early = self._orphans.pop((record.session, result.id), [])
+        if marked:
+            sent = dataclasses.replace(record, status=st.SENT, wa_id=result.id, sent_at=sent_at)
+            await self._bus.publish(events.MESSAGE_ACK, ack_view(sent, st.QUEUED, sent_at), session=record.session)
+            try:
+                await session.monitor.count(sent=1)
+            except Exception:
+                log.exception("session %s: could not count a sent message", record.session)
+            for event in early:
+                await self.acknowledge(record.session, event)
+        return (await self._repo.get(record.id)) or record
+
+    async def _advance(self, record: MessageRecord, new: str, at: datetime, error: str | None = None) -> MessageRecord:
+        """Move `record` to `new` if that is forward, and publish the `message_ack`; a move that is not
+        forward (a late or repeated acknowledgement) changes nothing."""
+        current = record
+        while st.can_move(current.status, new):
+            if await self._repo.move(current.id, current.status, new, at, error):
+                moved = dataclasses.replace(
+                    current, status=new, error=error if new == st.FAILED else current.error,
+                    **{st.STEP_COLUMN[new]: at},
+                )
+                await self._bus.publish(events.MESSAGE_ACK, ack_view(moved, current.status, at), session=current.session)
+                return moved
+            fresh = await self._repo.get(current.id)  # someone else moved it: look again
+            if fresh is None:
+                break
+            current = fresh
+        return current
+
+    # ---- what the engine reports ------------------------------------------------------------------
+
+    async def handle(self, session: str, event: MessageIn | MessageStatus) -> None:
+        """The message half of an engine's sink (see `waqtor.messaging.routing`)."""
+        if isinstance(event, MessageIn):
+            await self.receive(session, event)
+        else:
+            await self.acknowledge(session, event)
+
+    async def receive(self, session: str, event: MessageIn) -> MessageRecord | None:
+        """Log, count and publish an incoming message; None when it was already logged (WhatsApp
+        delivers a message again after a reconnect) or is unusable."""
+        wa_id, chat = _short(event.id), _short(event.chat)
+        if wa_id is None or chat is None:
+            log.warning("session %s: ignored an incoming message without id or chat", session)
+            return None
+        if await self._repo.find_by_wa_id(session, wa_id, "in") is not None:
+            return None
+        now = self._clock()
+        attached = None
+        data = event.media.get("data") if isinstance(event.media, dict) else None
+        if isinstance(data, bytes | bytearray) and data:
+            name = event.media.get("fileName") if isinstance(event.media, dict) else None
+            attached = await self.media.save(chunks_of(bytes(data)), _short(name, 200), enforce_limits=False)
+        kind = event.type if isinstance(event.type, str) and event.type.isalnum() and len(event.type) <= 16 else "unknown"
+        record = await self._repo.insert_new(
+            {
+                "session": session,
+                "direction": "in",
+                "chat": chat,
+                "sender": _short(event.sender),
+                "type": kind,
+                "text": event.text if isinstance(event.text, str) else None,
+                "wa_id": wa_id,
+                "push_name": _short(event.push_name, 256),
+                "status": st.RECEIVED,
+                "timestamp": _aware(event.timestamp, now),
+                "created_at": now,
+            },
+            attached,
+        )
+        if record is None:
+            return None
+        await self._sessions.get(session).monitor.count(received=1)
+        await self._bus.publish(events.MESSAGE, message_view(record), session=session)
+        return record
+
+    async def acknowledge(self, session: str, event: MessageStatus) -> None:
+        """Apply a status report to the logged message with that WhatsApp id. A report for an id not
+        logged yet (it can beat the end of the send) is kept until the id is logged."""
+        if event.status not in st.ENGINE_STATUSES or _short(event.id) is None:
+            log.warning("session %s: ignored status %r for %r", session, event.status, event.id)
+            return
+        async with self._locks[session]:
+            record = await self._repo.find_by_wa_id(session, event.id, "out")
+            if record is None:
+                self._orphans.setdefault((session, event.id), []).append(event)
+                while len(self._orphans) > ORPHAN_ACKS:
+                    self._orphans.popitem(last=False)
+                return
+        error = _short(event.error, 2000) if event.status == st.FAILED else None
+        await self._advance(record, event.status, _aware(event.timestamp, self._clock()), error)

@@ -1,0 +1,91 @@
+"""The JSON form of messages: in API answers, `message` and `message_ack` events, and exports. Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from waqtor.sessions.state import iso_ms
+from waqtor.storage.records import MediaRecord, MessageRecord
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else iso_ms(value)
+
+
+def media_view(media: MediaRecord) -> dict[str, Any]:
+    return {
+        "id": media.id,
+        "kind": media.kind,
+        "mimetype": media.mimetype,
+        "size": media.size,
+        "fileName": media.file_name,
+        "sha256": media.sha256,
+        "url": f"/api/media/{media.id}",
+        "available": media.deleted_at is None,
+    }
+
+
+def message_view(record: MessageRecord) -> dict[str, Any]:
+    """A message as the API answers it and as `message` events carry it."""
+    content = record.content or None  # an engine may report a location or card it gave no details of
+    return {
+        "id": record.id,
+        "waId": record.wa_id,
+        "session": record.session,
+        "direction": record.direction,
+        "chat": record.chat,
+        "from": record.sender,
+        "type": record.type,
+        "body": record.text,
+        "media": media_view(record.media) if record.media else None,
+        "location": content if record.type == "location" else None,
+        "contact": content if record.type == "contact" else None,
+        "replyTo": record.reply_to,
+        "pushName": record.push_name,
+        "status": record.status,
+        "error": record.error,
+        "campaignId": record.campaign_id,
+        "timestamp": iso_ms(record.timestamp),
+        "queuedAt": _iso(record.queued_at),
+        "sentAt": _iso(record.sent_at),
+        "deliveredAt": _iso(record.delivered_at),
+        "readAt": _iso(record.read_at),
+        "playedAt": _iso(record.played_at),
+        "failedAt": _iso(record.failed_at),
+        "createdAt": iso_ms(record.created_at),
+    }
+
+
+def ack_view(record: MessageRecord, previous: str, at: datetime) -> dict[str, Any]:
+    """The `message_ack` event of `record`, which just moved from `previous` to its status at `at`."""
+    return {
+        "id": record.id,
+        "waId": record.wa_id,
+        "session": record.session,
+        "chat": record.chat,
+        "status": record.status,
+        "previous": previous,
+        "timestamp": iso_ms(at),
+        "error": record.error,
+        "campaignId": record.campaign_id,
+    }
+
+
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "id", "waId", "session", "direction", "chat", "from", "type", "body", "mediaId", "mimetype",
+    "fileName", "status", "error", "campaignId", "timestamp", "queuedAt", "sentAt", "deliveredAt",
+    "readAt", "playedAt", "failedAt", "createdAt",
+)
+
+
+def export_row(record: MessageRecord) -> list[Any]:
+    """One CSV row, in the order of EXPORT_COLUMNS."""
+    view = message_view(record)
+    media = record.media
+    extra = {
+        "mediaId": media.id if media else None,
+        "mimetype": media.mimetype if media else None,
+        "fileName": media.file_name if media else None,
+    }
+    return ["" if (value := extra.get(col, view.get(col))) is None else value for col in EXPORT_COLUMNS]

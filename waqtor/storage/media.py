@@ -1,0 +1,58 @@
+"""Stored media files (table `media`); the files themselves live under `<data dir>/media`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from waqtor.storage.records import MediaRecord
+from waqtor.storage.tables import media
+
+
+def media_record(row: Any) -> MediaRecord:
+    return MediaRecord(
+        id=row.id,
+        kind=row.kind,
+        mimetype=row.mimetype,
+        size=row.size,
+        file_name=row.file_name,
+        path=row.path,
+        sha256=row.sha256,
+        created_at=row.created_at,
+        deleted_at=row.deleted_at,
+    )
+
+
+class MediaRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def insert(self, record: MediaRecord) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(media).values(**asdict(record)))
+
+    async def get(self, media_id: str) -> MediaRecord | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(media).where(media.c.id == media_id))).first()
+        return None if row is None else media_record(row)
+
+    async def expired(self, before: datetime, limit: int = 500) -> list[MediaRecord]:
+        """Files created before `before` that are still on disk, oldest first, at most `limit`."""
+        query = (
+            select(media)
+            .where(media.c.created_at < before, media.c.deleted_at.is_(None))
+            .order_by(media.c.created_at)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return [media_record(row) for row in (await conn.execute(query)).all()]
+
+    async def mark_deleted(self, ids: list[str], at: datetime) -> None:
+        if not ids:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(update(media).where(media.c.id.in_(ids)).values(deleted_at=at))
