@@ -14,7 +14,9 @@ separate process: `wrk` with one thread when it is installed (`./scripts/bench` 
 Debian when it can), otherwise an asyncio httpx generator in a child process (the tool is named in
 each row). The yardstick is a bare FastAPI app answering a constant JSON of the same shape and size
 (`bench/yardsticks/rest_app.py`) under the very same uvicorn settings (`waqtor.server.uvicorn_config`),
-measured right after with the same load. Each run is preceded by a short warm-up run.
+measured right after with the same load. Each run is preceded by a short warm-up run. The server's
+CPU time per request (from `/proc/<pid>/stat`, user + system, over the measured run) is the figure
+least disturbed by other work on the machine.
 `POST /api/messages/send` joins this benchmark when the messaging API lands (issue 5).
 """
 
@@ -23,19 +25,24 @@ SECONDS: dict[Mode, float] = {"full": 10, "quick": 3, "smoke": 1}
 PATH = "/api/session/state"
 
 
-def _measure(mode: Mode, is_gateway: bool) -> Load:
+def _measure(mode: Mode, is_gateway: bool) -> tuple[Load, float]:
+    """The load run and the server's CPU time per request in µs (steadier than throughput on a busy
+    machine: other processes slow the server down but do not add to its CPU time)."""
     server = gateway() if is_gateway else yardstick("rest_app")
     with server:
         if is_gateway:
             link_sandbox(server)
         headers = {"X-API-Key": API_KEY} if is_gateway else {}
         load(server.http + PATH, headers, CONNECTIONS[mode], 1)
-        return load(server.http + PATH, headers, CONNECTIONS[mode], SECONDS[mode])
+        cpu = server.cpu_seconds()
+        result = load(server.http + PATH, headers, CONNECTIONS[mode], SECONDS[mode])
+        cpu_us = (server.cpu_seconds() - cpu) / max(result.requests, 1) * 1e6
+        return result, cpu_us
 
 
 def run(mode: Mode) -> list[Result | Table]:
-    gw = _measure(mode, is_gateway=True)
-    ys = _measure(mode, is_gateway=False)
+    gw, gw_cpu = _measure(mode, is_gateway=True)
+    ys, ys_cpu = _measure(mode, is_gateway=False)
     params = {"connections": CONNECTIONS[mode], "seconds": SECONDS[mode], "tool": gw.tool}
     note = f"{gw.errors} errors" if gw.errors else ""
     return [
@@ -43,6 +50,8 @@ def run(mode: Mode) -> list[Result | Table]:
                target=Target(">=", 0.5, relative=True), better="higher", params=params, note=note),
         Result(f"GET {PATH} p99 latency", round(gw.p99_ms, 2), "ms", round(ys.p99_ms, 2), "bare FastAPI",
                params=params, note=note),
+        Result(f"GET {PATH} server CPU per request", round(gw_cpu), "µs", round(ys_cpu), "bare FastAPI",
+               params=params),
         Table("REST load runs", ["server", "tool", "connections", "seconds", "requests", "req/s", "p50 ms",
                                  "p99 ms", "errors"],
               [[name, r.tool, CONNECTIONS[mode], SECONDS[mode], r.requests, round(r.rps), round(r.p50_ms, 2),

@@ -1,7 +1,11 @@
 """The WebSocket load generator: many clients spread over worker processes, driven from the parent.
 
-Each worker runs an asyncio loop holding its share of the clients (the `websockets` client, compression
-off, no client-side pings: the server pings). Latency is measured without a clock shared over the
+Each worker runs an asyncio loop holding its share of the clients. A client is the `websockets`
+library's sans-I/O `ClientProtocol` (compression off, no client-side pings: the server pings; pongs
+and the closing handshake are the library's) driven straight from an `asyncio.Protocol`: no task and
+no queue per client, so a frame costs the load generator as little as Python allows. With 2 cores
+shared by server and clients, the library's full asyncio client (a reader task per connection) made
+the clients, not the servers, the bottleneck, and hid the difference between them. Latency is measured without a clock shared over the
 network: the injector writes `bench:<seq>:<t0>` into the event (t0 = `time.monotonic_ns()` just before
 it sends; on Linux that clock is the same for every process), and a worker computes `now - t0` the
 moment a client's frame arrives. Per event a worker keeps the count, the earliest and the latest
@@ -21,8 +25,10 @@ from collections import Counter
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.uri import parse_uri
 
 MARK = "bench:"
 
@@ -37,7 +43,7 @@ class _Worker:
         self.conn = conn
         self.url = url
         self.subscribe = subscribe
-        self.clients: list[ClientConnection] = []
+        self.clients: list[_Client] = []
         self.live = 0
         self.close_codes: Counter[int] = Counter()
         self.stats: dict[int, list[int]] = {}
@@ -77,30 +83,23 @@ class _Worker:
                 self.conn.send(("watched", len(self.watch_seen), self.watch_max))
                 self.watch = None
 
-    async def read(self, index: int, ws: ClientConnection) -> None:
-        try:
-            async for text in ws:
-                self.on_frame(index, text if isinstance(text, str) else text.decode(), time.monotonic_ns())
-        except ConnectionClosed:
-            pass
-        finally:
-            self.live -= 1
-            code = ws.close_code if ws.close_code is not None else 1006
-            self.close_codes[code] += 1
-
-    # ---- commands --------------------------------------------------------------------------------
+    def closed(self, code: int) -> None:
+        self.live -= 1
+        self.close_codes[code] += 1
 
     async def open_one(self) -> None:
-        ws = await connect(self.url, compression=None, ping_interval=None, max_size=None, proxy=None,
-                           open_timeout=60, close_timeout=2)
+        loop = asyncio.get_running_loop()
+        uri = parse_uri(self.url)
+        _, client = await loop.create_connection(lambda: _Client(self, self.url), uri.host, uri.port)
+        await asyncio.wait_for(client.opened, 60)
         if self.subscribe:
-            await ws.send(json.dumps({"type": "subscribe", "events": self.subscribe}))
-            while not str(await ws.recv()).startswith('{"type":"subscribed"'):
-                pass
-        index = len(self.clients)
-        self.clients.append(ws)
+            client.waiting = '{"type":"subscribed"'
+            client.send_text(json.dumps({"type": "subscribe", "events": self.subscribe}))
+            await asyncio.wait_for(client.answered, 60)
+        client.index = len(self.clients)  # assigned here: connections open concurrently
+        self.clients.append(client)
         self.live += 1
-        self.spawn(self.read(index, ws))
+        client.counted = True
 
     async def connect(self, n: int, concurrency: int) -> None:
         gate = asyncio.Semaphore(concurrency)
@@ -118,7 +117,13 @@ class _Worker:
         self.conn.send(("connected", self.live, len(errors), errors[:3], time.monotonic() - started))
 
     async def close_all(self) -> None:
-        await asyncio.gather(*(ws.close() for ws in self.clients), return_exceptions=True)
+        for client in self.clients:
+            client.close()
+        deadline = time.monotonic() + 5
+        while self.live > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        for client in self.clients:
+            client.abort()
         self.conn.send(("closed",))
         self.stop.set()
 
@@ -128,7 +133,12 @@ class _Worker:
         task.add_done_callback(self.tasks.discard)
 
     def on_command(self) -> None:
-        command, *args = self.conn.recv()
+        try:
+            command, *args = self.conn.recv()
+        except (EOFError, OSError):  # the parent is gone: leave
+            asyncio.get_running_loop().remove_reader(self.conn.fileno())
+            self.stop.set()
+            return
         if command == "connect":
             self.spawn(self.connect(*args))
         elif command == "notify":
@@ -150,6 +160,85 @@ class _Worker:
         self.conn.send(("ready",))
         await self.stop.wait()
         loop.remove_reader(self.conn.fileno())
+
+
+class _Client(asyncio.Protocol):
+    """One WebSocket client: `websockets`' sans-I/O protocol on an asyncio transport."""
+
+    def __init__(self, worker: _Worker, url: str) -> None:
+        self.worker = worker
+        self.index = -1
+        self.protocol = ClientProtocol(parse_uri(url), max_size=None)
+        loop = asyncio.get_running_loop()
+        self.opened: asyncio.Future[None] = loop.create_future()
+        self.answered: asyncio.Future[None] = loop.create_future()
+        self.waiting: str | None = None
+        self.counted = False
+        self.transport: asyncio.Transport | None = None
+        self.parts: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.protocol.send_request(self.protocol.connect())
+        self.flush()
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic_ns()
+        self.protocol.receive_data(data)
+        for event in self.protocol.events_received():
+            if isinstance(event, Frame):
+                if event.opcode is Opcode.TEXT or (event.opcode is Opcode.CONT and self.parts):
+                    self.parts.append(event.data)
+                    if event.fin:
+                        text = b"".join(self.parts).decode()
+                        self.parts = []
+                        if self.waiting is not None:
+                            if text.startswith(self.waiting):
+                                self.waiting = None
+                                self.answered.set_result(None)
+                        elif self.counted:
+                            self.worker.on_frame(self.index, text, now)
+            elif isinstance(event, Response) and not self.opened.done():
+                if self.protocol.handshake_exc is not None:
+                    self.opened.set_exception(self.protocol.handshake_exc)
+                else:
+                    self.opened.set_result(None)
+        self.flush()
+
+    def send_text(self, text: str) -> None:
+        self.protocol.send_text(text.encode())
+        self.flush()
+
+    def flush(self) -> None:
+        assert self.transport is not None
+        for data in self.protocol.data_to_send():
+            if data:
+                self.transport.write(data)
+            elif self.transport.can_write_eof():
+                self.transport.write_eof()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.protocol.send_close(1000)
+            self.flush()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("connection closed during the handshake"))
+        if self.waiting is not None and not self.answered.done():
+            self.answered.set_exception(exc or ConnectionError("connection closed before `subscribed`"))
+        if self.counted:
+            self.counted = False
+            try:
+                self.protocol.receive_eof()
+            except EOFError:
+                pass
+            code = self.protocol.close_code
+            self.worker.closed(code if code is not None else 1006)
 
 
 def _worker_main(conn: Connection, url: str, subscribe: list[str] | None) -> None:
