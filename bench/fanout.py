@@ -23,7 +23,9 @@ TITLE = "WebSocket fan-out"
 METHOD = """
 The gateway runs as its own process (`python -m waqtor serve`, sandbox engine, fresh SQLite data dir,
 fixed API key, default settings). N clients connect to `/ws` from two load-generator processes (the
-`websockets` asyncio client, compression off) and subscribe to `message` events. One event is
+`websockets` library's sans-I/O client protocol driven straight from asyncio, compression off: the
+library's full asyncio client, with a task per connection, made the clients the bottleneck) and
+subscribe to `message` events. One event is
 injected through a real path, `POST /api/sandbox/inbound` on the linked sandbox: the gateway counts
 the message (a SQLite write and a `session_update`, which these clients do not receive) and publishes
 a `message` event. **The figures therefore include the HTTP request and that write**, not only the
