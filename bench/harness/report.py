@@ -81,8 +81,9 @@ def render(report: dict[str, Any]) -> str:
         f"Written by `./scripts/bench` ({report['mode']} run, {minutes:.1f} minutes) from `bench/results.json`: "
         "rerun the script rather than editing this file. Every figure is measured against its yardstick "
         "in the same run, on the machine below. Load generators run on the same machine as the server, so "
-        "they share its cores; on a busy machine (see the load average) the figures are noisy, the "
-        "ratios less so.",
+        "they share its cores. On a busy machine (see the load average) latency and throughput, and "
+        "their ratios to the yardsticks, move a lot from run to run; the server CPU time per frame or per "
+        "request moves least.",
         "",
         "## Machine",
         "",
