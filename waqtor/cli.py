@@ -59,12 +59,13 @@ def serve(
 
     from waqtor.app import create_app
     from waqtor.errors import ConfigError
-    from waqtor.server import uvicorn_config
+    from waqtor.server import tune_gc, uvicorn_config
 
     settings = _settings(host=host, port=port, engine=engine, data_dir=data_dir, database_url=database_url)
     setup_logging(settings.log_level)
     try:
         app = create_app(settings, console_qr=sys.stderr.isatty())
+        tune_gc()
         uvicorn.Server(uvicorn_config(app, settings)).run()
     except ConfigError as exc:
         typer.echo(f"error: {exc.message}", err=True)

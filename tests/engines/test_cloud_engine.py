@@ -134,7 +134,7 @@ async def test_a_signed_message_delivery_is_received(cloud: Harness) -> None:
         event = await subscription.get()
     assert event.session == "default"
     assert event.data["from"] == "4915199999999@s.whatsapp.net"
-    assert (event.data["id"], event.data["body"], event.data["pushName"]) == ("wamid.IN0001", "Is the bakery open?",
+    assert (event.data["waId"], event.data["body"], event.data["pushName"]) == ("wamid.IN0001", "Is the bakery open?",
                                                                               "Ana Souza")
     assert (await cloud.state())["stats"]["messagesReceived"] == 1
 

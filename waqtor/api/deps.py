@@ -22,7 +22,13 @@ def get_gateway(request: Request) -> Gateway:
     return request.app.state.gateway  # type: ignore[no-any-return]
 
 
-GatewayDep = Annotated["Gateway", Depends(get_gateway)]
+async def gateway_dependency(request: Request) -> Gateway:
+    # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop on every
+    # request that cost the state endpoint about a third of its CPU time (bench/profiles.md).
+    return get_gateway(request)
+
+
+GatewayDep = Annotated["Gateway", Depends(gateway_dependency)]
 
 
 def presented_key(header: str | None, query: str | None) -> str | None:
