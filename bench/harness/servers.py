@@ -121,8 +121,8 @@ class Server:
 
 
 def gateway(**settings: Any) -> Server:
-    """`waqtor serve` on the sandbox engine with a fixed API key and a fresh data dir; `settings` are
-    extra WAQTOR_* values (e.g. ws_send_queue=5000)."""
+    """`waqtor serve` on the sandbox engine with a fixed API key, a fresh data dir and no rate limits;
+    `settings` are extra WAQTOR_* values (e.g. ws_send_queue=5000)."""
     port = free_port()
     server = Server("gateway", [sys.executable, "-m", "waqtor", "serve"], port, health="/health")
     server.env = {
@@ -131,6 +131,10 @@ def gateway(**settings: Any) -> Server:
         "WAQTOR_ENGINE": "sandbox",
         "WAQTOR_DATA_DIR": str(server.dir / "data"),
         "WAQTOR_API_KEY": API_KEY,
+        # The load is the benchmark: no REST rate limit and no per-session send rate unless a benchmark
+        # asks for one.
+        "WAQTOR_RATE_LIMIT": "0",
+        "WAQTOR_SEND_RATE": "0",
         **{f"WAQTOR_{key.upper()}": str(value) for key, value in settings.items()},
     }
     return server
