@@ -192,7 +192,9 @@ class RedisBus(BusBackend):
         return [_event(entry_id, fields) for entry_id, fields in entries]
 
     async def last_id(self) -> int:
-        value = await self._retry(self.redis.get, self._counter)
-        if value is None:
-            return _seed()
-        return int(value)
+        # Seed the counter if it is missing, so the id answered here is the one the next event follows.
+        async def seeded() -> int:
+            await self.redis.set(self._counter, _seed(), nx=True)
+            return int(await self.redis.get(self._counter))
+
+        return int(await self._retry(seeded))
