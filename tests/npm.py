@@ -7,6 +7,7 @@ a stamp in its node_modules records the lock file's hash, so later runs reuse th
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
 import subprocess
@@ -34,7 +35,14 @@ def require_node(minimum: tuple[int, int] = (18, 0)) -> str:
 
 
 def npm_ci(directory: Path) -> None:
-    """Install `directory`'s locked dependencies unless the same lock file is already installed."""
+    """Install `directory`'s locked dependencies unless the same lock file is already installed. Safe
+    when several test processes ask at once: they take turns on a lock file."""
+    with open(directory / ".npm-ci.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _npm_ci(directory)
+
+
+def _npm_ci(directory: Path) -> None:
     digest = hashlib.sha256((directory / "package-lock.json").read_bytes()).hexdigest()
     stamp = directory / "node_modules" / STAMP
     if stamp.is_file() and stamp.read_text().strip() == digest:
