@@ -42,9 +42,9 @@ def page() -> Elements:
     return parser
 
 
-def test_docs_copy_is_identical_to_the_served_page() -> None:
-    assert DOCS_COPY.read_bytes() == PAGE.read_bytes(), (
-        "docs/websocket-test.html differs: copy waqtor/dashboard/static/websocket-test.html over it")
+def test_the_docs_page_is_the_served_page() -> None:
+    # A link, not a copy, so the two can never drift apart.
+    assert DOCS_COPY.is_symlink() and DOCS_COPY.resolve() == PAGE.resolve()
 
 
 def test_page_loads_nothing_from_elsewhere() -> None:
