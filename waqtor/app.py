@@ -20,6 +20,7 @@ from waqtor.api.ws import Bridge
 from waqtor.auth import ApiKeys
 from waqtor.bus import Bus, backend_factory
 from waqtor.config import Settings
+from waqtor.dashboard import routes as dashboard
 from waqtor.sessions.manager import SessionManager
 from waqtor.sessions.monitor import Clock, utcnow
 from waqtor.storage import Storage
@@ -93,6 +94,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(status.router)
     app.include_router(websocket.router)
     app.include_router(tools.router)
+    dashboard.install(app)
     if settings.engine == "sandbox":
         app.include_router(sandbox.router)
     return app
