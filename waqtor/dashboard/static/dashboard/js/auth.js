@@ -1,5 +1,5 @@
 // Where the API key lives in the browser: this tab's sessionStorage, nowhere else. It is gone when the
-// tab closes, is not shared with other tabs, and never touches localStorage, a cookie or the URL bar.
+// tab closes, is not shared with other tabs, and never goes to local storage, a cookie or the URL bar.
 
 const STORAGE_KEY = 'waqtor.apiKey';
 
