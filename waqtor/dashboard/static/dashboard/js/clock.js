@@ -3,6 +3,7 @@
 
 export class ServerClock {
   #offset = null;
+  #stale = false;
 
   /** Learn from a server timestamp (ms since the epoch) that was just received. A frame can only be
    * older than it looks (it spent time in transit or in a replay), never newer, so the largest offset
@@ -10,12 +11,14 @@ export class ServerClock {
   observe(serverMs) {
     if (!Number.isFinite(serverMs)) return;
     const offset = serverMs - Date.now();
-    if (this.#offset === null || offset > this.#offset) this.#offset = offset;
+    if (this.#offset === null || this.#stale || offset > this.#offset) this.#offset = offset;
+    this.#stale = false;
   }
 
-  /** Forget the estimate: after a reconnect the gateway may be another process, with another clock. */
-  reset() {
-    this.#offset = null;
+  /** After a reconnect the gateway may be another process, with another clock: the next sample
+   * replaces the estimate instead of refining it (until then the old one is the best there is). */
+  restart() {
+    this.#stale = true;
   }
 
   /** The gateway's time now, in ms since the epoch (the browser's own until a frame arrived). */

@@ -111,7 +111,7 @@ export class Dashboard {
   }
 
   #connection(detail) {
-    if (detail.state === 'connecting') this.clock.reset();
+    if (detail.state === 'open') this.clock.restart();
     this.store.setConnection(detail);
   }
 

@@ -36,11 +36,15 @@ export function formatTime(value, now = new Date()) {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${time}`;
 }
 
-/** The person behind a WhatsApp id: `4915112345678@s.whatsapp.net` → `+4915112345678`. */
+const PHONE_SERVERS = new Set(['s.whatsapp.net', 'c.us']);
+
+/** Who a WhatsApp id names: a person's id reads as their number (`4915112345678@s.whatsapp.net` →
+ * `+4915112345678`, a device suffix `:12` dropped); any other id (a group, a broadcast) as its user part. */
 export function peer(jid) {
   if (!jid) return '';
-  const user = String(jid).split('@')[0].split(':')[0];
-  return /^[0-9]+$/.test(user) ? `+${user}` : user;
+  const [user, server = ''] = String(jid).split('@');
+  const id = user.split(':')[0];
+  return PHONE_SERVERS.has(server) && /^[0-9]+$/.test(id) ? `+${id}` : id;
 }
 
 export const DIRECTIONS = Object.freeze({ in: 'Received', out: 'Sent' });

@@ -88,6 +88,7 @@ export class LiveSocket extends EventTarget {
       this.#pinger = setInterval(() => this.#checkHeartbeat(), this.#heartbeat);
       this.#setState('open');
       this.#emit('open', { resumed });
+      this.send({ type: 'ping' }); // its pong carries the gateway's time for the clock estimate
     };
     ws.onmessage = (message) => this.#receive(message.data);
     ws.onclose = (close) => this.#closed(ws, close);
