@@ -40,7 +40,8 @@ async def test_api_reference_documents_every_route(gw: Harness) -> None:
 def test_readme_shows_the_dashboard_screenshots_that_exist() -> None:
     readme = (ROOT / "README.md").read_text()
     shown = re.findall(r"!\[[^\]]*\]\((docs/img/[^)]+)\)", readme)
-    taken = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "docs" / "img").glob("dashboard-*.png"))
+    images = (ROOT / "docs" / "img").glob("dashboard-*.png")
+    taken = sorted(path.relative_to(ROOT).as_posix() for path in images)
     assert taken, "./scripts/screenshots writes docs/img/dashboard-*.png"
     assert sorted(shown) == taken, "README shows exactly the screenshots in docs/img/"
 

@@ -24,7 +24,8 @@ FLAGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-INSTALL_HINT = "run ./scripts/test (it installs it), or as root: apt-get update && apt-get install -y chromium"
+INSTALL_HINT = ("run ./scripts/test (it installs it), or as root: "
+                "apt-get update && apt-get install -y chromium")
 
 
 def require_chromium() -> str:

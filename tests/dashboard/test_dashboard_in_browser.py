@@ -71,7 +71,8 @@ async def test_a_wrong_key_is_refused_with_a_clear_message(gateway: LiveServer, 
     assert dashboard.sockets == []
 
 
-async def test_signing_out_forgets_the_key_and_closes_the_socket(gateway: LiveServer, dashboard: Dashboard) -> None:
+async def test_signing_out_forgets_the_key_and_closes_the_socket(
+        gateway: LiveServer, dashboard: Dashboard) -> None:
     await dashboard.signed_in(gateway.http)
     await eventually(lambda: len(gateway.gateway.bridge.clients) == 1, 5, "the page's socket")
     await dashboard.page.click("#sign-out")
@@ -90,7 +91,8 @@ async def test_a_remembered_key_the_gateway_no_longer_accepts_asks_to_sign_in_ag
     await expect(dashboard.page.locator("#app")).to_be_hidden()
 
 
-async def test_a_key_refused_on_the_socket_signs_the_page_out(gateway: LiveServer, dashboard: Dashboard) -> None:
+async def test_a_key_refused_on_the_socket_signs_the_page_out(
+        gateway: LiveServer, dashboard: Dashboard) -> None:
     await dashboard.signed_in(gateway.http)
     await eventually(lambda: len(gateway.gateway.bridge.clients) == 1, 5, "the page's socket")
     # What the gateway does to a socket whose key it stops accepting: close it with 1008.
@@ -106,7 +108,8 @@ async def test_a_key_refused_on_the_socket_signs_the_page_out(gateway: LiveServe
 
 # ---- status card and linking ------------------------------------------------------------------------
 
-async def test_the_qr_code_is_drawn_as_an_image_of_the_current_code(gateway: LiveServer, dashboard: Dashboard) -> None:
+async def test_the_qr_code_is_drawn_as_an_image_of_the_current_code(
+        gateway: LiveServer, dashboard: Dashboard) -> None:
     await dashboard.signed_in(gateway.http)
     image = dashboard.page.locator("#qr-image")
     await expect(image).to_be_visible()
@@ -133,7 +136,8 @@ async def test_each_new_qr_code_replaces_the_one_on_show(data_dir: Path, dashboa
         assert gone == "released"
 
 
-async def test_a_scan_replaces_the_qr_code_with_the_connected_status(gateway: LiveServer, dashboard: Dashboard) -> None:
+async def test_a_scan_replaces_the_qr_code_with_the_connected_status(
+        gateway: LiveServer, dashboard: Dashboard) -> None:
     await dashboard.signed_in(gateway.http)
     await expect(dashboard.page.locator("#qr-image")).to_be_visible()
     await scan(gateway, pushname="Tariq Said", phone="+971501231583")

@@ -36,7 +36,8 @@ async def test_durations_read_as_hours_minutes_and_seconds(page: Page) -> None:
 
 
 async def test_a_whatsapp_id_reads_as_the_phone_number(page: Page) -> None:
-    shown = await run(page, "format.js", "['4915112345678@s.whatsapp.net', '4915112345678:12@s.whatsapp.net', "
+    shown = await run(page, "format.js", "['4915112345678@s.whatsapp.net', "
+                                         "'4915112345678:12@s.whatsapp.net', "
                                          "'120363025@g.us', 'status@broadcast', null].map(m.peer)")
     assert shown == ["+4915112345678", "+4915112345678", "120363025", "status", ""]
 
@@ -76,8 +77,8 @@ async def test_the_clock_estimate_keeps_the_freshest_sample_until_a_reconnect(pa
 async def test_the_store_keeps_the_newer_of_two_crossing_states(page: Page) -> None:
     kept = await run(page, "store.js", """(() => {
         const store = new m.Store({now: () => 1_000_000});
-        const state = (status, lastUpdate) => ({session: 'default', status, lastUpdate, ready: status === 'connected',
-                                                hasQR: false, uptime: 10});
+        const state = (status, lastUpdate) => ({session: 'default', status, lastUpdate,
+                                                ready: status === 'connected', hasQR: false, uptime: 10});
         const results = [store.putSession(state('connected', '2025-01-01T00:00:02.000Z'))];
         results.push(store.putSession(state('qr', '2025-01-01T00:00:01.000Z')));
         results.push(store.session('default').status, store.uptime('default'));
@@ -88,6 +89,8 @@ async def test_the_store_keeps_the_newer_of_two_crossing_states(page: Page) -> N
 
 async def test_the_gateway_root_is_found_behind_a_path_prefix(page: Page) -> None:
     roots = await run(page, "api.js", """[
-        'http://gw:8080/dashboard/', 'https://example.test/wa/dashboard/?x=1#top', 'http://gw/dashboard/index.html',
+        'http://gw:8080/dashboard/',
+        'https://example.test/wa/dashboard/?x=1#top',
+        'http://gw/dashboard/index.html',
     ].map((href) => m.gatewayRoot({href}).href)""")
     assert roots == ["http://gw:8080/", "https://example.test/wa/", "http://gw/"]

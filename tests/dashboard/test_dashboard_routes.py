@@ -43,7 +43,8 @@ async def test_dashboard_page_is_served_without_a_key(anonymous: httpx.AsyncClie
 
 
 @pytest.mark.parametrize("path", FILES)
-async def test_every_dashboard_file_carries_the_security_headers(anonymous: httpx.AsyncClient, path: str) -> None:
+async def test_every_dashboard_file_carries_the_security_headers(
+        anonymous: httpx.AsyncClient, path: str) -> None:
     response = await anonymous.get(path)
     assert response.status_code == 200
     assert response.headers["x-frame-options"] == "DENY"
