@@ -6,22 +6,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page
 
-from tests.conftest import LiveServer
+from tests.conftest import live_server, make_settings
 from tests.dashboard.conftest import BROWSER_LOOP
 
 pytestmark = BROWSER_LOOP
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def page(browser: Browser, gateway: LiveServer) -> AsyncIterator[Page]:
-    context = await browser.new_context()
-    page = await context.new_page()
-    await page.goto(gateway.http + "/dashboard/")
-    yield page
-    await context.close()
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def page(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Page]:
+    """One page for the whole module: these tests only import modules into it."""
+    async with live_server(make_settings(tmp_path_factory.mktemp("modules") / "data")) as gateway:
+        context = await browser.new_context()
+        page = await context.new_page()
+        await page.goto(gateway.http + "/dashboard/")
+        yield page
+        await context.close()
 
 
 async def run(page: Page, module: str, body: str) -> Any:
