@@ -1,5 +1,6 @@
 # Sourced by scripts/test: find the services the tests use, and start (or install) them when missing.
-# PostgreSQL on 127.0.0.1:5432 (database `test`, trust auth) and Redis on 127.0.0.1:6379.
+# PostgreSQL on 127.0.0.1:5432 (database `test`, trust auth) and Redis on 127.0.0.1:6379; Chromium
+# (Debian's package) for the dashboard's browser tests.
 
 _apt_install() {
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -65,4 +66,12 @@ _ensure_test_db() {
         echo "error: cannot reach PostgreSQL as postgres@127.0.0.1/test" >&2
         return 1
     }
+}
+
+ensure_chromium() {
+    # The dashboard tests drive Debian's Chromium through Playwright; Playwright's own browser download
+    # is never used (it needs a host we cannot reach), so the browser comes from apt.
+    if [ -x /usr/bin/chromium ]; then return 0; fi
+    _apt_install chromium || return 1
+    [ -x /usr/bin/chromium ] || { echo "error: the chromium package did not install /usr/bin/chromium" >&2; return 1; }
 }

@@ -137,9 +137,10 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
-    """The gateway under a real uvicorn on a free port, in this event loop."""
-    port = free_port()
+async def live_server(settings: Settings, port: int | None = None) -> AsyncIterator[LiveServer]:
+    """The gateway under a real uvicorn in this event loop, on `port` or else a free one (a fixed port
+    lets a test stop a gateway and start another where its clients expect it)."""
+    port = port or free_port()
     settings = settings.model_copy(update={"port": port})
     app = create_app(settings)
     server = uvicorn.Server(uvicorn_config(app, settings))

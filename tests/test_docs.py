@@ -35,3 +35,19 @@ async def test_api_reference_documents_every_route(gw: Harness) -> None:
         for method in operations:
             heading = f"`{method.upper()} {path}`"
             assert heading in reference, f"docs/api-reference.md has no section for {heading}"
+
+
+def test_readme_shows_the_dashboard_screenshots_that_exist() -> None:
+    readme = (ROOT / "README.md").read_text()
+    shown = re.findall(r"!\[[^\]]*\]\((docs/img/[^)]+)\)", readme)
+    images = (ROOT / "docs" / "img").glob("dashboard-*.png")
+    taken = sorted(path.relative_to(ROOT).as_posix() for path in images)
+    assert taken, "./scripts/screenshots writes docs/img/dashboard-*.png"
+    assert sorted(shown) == taken, "README shows exactly the screenshots in docs/img/"
+
+
+def test_api_reference_documents_the_page_routes() -> None:
+    # Pages stay out of /openapi.json, so the check above cannot see them.
+    reference = (ROOT / "docs" / "api-reference.md").read_text()
+    for heading in ("`GET /`", "`GET /dashboard/`", "`GET /ws-test`"):
+        assert re.search(rf"^#+ .*{re.escape(heading)}", reference, re.M), f"no section for {heading}"

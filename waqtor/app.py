@@ -41,6 +41,7 @@ from waqtor.engines import engine_class
 from waqtor.errors import ConfigError, InvalidInput
 from waqtor.messaging.service import MessageService
 from waqtor.ratelimit import RateWindow, parse_rate
+from waqtor.dashboard import routes as dashboard
 from waqtor.sessions.manager import SessionManager
 from waqtor.sessions.monitor import Clock, utcnow
 from waqtor.storage import Storage
@@ -146,6 +147,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     app.include_router(webhooks.router)
     app.include_router(sessions.router)
     app.include_router(cloud_webhooks.router)
+    dashboard.install(app)
     if settings.sandbox_offered:
         app.include_router(sandbox.router)
     return app

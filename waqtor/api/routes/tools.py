@@ -2,7 +2,8 @@
 
 The page holds no secret (the user types the key into it), so it needs no key itself. It is package data
 (`waqtor/dashboard/static/websocket-test.html`), read on first request. Its Content-Security-Policy lets
-only its own inline script and style run, each pinned by hash, and loads nothing from elsewhere.
+only its own inline script and style run, each pinned by hash, and loads nothing from elsewhere; the
+other security headers are the dashboard's (waqtor/dashboard/headers.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from importlib import resources
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+
+from waqtor.dashboard.headers import page_headers
 
 router = APIRouter(tags=["tools"])
 
@@ -58,12 +61,7 @@ def load_page() -> Page:
 
 def _page_response() -> Response:
     page = load_page()
-    return Response(page.body, media_type="text/html; charset=utf-8", headers={
-        "Content-Security-Policy": page.csp,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-cache",
-    })
+    return Response(page.body, media_type="text/html; charset=utf-8", headers=page_headers(page.csp))
 
 
 @router.api_route("/ws-test", methods=["GET", "HEAD"], include_in_schema=False)

@@ -1,0 +1,1 @@
+"""The web pages the gateway serves: the dashboard at `/dashboard/` and the WebSocket test page."""

@@ -1,0 +1,32 @@
+// Building DOM nodes without HTML strings: every text goes in as a text node, so nothing a message or
+// an account name contains can become markup (and the page's policy forbids inline script anyway).
+
+/** `h('p', {class: 'x', dataset: {a: '1'}, onclick: f}, 'text', child)` → an element. */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(props ?? {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === 'class') el.className = value;
+    else if (name === 'dataset') Object.assign(el.dataset, value);
+    else if (name.startsWith('on') && typeof value === 'function') el.addEventListener(name.slice(2), value);
+    else if (name === 'hidden' || name === 'disabled' || name === 'value') el[name] = value;
+    else el.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+export function $(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page has no element #${id}`);
+  return el;
+}
+
+/** Replace `el`'s children with `children`. */
+export function fill(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
