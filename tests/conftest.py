@@ -145,7 +145,7 @@ async def live_server(settings: Settings, port: int | None = None) -> AsyncItera
     app = create_app(settings)
     server = uvicorn.Server(uvicorn_config(app, settings))
     task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     while not server.started:
         if task.done():
             task.result()

@@ -17,7 +17,7 @@ from tests.conftest import API_KEY, free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 20) -> httpx.Response:
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
