@@ -28,10 +28,6 @@ MODES: tuple[Mode, ...] = ("full", "quick", "smoke")
 # Benchmarks the issues ask for that no module provides yet. A module named like the key replaces its
 # entry; until then BENCHMARKS.md lists it as not measured, with the reason.
 PLANNED: dict[str, str] = {
-    "sessions": "memory and CPU with 1, 10 and 50 idle sandbox sessions and 1 and 10 neonize sessions "
-                "(issue 10, item 4): waits for the multi-session API.",
-    "messaging": "messages accepted per second by `POST /api/messages/send`, inbound-to-WebSocket latency "
-                 "at 500 msg/s (issue 5): waits for the messaging API.",
     "campaigns": "creating a 100,000-recipient campaign from CSV, runner overhead per message (issue 6): "
                  "waits for campaigns.",
 }
