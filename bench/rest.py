@@ -23,7 +23,7 @@ app (`bench/yardsticks/rest_app.py`) under the very same uvicorn settings
 (`waqtor.server.uvicorn_config`), measured right after with the same load: for the state endpoint it
 answers a constant JSON of the same shape and size; for the send it validates a body of the same
 shape with pydantic and answers a constant message of the same shape and size. Each run is preceded
-by a short warm-up run. The server's CPU time per request (from `/proc/<pid>/stat`, user + system,
+by a one-second warm-up run (in the full run). The server's CPU time per request (from `/proc/<pid>/stat`, user + system,
 over the measured run) is the figure least disturbed by other work on the machine.
 
 Every send is the whole path of a text message with no send limit: the phone number parsed, the
@@ -38,6 +38,7 @@ second are issue 5's "messages accepted per second"** (the Messaging section ref
 
 CONNECTIONS: dict[Mode, int] = {"full": 50, "quick": 50, "smoke": 4}
 SECONDS: dict[Mode, float] = {"full": 10, "quick": 2, "smoke": 1}
+WARM_UP: dict[Mode, bool] = {"full": True, "quick": False, "smoke": False}
 STATE = "/api/session/state"
 SEND = "/api/messages/send"
 # A German mobile number: valid for `phonenumbers`, so the gateway parses it as it would a real one.
@@ -55,11 +56,12 @@ ENDPOINTS = (Endpoint(f"GET {STATE}", STATE), Endpoint(f"POST {SEND}", SEND, SEN
 
 
 def _run(server: Server, endpoint: Endpoint, headers: dict[str, str], mode: Mode) -> tuple[Load, float]:
-    """A warm-up, then the measured load run and the server's CPU time per request in µs (steadier
+    """A warm-up (full runs), then the measured load run and the server's CPU time per request in µs (steadier
     than throughput on a busy machine: other processes slow the server down but do not add to its CPU
     time)."""
     url = server.http + endpoint.path
-    load(url, headers, CONNECTIONS[mode], 1, endpoint.body)
+    if WARM_UP[mode]:
+        load(url, headers, CONNECTIONS[mode], 1, endpoint.body)
     cpu = server.cpu_seconds()
     result = load(url, headers, CONNECTIONS[mode], SECONDS[mode], endpoint.body)
     return result, (server.cpu_seconds() - cpu) / max(result.requests, 1) * 1e6

@@ -49,6 +49,7 @@ SANDBOX_WINDOW: dict[Mode, float] = {"full": 10.0, "quick": 0.5, "smoke": 0.3}
 NEONIZE_WINDOW: dict[Mode, float] = {"full": 30.0, "quick": 2.0, "smoke": 0.5}
 SETTLE: dict[Mode, float] = {"full": 1.0, "quick": 0.5, "smoke": 0.1}
 MIB = 1024 * 1024
+ENGINES = ("sandbox", "neonize")
 
 
 @dataclass
@@ -69,50 +70,56 @@ def _threads(pid: int) -> int:
 
 @dataclass
 class Track:
-    """One server and one engine: make `steps` sessions in turn and measure after each."""
+    """One server and its engines, in turn: make each engine's steps of sessions and measure after
+    each. (The smoke run puts both engines in one process, to start fewer.)"""
 
     server: Callable[[], Server]
-    engine: str
+    engines: tuple[str, ...]
     is_gateway: bool
 
-    def prepare(self, client: httpx.Client) -> int:
-        """Sessions the server holds before the first is created here."""
+    def prepare(self, client: httpx.Client, engine: str) -> int:
+        """Sessions of `engine` the server holds before the first is created here."""
         if not self.is_gateway:
             return 0
-        if self.engine == "sandbox":
+        if engine == "sandbox":
             client.post("/api/sandbox/scan", json={}).raise_for_status()
             return 1
-        client.post("/api/sessions/default/stop").raise_for_status()
+        if len(self.engines) == 1:
+            client.post("/api/sessions/default/stop").raise_for_status()
         return 0
 
-    def create(self, client: httpx.Client, index: int) -> None:
-        name = f"{self.engine[0]}{index}"
+    def create(self, client: httpx.Client, engine: str, index: int) -> None:
+        name = f"{engine[0]}{index}"
         if self.is_gateway:
-            client.post("/api/sessions", json={"name": name, "engine": self.engine}).raise_for_status()
-            if self.engine == "sandbox":
+            client.post("/api/sessions", json={"name": name, "engine": engine}).raise_for_status()
+            if engine == "sandbox":
                 client.post("/api/sandbox/scan", json={"session": name}).raise_for_status()
         else:
-            client.post("/sessions", json={"name": name, "engine": self.engine}).raise_for_status()
+            client.post("/sessions", json={"name": name, "engine": engine}).raise_for_status()
 
-    def measure(self, mode: Mode) -> list[Step]:
-        sandbox = self.engine == "sandbox"
-        steps = SANDBOX_STEPS[mode] if sandbox else NEONIZE_STEPS[mode]
-        window = SANDBOX_WINDOW[mode] if sandbox else NEONIZE_WINDOW[mode]
-        out: list[Step] = []
+    def measure(self, mode: Mode) -> dict[str, list[Step]]:
+        out: dict[str, list[Step]] = {}
         with self.server() as server, httpx.Client(base_url=server.http, headers={"X-API-Key": API_KEY},
                                                    timeout=60) as client:
-            held = self.prepare(client)
-            for target in steps:
-                while held < target:
-                    self.create(client, held)
-                    held += 1
-                if sandbox:
-                    time.sleep(SETTLE[mode])
-                cpu, t0 = server.cpu_seconds(), time.monotonic()
-                time.sleep(window)
-                used = server.cpu_seconds() - cpu
-                out.append(Step(target, server.rss_bytes(), used / (time.monotonic() - t0) * 100,
-                                _threads(server.pid)))
+            for engine in self.engines:
+                out[engine] = self._steps(server, client, engine, mode)
+        return out
+
+    def _steps(self, server: Server, client: httpx.Client, engine: str, mode: Mode) -> list[Step]:
+        sandbox = engine == "sandbox"
+        window = SANDBOX_WINDOW[mode] if sandbox else NEONIZE_WINDOW[mode]
+        out: list[Step] = []
+        held = self.prepare(client, engine)
+        for target in SANDBOX_STEPS[mode] if sandbox else NEONIZE_STEPS[mode]:
+            while held < target:
+                self.create(client, engine, held)
+                held += 1
+            if sandbox:
+                time.sleep(SETTLE[mode])
+            cpu, t0 = server.cpu_seconds(), time.monotonic()
+            time.sleep(window)
+            used = server.cpu_seconds() - cpu
+            out.append(Step(target, server.rss_bytes(), used / (time.monotonic() - t0) * 100, _threads(server.pid)))
         return out
 
 
@@ -125,15 +132,15 @@ def slope(steps: list[Step]) -> float:
 
 
 def run(mode: Mode) -> list[Result | Table]:
-    tracks = {
-        ("gateway", "sandbox"): Track(gateway, "sandbox", True),
-        ("gateway", "neonize"): Track(gateway, "neonize", True),
-        ("yardstick", "sandbox"): Track(lambda: yardstick("sessions_app", data_dir=True), "sandbox", False),
-        ("yardstick", "neonize"): Track(lambda: yardstick("sessions_app", data_dir=True), "neonize", False),
-    }
+    def ys() -> Server:
+        return yardstick("sessions_app", data_dir=True)
+
+    groups = [ENGINES] if mode == "smoke" else [(engine,) for engine in ENGINES]
+    tracks = [(name, Track(make, engines, name == "gateway"))
+              for engines in groups for name, make in (("gateway", gateway), ("yardstick", ys))]
     with ThreadPoolExecutor(len(tracks)) as pool:
-        futures = {key: pool.submit(track.measure, mode) for key, track in tracks.items()}
-        found = {key: future.result() for key, future in futures.items()}
+        futures = [(name, pool.submit(track.measure, mode)) for name, track in tracks]
+        found = {(name, engine): steps for name, future in futures for engine, steps in future.result().items()}
     out: list[Result | Table] = []
     for engine, unit, scale, what in (("sandbox", "KiB", 1024, "idle sandbox"),
                                       ("neonize", "MiB", MIB, "neonize (offline, retrying)")):

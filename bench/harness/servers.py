@@ -73,7 +73,7 @@ class Server:
             raise
         return self
 
-    def _wait_ready(self, timeout: float = 30.0) -> None:
+    def _wait_ready(self, timeout: float = 60.0) -> None:  # start-up takes long on a busy machine
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None
