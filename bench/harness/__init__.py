@@ -15,6 +15,7 @@ the yardsticks) are not benchmarks.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import time
 import traceback
@@ -139,6 +140,9 @@ def run_all(modules: dict[str, ModuleType], mode: Mode, log: Any = print) -> dic
         t0 = time.monotonic()
         entry: dict[str, Any] = {"title": module.TITLE, "method": module.METHOD.strip(),
                                  "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+                                 # Runs of some benchmarks (--only) are merged with older ones: each
+                                 # keeps the load it was measured under.
+                                 "load_average": [round(x, 2) for x in os.getloadavg()],
                                  "results": [], "tables": [], "error": None}
         try:
             for item in module.run(mode):
