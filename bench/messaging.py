@@ -52,8 +52,8 @@ injector's.
 OFFERED = 500.0
 CLIENTS = 1
 BASELINE: dict[Mode, int] = {"full": 200, "quick": 30, "smoke": 5}
-STEP_SECONDS: dict[Mode, float] = {"full": 3.0, "quick": 1.0, "smoke": 0.25}
-MAX_STEPS: dict[Mode, int] = {"full": 7, "quick": 3, "smoke": 2}
+STEP_SECONDS: dict[Mode, float] = {"full": 3.0, "quick": 0.5, "smoke": 0.25}
+MAX_STEPS: dict[Mode, int] = {"full": 7, "quick": 2, "smoke": 2}
 KEPT_PACE = 0.9  # achieved / offered: the injector's requests were answered as fast as they were sent
 
 

@@ -37,7 +37,7 @@ second are issue 5's "messages accepted per second"** (the Messaging section ref
 """
 
 CONNECTIONS: dict[Mode, int] = {"full": 50, "quick": 50, "smoke": 4}
-SECONDS: dict[Mode, float] = {"full": 10, "quick": 2, "smoke": 1}
+SECONDS: dict[Mode, float] = {"full": 10, "quick": 1, "smoke": 1}
 WARM_UP: dict[Mode, bool] = {"full": True, "quick": False, "smoke": False}
 STATE = "/api/session/state"
 SEND = "/api/messages/send"

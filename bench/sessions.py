@@ -142,19 +142,19 @@ def run(mode: Mode) -> list[Result | Table]:
         futures = [(name, pool.submit(track.measure, mode)) for name, track in tracks]
         found = {(name, engine): steps for name, future in futures for engine, steps in future.result().items()}
     out: list[Result | Table] = []
-    for engine, unit, scale, what in (("sandbox", "KiB", 1024, "idle sandbox"),
-                                      ("neonize", "MiB", MIB, "neonize (offline, retrying)")):
+    for engine, unit, scale, kind, state in (("sandbox", "KiB", 1024, "sandbox", "idle"),
+                                             ("neonize", "MiB", MIB, "neonize", "retrying offline")):
         gw, ys = found[("gateway", engine)], found[("yardstick", engine)]
         last, ys_last = gw[-1], ys[-1]
         params = {"sessions": [s.sessions for s in gw], "window_s": (SANDBOX_WINDOW if engine == "sandbox"
                                                                        else NEONIZE_WINDOW)[mode]}
         out += [
-            Result(f"RSS with {last.sessions} {what} sessions", round(last.rss / MIB, 1), "MiB",
+            Result(f"RSS with {last.sessions} {kind} sessions, {state}", round(last.rss / MIB, 1), "MiB",
                    round(ys_last.rss / MIB, 1), "bare FastAPI + sessions", params=params),
-            Result(f"memory per {what} session (slope)", round(slope(gw) / scale, 2), unit,
+            Result(f"memory per {kind} session, {state} (slope)", round(slope(gw) / scale, 2), unit,
                    round(slope(ys) / scale, 2), "bare FastAPI + sessions", params=params,
                    note="published, not measured here: ~400 MB (browser engine), ~200 MB (non-browser), WAHA FAQ"),
-            Result(f"CPU with {last.sessions} {what} sessions", round(last.cpu_percent, 2), "% of a core",
+            Result(f"CPU with {last.sessions} {kind} sessions, {state}", round(last.cpu_percent, 2), "% of a core",
                    round(ys_last.cpu_percent, 2), "bare FastAPI + sessions", params=params),
         ]
     rows: list[list[Any]] = []
