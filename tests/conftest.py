@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 import time
+from datetime import datetime, timedelta
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 from tests.pg import fresh_database
 from waqtor.app import Gateway, create_app
 from waqtor.config import Settings
+from waqtor.sessions.monitor import Clock, utcnow
 from waqtor.server import uvicorn_config
 
 API_KEY = "test-key-0123456789abcdef"
@@ -90,9 +92,9 @@ class Harness:
 
 
 @asynccontextmanager
-async def in_process(settings: Settings) -> AsyncIterator[Harness]:
+async def in_process(settings: Settings, clock: Clock = utcnow) -> AsyncIterator[Harness]:
     """The app with its lifespan running, reached through httpx without a socket."""
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
@@ -128,6 +130,16 @@ class LiveServer:
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.http, headers={"X-API-Key": API_KEY}, timeout=10)
+
+
+class ShiftedClock:
+    """The real UTC clock plus an offset a test can move forward."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
 
 
 def free_port() -> int:
@@ -166,7 +178,7 @@ async def live(settings: Settings) -> AsyncIterator[LiveServer]:
         yield server
 
 
-async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 5.0, what: str = "") -> None:
+async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 15.0, what: str = "") -> None:
     """Wait until `check()` is true; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:

@@ -15,6 +15,7 @@ the yardsticks) are not benchmarks.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import time
 import traceback
@@ -28,10 +29,6 @@ MODES: tuple[Mode, ...] = ("full", "quick", "smoke")
 # Benchmarks the issues ask for that no module provides yet. A module named like the key replaces its
 # entry; until then BENCHMARKS.md lists it as not measured, with the reason.
 PLANNED: dict[str, str] = {
-    "sessions": "memory and CPU with 1, 10 and 50 idle sandbox sessions and 1 and 10 neonize sessions "
-                "(issue 10, item 4): waits for the multi-session API.",
-    "messaging": "messages accepted per second by `POST /api/messages/send`, inbound-to-WebSocket latency "
-                 "at 500 msg/s (issue 5): waits for the messaging API.",
     "campaigns": "creating a 100,000-recipient campaign from CSV, runner overhead per message (issue 6): "
                  "waits for campaigns.",
 }
@@ -143,6 +140,9 @@ def run_all(modules: dict[str, ModuleType], mode: Mode, log: Any = print) -> dic
         t0 = time.monotonic()
         entry: dict[str, Any] = {"title": module.TITLE, "method": module.METHOD.strip(),
                                  "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+                                 # Runs of some benchmarks (--only) are merged with older ones: each
+                                 # keeps the load it was measured under.
+                                 "load_average": [round(x, 2) for x in os.getloadavg()],
                                  "results": [], "tables": [], "error": None}
         try:
             for item in module.run(mode):

@@ -1,7 +1,8 @@
 """HTTP load from a separate process: `wrk` when it is installed, else an asyncio httpx generator.
 
 `load(url, headers, connections, seconds)` keeps `connections` keep-alive connections busy with GET
-`url` for `seconds` and returns throughput, latency percentiles and errors.
+`url` for `seconds` and returns throughput, latency percentiles and errors; `body=` makes every request
+a POST of that JSON (wrk takes it through a Lua script).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import multiprocessing
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -35,11 +37,23 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def _wrk(url: str, headers: dict[str, str], connections: int, seconds: float) -> Load:
+def _post_script(body: str) -> str:
+    """A wrk Lua script that makes every request a POST of `body` (JSON)."""
+    if "]==]" in body:
+        raise ValueError("the body may not contain the Lua long-string closer ]==]")
+    return f'wrk.method = "POST"\nwrk.body = [==[{body}]==]\nwrk.headers["Content-Type"] = "application/json"\n'
+
+
+def _wrk(url: str, headers: dict[str, str], connections: int, seconds: float, body: str | None) -> Load:
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s"]
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]
-    out = subprocess.run(argv + [url], capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="waqtor-bench-") as script:
+        if body is not None:
+            script.write(_post_script(body))
+            script.flush()
+            argv += ["-s", script.name]
+        out = subprocess.run(argv + [url], capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"([0-9]+) requests in", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
@@ -52,7 +66,8 @@ def _wrk(url: str, headers: dict[str, str], connections: int, seconds: float) ->
     return Load("wrk", requests, rps, p50, p99, errors)
 
 
-async def _httpx_load(url: str, headers: dict[str, str], connections: int, seconds: float) -> Load:
+async def _httpx_load(url: str, headers: dict[str, str], connections: int, seconds: float,
+                      body: str | None) -> Load:
     import httpx
 
     latencies: list[float] = []
@@ -66,7 +81,11 @@ async def _httpx_load(url: str, headers: dict[str, str], connections: int, secon
             while time.monotonic() < stop:
                 t0 = time.perf_counter()
                 try:
-                    response = await client.get(url)
+                    if body is None:
+                        response = await client.get(url)
+                    else:
+                        response = await client.post(url, content=body,
+                                                     headers={"Content-Type": "application/json"})
                     if response.status_code != 200:
                         errors += 1
                 except httpx.HTTPError:
@@ -81,17 +100,18 @@ async def _httpx_load(url: str, headers: dict[str, str], connections: int, secon
 
 
 def _child(queue: multiprocessing.Queue, url: str, headers: dict[str, str], connections: int,  # type: ignore[type-arg]
-           seconds: float) -> None:
-    queue.put(asyncio.run(_httpx_load(url, headers, connections, seconds)))
+           seconds: float, body: str | None) -> None:
+    queue.put(asyncio.run(_httpx_load(url, headers, connections, seconds, body)))
 
 
-def load(url: str, headers: dict[str, str], connections: int, seconds: float) -> Load:
-    """Load `url` from another process for `seconds`; wrk if on PATH, else httpx in a child process."""
+def load(url: str, headers: dict[str, str], connections: int, seconds: float, body: str | None = None) -> Load:
+    """Load `url` from another process for `seconds`; wrk if on PATH, else httpx in a child process.
+    With `body` (a JSON text) every request is a POST of it; else a GET."""
     if shutil.which("wrk"):
-        return _wrk(url, headers, connections, seconds)
+        return _wrk(url, headers, connections, seconds, body)
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(queue, url, headers, connections, seconds), daemon=True)
+    proc = ctx.Process(target=_child, args=(queue, url, headers, connections, seconds, body), daemon=True)
     proc.start()
     try:
         return queue.get(timeout=seconds + 60)  # type: ignore[no-any-return]

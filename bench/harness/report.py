@@ -64,7 +64,7 @@ def machine_lines(machine: dict[str, Any]) -> list[str]:
         ["packages", packages],
         ["HTTP load tool", machine.get("wrk") or "httpx (wrk not installed)"],
         ["open files limit", machine.get("open_files_limit")],
-        ["load average when the run began", " / ".join(str(x) for x in machine["load_average"])],
+        ["load average when the latest run began (each benchmark gives its own)", " / ".join(str(x) for x in machine["load_average"])],
         ["commit", machine.get("commit") or "unknown"],
         ["date", machine["date"]],
     ]
@@ -97,8 +97,11 @@ def render(report: dict[str, Any]) -> str:
         "",
     ]
     for name, entry in report["benchmarks"].items():
+        load = entry.get("load_average")
         lines += [f"## {entry['title']}", "", f"`bench/{name}.py`, {entry['seconds']:.0f} s"
-                  + (f", run {entry['date']}" if entry.get("date") else "") + ".", "", entry["method"], ""]
+                  + (f", run {entry['date']}" if entry.get("date") else "")
+                  + (f", load average {' / '.join(str(x) for x in load)} when it began" if load else "")
+                  + ".", "", entry["method"], ""]
         if entry["error"]:
             lines += [f"**This benchmark failed in this run:** `{entry['error']}`", ""]
         if entry["results"]:

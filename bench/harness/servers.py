@@ -73,7 +73,7 @@ class Server:
             raise
         return self
 
-    def _wait_ready(self, timeout: float = 90.0) -> None:
+    def _wait_ready(self, timeout: float = 90.0) -> None:  # start-up takes long on a busy machine
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None
@@ -146,8 +146,12 @@ def link_sandbox(server: Server) -> None:
     response.raise_for_status()
 
 
-def yardstick(module: str) -> Server:
-    """A yardstick server from bench/yardsticks/<module>.py, started with `--port`."""
+def yardstick(module: str, data_dir: bool = False) -> Server:
+    """A yardstick server from bench/yardsticks/<module>.py, started with `--port` (and with
+    `--data-dir`, a fresh directory, when `data_dir`)."""
     port = free_port()
-    return Server(f"yardstick-{module}", [sys.executable, "-m", f"bench.yardsticks.{module}", "--port", str(port)],
-                  port)
+    server = Server(f"yardstick-{module}", [sys.executable, "-m", f"bench.yardsticks.{module}", "--port", str(port)],
+                    port)
+    if data_dir:
+        server.argv += ["--data-dir", str(server.dir / "data")]
+    return server

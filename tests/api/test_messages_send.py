@@ -292,3 +292,37 @@ async def test_unknown_fields_on_every_send_route_are_422(gw: Harness) -> None:
         response = await gw.client.post(path, json={"to": TO, "surprise": 1})
         assert_error(response, 422, "validation_error")
         assert any(d["field"] == "surprise" for d in response.json()["error"]["details"]), path
+
+
+async def test_the_answer_to_a_send_is_the_message_as_logged(data_dir) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import in_process, make_settings
+
+    async with in_process(make_settings(data_dir, sandbox_ack_delay=60)) as gw:
+        await gw.scan()
+        for body in ({"text": "plain"}, {"text": "Hi {name}", "variables": {"name": "Ada"}}):
+            data = await send(gw, **body)
+            assert data == await message(gw, data["id"])
+        response = await gw.client.post("/api/messages/send-location",
+                                        json={"to": TO, "latitude": 52.52, "longitude": 13.405, "name": "Berlin"})
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert data["location"]["name"] == "Berlin" and data == await message(gw, data["id"])
+
+
+async def test_an_ack_never_moves_back_a_message_another_writer_moved_on(data_dir) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import in_process, make_settings
+
+    async with in_process(make_settings(data_dir, sandbox_ack_delay=60)) as gw:
+        await gw.scan()
+        sent = await send(gw)
+        # Moved to read behind the message service's back (as another writer would), after it sent it.
+        assert await gw.gateway.storage.messages.move(sent["id"], "sent", "read", datetime.now(UTC))
+        engine = gw.gateway.sessions.get("default").engine
+        subscription = gw.gateway.bus.subscribe()
+        await engine.ctx.emit(MessageStatus(sent["waId"], "delivered", datetime.now(UTC)))
+        assert (await message(gw, sent["id"]))["status"] == "read"
+        assert subscription.pending() == 0
+        await engine.ctx.emit(MessageStatus(sent["waId"], "played", datetime.now(UTC)))
+        assert (await message(gw, sent["id"]))["status"] == "played"
+        ack = (await subscription.get()).data
+        assert (ack["previous"], ack["status"]) == ("read", "played")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.conftest import Harness, eventually
+from tests.conftest import Harness, ShiftedClock, eventually, in_process
+from waqtor.config import Settings
 from waqtor.storage.tables import session_state
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -70,13 +72,13 @@ async def test_scan_connects_with_a_masked_phone(gw: Harness) -> None:
     assert "4915112345678" not in (await gw.client.get("/api/session/state")).text
 
 
-async def test_uptime_counts_from_ready(gw: Harness) -> None:
-    await gw.scan()
-    monitor = gw.gateway.sessions.get("default").monitor
-    ready_since = monitor.state.ready_since
-    assert ready_since is not None
-    monitor.state = monitor.state.replace(ready_since=ready_since.replace(year=ready_since.year - 1))
-    assert (await gw.state())["uptime"] >= 365 * 24 * 3600
+async def test_uptime_counts_from_ready(settings: Settings) -> None:
+    clock = ShiftedClock()
+    async with in_process(settings, clock=clock) as gw:
+        await gw.scan()
+        assert (await gw.state())["uptime"] < 60
+        clock.offset = timedelta(days=365)
+        assert (await gw.state())["uptime"] >= 365 * 24 * 3600
 
 
 async def test_database_row_agrees_with_the_api_after_each_change(gw: Harness) -> None:

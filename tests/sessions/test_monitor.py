@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
-from tests.conftest import eventually, in_process, make_settings
+from tests.conftest import ShiftedClock, eventually, in_process, make_settings
 from waqtor.storage.tables import session_state
 
 
@@ -16,15 +17,14 @@ async def last_update_in_db(gw) -> object:  # type: ignore[no-untyped-def]
 
 
 async def test_the_row_is_rewritten_every_interval_with_fresh_uptime(data_dir: Path) -> None:
-    async with in_process(make_settings(data_dir, monitor_interval=0.05)) as gw:
+    clock = ShiftedClock()
+    async with in_process(make_settings(data_dir, monitor_interval=0.05), clock=clock) as gw:
         await gw.scan()
         first = await last_update_in_db(gw)
         async def advanced() -> bool:
             return (await last_update_in_db(gw))[0] > first[0]
         await eventually(advanced, what="a periodic write")
-        monitor = gw.gateway.sessions.get("default").monitor
-        since = monitor.state.ready_since
-        monitor.state = monitor.state.replace(ready_since=since.replace(year=since.year - 1))
+        clock.offset = timedelta(days=365)  # a year after the session became ready
         async def uptime_written() -> bool:
             return (await last_update_in_db(gw))[1] > 3600
         await eventually(uptime_written, what="uptime in the periodic write")
@@ -58,3 +58,48 @@ async def test_the_monitor_leaves_message_events_to_the_message_service(data_dir
                                        text="x", timestamp=datetime.now(UTC)))
         assert subscription.pending() == 0
         assert monitor.state.messages_received == 0
+
+
+async def counters_in_db(gw) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    async with gw.gateway.storage.engine.connect() as conn:
+        row = (await conn.execute(select(session_state.c.messages_sent, session_state.c.messages_received))).one()
+    return row[0], row[1]
+
+
+async def test_counts_made_at_once_are_all_stored_with_fewer_writes(data_dir: Path) -> None:
+    import asyncio
+
+    async with in_process(make_settings(data_dir)) as gw:
+        await gw.scan()
+        monitor = gw.gateway.sessions.get("default").monitor
+        subscription = gw.gateway.bus.subscribe()
+        await asyncio.gather(*(monitor.count(received=1) for _ in range(20)), monitor.count(sent=2))
+        updates = []
+        while subscription.pending():
+            event = await subscription.get()
+            if event.type == "session_update":
+                updates.append(event.data["stats"])
+        assert await counters_in_db(gw) == (2, 20)
+        assert monitor.state.messages_received == 20 and monitor.state.messages_sent == 2
+        assert 1 <= len(updates) < 21
+        assert updates[-1] == {"messagesSent": 2, "messagesReceived": 20}
+
+
+async def test_a_count_whose_write_failed_is_stored_by_the_next_count(data_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    async with in_process(make_settings(data_dir)) as gw:
+        await gw.scan()
+        monitor = gw.gateway.sessions.get("default").monitor
+        repo = gw.gateway.storage.sessions
+        real = repo.save_state
+        async def fail_once(*args, **kwargs):  # type: ignore[no-untyped-def]
+            monkeypatch.setattr(repo, "save_state", real)
+            raise OSError("disk gone for a moment")
+        monkeypatch.setattr(repo, "save_state", fail_once)
+        with pytest.raises(OSError):
+            await monitor.count(received=1)
+        assert monitor.state.messages_received == 0
+        await monitor.count(received=1)
+        assert await counters_in_db(gw) == (0, 2)
+        assert monitor.state.messages_received == 2

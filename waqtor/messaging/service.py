@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 INTERRUPTED = "interrupted: the gateway stopped before this message was handed to WhatsApp"
 ORPHAN_ACKS = 1_000  # acknowledgements kept for messages whose WhatsApp id is not logged yet
+RECENT_SENT = 5_000  # messages sent by this instance kept by WhatsApp id, so their acks skip a look-up
 MAX_ID = 128
 
 
@@ -88,6 +89,11 @@ class MessageService:
             lambda: RateWindow(rate) if rate else None, settings.send_queue_size, self._deliver_queued
         )
         self._orphans: OrderedDict[tuple[str, str], list[MessageStatus]] = OrderedDict()
+        # The last known form of recently sent messages. An acknowledgement starts from it instead of
+        # reading the log (a round trip per ack, two per message on the way to read); `_advance`
+        # moves the row only from the status it holds (compare-and-set) and reads the log again when
+        # that fails, so a stale entry costs a read, never a wrong move.
+        self._recent: OrderedDict[tuple[str, str], MessageRecord] = OrderedDict()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks = TaskSet("messages")
         self.http = http_client()
@@ -211,13 +217,18 @@ class MessageService:
         async with self._locks[record.session]:
             marked = await self._repo.mark_sent(record.id, result.id, sent_at)
             early = self._orphans.pop((record.session, result.id), [])
-        if marked:
             sent = dataclasses.replace(record, status=st.SENT, wa_id=result.id, sent_at=sent_at)
+            if marked:
+                self._remember(sent)
+        if marked:
             await self._bus.publish(events.MESSAGE_ACK, ack_view(sent, st.QUEUED, sent_at), session=record.session)
             try:
                 await session.monitor.count(sent=1)
             except Exception:
                 log.exception("session %s: could not count a sent message", record.session)
+            if not early:
+                # Exactly the row just written: reading it back was a fourth round trip per send.
+                return sent
             for event in early:
                 await self.acknowledge(record.session, event)
         return (await self._repo.get(record.id)) or record
@@ -256,12 +267,17 @@ class MessageService:
         if wa_id is None or chat is None:
             log.warning("session %s: ignored an incoming message without id or chat", session)
             return None
-        if await self._repo.find_by_wa_id(session, wa_id, "in") is not None:
+        data = event.media.get("data") if isinstance(event.media, dict) else None
+        has_file = isinstance(data, bytes | bytearray) and bool(data)
+        # A redelivered message is refused by the log's unique (session, direction, wa_id) index when it
+        # is inserted (insert_new answers None). Only a message with a file is looked up first, so that a
+        # duplicate's file is not stored: for a text that look-up was a third database round trip.
+        if has_file and await self._repo.find_by_wa_id(session, wa_id, "in") is not None:
             return None
         now = self._clock()
         attached = None
-        data = event.media.get("data") if isinstance(event.media, dict) else None
-        if isinstance(data, bytes | bytearray) and data:
+        if has_file:
+            assert isinstance(data, bytes | bytearray)
             name = event.media.get("fileName") if isinstance(event.media, dict) else None
             attached = await self.media.save(chunks_of(bytes(data)), _short(name, 200), enforce_limits=False)
         kind = event.type if isinstance(event.type, str) and event.type.isalnum() and len(event.type) <= 16 else "unknown"
@@ -293,12 +309,21 @@ class MessageService:
         if event.status not in st.ENGINE_STATUSES or _short(event.id) is None:
             log.warning("session %s: ignored status %r for %r", session, event.status, event.id)
             return
+        key = (session, event.id)
         async with self._locks[session]:
-            record = await self._repo.find_by_wa_id(session, event.id, "out")
+            record = self._recent.get(key) or await self._repo.find_by_wa_id(session, event.id, "out")
             if record is None:
-                self._orphans.setdefault((session, event.id), []).append(event)
+                self._orphans.setdefault(key, []).append(event)
                 while len(self._orphans) > ORPHAN_ACKS:
                     self._orphans.popitem(last=False)
                 return
         error = _short(event.error, 2000) if event.status == st.FAILED else None
-        await self._advance(record, event.status, _aware(event.timestamp, self._clock()), error)
+        moved = await self._advance(record, event.status, _aware(event.timestamp, self._clock()), error)
+        if key in self._recent:
+            self._recent[key] = moved
+
+    def _remember(self, record: MessageRecord) -> None:
+        assert record.wa_id is not None
+        self._recent[(record.session, record.wa_id)] = record
+        while len(self._recent) > RECENT_SENT:
+            self._recent.popitem(last=False)
