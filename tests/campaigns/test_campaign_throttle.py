@@ -21,7 +21,8 @@ def test_with_nothing_in_the_way_it_sends_now() -> None:
 
 
 def test_it_waits_for_the_delay_after_the_last_send() -> None:
-    assert next_send_time(T0, NO_CAPS, Schedule(), [], not_before=T0 + timedelta(seconds=9)) == T0 + timedelta(seconds=9)
+    later = T0 + timedelta(seconds=9)
+    assert next_send_time(T0, NO_CAPS, Schedule(), [], not_before=later) == later
 
 
 def test_the_drawn_delay_lies_between_the_minimum_and_the_maximum() -> None:
@@ -58,7 +59,8 @@ def test_the_hour_and_day_caps_hold_too() -> None:
 def test_it_waits_for_the_start_time() -> None:
     start = T0 + timedelta(hours=3)
     assert next_send_time(T0, NO_CAPS, Schedule(start_at=start), []) == start
-    assert next_send_time(start + timedelta(seconds=1), NO_CAPS, Schedule(start_at=start), []) == start + timedelta(seconds=1)
+    after = start + timedelta(seconds=1)
+    assert next_send_time(after, NO_CAPS, Schedule(start_at=start), []) == after
 
 
 def test_inside_the_window_it_sends_and_outside_it_waits_for_the_next_opening() -> None:
