@@ -261,3 +261,15 @@ async def test_a_campaign_waits_while_its_session_is_not_connected(gw: Harness) 
     assert waiting["status"] == "running" and waiting["counts"]["pending"] == 3
     await gw.scan()
     await wait_for(gw.client, campaign["id"], "completed")
+
+
+async def test_a_campaign_runs_to_completion_on_postgresql(data_dir: Any) -> None:
+    from tests.conftest import in_process, make_settings
+    from tests.pg import fresh_database
+
+    async with fresh_database() as url, in_process(make_settings(data_dir, database_url=url)) as gw:
+        await gw.scan()
+        campaign = await create(gw.client, recipients=recipients(phones(12)), start=True)
+        await wait_for(gw.client, campaign["id"], "completed")
+        found = await all_recipients(gw.client, campaign["id"])
+        assert len(found) == 12 and all(r["status"] in ("sent", "delivered", "read") for r in found)
