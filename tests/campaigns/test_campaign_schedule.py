@@ -92,3 +92,19 @@ async def test_the_random_delay_separates_two_messages_of_the_session(data_dir: 
         await runner_looked(gw)
         assert (await get(gw.client, first["id"]))["counts"]["pending"] + (
             await get(gw.client, second["id"]))["counts"]["pending"] == 2
+
+
+async def test_a_scheduled_campaign_deleted_before_its_time_leaves_the_others_sending(data_dir: Path) -> None:
+    clock = Clock()
+    async with gateway_with_clock(make_settings(data_dir), clock) as gw:
+        await gw.scan()
+        start = clock.now.replace(hour=13)
+        gone = await create(gw.client, recipients=recipients(phones(2)), start=True,
+                            schedule={"startAt": start.isoformat()})
+        kept = await create(gw.client, recipients=recipients(phones(2, start=10)), start=True,
+                            schedule={"startAt": start.isoformat()})
+        await runner_looked(gw)  # the sender knows both
+        assert (await gw.client.delete(f"/api/campaigns/{gone['id']}")).status_code == 200
+        clock.advance(hours=1)
+        await runner_looked(gw)
+        await wait_for(gw.client, kept["id"], "completed")

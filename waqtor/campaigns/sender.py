@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 LONGEST_SLEEP = 3600.0
+RETRY_SOON = 0.05  # seconds after a pass that found its campaigns changed under it
 NOT_ON_WHATSAPP = "not_on_whatsapp: the number has no WhatsApp account"
 
 
@@ -106,6 +107,11 @@ class SessionSender:
             self._wake.clear()
             try:
                 wait = await self._pass()
+            except WaqtorError as exc:
+                # A campaign moved or vanished under us (another instance, the API): look again.
+                log.info("session %s: campaigns changed during a pass (%s); looking again", self.session, exc.message)
+                self._reload = True
+                wait = RETRY_SOON
             except Exception:
                 log.exception("session %s: the campaign sender failed; it tries again shortly", self.session)
                 self._reload = True

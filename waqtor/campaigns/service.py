@@ -160,7 +160,9 @@ class CampaignService:
     async def delete(self, campaign_id: str) -> None:
         """Remove the campaign and its recipients (its messages stay in the log). Conflict
         (`campaign_running`) while it runs."""
+        record = await self.get(campaign_id)
         if await self._repo.delete(campaign_id, model.DELETABLE):
+            self.runner.wake(record.session)
             return
         record = await self.get(campaign_id)
         raise Conflict(f"campaign {campaign_id!r} is running; pause or cancel it first", code="campaign_running",
