@@ -73,6 +73,7 @@ class SessionSender:
         self._primed = False
         state = runner.sessions.get(session).monitor.state
         self._seen_error = (state.last_error or {}).get("at")
+        self._ready = state.ready
 
     # ---- what others tell it ------------------------------------------------------------------------
 
@@ -84,14 +85,16 @@ class SessionSender:
     def observe(self, view: dict[str, Any]) -> None:
         """A `session_update` of this session: a new error while not ready pauses the campaigns; being
         ready lets those a reconnect clears continue."""
-        error = view.get("lastError")
-        if not view.get("ready") and error and error.get("at") != self._seen_error:
+        error, ready = view.get("lastError"), bool(view.get("ready"))
+        if not ready and error and error.get("at") != self._seen_error:
             self._seen_error = error.get("at")
             self._errors.append(error)
             self.wake()
-        elif view.get("ready"):
+        # Only a change matters: every message sent publishes the session's state (its counters) too.
+        if ready and not self._ready:
             self._resume_due = True
             self.wake()
+        self._ready = ready
 
     # ---- the loop -------------------------------------------------------------------------------------
 
