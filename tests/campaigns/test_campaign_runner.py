@@ -182,7 +182,9 @@ async def test_a_temporary_ban_pauses_the_campaign_until_someone_resumes_it(link
     paused = await wait_for(client, cid, "paused")
     assert paused["reason"]["code"] == "temporary_ban" and paused["reason"]["resumesByItself"] is False
     assert (await linked.state())["lastError"]["code"] == "temporary_ban"
-    await eventually(lambda: linked.gateway.sessions.get("default").monitor.state.ready, 5, "the ban to end")
+    sender = linked.gateway.campaigns.runner.sender("default")
+    assert sender is not None
+    await eventually(lambda: sender.sees_ready, 5, "the sender to see the session ready after the ban")
     await runner_looked(linked)
     still = await get(client, cid)
     assert still["status"] == "paused" and still["counts"]["pending"] > 0

@@ -75,6 +75,11 @@ class SessionSender:
         self._seen_error = (state.last_error or {}).get("at")
         self._ready = state.ready
 
+    @property
+    def sees_ready(self) -> bool:
+        """Whether the last session update it took in said the session was ready."""
+        return self._ready
+
     # ---- what others tell it ------------------------------------------------------------------------
 
     def wake(self, reload: bool = False) -> None:
