@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import socket
 import time
@@ -183,8 +184,10 @@ async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float
     deadline = time.monotonic() + timeout
     while True:
         result = check()
-        if not isinstance(result, bool):
+        if inspect.isawaitable(result):
             result = await result
+        if not isinstance(result, bool):  # a forgotten call would be a truthy method: always "true"
+            raise TypeError(f"eventually()'s check must give a bool, not {type(result).__name__}")
         if result:
             return
         if time.monotonic() > deadline:

@@ -1,8 +1,10 @@
 """`create_app(settings)`: the FastAPI application and the lifespan that owns everything long-lived.
 
 Start-up order: storage (migrations) → API key → bus → webhooks → WebSocket bridge → message service →
-sessions. Shutdown runs the reverse, except that queued sends stop before the sessions (so none reaches
-an engine that is stopping), and the sessions' last events are queued for webhooks before the sender stops.
+campaign runner → sessions (each session's campaign sender starts with its engine). Shutdown runs the
+reverse, except that the campaign senders stop first (each finishes the message it is sending), then
+queued sends, before the sessions (so none reaches an engine that is stopping), and the sessions' last
+events are queued for webhooks before the sender stops.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from waqtor.api import errors as api_errors
 from waqtor.api.access_log import AccessLog
 from waqtor.api.ratelimit import RateLimit
 from waqtor.api.routes import (
+    campaigns,
     cloud_webhooks,
     health,
     media,
@@ -35,6 +38,8 @@ from waqtor.api.routes import (
 from waqtor.api.ws import Bridge
 from waqtor.auth import ApiKeys
 from waqtor.bus import Bus, backend_factory
+from waqtor.campaigns.runner import CampaignRunner
+from waqtor.campaigns.service import CampaignService
 from waqtor.config import Settings
 from waqtor.console import ConsoleQR
 from waqtor.engines import engine_class
@@ -68,6 +73,7 @@ class Gateway:
     bridge: Bridge
     webhooks: Webhooks
     messages: MessageService
+    campaigns: CampaignService
     clock: Clock = utcnow
 
 
@@ -110,9 +116,12 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
             manager = SessionManager(settings, storage, bus, clock)
             messages_service = MessageService(settings, storage, bus, manager, clock)
             manager.message_sink = messages_service.handle
+            runner = CampaignRunner(settings, storage, bus, manager, messages_service, clock)
+            manager.runners = runner
             bridge = Bridge(settings, bus, keys, manager)
             app.state.gateway = Gateway(settings=settings, storage=storage, bus=bus, keys=keys, sessions=manager,
-                                        bridge=bridge, webhooks=hooks, messages=messages_service, clock=clock)
+                                        bridge=bridge, webhooks=hooks, messages=messages_service,
+                                        campaigns=CampaignService(settings, storage, runner, clock), clock=clock)
             await bridge.start()
             stack.push_async_callback(bridge.stop)
             if console_qr:
@@ -121,8 +130,10 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
                 stack.push_async_callback(console.stop)
             await messages_service.start()
             stack.push_async_callback(manager.stop)
-            # Registered last so it runs first: queued sends stop before the engines do.
+            # Registered after the manager so they run before it: no send reaches an engine that stops.
             stack.push_async_callback(messages_service.stop)
+            await runner.start()
+            stack.push_async_callback(runner.stop)
             await manager.start()
             log.info("waqtor %s ready (engine %s)", __version__, settings.engine)
             yield
@@ -141,6 +152,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     app.include_router(status.router)
     app.include_router(messages.router)
     app.include_router(message_log.router)
+    app.include_router(campaigns.router)
     app.include_router(media.router)
     app.include_router(websocket.router)
     app.include_router(tools.router)

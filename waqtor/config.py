@@ -13,7 +13,6 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-
 class Settings(BaseSettings):
     """Every setting of the gateway; README.md has the table with each default."""
 
@@ -87,6 +86,14 @@ class Settings(BaseSettings):
     media_retention_days: int = Field(30, ge=0, description="Days media files are kept; 0 keeps them forever.")
     media_cleanup_interval: float = Field(3600.0, gt=0, description="Seconds between media retention sweeps.")
     media_download_timeout: float = Field(30.0, gt=0, description="Seconds allowed to download media from a URL.")
+    # ---- campaigns ----
+    campaign_max_recipients: int = Field(100_000, ge=1, description="Most recipients one campaign may have.")
+    campaign_max_upload: int = Field(
+        33_554_432, ge=1024, description="Largest campaign definition in bytes: a CSV upload or a JSON body."
+    )
+    campaign_poll_interval: float = Field(
+        5.0, gt=0, description="Seconds between looks at the campaigns for changes made on other instances."
+    )
     sandbox_ack_delay: float = Field(
         1.0, ge=0, description="Seconds between each status step (delivered, read) of a sandbox message."
     )

@@ -36,6 +36,16 @@ async def test_disconnect_fault_records_the_error_and_heals_by_itself(gw: Harnes
     assert state["info"]["phoneMasked"] is not None
 
 
+async def test_temporary_ban_fault_is_reported_like_a_real_ban_and_ends_by_itself(gw: Harness) -> None:
+    await gw.scan()
+    response = await gw.client.post("/api/sandbox/fail", json={"kind": "temporary_ban"})
+    assert response.json()["data"] == {"kind": "temporary_ban", "status": "disconnected"}
+    error = (await gw.state())["lastError"]
+    assert error["code"] == "temporary_ban" and error["details"]["expiresInSeconds"] == gw.settings.sandbox_reconnect_delay
+    monitor = gw.gateway.sessions.get("default").monitor
+    await eventually(lambda: monitor.state.ready, what="the ban to end")
+
+
 async def test_logout_fault_returns_to_qr_and_keeps_the_reason(gw: Harness) -> None:
     await gw.scan()
     await gw.client.post("/api/sandbox/fail", json={"kind": "logout"})

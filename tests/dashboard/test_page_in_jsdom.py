@@ -52,7 +52,7 @@ class Page:
         async def holds() -> bool:
             nonlocal latest
             latest = await self.snapshot()
-            return check(latest)
+            return bool(check(latest))
 
         try:
             await eventually(holds, timeout, what)

@@ -101,7 +101,12 @@ async def test_the_gateway_sweeps_old_media_in_the_background(data_dir: Path) ->
 
         async with gw.gateway.storage.engine.begin() as conn:
             await conn.execute(update(media).values(created_at=datetime.now(UTC) - timedelta(days=31)))
-        await eventually(lambda: not path.exists(), what="the retention sweep")
+        async def swept() -> bool:
+            # The sweep removes the file, then marks its row: wait for both.
+            logged = (await gw.client.get(f"/api/messages/{sent['id']}")).json()["data"]
+            return not path.exists() and logged["media"]["available"] is False
+
+        await eventually(swept, what="the retention sweep")
         expired = await gw.client.get(sent["media"]["url"])
         assert expired.status_code == 404 and expired.json()["error"]["code"] == "media_expired"
         logged = (await gw.client.get(f"/api/messages/{sent['id']}")).json()["data"]

@@ -78,6 +78,14 @@ class SessionQueue:
             self._worker = self._tasks.spawn(self._drain(), f"send-queue[{self.session}]")
         return ticket
 
+    async def acquire(self) -> None:
+        """Wait for a slot of the window and take it, without joining the queue (campaigns, which
+        send one message at a time per session, wait here instead of filling the queue)."""
+        if self._window is None:
+            return
+        while not (decision := await self._window.hit(self.session)).allowed:
+            await asyncio.sleep(max(0.005, decision.retry_after()))
+
     async def _drain(self) -> None:
         assert self._window is not None
         try:

@@ -6,6 +6,11 @@ as `queued` and published as a `message` event (direction `out`), then handed to
 or when its turn comes. When the engine accepts it, it is `sent` (a `message_ack`) and counted in
 the session's `messagesSent`. A refusal marks it `failed` with the error.
 
+Campaigns — `send_for_campaign(...)` waits for a slot of the session's send rate (never the queue),
+logs the message `queued` with its campaign and recipient, and hands it to the engine; it returns
+the message `sent` or `failed`. Listeners added with `add_status_listener` hear every later status
+change of a sent message (the acknowledgements), after its `message_ack` is published.
+
 Receiving — `handle(session, event)` takes the engine's `MessageIn` and `MessageStatus`: an incoming
 message is logged as `received` (its file stored), counted in `messagesReceived` and published as
 `message`; a status change moves the logged message forward only and is published as `message_ack`.
@@ -17,7 +22,7 @@ import asyncio
 import dataclasses
 import logging
 from collections import OrderedDict, defaultdict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +31,14 @@ from zoneinfo import ZoneInfo
 from waqtor import events
 from waqtor.bus import Bus
 from waqtor.config import Settings
-from waqtor.engines.base import ContactCard, Location, MessageIn, MessageStatus, OutgoingMedia, OutgoingMessage
+from waqtor.engines.base import (
+    ContactCard,
+    Location,
+    MessageIn,
+    MessageStatus,
+    OutgoingMedia,
+    OutgoingMessage,
+)
 from waqtor.errors import EngineError, NotFound, SessionNotReady, WaqtorError
 from waqtor.messaging import status as st
 from waqtor.messaging.download import http_client
@@ -50,6 +62,9 @@ INTERRUPTED = "interrupted: the gateway stopped before this message was handed t
 ORPHAN_ACKS = 1_000  # acknowledgements kept for messages whose WhatsApp id is not logged yet
 RECENT_SENT = 5_000  # messages sent by this instance kept by WhatsApp id, so their acks skip a look-up
 MAX_ID = 128
+
+# Hears (message as it now stands, its previous status) after each acknowledged status change.
+StatusListener = Callable[[MessageRecord, str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +111,12 @@ class MessageService:
         self._recent: OrderedDict[tuple[str, str], MessageRecord] = OrderedDict()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks = TaskSet("messages")
+        self._listeners: list[StatusListener] = []
         self.http = http_client()
+
+    def add_status_listener(self, listener: StatusListener) -> None:
+        """Call `listener` after every acknowledged status change (a failure of it is logged)."""
+        self._listeners.append(listener)
 
     # ---- lifecycle --------------------------------------------------------------------------------
 
@@ -153,6 +173,22 @@ class MessageService:
             ticket.fill(record.id)
             return record
         return await self._deliver(record, raise_errors=True)
+
+    async def send_for_campaign(self, session: str, draft: Draft, *, campaign_id: str,
+                                recipient_id: int) -> MessageRecord:
+        """Send one campaign message: wait for a slot of the session's send rate, log it `queued`
+        (with the campaign and recipient), publish it, and hand it to the engine. Returns it `sent`,
+        or `failed` with the engine's error (never raises that). Raises SessionNotFound, or
+        SessionNotReady before anything is logged."""
+        self.require_ready(session)
+        await self._queues.get(session).acquire()
+        self.require_ready(session)
+        now = self._clock()
+        values = self._values(session, draft, now, campaign_id)
+        values["campaign_recipient_id"] = recipient_id
+        record = await self._repo.insert(values, draft.media)
+        await self._bus.publish(events.MESSAGE, message_view(record), session=session)
+        return await self._deliver(record, raise_errors=False)
 
     @staticmethod
     def _values(session: str, draft: Draft, now: datetime, campaign_id: str | None) -> dict[str, Any]:
@@ -244,6 +280,11 @@ class MessageService:
                     **{st.STEP_COLUMN[new]: at},
                 )
                 await self._bus.publish(events.MESSAGE_ACK, ack_view(moved, current.status, at), session=current.session)
+                for listener in self._listeners:
+                    try:
+                        await listener(moved, current.status)
+                    except Exception:
+                        log.exception("session %s: a status listener failed on message %s", moved.session, moved.id)
                 return moved
             fresh = await self._repo.get(current.id)  # someone else moved it: look again
             if fresh is None:

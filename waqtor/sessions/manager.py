@@ -12,7 +12,7 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from waqtor.bus import Bus
 from waqtor.config import Settings
@@ -32,6 +32,16 @@ log = logging.getLogger(__name__)
 DEFAULT_SESSION = "default"
 NAME_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}$")
 RUNNING, STOPPED = "running", "stopped"
+
+
+class SessionRunners(Protocol):
+    """What runs beside a session's engine on this instance (the campaign runner)."""
+
+    def start_session_runner(self, name: str) -> None: ...
+
+    async def stop_session_runner(self, name: str) -> None: ...
+
+    async def session_deleted(self, name: str) -> None: ...
 
 
 class _RepositoryStore(EngineStore):
@@ -71,6 +81,8 @@ class SessionManager:
         self._tasks = TaskSet("sessions")
         # Set by the app before start(): where engines' message events go (the message service).
         self.message_sink: MessageSink | None = None
+        # Set by the app before start(): started after a session's engine, stopped before it.
+        self.runners: SessionRunners | None = None
 
     # ---- start and stop of the gateway -------------------------------------------------------------
 
@@ -155,11 +167,15 @@ class SessionManager:
         except Exception:
             session.running = False
             raise
+        if self.runners is not None:
+            self.runners.start_session_runner(session.name)
 
     async def _stop_engine(self, session: Session) -> None:
         if not session.running:
             return
         session.running = False
+        if self.runners is not None:
+            await self.runners.stop_session_runner(session.name)
         await session.engine.stop()
         await session.monitor.stopped()
 
@@ -205,6 +221,8 @@ class SessionManager:
             await session.engine.forget()
             await self._storage.sessions.delete(name)
             self._sessions.pop(name, None)
+        if self.runners is not None:
+            await self.runners.session_deleted(name)
         log.info("session %s deleted", name)
 
     async def start_session(self, name: str) -> Session:

@@ -1,7 +1,8 @@
 """Storage facade over SQLAlchemy Core (async). The URL picks the database: sqlite:/// or postgresql://.
 
 `Storage.open()` connects and applies every Alembic migration; repositories hang off the facade, one per
-group of tables (`storage.sessions`, `storage.webhooks`, `storage.messages`, `storage.media`).
+group of tables (`storage.sessions`, `storage.webhooks`, `storage.messages`, `storage.media`,
+`storage.campaigns`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from waqtor.errors import ConfigError
+from waqtor.storage.campaigns import CampaignRepository
 from waqtor.storage.media import MediaRepository
 from waqtor.storage.messages import MessageRepository
 from waqtor.storage.sessions import SessionRepository
@@ -70,6 +72,7 @@ class Storage:
         self.webhooks: WebhookRepository
         self.messages: MessageRepository
         self.media: MediaRepository
+        self.campaigns: CampaignRepository
 
     @property
     def engine(self) -> AsyncEngine:
@@ -94,6 +97,7 @@ class Storage:
         self.webhooks = WebhookRepository(engine)
         self.messages = MessageRepository(engine)
         self.media = MediaRepository(engine)
+        self.campaigns = CampaignRepository(engine)
         log.info("storage ready (%s)", self.dialect)
 
     async def ping(self) -> bool:

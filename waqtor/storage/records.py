@@ -97,9 +97,53 @@ class MessageRecord:
     push_name: str | None = None
     error: str | None = None
     campaign_id: str | None = None
+    campaign_recipient_id: int | None = None
     queued_at: datetime | None = None
     sent_at: datetime | None = None
     delivered_at: datetime | None = None
     read_at: datetime | None = None
     played_at: datetime | None = None
     failed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRecord:
+    """One row of `campaigns`; `message`, `window`, `throttle` and `options` are in their API form."""
+
+    id: str
+    name: str
+    session: str
+    status: str
+    message: dict[str, Any]
+    throttle: dict[str, Any]
+    options: dict[str, Any]
+    variables: list[str]
+    report: dict[str, Any]
+    total: int
+    created_at: datetime
+    updated_at: datetime
+    start_at: datetime | None = None
+    window: dict[str, Any] | None = None
+    reason_code: str | None = None
+    reason_message: str | None = None
+    reason_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientRecord:
+    """One row of `campaign_recipients`."""
+
+    id: int
+    campaign_id: str
+    source_row: int
+    phone: str
+    jid: str
+    name: str | None
+    variables: dict[str, Any]
+    status: str
+    reason: str | None = None
+    message_id: int | None = None
+    attempted_at: datetime | None = None
+    updated_at: datetime | None = None

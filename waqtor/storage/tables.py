@@ -163,6 +163,8 @@ messages = Table(
     Column("status", String(16), nullable=False),
     Column("error", Text, nullable=True),
     Column("campaign_id", String(64), nullable=True),
+    # The campaign recipient this message was sent to (migration 0005): how a crash is settled.
+    Column("campaign_recipient_id", MessageId, nullable=True),
     Column("timestamp", UTCDateTime, nullable=False),
     Column("queued_at", UTCDateTime, nullable=True),
     Column("sent_at", UTCDateTime, nullable=True),
@@ -177,7 +179,56 @@ messages = Table(
     Index("ix_messages_direction_id", "direction", "id"),
     Index("ix_messages_timestamp", "timestamp"),
     Index("ix_messages_campaign_id", "campaign_id"),
+    Index("ix_messages_campaign_recipient_id", "campaign_recipient_id"),
     # One row per WhatsApp message and direction in a session: a redelivered incoming message is
     # recognised, and an acknowledgement finds its message.
     Index("uq_messages_session_direction_wa_id", "session", "direction", "wa_id", unique=True),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("session", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    # Why it is paused or failed: a stable code, a sentence, and when.
+    Column("reason_code", String(64), nullable=True),
+    Column("reason_message", Text, nullable=True),
+    Column("reason_at", UTCDateTime, nullable=True),
+    Column("message", JSON, nullable=False),  # {"type", "text", "mediaId"}
+    Column("start_at", UTCDateTime, nullable=True),
+    Column("window", JSON, nullable=True),  # {"start", "end", "timezone", "days"}
+    Column("throttle", JSON, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("variables", JSON, nullable=False),  # the variable names the recipients carry
+    Column("report", JSON, nullable=False),  # what the import found, as the creation answer showed it
+    Column("total", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index("ix_campaigns_session_status", "session", "status"),
+    Index("ix_campaigns_created", "created_at", "id"),
+)
+
+campaign_recipients = Table(
+    "campaign_recipients",
+    metadata,
+    Column("id", MessageId, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(32), ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("source_row", Integer, nullable=False),  # the row of the CSV file (or the list) it came from
+    Column("phone", String(32), nullable=False),
+    Column("jid", String(128), nullable=False),
+    Column("name", String(256), nullable=True),
+    Column("variables", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("message_id", MessageId, nullable=True),
+    Column("attempted_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=True),
+    # A number is in a campaign once: nothing can send it twice under two rows.
+    UniqueConstraint("campaign_id", "jid", name="uq_campaign_recipients_campaign_jid"),
+    Index("ix_campaign_recipients_status", "campaign_id", "status", "id"),
+    Index("ix_campaign_recipients_attempted", "campaign_id", "attempted_at"),
 )

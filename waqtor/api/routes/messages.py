@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -23,11 +22,12 @@ from waqtor.api.message_models import (
     form_schema,
 )
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
+from waqtor.api.uploads import bounded, chunks
 from waqtor.engines.base import ContactCard, Location
 from waqtor.errors import InvalidInput, UnsupportedMediaType
 from waqtor.messaging import phones, vcard
 from waqtor.messaging.download import fetch
-from waqtor.messaging.media import CHUNK, too_large
+from waqtor.messaging.media import too_large
 from waqtor.messaging.service import Draft
 from waqtor.messaging.views import message_view
 from waqtor.storage.records import MessageRecord
@@ -127,7 +127,7 @@ async def send_media(gateway: GatewayDep, request: Request) -> dict[str, Any]:
         if declared.isdigit() and int(declared) > limit:
             raise too_large("upload", int(declared), limit)
         try:
-            form = await MultiPartParser(request.headers, _bounded(request.stream(), limit),
+            form = await MultiPartParser(request.headers, bounded(request.stream(), limit),
                                          max_files=1, max_fields=16).parse()
         except MultiPartException as exc:
             raise InvalidInput(f"invalid multipart body: {exc.message}", code="invalid_multipart") from None
@@ -144,7 +144,7 @@ async def send_media(gateway: GatewayDep, request: Request) -> dict[str, Any]:
                 raise RequestValidationError([{"type": "missing", "loc": ("body", "file"),
                                                "msg": "Field required: the file part"}])
             to = _ready(gateway, body.session, body.to)
-            media = await store.save(_read(upload), body.fileName or upload.filename, body.type)
+            media = await store.save(chunks(upload), body.fileName or upload.filename, body.type)
         finally:
             await form.close()
     else:
@@ -172,17 +172,3 @@ async def _small_body(request: Request, limit: int = 65_536) -> bytes:
         if len(body) > limit:
             raise too_large("JSON body", None, limit)
     return body
-
-
-async def _bounded(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
-    total = 0
-    async for chunk in stream:
-        total += len(chunk)
-        if total > limit:
-            raise too_large("upload", None, limit)
-        yield chunk
-
-
-async def _read(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(CHUNK):
-        yield chunk

@@ -86,7 +86,10 @@ class ContactOut(BaseModel):
 
 
 class FailIn(_Body):
-    kind: Literal["disconnect", "logout"]
+    kind: Literal["disconnect", "logout", "temporary_ban"] = Field(
+        description="disconnect: a dropped connection; temporary_ban: WhatsApp bans the account for "
+                    "WAQTOR_SANDBOX_RECONNECT_DELAY seconds; logout: the phone unlinks the device."
+    )
 
 
 class AccountOut(BaseModel):

@@ -165,14 +165,26 @@ class SandboxEngine(Engine):
         """Make the contact `jid` behave as `behaviour` from now on (kept in memory only)."""
         self.contacts[jid] = behaviour
 
-    async def fail(self, kind: Literal["disconnect", "logout"]) -> None:
-        """Inject a fault: a dropped connection that heals itself, or an unlink from the phone."""
-        if kind == "disconnect":
+    async def fail(self, kind: Literal["disconnect", "logout", "temporary_ban"]) -> None:
+        """Inject a fault: a dropped connection that heals itself, a temporary ban that ends after
+        `WAQTOR_SANDBOX_RECONNECT_DELAY` seconds (reported like the neonize engine reports one), or an
+        unlink from the phone."""
+        if kind in ("disconnect", "temporary_ban"):
             self._require_connected()
             self.phase = "disconnected"
-            await self.ctx.emit(
-                Disconnected(code="connection_lost", message="connection lost (sandbox fault)", reconnecting=True)
-            )
+            if kind == "disconnect":
+                event = Disconnected(code="connection_lost", message="connection lost (sandbox fault)",
+                                     reconnecting=True)
+            else:
+                seconds = self.ctx.settings.sandbox_reconnect_delay
+                event = Disconnected(
+                    code="temporary_ban",
+                    message=f"WhatsApp temporarily banned this account (sandbox fault); the gateway reconnects "
+                            f"when the ban ends in {seconds:g} s. Send fewer, slower messages.",
+                    reconnecting=True,
+                    details={"banCode": 0, "banReason": "SANDBOX", "expiresInSeconds": seconds},
+                )
+            await self.ctx.emit(event)
             self._tasks.spawn(self._reconnect_later(), "reconnect")
         else:
             if self._link is None:

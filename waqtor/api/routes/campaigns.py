@@ -1,0 +1,299 @@
+"""`/api/campaigns`: create (JSON or a CSV upload), list, read, page the recipients (or export them as
+CSV), start, pause, resume, cancel, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from waqtor.api.campaign_models import (
+    CampaignCreatedOut,
+    CampaignDefinition,
+    CampaignDeletedOut,
+    CampaignIn,
+    CampaignOut,
+    CampaignPage,
+    CampaignStatus,
+    RecipientPage,
+    RecipientStatus,
+)
+from waqtor.api.deps import GatewayDep, require_key
+from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
+from waqtor.api.uploads import bounded, chunks, inline_refs
+from waqtor.campaigns.views import export_header, export_row
+from waqtor.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from waqtor.messaging.download import fetch
+from waqtor.storage.records import MediaRecord
+
+router = APIRouter(prefix="/api/campaigns", tags=["campaigns"], dependencies=[Depends(require_key)],
+                   responses={**ERROR_RESPONSES,
+                              404: {"model": ErrorEnvelope, "description": "`campaign_not_found`."}})
+
+CampaignId = Annotated[str, Path(min_length=1, max_length=64, description="The campaign's id (`cmp_…`).")]
+CONFLICT = {409: {"model": ErrorEnvelope,
+                  "description": "`illegal_transition`: not allowed from its status (`details.status`)."}}
+
+
+def _validation(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> RequestValidationError:
+    return RequestValidationError([{**err, "loc": (*prefix, *err["loc"])} for err in exc.errors(include_url=False)])
+
+
+def _check_message(definition: CampaignDefinition, uploaded: bool) -> None:
+    try:
+        definition.message.check(uploaded)
+    except ValueError as exc:
+        raise RequestValidationError([{"type": "value_error", "loc": ("body", "message"), "msg": str(exc)}]) from None
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is {declared} bytes, over {limit} (WAQTOR_CAMPAIGN_MAX_UPLOAD)",
+                              code="payload_too_large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"the body is over {limit} bytes (WAQTOR_CAMPAIGN_MAX_UPLOAD)",
+                                  code="payload_too_large")
+    return bytes(body)
+
+
+def _request_schema() -> dict[str, Any]:
+    form = {
+        "type": "object",
+        "required": ["campaign", "recipients"],
+        "properties": {
+            "campaign": {"type": "string", "description": "The campaign as JSON (as the JSON body, without "
+                         "`recipients`)."},
+            "recipients": {"type": "string", "format": "binary", "description": "The CSV file."},
+            "media": {"type": "string", "format": "binary", "description": "A file to send with the text."},
+        },
+    }
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": inline_refs(CampaignIn.model_json_schema())},
+        "multipart/form-data": {"schema": form},
+    }}}
+
+
+@router.post(
+    "",
+    response_model=Envelope[CampaignCreatedOut],
+    status_code=201,
+    summary="Create a campaign (JSON recipients or a CSV upload), or check one with dryRun",
+    responses={
+        200: {"model": Envelope[CampaignCreatedOut], "description": "A dry run: checked, nothing stored."},
+        400: {"model": ErrorEnvelope, "description": "`no_recipients` (the report in details), `invalid_csv`, "
+              "`no_phone_column`, `too_many_recipients`, `invalid_template`, media errors."},
+        413: {"model": ErrorEnvelope, "description": "`payload_too_large`, `media_too_large`."},
+        415: {"model": ErrorEnvelope, "description": "Neither JSON nor multipart."},
+    },
+    openapi_extra=_request_schema(),
+)
+async def create_campaign(
+    gateway: GatewayDep,
+    request: Request,
+    response: Response,
+    dryRun: Annotated[bool, Query(description="Check and preview only; nothing is stored or fetched.")] = False,
+) -> dict[str, Any]:
+    settings, store, service = gateway.settings, gateway.messages.media, gateway.campaigns
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    upload: UploadFile | None = None
+    form = None
+    try:
+        if content_type == "application/json":
+            try:
+                body = CampaignIn.model_validate_json(await _body(request, settings.campaign_max_upload))
+            except ValidationError as exc:
+                raise _validation(exc) from None
+            definition: CampaignDefinition = body
+            source: bytes | list[dict[str, Any]] = [r.model_dump() for r in body.recipients]
+        elif content_type == "multipart/form-data":
+            limit = settings.campaign_max_upload + store.largest + 1_048_576
+            try:
+                form = await MultiPartParser(request.headers, bounded(request.stream(), limit),
+                                             max_files=2, max_fields=4).parse()
+            except MultiPartException as exc:
+                raise InvalidInput(f"invalid multipart body: {exc.message}", code="invalid_multipart") from None
+            raw, csv_file, media_file = form.get("campaign"), form.get("recipients"), form.get("media")
+            if not isinstance(raw, str) or not isinstance(csv_file, UploadFile):
+                raise RequestValidationError([{"type": "missing", "loc": ("body", "campaign" if not isinstance(
+                    raw, str) else "recipients"), "msg": "Field required: a `campaign` field and a `recipients` file"}])
+            try:
+                definition = CampaignDefinition.model_validate_json(raw)
+            except ValidationError as exc:
+                raise _validation(exc, ("body", "campaign")) from None
+            source = await csv_file.read(settings.campaign_max_upload + 1)
+            if len(source) > settings.campaign_max_upload:
+                raise PayloadTooLarge(f"the CSV file is over {settings.campaign_max_upload} bytes "
+                                      f"(WAQTOR_CAMPAIGN_MAX_UPLOAD)", code="payload_too_large")
+            upload = media_file if isinstance(media_file, UploadFile) else None
+        else:
+            raise UnsupportedMediaType("a campaign is created from application/json or multipart/form-data "
+                                       "(a `campaign` JSON field and a `recipients` CSV file)")
+        _check_message(definition, upload is not None)
+        spec = definition.spec()
+        # Reading 100,000 rows takes a while: off the event loop, so other requests are served meanwhile.
+        report = await asyncio.to_thread(service.check, spec, source)
+        preview = service.preview(spec, report)
+        if dryRun:
+            response.status_code = 200
+            return {"success": True, "data": {"campaign": None, "report": report.view(), "preview": preview,
+                                              "dryRun": True}}
+        service.require_recipients(report)
+        media = await _media(gateway, definition, upload)
+    finally:
+        if form is not None:
+            await form.close()
+    record = await service.create(spec, report, media)
+    view = (await service.views([record]))[0]
+    return {"success": True, "data": {"campaign": view, "report": report.view(), "preview": preview,
+                                      "dryRun": False}}
+
+
+async def _media(gateway: Any, definition: CampaignDefinition, upload: UploadFile | None) -> MediaRecord | None:
+    message, store = definition.message, gateway.messages.media
+    if upload is not None:
+        return await store.save(chunks(upload), message.fileName or upload.filename, message.mediaType)  # type: ignore[no-any-return]
+    if message.mediaId is not None:
+        return await store.get(message.mediaId)  # type: ignore[no-any-return]
+    if message.mediaUrl is not None:
+        return await fetch(store, gateway.messages.http, message.mediaUrl,  # type: ignore[no-any-return]
+                           timeout=gateway.settings.media_download_timeout, given_name=message.fileName,
+                           requested=message.mediaType)
+    return None
+
+
+def _encode(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> dict[str, Any]:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        value = None
+    if not isinstance(value, dict):
+        raise InvalidInput("cursor: not a cursor this gateway gave out", code="invalid_cursor")
+    return value
+
+
+class _ListCursor(BaseModel):
+    at: datetime
+    id: str
+
+
+@router.get("", response_model=Envelope[CampaignPage], summary="List campaigns, newest first, with their counts",
+            responses={400: {"model": ErrorEnvelope, "description": "`invalid_cursor`."}})
+async def list_campaigns(
+    gateway: GatewayDep,
+    status: Annotated[CampaignStatus | None, Query(description="Only campaigns in this status.")] = None,
+    session: Annotated[str | None, Query(min_length=1, max_length=64, description="Only this session's.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Campaigns per page.")] = 50,
+    cursor: Annotated[str | None, Query(max_length=300, description="nextCursor of the previous page.")] = None,
+) -> dict[str, Any]:
+    before = None
+    if cursor is not None:
+        try:
+            parsed = _ListCursor.model_validate(_decode(cursor))
+        except ValidationError:
+            raise InvalidInput("cursor: not a cursor this gateway gave out", code="invalid_cursor") from None
+        before = (parsed.at, parsed.id)
+    records = await gateway.campaigns.page(status, session, before, limit + 1)
+    more = len(records) > limit
+    records = records[:limit]
+    next_cursor = _encode({"at": records[-1].created_at.isoformat(), "id": records[-1].id}) if more else None
+    return {"success": True, "data": {"campaigns": await gateway.campaigns.views(records), "nextCursor": next_cursor}}
+
+
+@router.get("/{campaign_id}", response_model=Envelope[CampaignOut], summary="One campaign with its counts")
+async def get_campaign(gateway: GatewayDep, campaign_id: CampaignId) -> dict[str, Any]:
+    record = await gateway.campaigns.get(campaign_id)
+    return {"success": True, "data": (await gateway.campaigns.views([record]))[0]}
+
+
+@router.get(
+    "/{campaign_id}/recipients",
+    response_model=Envelope[RecipientPage],
+    summary="The campaign's recipients in order, by page, or all as CSV",
+    responses={200: {"description": "A page of recipients, or with format=csv every one as a CSV file (streamed).",
+                     "content": {"text/csv": {"schema": {"type": "string"}}}},
+               400: {"model": ErrorEnvelope, "description": "`invalid_cursor`."}},
+)
+async def list_recipients(
+    gateway: GatewayDep,
+    campaign_id: CampaignId,
+    status: Annotated[RecipientStatus | None, Query(description="Only recipients in this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Recipients per page.")] = 100,
+    cursor: Annotated[str | None, Query(max_length=200, description="nextCursor of the previous page.")] = None,
+    format: Annotated[Literal["json", "csv"], Query(description="json: a page; csv: every match, streamed.")] = "json",
+) -> Any:
+    service = gateway.campaigns
+    if format == "csv":
+        record = await service.get(campaign_id)
+        return _csv_export(gateway, record.id, record.variables, status)
+    after = None
+    if cursor is not None:
+        after = _decode(cursor).get("after")
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise InvalidInput("cursor: not a cursor this gateway gave out", code="invalid_cursor")
+    rows = await service.recipients(campaign_id, status, after, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"success": True, "data": {"recipients": rows,
+                                      "nextCursor": _encode({"after": rows[-1]["id"]}) if more else None}}
+
+
+def _csv_export(gateway: Any, campaign_id: str, variables: list[str], status: str | None) -> StreamingResponse:
+    async def chunks() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(export_header(variables))
+        async for batch in gateway.campaigns.stream(campaign_id, status):
+            writer.writerows(export_row(record, variables) for record in batch)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        if buffer.tell():
+            yield buffer.getvalue()
+
+    return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{campaign_id}-recipients.csv"'})
+
+
+def _action(name: str, summary: str) -> None:
+    async def act(gateway: GatewayDep, campaign_id: CampaignId) -> dict[str, Any]:
+        record = await gateway.campaigns.act(campaign_id, name)
+        return {"success": True, "data": (await gateway.campaigns.views([record]))[0]}
+
+    act.__name__ = f"{name}_campaign"
+    router.post(f"/{{campaign_id}}/{name}", response_model=Envelope[CampaignOut], summary=summary,
+                responses=CONFLICT)(act)
+
+
+_action("start", "Start a draft (scheduled when its start time is ahead)")
+_action("pause", "Pause a scheduled or running campaign")
+_action("resume", "Resume a paused campaign")
+_action("cancel", "Cancel a campaign (pending recipients are skipped)")
+
+
+@router.delete("/{campaign_id}", response_model=Envelope[CampaignDeletedOut], summary="Delete a campaign",
+               responses={409: {"model": ErrorEnvelope,
+                                "description": "`campaign_running`: pause or cancel it first."}})
+async def delete_campaign(gateway: GatewayDep, campaign_id: CampaignId) -> dict[str, Any]:
+    await gateway.campaigns.delete(campaign_id)
+    return {"success": True, "data": {"id": campaign_id, "deleted": True}}

@@ -1,0 +1,1 @@
+"""Campaigns: durable, throttled, scheduled bulk sending (see documentation/CAMPAIGN_GUIDE.md)."""

@@ -1,0 +1,337 @@
+"""One session's campaign sender: the only task that sends campaign messages on that session, one at a
+time, whatever the number of campaigns on it.
+
+Each pass: pause the campaigns if the session reported an error, resume those a reconnect clears,
+start scheduled campaigns whose time came, then pick the running campaign that may send soonest
+(`throttle.next_send_time`; ties go round) and, when that moment has come and the session is ready,
+send to its next pending recipient. Otherwise it sleeps until that moment or until woken (a change
+through the API, a session update, the runner's periodic look for changes made on other instances).
+
+Sending one recipient: (1) check it is on WhatsApp when the campaign asks; (2) claim it,
+`pending → sending`, a conditional UPDATE that only succeeds while the campaign is running; (3) the
+message service waits for a slot of the session's send rate, logs the message `queued` with the
+campaign and recipient ids, and hands it to the engine; (4) the result (sent, or failed with the
+reason) goes to the outcome buffer. A crash between (2) and (4) is settled from the message log when
+the sender starts again (`settle`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from waqtor.campaigns import model
+from waqtor.campaigns.definition import checks_whatsapp, schedule_of, stop_after, throttle_of
+from waqtor.campaigns.importer import template_values
+from waqtor.campaigns.throttle import draw_delay, next_send_time
+from waqtor.errors import SessionNotFound, SessionNotReady, WaqtorError
+from waqtor.messaging.phones import Recipient
+from waqtor.messaging.service import Draft
+from waqtor.storage.campaigns import Outcome
+from waqtor.storage.records import CampaignRecord, MediaRecord, RecipientRecord
+
+if TYPE_CHECKING:
+    from waqtor.campaigns.runner import CampaignRunner
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+LONGEST_SLEEP = 3600.0
+RETRY_SOON = 0.05  # seconds after a pass that found its campaigns changed under it
+NOT_ON_WHATSAPP = "not_on_whatsapp: the number has no WhatsApp account"
+
+
+@dataclass
+class _Campaign:
+    """What the sender keeps of one campaign between passes."""
+
+    record: CampaignRecord
+    media: MediaRecord | None = None
+    queue: deque[RecipientRecord] = field(default_factory=deque)
+    after: int = 0
+    history: deque[datetime] = field(default_factory=deque)
+    failures: int = 0
+
+
+class SessionSender:
+    def __init__(self, runner: CampaignRunner, session: str) -> None:
+        self.session = session
+        self._runner = runner
+        self._wake = asyncio.Event()
+        self.idle = asyncio.Event()  # set while it sleeps with nothing to do before a wake or a time
+        self.stopping = False
+        self._reload = True
+        self._campaigns: dict[str, _Campaign] = {}
+        self._errors: list[dict[str, Any]] = []
+        self._resume_due = True
+        self._turn = 0
+        self.not_before: datetime | None = None
+        self._primed = False
+        state = runner.sessions.get(session).monitor.state
+        self._seen_error = (state.last_error or {}).get("at")
+        self._ready = state.ready
+
+    @property
+    def sees_ready(self) -> bool:
+        """Whether the last session update it took in said the session was ready."""
+        return self._ready
+
+    # ---- what others tell it ------------------------------------------------------------------------
+
+    def wake(self, reload: bool = False) -> None:
+        self._reload = self._reload or reload
+        self.idle.clear()
+        self._wake.set()
+
+    def observe(self, view: dict[str, Any]) -> None:
+        """A `session_update` of this session: a new error while not ready pauses the campaigns; being
+        ready lets those a reconnect clears continue."""
+        error, ready = view.get("lastError"), bool(view.get("ready"))
+        if not ready and error and error.get("at") != self._seen_error:
+            self._seen_error = error.get("at")
+            self._errors.append(error)
+            self.wake()
+        # Only a change matters: every message sent publishes the session's state (its counters) too.
+        if ready and not self._ready:
+            self._resume_due = True
+            self.wake()
+        self._ready = ready
+
+    # ---- the loop -------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        while not self.stopping:
+            try:
+                await self._runner.settle(self.session)
+                break
+            except Exception:
+                log.exception("session %s: could not settle the campaign sends a previous run left", self.session)
+                await asyncio.sleep(self._runner.poll_interval)
+        while not self.stopping:
+            self._wake.clear()
+            try:
+                wait = await self._pass()
+            except WaqtorError as exc:
+                # A campaign moved or vanished under us (another instance, the API): look again.
+                log.info("session %s: campaigns changed during a pass (%s); looking again", self.session, exc.message)
+                self._reload = True
+                wait = RETRY_SOON
+            except Exception:
+                log.exception("session %s: the campaign sender failed; it tries again shortly", self.session)
+                self._reload = True
+                wait = self._runner.poll_interval
+            # Woken during the pass: go round again at once (idle would describe a pass that is stale).
+            if wait is not None and not self.stopping and not self._wake.is_set():
+                self.idle.set()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), min(max(wait, 0.0), LONGEST_SLEEP))
+                except TimeoutError:
+                    pass
+                self.idle.clear()
+
+    async def _pass(self) -> float | None:
+        """Do one thing; None to go on at once, else seconds to sleep (or until woken)."""
+        runner = self._runner
+        if self._errors:
+            error, self._errors = self._errors[-1], []
+            await self._pause_all(error)
+        state = runner.sessions.get(self.session).monitor.state
+        if state.ready and self._resume_due:
+            self._resume_due = False
+            await self._resume_cleared()
+        if self._reload:
+            await self._load()
+        now = runner.clock()
+        wait = float("inf")
+        for item in list(self._campaigns.values()):
+            record = item.record
+            if record.status == model.SCHEDULED:
+                if record.start_at is None or record.start_at <= now:
+                    await runner.lifecycle.move(record.id, "begin")
+                    return None
+                wait = min(wait, (record.start_at - now).total_seconds())
+        for item in list(self._campaigns.values()):
+            # A campaign with no one left is done, whatever its throttle would say about the next send.
+            if item.record.status == model.RUNNING and not await self._refill(item):
+                return None if await self._finish(item) else self._runner.poll_interval
+        if not state.ready:
+            return wait
+        chosen, at = self._choose(now)
+        if chosen is None or at is None:
+            return wait
+        if at > now:
+            return min(wait, (at - now).total_seconds())
+        await self._send(chosen, chosen.queue.popleft())
+        return None
+
+    def _choose(self, now: datetime) -> tuple[_Campaign | None, datetime | None]:
+        running = [c for c in self._campaigns.values() if c.record.status == model.RUNNING]
+        if not running:
+            return None, None
+        self._turn = (self._turn + 1) % len(running)
+        best: tuple[_Campaign | None, datetime | None] = (None, None)
+        for item in running[self._turn:] + running[:self._turn]:
+            at = next_send_time(now, throttle_of(item.record.throttle), schedule_of(item.record),
+                                list(item.history), self.not_before)
+            if at is not None and (best[1] is None or at < best[1]):
+                best = (item, at)
+        return best
+
+    async def _load(self) -> None:
+        self._reload = False
+        repo = self._runner.repo
+        found = await repo.for_session(self.session, model.ACTIVE)
+        if not self._primed and found:
+            # The delay after the last send of a previous run still applies.
+            self._primed = True
+            last = await repo.last_attempt([record.id for record in found])
+            if last is not None:
+                self.not_before = last + timedelta(seconds=min(throttle_of(r.throttle).min_delay for r in found))
+        kept: dict[str, _Campaign] = {}
+        for record in found:
+            item = self._campaigns.get(record.id)
+            if item is None:
+                item = _Campaign(record)
+                count, span = throttle_of(record.throttle).history_needed
+                item.history = deque(await repo.history(record.id, self._runner.clock() - span, count),
+                                     maxlen=count)
+            item.record = record
+            if record.message.get("mediaId") and item.media is None:
+                try:
+                    item.media = await self._runner.media.get(record.message["mediaId"])
+                except WaqtorError as exc:
+                    await self._runner.lifecycle.move(record.id, "fail", reason=exc.code,
+                                                      message=f"its media file is gone: {exc.message}")
+                    continue
+            kept[record.id] = item
+        self._campaigns = kept
+
+    async def _refill(self, item: _Campaign) -> bool:
+        """Make sure the campaign's queue holds its next pending recipients; False when none is left."""
+        if not item.queue:
+            batch = await self._runner.repo.pending(item.record.id, item.after, BATCH)
+            if not batch and item.after:
+                # A recipient may have gone back to pending behind us; what waits to be written first.
+                await self._runner.outcomes.flush()
+                item.after = 0
+                batch = await self._runner.repo.pending(item.record.id, 0, BATCH)
+            item.queue.extend(batch)
+            if batch:
+                item.after = batch[-1].id
+        return bool(item.queue)
+
+    async def _finish(self, item: _Campaign) -> bool:
+        """Complete a campaign with no one pending; False when a recipient is still left `sending`."""
+        runner = self._runner
+        self._reload = True
+        await runner.outcomes.flush()
+        if await runner.repo.has_open(item.record.id):
+            # Nothing is in flight on this session between two sends: a recipient left sending was cut
+            # off by an error of an earlier pass, and is settled from the message log like after a crash.
+            await runner.settle(self.session)
+            if await runner.repo.has_open(item.record.id):
+                return False
+        await runner.lifecycle.move(item.record.id, "complete")
+        return True
+
+    # ---- one recipient --------------------------------------------------------------------------------
+
+    async def _send(self, item: _Campaign, recipient: RecipientRecord) -> None:
+        runner, record = self._runner, item.record
+        to = Recipient(jid=recipient.jid, phone=recipient.phone if recipient.phone.startswith("+") else None)
+        if checks_whatsapp(record):
+            engine = runner.sessions.get(self.session).engine
+            try:
+                known = await engine.is_on_whatsapp([recipient.jid])
+            except SessionNotReady:
+                item.queue.appendleft(recipient)
+                return
+            except Exception:
+                log.exception("session %s: could not check whether %s is on WhatsApp", self.session, to.phone)
+                known = None
+            if known is not None and known.get(recipient.jid) is False:
+                if await runner.repo.skip(recipient.id, NOT_ON_WHATSAPP, runner.clock()):
+                    await runner.report(record.session, record.id, recipient.id, recipient.phone, model.SKIPPED,
+                                        NOT_ON_WHATSAPP)
+                return
+        text = record.message.get("text")
+        try:
+            if text is not None:
+                text = runner.messages.render(text, to, template_values(recipient.name, recipient.variables))
+        except WaqtorError as exc:
+            reason = f"{exc.code}: {exc.message}"
+            if runner.outcomes.put(Outcome(recipient.id, model.R_FAILED, runner.clock(), reason)):
+                await runner.report(record.session, record.id, recipient.id, recipient.phone, model.R_FAILED, reason)
+            return
+        now = runner.clock()
+        if not await runner.repo.claim(recipient.id, record.id, now):
+            # Paused or cancelled meanwhile, or no longer pending: look again from the start.
+            self._reload = True
+            item.queue.clear()
+            item.after = 0
+            return
+        runner.outcomes.know(recipient.id, model.SENDING)
+        await runner.report(record.session, record.id, recipient.id, recipient.phone, model.SENDING)
+        item.history.append(now)
+        self.not_before = now + timedelta(seconds=draw_delay(throttle_of(record.throttle), runner.rng))
+        draft = Draft(to=to, type=record.message.get("type", "text"), text=text, media=item.media)
+        try:
+            sent = await runner.messages.send_for_campaign(self.session, draft, campaign_id=record.id,
+                                                           recipient_id=recipient.id)
+        except (SessionNotReady, SessionNotFound):
+            await self._release(item, recipient)
+            return
+        if sent.status == "failed":
+            code = model.error_code(sent.error)
+            if code == "session_not_ready":
+                await self._release(item, recipient)
+                return
+            if code != "not_on_whatsapp":
+                item.failures += 1
+            status = model.R_FAILED
+        else:
+            item.failures = 0
+            status = model.FROM_MESSAGE.get(sent.status, model.SENT)
+        reason = sent.error if status == model.R_FAILED else None
+        if runner.outcomes.put(Outcome(recipient.id, status, runner.clock(), reason, sent.id)):
+            await runner.report(record.session, record.id, recipient.id, recipient.phone, status, reason, sent.id)
+        limit = stop_after(record)
+        if limit is not None and item.failures >= limit:
+            item.failures = 0
+            await runner.lifecycle.move(record.id, "pause", reason=model.TOO_MANY_FAILURES,
+                                        message=f"{limit} messages in a row failed; the last: {sent.error}")
+
+    async def _release(self, item: _Campaign, recipient: RecipientRecord) -> None:
+        """The engine never had the message (the session was not ready): back to pending, sent later."""
+        runner = self._runner
+        await runner.repo.apply([Outcome(recipient.id, model.PENDING, runner.clock())])
+        runner.outcomes.know(recipient.id, model.PENDING)
+        item.queue.appendleft(recipient)
+        await runner.report(item.record.session, item.record.id, recipient.id, recipient.phone, model.PENDING)
+
+    # ---- the session's health -------------------------------------------------------------------------
+
+    async def _pause_all(self, error: dict[str, Any]) -> None:
+        code = str(error.get("code") or "session_error")
+        message = str(error.get("message") or code)
+        for record in await self._runner.repo.for_session(self.session, model.ACTIVE):
+            try:
+                await self._runner.lifecycle.move(record.id, "pause", reason=code, message=message)
+            except WaqtorError:
+                continue  # it moved meanwhile
+        self._reload = True
+
+    async def _resume_cleared(self) -> None:
+        for record in await self._runner.repo.for_session(self.session, {model.PAUSED}):
+            if not model.resumes_by_itself(record.reason_code):
+                continue
+            ahead = record.start_at is not None and record.start_at > self._runner.clock()
+            try:
+                await self._runner.lifecycle.move(record.id, "resume", to=model.SCHEDULED if ahead else None)
+            except WaqtorError:
+                continue
+        self._reload = True
