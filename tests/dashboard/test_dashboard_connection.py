@@ -93,3 +93,31 @@ async def test_the_page_recovers_after_the_gateway_restarts(data_dir: Path, dash
         await sandbox(second).inbound("4915112345678", "after the restart")
         await expect(dashboard.feed.first).to_contain_text("after the restart")
         await expect(dashboard.fact("Received")).to_have_text("2")
+
+
+async def test_a_page_with_no_event_to_resume_after_catches_up_on_messages_after_a_restart(
+        data_dir: Path, dashboard: Dashboard) -> None:
+    settings = make_settings(data_dir)
+    async with live_server(settings) as first:
+        port = first.port
+        await sandbox(first).scan()
+        await sandbox(first).inbound("4915112345678", "before the page opened")
+        # The page connects after all that: its socket sees no event, so it has no id to resume after.
+        await dashboard.signed_in(first.http)
+        await expect(dashboard.feed).to_have_count(1)
+
+    await expect(dashboard.connection).to_have_attribute("data-state", "down")
+    async with in_process(settings) as offline:
+        received = await offline.client.post("/api/sandbox/inbound", json={"from": "+4915112345678",
+                                                                          "body": "received while away"})
+        sent = await offline.client.post("/api/messages/send", json={"to": "+4915112345678",
+                                                                     "text": "sent while away"})
+        assert received.status_code == 200 and sent.status_code == 200, (received.text, sent.text)
+
+    async with live_server(settings, port=port):
+        await expect(dashboard.connection).to_have_attribute("data-state", "open", timeout=20_000)
+        await expect(dashboard.feed).to_have_count(3)
+        await expect(dashboard.feed.nth(0)).to_contain_text("sent while away")
+        await expect(dashboard.feed.nth(0)).to_have_attribute("data-direction", "out")
+        await expect(dashboard.feed.nth(1)).to_contain_text("received while away")
+        assert not [url for url in dashboard.sockets if "after=" in url], "no event, so nothing to resume after"
