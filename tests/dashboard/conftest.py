@@ -58,7 +58,8 @@ class Dashboard:
         return self.page.locator(f'.session-card[data-session="{session}"]')
 
     def fact(self, name: str, session: str = "default") -> Locator:
-        return self.card_of(session).locator(".fact", has=self.page.locator("dt", has_text=name)).locator("dd")
+        term = self.page.locator("dt", has_text=name)
+        return self.card_of(session).locator(".fact", has=term).locator("dd")
 
     @property
     def feed(self) -> Locator:

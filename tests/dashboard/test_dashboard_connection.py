@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.async_api import expect
 
-from tests.conftest import LiveServer, eventually, in_process, live_server, make_settings
+from tests.conftest import API_KEY, LiveServer, eventually, in_process, live_server, make_settings
 from tests.dashboard.conftest import BROWSER_LOOP, Dashboard
 from waqtor.api.ws import CLOSE_TRY_AGAIN
 from waqtor.engines.sandbox.engine import SandboxEngine
@@ -24,6 +24,23 @@ new MutationObserver(() => {
   if (state && window.__connection.at(-1) !== state) window.__connection.push(state);
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-connection']});
 """
+
+
+# The page's message feature on its own, against the gateway, reading at most one page per catch-up.
+FEATURE = """async (key) => {
+  const { Api } = await import('./js/api.js');
+  const { ServerClock } = await import('./js/clock.js');
+  const { MessagesFeature } = await import('./js/features/messages.js');
+  const { Store } = await import('./js/store.js');
+  const store = new Store(new ServerClock());
+  const signal = new AbortController().signal;
+  window.__feature = new MessagesFeature(new Api(key), store, { signal, catchUpPages: 1 });
+}"""
+REFRESH = """async () => {
+  await window.__feature.refresh();
+  const store = window.__feature.store;
+  return { bodies: store.messagesNewestFirst().map((m) => m.body), more: store.feed.nextCursor !== null };
+}"""
 
 
 def sandbox(live: LiveServer) -> SandboxEngine:
@@ -122,4 +139,29 @@ async def test_a_page_with_no_event_to_resume_after_catches_up_on_messages_after
         await expect(dashboard.feed.nth(0)).to_contain_text("sent while away")
         await expect(dashboard.feed.nth(0)).to_have_attribute("data-direction", "out")
         await expect(dashboard.feed.nth(1)).to_contain_text("received while away")
-        assert not [url for url in dashboard.sockets if "after=" in url], "no event, so nothing to resume after"
+        resumed = [url for url in dashboard.sockets if "after=" in url]
+        assert not resumed, "no event, so nothing to resume after"
+
+
+async def test_a_catch_up_reads_the_log_back_to_the_newest_message_shown_or_starts_again_after_long(
+        gateway: LiveServer, dashboard: Dashboard) -> None:
+    engine = sandbox(gateway)
+    await engine.scan()
+    for n in range(3):
+        await engine.inbound("4915112345678", f"old {n}")
+    await dashboard.page.goto(gateway.http + "/dashboard/")
+    await dashboard.page.evaluate(FEATURE, API_KEY)
+    first = await dashboard.page.evaluate(REFRESH)
+    assert first == {"bodies": ["old 2", "old 1", "old 0"], "more": False}
+
+    for n in range(5):
+        await engine.inbound("4915112345678", f"missed {n}")
+    caught_up = await dashboard.page.evaluate(REFRESH)
+    assert caught_up["bodies"] == [f"missed {n}" for n in range(4, -1, -1)] + ["old 2", "old 1", "old 0"]
+
+    # Away for more than a page: the page starts again from the newest, and pages back from there.
+    for n in range(55):
+        await engine.inbound("4915112345678", f"later {n}")
+    restarted = await dashboard.page.evaluate(REFRESH)
+    assert restarted["bodies"] == [f"later {n}" for n in range(54, 4, -1)]
+    assert restarted["more"] is True

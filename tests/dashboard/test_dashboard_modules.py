@@ -124,7 +124,8 @@ async def test_merging_a_stale_copy_keeps_the_newer_status_and_every_step_time(p
         const stale = {id: 1, body: 'Hi', status: 'sent', sentAt: 'T1', deliveredAt: null, readAt: null};
         return m.mergeMessage(known, stale);
     })()""")
-    assert (merged["status"], merged["sentAt"], merged["deliveredAt"], merged["readAt"]) == ("read", "T1", "T2", "T3")
+    steps = (merged["status"], merged["sentAt"], merged["deliveredAt"], merged["readAt"])
+    assert steps == ("read", "T1", "T2", "T3")
 
 
 async def test_an_ack_moves_the_message_on_and_records_when(page: Page) -> None:
@@ -149,9 +150,11 @@ async def test_ticks_follow_the_status_and_a_failure_carries_its_error(page: Pag
 
 async def test_the_feed_filter_becomes_the_log_query(page: Page) -> None:
     queries = await run(page, "messages.js", """[
-        {}, {direction: 'in'}, {direction: 'all', query: '  invoice '}, {direction: 'out', query: '+49 151 1234'},
+        {}, {direction: 'in'}, {direction: 'all', query: '  invoice '},
+        {direction: 'out', query: '+49 151 1234'},
     ].map(m.logQuery)""")
-    assert queries == [{}, {"direction": "in"}, {"q": "invoice"}, {"direction": "out", "chat": "+49 151 1234"}]
+    assert queries == [{}, {"direction": "in"}, {"q": "invoice"},
+                       {"direction": "out", "chat": "+49 151 1234"}]
 
 
 async def test_a_number_in_the_search_matches_however_it_is_written(page: Page) -> None:
@@ -191,14 +194,16 @@ async def test_the_store_holds_messages_newest_first_and_lets_the_oldest_go(page
         store.putMessages([{id: 2, status: 'sent'}]);  // an older page arrives last
         const order = store.messagesNewestFirst().map((message) => message.id);
         const unknownAck = store.putAck({id: 404, status: 'read'});
-        store.putMessages(Array.from({length: m.MAX_MESSAGES}, (_, i) => ({id: 100 + i, status: 'received'})));
+        const many = Array.from({length: m.MAX_MESSAGES}, (_, i) => ({id: 100 + i, status: 'received'}));
+        store.putMessages(many);
         return [order, unknownAck, store.messages.size, store.messages.has(2), store.feed.full,
                 store.newestMessageId()];
     })()""")
     assert held == [[9, 5, 2], False, 1000, False, True, 1099]
 
 
-async def test_the_store_takes_a_sessions_settings_even_with_an_older_state_and_forgets_deleted_ones(page: Page) -> None:
+async def test_the_store_takes_a_sessions_settings_with_an_older_state_and_forgets_deleted_ones(
+        page: Page) -> None:
     kept = await run(page, "store.js", """(() => {
         const store = new m.Store({now: () => 0});
         const state = (status, lastUpdate) => ({session: 'shop', status, lastUpdate, ready: false,

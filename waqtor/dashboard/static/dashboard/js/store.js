@@ -139,6 +139,14 @@ export class Store extends EventTarget {
     this.putMessages([message]);
   }
 
+  /** Forget every message (the feed starts again from the log). */
+  clearMessages() {
+    this.messages.clear();
+    this.feed = { ...this.feed, nextCursor: null, full: false };
+    this.#changed('messages');
+    this.#changed('feed');
+  }
+
   /** Move a message on with its `message_ack` event; false when the page does not hold it. */
   putAck(ack) {
     const known = this.messages.get(ack.id);

@@ -19,8 +19,10 @@ export class MessagesFeature {
   #timer = null;
   #loaded = false;
 
-  constructor(api, store, { signal }) {
+  /** `catchUpPages`: how many pages a catch-up reads before it starts again from the newest. */
+  constructor(api, store, { signal, catchUpPages = CATCH_UP_PAGES }) {
     this.store = store;
+    this.catchUpPages = catchUpPages;
     this.messages = new Messages(api);
     this.feed = new FeedView({
       list: $('feed'),
@@ -47,24 +49,23 @@ export class MessagesFeature {
 
   /** After a (re)connect that did not resume: the first time, load the newest page of the feed's
    * query; later, read the log back from now to the newest message the page holds, so nothing logged
-   * while the page was away is missing. */
+   * while the page was away is missing. After a longer absence than `catchUpPages` pages, it starts
+   * again from the newest page rather than show a feed with a hole in it. */
   async refresh() {
-    if (!this.#loaded) {
-      await this.#load();
-      return;
-    }
     const newest = this.store.newestMessageId();
-    if (newest === null) {
+    if (!this.#loaded || newest === null) {
       await this.#load();
       return;
     }
     let cursor = null;
-    for (let page = 0; page < CATCH_UP_PAGES; page += 1) {
+    for (let page = 0; page < this.catchUpPages; page += 1) {
       const { messages, nextCursor } = await this.messages.page({}, cursor, PAGE_SIZE);
       this.store.putMessages(messages);
       if (!nextCursor || messages.some((message) => message.id <= newest)) return;
       cursor = nextCursor;
     }
+    this.store.clearMessages();
+    await this.#load();
   }
 
   /** The next older page of the feed's query. */
