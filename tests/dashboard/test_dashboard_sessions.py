@@ -27,7 +27,7 @@ async def create_session(live: LiveServer, name: str) -> None:
         assert response.status_code == 201, response.text
 
 
-async def test_a_session_created_while_the_page_is_open_gets_its_card_beside_the_other(
+async def test_a_session_created_while_the_page_is_open_gets_its_card_alongside_and_its_own_qr_code(
         gateway: LiveServer, dashboard: Dashboard) -> None:
     await sandbox(gateway).scan(pushname="Front Desk")
     await dashboard.signed_in(gateway.http)
@@ -43,22 +43,17 @@ async def test_a_session_created_while_the_page_is_open_gets_its_card_beside_the
     assert left["y"] == right["y"], "the cards share a row"
     assert right["x"] >= left["x"] + left["width"], "side by side, not overlapping"
 
-
-async def test_choosing_a_session_shows_its_own_qr_code(gateway: LiveServer, dashboard: Dashboard) -> None:
-    await create_session(gateway, "shop")
-    await dashboard.signed_in(gateway.http)
-    await dashboard.card_of("shop").locator(".card-name").click()
-    await expect(dashboard.card_of("shop")).to_have_class(re.compile(r"\bselected\b"))
+    # Choosing it shows its own QR code in the linking panel.
+    await shop.locator(".card-name").click()
+    await expect(shop).to_have_class(re.compile(r"\bselected\b"))
     await expect(dashboard.page.locator("#linking-title")).to_have_text("Link a phone: shop")
     image = dashboard.page.locator("#qr-image")
     await expect(image).to_have_attribute("alt", "QR code to link a phone to session shop")
     shop_code = gateway.gateway.sessions.get("shop").monitor.state.qr_code
     assert decode_png(await image.screenshot()) == [shop_code]
-
     await sandbox(gateway, "shop").scan(pushname="Shop Phone")
-    await expect(dashboard.card_of("shop").locator(".pill")).to_have_text("Connected")
+    await expect(shop.locator(".pill")).to_have_text("Connected")
     await expect(dashboard.page.locator("#linking")).to_contain_text("Linked to Shop Phone")
-    await expect(dashboard.card.locator(".pill")).to_have_text("Waiting for scan")
 
 
 async def test_the_pairing_form_shows_the_code_to_type_on_the_phone(
