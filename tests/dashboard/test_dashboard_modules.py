@@ -219,3 +219,14 @@ async def test_the_store_takes_a_sessions_settings_with_an_older_state_and_forge
         return [shop, store.record('default').running, store.sessions.has('shop'), store.selected];
     })()""")
     assert kept == [[False, "qr"], True, False, "default"]
+
+
+async def test_a_webhooks_health_reads_from_its_failures_and_whether_it_is_enabled(page: Page) -> None:
+    health = await run(page, "webhooks.js", """[
+        {enabled: true, consecutiveFailures: 0},
+        {enabled: true, consecutiveFailures: 1},
+        {enabled: true, consecutiveFailures: 3},
+        {enabled: false, consecutiveFailures: 20, disabledReason: '20 deliveries in a row failed'},
+    ].map(m.webhookHealth).map((h) => [h.level, h.text])""")
+    assert health == [["ok", "Healthy"], ["warn", "1 delivery given up in a row"],
+                      ["warn", "3 deliveries given up in a row"], ["bad", "Disabled"]]

@@ -12,6 +12,7 @@ import { ServerClock } from './clock.js';
 import { $ } from './dom.js';
 import { MessagesFeature } from './features/messages.js';
 import { SessionsFeature } from './features/sessions.js';
+import { WebhooksFeature } from './features/webhooks.js';
 import { LiveSocket } from './live.js';
 import { Store } from './store.js';
 import { HealthView } from './views/health.js';
@@ -31,7 +32,7 @@ export class Dashboard {
     const signal = this.#abort.signal;
     this.sessions = new SessionsFeature(api, this.store, { signal });
     this.messages = new MessagesFeature(api, this.store, { signal });
-    this.features = [this.sessions, this.messages];
+    this.features = [this.sessions, this.messages, new WebhooksFeature(api, this.store, { signal })];
     this.views = [
       new HealthView($('connection'), this.store, { onReconnect: () => this.live.reconnectNow(), signal }),
       ...this.features.flatMap((feature) => feature.views),

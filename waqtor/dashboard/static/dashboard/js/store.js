@@ -1,6 +1,6 @@
 // What the dashboard knows, in one place. Views read it and listen for `change` (detail: the part that
-// changed: 'sessions', 'qr', 'messages', 'feed', 'connection', 'selected'); only the features write
-// to it.
+// changed: 'sessions', 'qr', 'messages', 'feed', 'webhooks', 'connection', 'selected'); only the
+// features write to it.
 
 import { DEFAULT_SESSION } from './sessions.js';
 import { applyAck, mergeMessage } from './status.js';
@@ -21,6 +21,7 @@ export class Store extends EventTarget {
     // The feed's place in the log: the cursor of the next older page of its query, whether a page is
     // on its way, why the last one failed, and whether the page holds all it may (MAX_MESSAGES).
     this.feed = { nextCursor: null, loading: false, error: '', note: '', full: false };
+    this.webhooks = { list: null, error: '' }; // list null until fetched
   }
 
   /** Forget everything (sign-out), releasing the QR images. */
@@ -30,9 +31,11 @@ export class Store extends EventTarget {
     this.messages.clear();
     this.selected = DEFAULT_SESSION;
     this.feed = { nextCursor: null, loading: false, error: '', note: '', full: false };
+    this.webhooks = { list: null, error: '' };
     this.#changed('sessions');
     this.#changed('messages');
     this.#changed('feed');
+    this.#changed('webhooks');
   }
 
   // ---- sessions ------------------------------------------------------------------------------------
@@ -179,6 +182,14 @@ export class Store extends EventTarget {
     for (const id of ids.slice(0, ids.length - MAX_MESSAGES)) this.messages.delete(id);
     this.feed = { ...this.feed, full: true };
     this.#changed('feed');
+  }
+
+  // ---- webhooks -----------------------------------------------------------------------------------
+
+  /** The webhooks list, or null with why it could not be fetched (the last list stays shown). */
+  setWebhooks(list, error = '') {
+    this.webhooks = { list: list ?? this.webhooks.list, error };
+    this.#changed('webhooks');
   }
 
   // ---- the page ------------------------------------------------------------------------------------
