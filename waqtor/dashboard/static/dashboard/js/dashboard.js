@@ -6,7 +6,8 @@
 //   handlers   {eventType: (frame) => …} for the live events it shows,
 //   refresh()  what it fetches after a (re)connect that could not resume (the page then missed events),
 //   views      each with render() and, for what counts down or up, tick().
-// Another part (the campaign monitor) is one more module there and one more section in the page.
+// Another part (the campaign monitor) is one more module there, one more section in index.html, and
+// one more entry in `features` below.
 
 import { ServerClock } from './clock.js';
 import { $ } from './dom.js';
