@@ -1,10 +1,10 @@
 """Fixtures for the dashboard in a real browser: a headless Chromium page that records what would be a
 defect whatever the test checks (a script error, a policy violation), and the helpers to drive it.
 
-Starting Chromium takes seconds on a small machine, so a test module shares one browser and each test
-gets a fresh context (its own storage, cookies and page). Playwright's objects belong to the event loop
-that made them: the browser tests run in one loop per module (`BROWSER_LOOP`), and so do the fixtures
-they use here.
+Starting Chromium takes seconds on a small machine, so the browser tests share one browser and each
+test gets a fresh context (its own storage, cookies and page). Playwright's objects belong to the event
+loop that made them: the browser tests run in one loop for the whole run (`BROWSER_LOOP`), and so do
+the fixtures they use here.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.conftest import API_KEY, LiveServer, live_server, make_settings
 from tests.dashboard.browser import chromium
 
 # `pytestmark = BROWSER_LOOP` in a module of browser tests.
-BROWSER_LOOP = pytest.mark.asyncio(loop_scope="module")
+BROWSER_LOOP = pytest.mark.asyncio(loop_scope="session")
 
 # Let the page show what it is waiting for; a failure names the locator and what it showed instead.
 expect.set_options(timeout=10_000)
@@ -52,10 +52,14 @@ class Dashboard:
 
     @property
     def card(self) -> Locator:
-        return self.page.locator('.session-card[data-session="default"]')
+        return self.card_of("default")
 
-    def fact(self, name: str) -> Locator:
-        return self.card.locator(".fact", has=self.page.locator("dt", has_text=name)).locator("dd")
+    def card_of(self, session: str) -> Locator:
+        return self.page.locator(f'.session-card[data-session="{session}"]')
+
+    def fact(self, name: str, session: str = "default") -> Locator:
+        term = self.page.locator("dt", has_text=name)
+        return self.card_of(session).locator(".fact", has=term).locator("dd")
 
     @property
     def feed(self) -> Locator:
@@ -73,13 +77,13 @@ class Dashboard:
         socket.on("framereceived", lambda payload: self.frames.append(str(payload)))
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def browser() -> AsyncIterator[Browser]:
     async with chromium() as shared:
         yield shared
 
 
-@pytest_asyncio.fixture(loop_scope="module")
+@pytest_asyncio.fixture(loop_scope="session")
 async def dashboard(browser: Browser) -> AsyncIterator[Dashboard]:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
@@ -92,7 +96,7 @@ async def dashboard(browser: Browser) -> AsyncIterator[Dashboard]:
     assert not watched.errors, "the page reported errors:\n" + "\n".join(watched.errors)
 
 
-@pytest_asyncio.fixture(loop_scope="module")
+@pytest_asyncio.fixture(loop_scope="session")
 async def gateway(data_dir: Path) -> AsyncIterator[LiveServer]:
     """A live gateway on the sandbox engine, in the browser tests' loop."""
     async with live_server(make_settings(data_dir)) as server:

@@ -11,6 +11,7 @@ import asyncio
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from playwright.async_api import Page, expect
 
@@ -19,14 +20,23 @@ from tests.dashboard.browser import chromium
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "img"
 VIEWPORT = {"width": 1280, "height": 860}
-MESSAGES = [
+INBOUND = [
     ("+4915112345678", "Hi! Is my order 1042 on its way?"),
     ("+971501234567", "Meeting moved to 3 pm, see you there."),
-    ("+4915112345678", "Great, thanks for the quick answer!"),
+]
+# Contacts that answer differently, so the feed shows each kind of ticks.
+CONTACTS: list[dict[str, Any]] = [
+    {"phone": "+4917600000001", "reads": False},
+    {"phone": "+4917600000002", "fail": "delivery", "error": "the recipient's phone is switched off"},
+]
+OUTBOUND = [
+    ("+4917600000002", "Your table for 4 is booked for 8 pm."),
+    ("+4917600000001", "Reminder: the shop closes at 6 pm today."),
+    ("+4915112345678", "Yes, order 1042 ships today. Tracking: DE1042."),
 ]
 
 
-async def post(live: LiveServer, path: str, body: dict[str, str] | None = None) -> None:
+async def post(live: LiveServer, path: str, body: dict[str, Any] | None = None) -> None:
     async with live.client() as client:
         response = await client.post(path, json=body or {})
         response.raise_for_status()
@@ -45,7 +55,8 @@ async def shoot(page: Page, name: str, selector: str | None = None) -> Path:
 async def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = make_settings(Path(tmp) / "data", sandbox_qr_interval=60.0, log_level="warning")
+        settings = make_settings(Path(tmp) / "data", sandbox_qr_interval=60.0, sandbox_ack_delay=0.2,
+                                 log_level="warning")
         async with chromium() as browser:
             page = await browser.new_page(viewport=VIEWPORT)
             async with live_server(settings) as live:
@@ -58,22 +69,37 @@ async def main() -> None:
                 await page.click("#sign-in-form button[type=submit]")
                 await expect(page.locator("#qr-image")).to_be_visible()
                 await expect(page.locator("#qr-countdown")).to_contain_text("Expires in")
-                await shoot(page, "linking")
+                await page.fill("#pair-phone", "+971 50 123 1583")
+                await page.click("#pair-form button[type=submit]")
+                await expect(page.locator("#pair-code")).to_be_visible()
+                await shoot(page, "linking", ".linking-panel")
 
                 await post(live, "/api/sandbox/scan", {"pushname": "Tariq Said", "phone": "+971501231583"})
-                await expect(page.locator(".session-card .pill")).to_have_text("Connected")
-                for sender, text in MESSAGES:
+                await post(live, "/api/sessions", {"name": "shop", "engine": "sandbox"})
+                default = page.locator('.session-card[data-session="default"]')
+                await expect(default.locator(".pill")).to_have_text("Connected")
+                await expect(page.locator('.session-card[data-session="shop"] .pill')).to_have_text(
+                    "Waiting for scan")
+                for contact in CONTACTS:
+                    await post(live, "/api/sandbox/contacts", contact)
+                for sender, text in INBOUND:
                     await post(live, "/api/sandbox/inbound", {"from": sender, "body": text})
-                await expect(page.locator("#feed .message")).to_have_count(len(MESSAGES))
-                await expect(page.locator("[data-uptime]")).to_have_text("3s", timeout=10_000)
-                await shoot(page, "status")
-
-                await page.fill("#feed-search", "thanks")
-                await expect(page.locator("#feed .message")).to_have_count(1)
-                await page.fill("#feed-search", "+49151")
-                await expect(page.locator("#feed .message")).to_have_count(2)
+                for to, text in OUTBOUND:
+                    await post(live, "/api/messages/send", {"to": to, "text": text})
+                feed = page.locator("#feed .message")
+                await expect(feed).to_have_count(len(INBOUND) + len(OUTBOUND))
+                await expect(feed.first.locator(".ticks")).to_have_attribute("data-status", "read")
+                await expect(page.locator('#feed .ticks[data-status="failed"]')).to_have_count(1)
+                await expect(default.locator("[data-uptime]")).to_have_text("3s", timeout=10_000)
+                await shoot(page, "sessions", ".sessions-panel")
                 await shoot(page, "feed", ".feed-panel")
-                await page.fill("#feed-search", "")
+
+                await page.locator("#send-to").fill("+49 151 1234")
+                await page.locator("#send-text").fill("Your order ships today")
+                await page.click("#send-form button[type=submit]")
+                await expect(page.locator("#send-error")).to_be_visible()
+                await shoot(page, "send", ".send-panel")
+                await page.evaluate("window.scrollTo(0, 0)")
             await expect(page.locator("#connection")).to_contain_text("Disconnected")
             await shoot(page, "disconnected")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.async_api import expect
 
-from tests.conftest import LiveServer, eventually, in_process, live_server, make_settings
+from tests.conftest import API_KEY, LiveServer, eventually, in_process, live_server, make_settings
 from tests.dashboard.conftest import BROWSER_LOOP, Dashboard
 from waqtor.api.ws import CLOSE_TRY_AGAIN
 from waqtor.engines.sandbox.engine import SandboxEngine
@@ -24,6 +24,23 @@ new MutationObserver(() => {
   if (state && window.__connection.at(-1) !== state) window.__connection.push(state);
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-connection']});
 """
+
+
+# The page's message feature on its own, against the gateway, reading at most one page per catch-up.
+FEATURE = """async (key) => {
+  const { Api } = await import('./js/api.js');
+  const { ServerClock } = await import('./js/clock.js');
+  const { MessagesFeature } = await import('./js/features/messages.js');
+  const { Store } = await import('./js/store.js');
+  const store = new Store(new ServerClock());
+  const signal = new AbortController().signal;
+  window.__feature = new MessagesFeature(new Api(key), store, { signal, catchUpPages: 1 });
+}"""
+REFRESH = """async () => {
+  await window.__feature.refresh();
+  const store = window.__feature.store;
+  return { bodies: store.messagesNewestFirst().map((m) => m.body), more: store.feed.nextCursor !== null };
+}"""
 
 
 def sandbox(live: LiveServer) -> SandboxEngine:
@@ -93,3 +110,58 @@ async def test_the_page_recovers_after_the_gateway_restarts(data_dir: Path, dash
         await sandbox(second).inbound("4915112345678", "after the restart")
         await expect(dashboard.feed.first).to_contain_text("after the restart")
         await expect(dashboard.fact("Received")).to_have_text("2")
+
+
+async def test_a_page_with_no_event_to_resume_after_catches_up_on_messages_after_a_restart(
+        data_dir: Path, dashboard: Dashboard) -> None:
+    settings = make_settings(data_dir)
+    async with live_server(settings) as first:
+        port = first.port
+        await sandbox(first).scan()
+        await sandbox(first).inbound("4915112345678", "before the page opened")
+        # The page connects after all that: its socket sees no event, so it has no id to resume after.
+        await dashboard.signed_in(first.http)
+        await expect(dashboard.feed).to_have_count(1)
+
+    await expect(dashboard.connection).to_have_attribute("data-state", "down")
+    async with in_process(settings) as offline:
+        received = await offline.client.post("/api/sandbox/inbound", json={"from": "+4915112345678",
+                                                                          "body": "received while away"})
+        sent = await offline.client.post("/api/messages/send", json={"to": "+4915112345678",
+                                                                     "text": "sent while away"})
+        assert received.status_code == 200 and sent.status_code == 200, (received.text, sent.text)
+
+    async with live_server(settings, port=port):
+        # Reconnecting by itself is tested above; here only what the page fetches once back matters.
+        await dashboard.page.evaluate("() => document.querySelector('#reconnect')?.click()")
+        await expect(dashboard.connection).to_have_attribute("data-state", "open", timeout=20_000)
+        await expect(dashboard.feed).to_have_count(3)
+        await expect(dashboard.feed.nth(0)).to_contain_text("sent while away")
+        await expect(dashboard.feed.nth(0)).to_have_attribute("data-direction", "out")
+        await expect(dashboard.feed.nth(1)).to_contain_text("received while away")
+        resumed = [url for url in dashboard.sockets if "after=" in url]
+        assert not resumed, "no event, so nothing to resume after"
+
+
+async def test_a_catch_up_reads_the_log_back_to_the_newest_message_shown_or_starts_again_after_long(
+        gateway: LiveServer, dashboard: Dashboard) -> None:
+    engine = sandbox(gateway)
+    await engine.scan()
+    for n in range(3):
+        await engine.inbound("4915112345678", f"old {n}")
+    await dashboard.page.goto(gateway.http + "/dashboard/")
+    await dashboard.page.evaluate(FEATURE, API_KEY)
+    first = await dashboard.page.evaluate(REFRESH)
+    assert first == {"bodies": ["old 2", "old 1", "old 0"], "more": False}
+
+    for n in range(5):
+        await engine.inbound("4915112345678", f"missed {n}")
+    caught_up = await dashboard.page.evaluate(REFRESH)
+    assert caught_up["bodies"] == [f"missed {n}" for n in range(4, -1, -1)] + ["old 2", "old 1", "old 0"]
+
+    # Away for more than a page: the page starts again from the newest, and pages back from there.
+    for n in range(55):
+        await engine.inbound("4915112345678", f"later {n}")
+    restarted = await dashboard.page.evaluate(REFRESH)
+    assert restarted["bodies"] == [f"later {n}" for n in range(54, 4, -1)]
+    assert restarted["more"] is True

@@ -33,42 +33,37 @@ async def inbound(live: LiveServer, sender: str, text: str) -> None:
 
 # ---- sign-in ----------------------------------------------------------------------------------------
 
-async def test_root_leads_to_the_sign_in_form(gateway: LiveServer, dashboard: Dashboard) -> None:
+async def test_root_leads_to_the_sign_in_form_which_refuses_a_wrong_key_clearly(
+        gateway: LiveServer, dashboard: Dashboard) -> None:
     await dashboard.page.goto(gateway.http + "/")
     assert dashboard.page.url == gateway.http + "/dashboard/"
     await expect(dashboard.page.locator("#api-key")).to_be_focused()
     await expect(dashboard.page.locator("#app")).to_be_hidden()
 
-
-async def test_signing_in_shows_the_live_dashboard(gateway: LiveServer, dashboard: Dashboard) -> None:
-    await dashboard.signed_in(gateway.http)
-    await expect(dashboard.page.locator("#sign-in")).to_be_hidden()
-    await expect(dashboard.card.locator(".pill")).to_have_text("Waiting for scan")
-    await expect(dashboard.fact("Engine")).to_contain_text("sandbox")
-
-
-async def test_the_key_is_kept_in_session_storage_only(gateway: LiveServer, dashboard: Dashboard) -> None:
-    await dashboard.signed_in(gateway.http)
-    assert await dashboard.session_storage() == {"waqtor.apiKey": API_KEY}
-    assert await dashboard.page.evaluate("() => localStorage.length") == 0
-    assert await dashboard.page.context.cookies() == []
-    assert API_KEY not in await dashboard.page.content()
-
-
-async def test_a_reload_keeps_the_tab_signed_in(gateway: LiveServer, dashboard: Dashboard) -> None:
-    await dashboard.signed_in(gateway.http)
-    await dashboard.page.reload()
-    await expect(dashboard.connection).to_have_attribute("data-state", "open")
-    await expect(dashboard.page.locator("#sign-in")).to_be_hidden()
-
-
-async def test_a_wrong_key_is_refused_with_a_clear_message(gateway: LiveServer, dashboard: Dashboard) -> None:
-    await dashboard.sign_in(gateway.http, WRONG_KEY)
+    await dashboard.page.fill("#api-key", WRONG_KEY)
+    await dashboard.page.click("#sign-in-form button[type=submit]")
     await expect(dashboard.page.locator("#sign-in-error")).to_have_text(
         "That API key was refused. Check it and try again.")
     await expect(dashboard.page.locator("#app")).to_be_hidden()
     assert await dashboard.session_storage() == {}
     assert dashboard.sockets == []
+
+
+async def test_signing_in_goes_live_keeping_the_key_in_this_tabs_session_storage_only(
+        gateway: LiveServer, dashboard: Dashboard) -> None:
+    await dashboard.signed_in(gateway.http)
+    await expect(dashboard.page.locator("#sign-in")).to_be_hidden()
+    await expect(dashboard.card.locator(".pill")).to_have_text("Waiting for scan")
+    await expect(dashboard.fact("Engine")).to_contain_text("sandbox")
+    assert await dashboard.session_storage() == {"waqtor.apiKey": API_KEY}
+    assert await dashboard.page.evaluate("() => localStorage.length") == 0
+    assert await dashboard.page.context.cookies() == []
+    assert API_KEY not in await dashboard.page.content()
+
+    # A reload keeps the tab signed in.
+    await dashboard.page.reload()
+    await expect(dashboard.connection).to_have_attribute("data-state", "open")
+    await expect(dashboard.page.locator("#sign-in")).to_be_hidden()
 
 
 async def test_signing_out_forgets_the_key_and_closes_the_socket(
@@ -108,7 +103,7 @@ async def test_a_key_refused_on_the_socket_signs_the_page_out(
 
 # ---- status card and linking ------------------------------------------------------------------------
 
-async def test_the_qr_code_is_drawn_as_an_image_of_the_current_code(
+async def test_the_qr_code_is_drawn_as_an_image_of_the_current_code_until_a_scan_replaces_it(
         gateway: LiveServer, dashboard: Dashboard) -> None:
     await dashboard.signed_in(gateway.http)
     image = dashboard.page.locator("#qr-image")
@@ -117,6 +112,14 @@ async def test_the_qr_code_is_drawn_as_an_image_of_the_current_code(
     await expect(dashboard.page.locator("#qr-countdown")).to_have_text(re.compile(r"^Expires in \d+ s$"))
     current = gateway.gateway.sessions.get("default").monitor.state.qr_code
     assert decode_png(await image.screenshot()) == [current]
+
+    await scan(gateway, pushname="Tariq Said", phone="+971501231583")
+    await expect(dashboard.card.locator(".pill")).to_have_text("Connected")
+    await expect(dashboard.page.locator("#qr-image")).to_have_count(0)
+    await expect(dashboard.fact("Account")).to_have_text("Tariq Said")
+    await expect(dashboard.fact("Phone")).to_have_text("***1583")
+    await expect(dashboard.fact("Platform")).to_have_text("android")
+    await expect(dashboard.page.locator("#linking")).to_contain_text("Linked to Tariq Said · ***1583")
 
 
 async def test_each_new_qr_code_replaces_the_one_on_show(data_dir: Path, dashboard: Dashboard) -> None:
@@ -134,19 +137,6 @@ async def test_each_new_qr_code_replaces_the_one_on_show(data_dir: Path, dashboa
             probe.src = u;
         })""", first)
         assert gone == "released"
-
-
-async def test_a_scan_replaces_the_qr_code_with_the_connected_status(
-        gateway: LiveServer, dashboard: Dashboard) -> None:
-    await dashboard.signed_in(gateway.http)
-    await expect(dashboard.page.locator("#qr-image")).to_be_visible()
-    await scan(gateway, pushname="Tariq Said", phone="+971501231583")
-    await expect(dashboard.card.locator(".pill")).to_have_text("Connected")
-    await expect(dashboard.page.locator("#qr-image")).to_have_count(0)
-    await expect(dashboard.fact("Account")).to_have_text("Tariq Said")
-    await expect(dashboard.fact("Phone")).to_have_text("***1583")
-    await expect(dashboard.fact("Platform")).to_have_text("android")
-    await expect(dashboard.page.locator("#linking")).to_contain_text("Linked to Tariq Said · ***1583")
 
 
 async def test_uptime_counts_on_in_the_browser(gateway: LiveServer, dashboard: Dashboard) -> None:

@@ -1,5 +1,6 @@
 """The dashboard's pure modules, fed values in the browser that runs them (imported from the gateway,
-as the page imports them): formatting, filtering, backoff, the clock estimate and the store's ordering."""
+as the page imports them): formatting, filtering, backoff, the clock estimate, message statuses and
+their ticks, the log query, and what the store keeps."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.dashboard.conftest import BROWSER_LOOP
 pytestmark = BROWSER_LOOP
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def page(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Page]:
     """One page for the whole module: these tests only import modules into it."""
     async with live_server(make_settings(tmp_path_factory.mktemp("modules") / "data")) as gateway:
@@ -97,3 +98,135 @@ async def test_the_gateway_root_is_found_behind_a_path_prefix(page: Page) -> Non
         'http://gw/dashboard/index.html',
     ].map((href) => m.gatewayRoot({href}).href)""")
     assert roots == ["http://gw:8080/", "https://example.test/wa/", "http://gw/"]
+
+
+async def test_a_file_name_is_read_from_the_content_disposition(page: Page) -> None:
+    names = await run(page, "api.js", """[
+        'attachment; filename="messages-20251028T123000Z.csv"',
+        'inline; filename="../../etc/passwd"',
+        'attachment',
+        null,
+    ].map(m.attachmentName)""")
+    assert names == ["messages-20251028T123000Z.csv", None, None, None]
+
+
+async def test_a_message_status_never_moves_back(page: Page) -> None:
+    later = await run(page, "status.js", """[
+        ['sent', 'delivered'], ['read', 'delivered'], ['sent', 'failed'], ['queued', 'read'],
+        [null, 'sent'], ['read', null], ['received', 'received'],
+    ].map(([a, b]) => m.laterStatus(a, b))""")
+    assert later == ["delivered", "read", "failed", "read", "sent", "read", "received"]
+
+
+async def test_merging_a_stale_copy_keeps_the_newer_status_and_every_step_time(page: Page) -> None:
+    merged = await run(page, "status.js", """(() => {
+        const known = {id: 1, body: 'Hi', status: 'read', sentAt: 'T1', deliveredAt: 'T2', readAt: 'T3'};
+        const stale = {id: 1, body: 'Hi', status: 'sent', sentAt: 'T1', deliveredAt: null, readAt: null};
+        return m.mergeMessage(known, stale);
+    })()""")
+    steps = (merged["status"], merged["sentAt"], merged["deliveredAt"], merged["readAt"])
+    assert steps == ("read", "T1", "T2", "T3")
+
+
+async def test_an_ack_moves_the_message_on_and_records_when(page: Page) -> None:
+    moved = await run(page, "status.js", """(() => {
+        const sent = {id: 7, status: 'sent', sentAt: 'T1', error: null};
+        const failed = m.applyAck(sent, {id: 7, status: 'failed', timestamp: 'T2', error: 'switched off'});
+        const late = m.applyAck(m.applyAck(sent, {status: 'read', timestamp: 'T3'}),
+                                {status: 'delivered', timestamp: 'T4'});
+        return [failed.status, failed.failedAt, failed.error, late.status, late.readAt, late.deliveredAt];
+    })()""")
+    assert moved == ["failed", "T2", "switched off", "read", "T3", "T4"]
+
+
+async def test_ticks_follow_the_status_and_a_failure_carries_its_error(page: Page) -> None:
+    drawn = await run(page, "status.js", """[
+        {status: 'queued'}, {status: 'sent'}, {status: 'delivered'}, {status: 'read'},
+        {status: 'failed', error: 'no route'}, {status: 'received'},
+    ].map(m.ticks).map((t) => t && [t.symbol, t.title])""")
+    assert drawn == [["○", "Queued"], ["✓", "Sent"], ["✓✓", "Delivered"], ["✓✓", "Read"],
+                     ["✗", "Failed: no route"], None]
+
+
+async def test_the_feed_filter_becomes_the_log_query(page: Page) -> None:
+    queries = await run(page, "messages.js", """[
+        {}, {direction: 'in'}, {direction: 'all', query: '  invoice '},
+        {direction: 'out', query: '+49 151 1234'},
+    ].map(m.logQuery)""")
+    assert queries == [{}, {"direction": "in"}, {"q": "invoice"},
+                       {"direction": "out", "chat": "+49 151 1234"}]
+
+
+async def test_a_number_in_the_search_matches_however_it_is_written(page: Page) -> None:
+    matches = await run(page, "format.js", """[
+        '+49 151 1234', '+49-151-(1234)', '+4915112', '+4917',
+    ].map((query) => m.messageMatches({direction: 'in', from: '4915112345678@s.whatsapp.net'}, {query}))""")
+    assert matches == [True, True, True, False]
+
+
+async def test_refusals_read_as_sentences_on_their_fields(page: Page) -> None:
+    read = await run(page, "format.js", """(() => {
+        const validation = {code: 'validation_error', message: 'Invalid request',
+                            details: [{field: 'to', message: 'Field required'},
+                                      {field: 'text', message: 'too short'}]};
+        const phone = {code: 'invalid_phone', message: "invalid phone number '12': it is too short",
+                       details: {input: '12', reason: 'too_short'}};
+        return [m.errorText(validation), m.errorFields(validation), m.errorText(phone),
+                m.errorFields(phone, {invalid_phone: 'to'}), m.errorFields(phone)];
+    })()""")
+    assert read == ["to: Field required; text: too short", ["to", "text"],
+                    "invalid phone number '12': it is too short", ["to"], []]
+
+
+async def test_sizes_and_session_statuses_read_plainly(page: Page) -> None:
+    shown = await run(page, "format.js", """[
+        [0, 1023, 1024, 48213, 5 * 1024 * 1024].map(m.formatBytes),
+        [m.sessionStatus({running: false}, {status: 'disconnected'}),
+         m.sessionStatus({running: true}, {status: 'qr'}), m.sessionStatus(null, {status: 'connected'})],
+    ]""")
+    assert shown == [["0 B", "1023 B", "1.0 KB", "47.1 KB", "5.0 MB"], ["stopped", "qr", "connected"]]
+
+
+async def test_the_store_holds_messages_newest_first_and_lets_the_oldest_go(page: Page) -> None:
+    held = await run(page, "store.js", """(() => {
+        const store = new m.Store({now: () => 0});
+        store.putMessages([{id: 5, status: 'received'}, {id: 9, status: 'received'}]);
+        store.putMessages([{id: 2, status: 'sent'}]);  // an older page arrives last
+        const order = store.messagesNewestFirst().map((message) => message.id);
+        const unknownAck = store.putAck({id: 404, status: 'read'});
+        const many = Array.from({length: m.MAX_MESSAGES}, (_, i) => ({id: 100 + i, status: 'received'}));
+        store.putMessages(many);
+        return [order, unknownAck, store.messages.size, store.messages.has(2), store.feed.full,
+                store.newestMessageId()];
+    })()""")
+    assert held == [[9, 5, 2], False, 1000, False, True, 1099]
+
+
+async def test_the_store_takes_a_sessions_settings_with_an_older_state_and_forgets_deleted_ones(
+        page: Page) -> None:
+    kept = await run(page, "store.js", """(() => {
+        const store = new m.Store({now: () => 0});
+        const state = (status, lastUpdate) => ({session: 'shop', status, lastUpdate, ready: false,
+                                                hasQR: false, uptime: 0});
+        store.putSession(state('qr', '2025-01-01T00:00:02.000Z'));
+        store.putRecord({name: 'shop', engine: 'sandbox', running: false,
+                         state: state('disconnected', '2025-01-01T00:00:01.000Z')});
+        const shop = [store.record('shop').running, store.session('shop').status];
+        store.putRecord({name: 'default', engine: 'sandbox', running: true,
+                         state: {...state('qr', '2025-01-01T00:00:00.000Z'), session: 'default'}});
+        store.select('shop');
+        store.retainSessions(['default']);  // shop was deleted elsewhere
+        return [shop, store.record('default').running, store.sessions.has('shop'), store.selected];
+    })()""")
+    assert kept == [[False, "qr"], True, False, "default"]
+
+
+async def test_a_webhooks_health_reads_from_its_failures_and_whether_it_is_enabled(page: Page) -> None:
+    health = await run(page, "webhooks.js", """[
+        {enabled: true, consecutiveFailures: 0},
+        {enabled: true, consecutiveFailures: 1},
+        {enabled: true, consecutiveFailures: 3},
+        {enabled: false, consecutiveFailures: 20, disabledReason: '20 deliveries in a row failed'},
+    ].map(m.webhookHealth).map((h) => [h.level, h.text])""")
+    assert health == [["ok", "Healthy"], ["warn", "1 delivery given up in a row"],
+                      ["warn", "3 deliveries given up in a row"], ["bad", "Disabled"]]

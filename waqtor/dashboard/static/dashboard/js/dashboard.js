@@ -1,42 +1,42 @@
-// The signed-in dashboard: owns the live socket, the store and the views, and turns what the gateway
-// says (fetched state, live events) into the store's contents. `stop()` undoes everything `start()` did.
+// The signed-in dashboard: owns the live socket, the store and the features, and hands them what the
+// gateway says (fetched state, live events). `stop()` undoes everything `start()` did.
+//
+// A feature is one part of the dashboard (features/*.js): it makes its views from its section of
+// index.html, and has
+//   handlers   {eventType: (frame) => …} for the live events it shows,
+//   refresh()  what it fetches after a (re)connect that could not resume (the page then missed events),
+//   views      each with render() and, for what counts down or up, tick().
+// Another part (the campaign monitor) is one more module there, one more section in index.html, and
+// one more entry in `features` below.
 
 import { ServerClock } from './clock.js';
 import { $ } from './dom.js';
+import { MessagesFeature } from './features/messages.js';
+import { SessionsFeature } from './features/sessions.js';
+import { WebhooksFeature } from './features/webhooks.js';
 import { LiveSocket } from './live.js';
-import { Sessions } from './sessions.js';
 import { Store } from './store.js';
-import { FeedView } from './views/feed.js';
 import { HealthView } from './views/health.js';
-import { LinkingView } from './views/linking.js';
-import { SessionsView } from './views/sessions.js';
 
 const TICK_MS = 500;
 
 export class Dashboard {
   #abort = new AbortController();
   #ticker = null;
-  #qrRequests = new Map(); // session name → number of the latest QR request, so older answers lose
 
   /** `onRefused()` is called when the gateway refuses the key on the socket. */
   constructor(api, { onRefused }) {
     this.api = api;
-    this.sessions = new Sessions(api);
     this.clock = new ServerClock();
     this.store = new Store(this.clock);
     this.live = new LiveSocket((after) => api.websocketUrl(after));
     const signal = this.#abort.signal;
+    this.sessions = new SessionsFeature(api, this.store, { signal });
+    this.messages = new MessagesFeature(api, this.store, { signal });
+    this.features = [this.sessions, this.messages, new WebhooksFeature(api, this.store, { signal })];
     this.views = [
       new HealthView($('connection'), this.store, { onReconnect: () => this.live.reconnectNow(), signal }),
-      new SessionsView($('sessions'), this.store, { signal }),
-      new LinkingView($('linking'), this.store, {
-        onLogout: (name) => this.logout(name),
-        onNewCode: (name) => this.loadQr(name),
-        signal,
-      }),
-      new FeedView({
-        list: $('feed'), count: $('feed-count'), direction: $('feed-direction'), search: $('feed-search'),
-      }, this.store, { signal }),
+      ...this.features.flatMap((feature) => feature.views),
     ];
     this.live.addEventListener('state', (event) => this.#connection(event.detail), { signal });
     this.live.addEventListener('open', (event) => {
@@ -50,10 +50,10 @@ export class Dashboard {
     this.live.addEventListener('refused', () => onRefused(), { signal });
   }
 
-  /** Show `states` (as fetched at sign-in) and go live. */
-  start(states) {
+  /** Show `sessions` (the session objects fetched at sign-in) and go live. */
+  start(sessions) {
     for (const view of this.views) view.render();
-    this.#putStates(states);
+    this.sessions.start(sessions);
     this.#ticker = setInterval(() => this.views.forEach((view) => view.tick?.()), TICK_MS);
     this.live.start();
   }
@@ -65,49 +65,15 @@ export class Dashboard {
     this.store.reset();
   }
 
-  /** Fetch every session's state again, and the QR codes on show. */
+  /** Fetch again what every feature shows. */
   async refresh() {
-    try {
-      this.#putStates(await this.sessions.list());
-    } catch (error) {
-      if (!error.unauthorized) console.warn('could not refresh the session state:', error.message);
-    }
-  }
-
-  async logout(name) {
-    await this.sessions.logout(name);
-  }
-
-  /** Fetch the session's QR image; `expiresAt` (ISO) comes with a `qr_code` event, else it is fetched. */
-  async loadQr(name, expiresAt = null) {
-    const request = (this.#qrRequests.get(name) ?? 0) + 1;
-    this.#qrRequests.set(name, request);
-    const latest = () => this.#qrRequests.get(name) === request;
-    try {
-      let expiry = expiresAt;
-      if (!expiry) {
-        const qr = await this.sessions.qr(name);
-        if (!qr.hasQR) {
-          if (latest()) this.store.clearQr(name);
-          return;
-        }
-        expiry = qr.expiresAt;
+    await Promise.all(this.features.map(async (feature) => {
+      try {
+        await feature.refresh();
+      } catch (error) {
+        if (!error.unauthorized) console.warn('could not refresh the dashboard:', error.message);
       }
-      const image = await this.sessions.qrImage(name);
-      if (latest()) this.store.setQr(name, URL.createObjectURL(image), Date.parse(expiry));
-    } catch (error) {
-      if (!latest()) return;
-      if (error.code === 'no_qr') this.store.clearQr(name);
-      else this.store.setQrError(name, `Could not load the QR code: ${error.message}`);
-    }
-  }
-
-  #putStates(states, at) {
-    for (const state of states) {
-      if (this.store.putSession(state, at) && state.hasQR && !this.store.qr.has(state.session)) {
-        this.loadQr(state.session);
-      }
-    }
+    }));
   }
 
   #connection(detail) {
@@ -117,19 +83,6 @@ export class Dashboard {
 
   #event(frame) {
     this.clock.observe(frame.timestamp);
-    const session = frame.session ?? frame.data?.session ?? null;
-    switch (frame.type) {
-      case 'session_update':
-        this.#putStates([frame.data], frame.timestamp);
-        break;
-      case 'qr_code':
-        if (frame.data?.hasQR && session) this.loadQr(session, frame.data.expiresAt);
-        break;
-      case 'message':
-        if (frame.data?.id) this.store.putMessage(frame.data, session);
-        break;
-      default:
-        break; // events the dashboard does not show
-    }
+    for (const feature of this.features) feature.handlers[frame.type]?.(frame);
   }
 }

@@ -30,3 +30,14 @@ export function fill(el, ...children) {
   el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
   return el;
 }
+
+/** Hand `blob` to the browser as a download named `fileName` (through a blob: URL, released after). */
+export function saveBlob(blob, fileName) {
+  const url = URL.createObjectURL(blob);
+  const link = h('a', { href: url, download: fileName, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The download has taken the URL by the next turn of the event loop; the blob can go after that.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -6,10 +6,18 @@ export const STATUS_LABELS = Object.freeze({
   qr: 'Waiting for scan',
   connecting: 'Connecting',
   disconnected: 'Disconnected',
+  stopped: 'Stopped',
 });
 
 export function statusLabel(status) {
   return STATUS_LABELS[status] ?? String(status ?? 'unknown');
+}
+
+/** What a session card shows as its status: `stopped` when the session does not run (its state then
+ * only says `disconnected`), else the state's status. */
+export function sessionStatus(record, state) {
+  if (record && !record.running) return 'stopped';
+  return state?.status ?? 'unknown';
 }
 
 const pad = (n) => String(n).padStart(2, '0');
@@ -50,14 +58,48 @@ export function peer(jid) {
 export const DIRECTIONS = Object.freeze({ in: 'Received', out: 'Sent' });
 
 /** Whether `message` passes the feed's filter: `direction` is `all`, `in` or `out`; `query` is
- * matched, case-insensitively, against the text, the peer's number and name, and the chat. */
+ * matched, case-insensitively, against the text, the peer's number and name, and the chat. A query
+ * that starts with `+` is a number, matched whatever spaces, dashes or brackets it is written with. */
 export function messageMatches(message, { direction = 'all', query = '' } = {}) {
   if (direction !== 'all' && message.direction !== direction) return false;
-  const needle = query.trim().toLowerCase();
+  let needle = query.trim().toLowerCase();
+  if (needle.startsWith('+')) needle = needle.replace(/[\s().-]/g, '');
   if (!needle) return true;
   const haystack = [message.body, message.pushName, peer(message.from), peer(message.to), peer(message.chat)]
     .filter(Boolean)
     .join('\n')
     .toLowerCase();
   return haystack.includes(needle);
+}
+
+/** `48213` → `47.1 KB`. */
+export function formatBytes(bytes) {
+  const n = Math.max(0, Number(bytes) || 0);
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** A refusal of the gateway (an ApiError) as one sentence for people: each field of a validation
+ * error with its problem, else the gateway's own message. */
+export function errorText(error) {
+  if (error?.code === 'validation_error' && Array.isArray(error.details) && error.details.length) {
+    return error.details.map(({ field, message }) => `${field}: ${message}`).join('; ');
+  }
+  return error?.message ?? String(error);
+}
+
+/** The form fields an error is about: the fields of a validation error, or the field named by a
+ * code that is about one value (`invalid_phone` is about the recipient). */
+export function errorFields(error, codeFields = {}) {
+  if (error?.code === 'validation_error' && Array.isArray(error.details)) {
+    return error.details.map(({ field }) => String(field).split('.').at(-1));
+  }
+  return codeFields[error?.code] ? [codeFields[error.code]] : [];
 }

@@ -1,7 +1,8 @@
 // Linking a phone to the selected session: the QR code as an image with a countdown to its expiry
 // while the session waits for a scan, and a one-click logout (which brings a new QR code) once linked.
+// The pairing-code form sits beside it (views/pairing.js).
 
-import { fill, h } from '../dom.js';
+import { $, fill, h } from '../dom.js';
 import { statusLabel } from '../format.js';
 
 const STEPS = [
@@ -17,6 +18,7 @@ export class LinkingView {
   /** `onLogout(name)` and `onNewCode(name)` return promises; their errors are shown here. */
   constructor(root, store, { onLogout, onNewCode, signal }) {
     this.root = root;
+    this.title = $('linking-session');
     this.store = store;
     this.onLogout = onLogout;
     this.onNewCode = onNewCode;
@@ -28,14 +30,24 @@ export class LinkingView {
   render() {
     const name = this.store.selected;
     const state = this.store.session(name);
+    const record = this.store.record(name);
+    this.title.textContent = this.store.sessions.size > 1 ? `: ${name}` : '';
     if (!state) {
       fill(this.root, h('p', { class: 'muted' }, 'Loading…'));
       return;
     }
     this.root.dataset.status = state.status;
-    if (state.status === 'qr') fill(this.root, this.#qr(name));
-    else if (state.status === 'connected' || state.status === 'authenticated') fill(this.root, this.#linked(name, state));
-    else {
+    if (record && !record.running) {
+      fill(this.root, h('p', { class: 'waiting' }, `Session ${name} is stopped. Start it to link a phone.`));
+    } else if (state.engine === 'cloud') {
+      fill(this.root, h('p', { class: 'waiting' },
+        'This session uses the WhatsApp Cloud API: its number is registered in Meta\'s WhatsApp Manager, '
+        + 'not linked from a phone.'));
+    } else if (state.status === 'qr') {
+      fill(this.root, this.#qr(name));
+    } else if (state.status === 'connected' || state.status === 'authenticated') {
+      fill(this.root, this.#linked(name, state));
+    } else {
       fill(this.root, h('p', { class: 'waiting' },
         `The session is ${statusLabel(state.status).toLowerCase()}. A QR code appears here as soon as it is `
         + 'ready to link a phone.'));
@@ -68,7 +80,7 @@ export class LinkingView {
     const newCode = h('button', { id: 'qr-new', type: 'button', class: 'secondary', hidden: true }, 'Get a new code');
     newCode.addEventListener('click', () => this.#act(newCode, () => this.onNewCode(name)));
     return [
-      h('div', { class: 'qr-frame' }, h('img', { id: 'qr-image', src: qr.url, alt: 'QR code to link a phone', width: 240, height: 240 })),
+      h('div', { class: 'qr-frame' }, h('img', { id: 'qr-image', src: qr.url, alt: `QR code to link a phone to session ${name}`, width: 240, height: 240 })),
       h('p', { class: 'countdown' }, h('span', { id: 'qr-countdown', role: 'timer' })),
       h('progress', { id: 'qr-progress', max: String(this.#total), value: String(this.#total) }),
       newCode,

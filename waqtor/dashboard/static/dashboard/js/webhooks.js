@@ -1,0 +1,27 @@
+// Which URL lists the webhooks. The dashboard only reads them: registering and changing webhooks is
+// done through the API (`/api/webhooks`).
+
+export class Webhooks {
+  constructor(api) {
+    this.api = api;
+  }
+
+  /** Every webhook (`{id, url, events, sessions, enabled, consecutiveFailures, disabledReason, …}`),
+   * oldest first, without secrets. */
+  async list() {
+    return this.api.json('GET', 'api/webhooks');
+  }
+}
+
+/** How a webhook's deliveries are going: `{level: 'ok'|'warn'|'bad', text, title}`. Pure. */
+export function webhookHealth(webhook) {
+  if (!webhook.enabled) {
+    return { level: 'bad', text: 'Disabled', title: webhook.disabledReason ?? 'Disabled through the API.' };
+  }
+  const failures = webhook.consecutiveFailures ?? 0;
+  if (failures > 0) {
+    const text = `${failures} ${failures === 1 ? 'delivery' : 'deliveries'} given up in a row`;
+    return { level: 'warn', text, title: 'See GET /api/webhooks/{id}/deliveries for the reasons.' };
+  }
+  return { level: 'ok', text: 'Healthy', title: 'No delivery given up since the last success.' };
+}
