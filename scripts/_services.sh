@@ -24,13 +24,20 @@ _wait_for() {  # _wait_for <what> <command...>
     return 1
 }
 
+# start_redis [port] [dir] [logfile]: a Redis for the tests, without persistence, in the background.
+# The Redis restart test (tests/cluster/test_redis_restart.py) starts its own one with this same function.
+start_redis() {
+    local port="${1:-6379}" dir="${2:-/var/lib/redis}" logfile="${3:-/var/log/redis/ci.log}"
+    mkdir -p "$dir" "$(dirname "$logfile")"
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$port" --save "" --appendonly no \
+        --dir "$dir" --logfile "$logfile" >&2
+}
+
 ensure_redis() {
     if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return 0; fi
     command -v redis-server >/dev/null 2>&1 || _apt_install redis-server redis-tools || return 1
     echo "==> starting Redis" >&2
-    mkdir -p /var/lib/redis /var/log/redis
-    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
-        --dir /var/lib/redis --logfile /var/log/redis/ci.log >&2
+    start_redis 6379 /var/lib/redis /var/log/redis/ci.log
     _wait_for Redis redis-cli -h 127.0.0.1 -p 6379 ping
 }
 

@@ -1,10 +1,14 @@
 """`create_app(settings)`: the FastAPI application and the lifespan that owns everything long-lived.
 
 Start-up order: storage (migrations) → API key → bus → webhooks → WebSocket bridge → message service →
-campaign runner → sessions (each session's campaign sender starts with its engine). Shutdown runs the
-reverse, except that the campaign senders stop first (each finishes the message it is sending), then
-queued sends, before the sessions (so none reaches an engine that is stopping), and the sessions' last
-events are queued for webhooks before the sender stops.
+campaign runner → sessions (each session's campaign sender runs while the session runs on this
+instance). Shutdown runs the reverse, except that the campaign senders stop first (each finishes the
+message it is sending), then queued sends, before the sessions (so none reaches an engine that is
+stopping), and the sessions' last events are queued for webhooks before the sender stops.
+
+Several instances may share one PostgreSQL database and one Redis (docs/deployment.md): the session
+manager then runs this instance's share of the sessions and carries commands for the others to the
+instance that runs them, over the Redis command channel.
 """
 
 from __future__ import annotations
@@ -40,9 +44,13 @@ from waqtor.auth import ApiKeys
 from waqtor.bus import Bus, backend_factory
 from waqtor.campaigns.runner import CampaignRunner
 from waqtor.campaigns.service import CampaignService
+from waqtor.cluster.channel import CommandChannel, LocalChannel
+from waqtor.cluster.identity import default_instance_id
+from waqtor.cluster.leases import LeaseKeeper
 from waqtor.config import Settings
 from waqtor.console import ConsoleQR
 from waqtor.engines import engine_class
+from waqtor.engines.sandbox.commands import COMMANDS as SANDBOX_COMMANDS
 from waqtor.errors import ConfigError, InvalidInput
 from waqtor.messaging.service import MessageService
 from waqtor.ratelimit import RateWindow, parse_rate
@@ -95,7 +103,15 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     storage = Storage(settings.resolved_database_url)
     make_bus_backend = backend_factory(settings.bus_url, replay=settings.ws_replay)
     rest_rate = parse_rate(settings.rate_limit)
-    rest_window = RateWindow(rest_rate, settings.rate_limit_storage) if rest_rate else None
+    rest_window = RateWindow(rest_rate, settings.resolved_rate_limit_storage, "rest") if rest_rate else None
+    instance = settings.instance_id or default_instance_id()
+
+    def make_channel() -> CommandChannel:
+        if settings.bus_url.split("://", 1)[0].lower() in ("redis", "rediss"):
+            from waqtor.cluster.redis_channel import RedisChannel
+
+            return RedisChannel(settings.bus_url, instance, settings.forward_timeout)
+        return LocalChannel()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -113,12 +129,16 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
             hooks = Webhooks(settings, storage.webhooks, bus, clock)
             await hooks.start()
             stack.push_async_callback(hooks.stop)
-            manager = SessionManager(settings, storage, bus, clock)
+            leases = LeaseKeeper(storage.cluster, instance, settings.lease_ttl)
+            manager = SessionManager(settings, storage, bus, clock, leases=leases, channel=make_channel())
+            for op, handler in {**SANDBOX_COMMANDS, **cloud_webhooks.COMMANDS}.items():
+                manager.handle(op, handler)
             messages_service = MessageService(settings, storage, bus, manager, clock)
             manager.message_sink = messages_service.handle
             runner = CampaignRunner(settings, storage, bus, manager, messages_service, clock)
-            manager.runners = runner
-            bridge = Bridge(settings, bus, keys, manager)
+            manager.add_hooks(running=runner.session_running, stopping=runner.stop_session_runner,
+                              deleted=runner.session_deleted)
+            bridge = Bridge(settings, bus, keys, manager, clock)
             app.state.gateway = Gateway(settings=settings, storage=storage, bus=bus, keys=keys, sessions=manager,
                                         bridge=bridge, webhooks=hooks, messages=messages_service,
                                         campaigns=CampaignService(settings, storage, runner, clock), clock=clock)
@@ -135,7 +155,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
             await runner.start()
             stack.push_async_callback(runner.stop)
             await manager.start()
-            log.info("waqtor %s ready (engine %s)", __version__, settings.engine)
+            log.info("waqtor %s ready (engine %s, instance %s)", __version__, settings.engine, instance)
             yield
 
     app = FastAPI(

@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     cloud_verify_token: SecretStr | None = Field(
         None, description="Token Meta echoes when it verifies the Cloud API webhook URL."
     )
-    bus_url: str = Field("memory://", description="Event bus: memory:// (one process).")
+    bus_url: str = Field(
+        "memory://", description="Event bus: memory:// (one process) or redis://host:port/db?prefix=name (several instances)."
+    )
     bus_queue_size: int = Field(10_000, ge=16, description="Events a bus subscriber may hold before it is cut off.")
     ws_replay: int = Field(10_000, ge=0, description="Events kept for WebSocket resume.")
     ws_ping_interval: float = Field(30.0, gt=0, description="Seconds between WebSocket protocol pings.")
@@ -76,7 +78,11 @@ class Settings(BaseSettings):
     )
     timezone: str = Field("UTC", description="Time zone of {date} and {time} in message templates.")
     rate_limit: str = Field("120/minute", description="REST requests per API key, e.g. 120/minute; 0 or empty disables.")
-    rate_limit_storage: str = Field("memory://", description="Where REST rate-limit counters live: memory://.")
+    rate_limit_storage: str | None = Field(
+        None,
+        description="Where rate-limit counters live: memory:// or redis://host:port/db?prefix=name; unset: the bus's "
+                    "Redis when WAQTOR_BUS_URL is redis://, else memory://.",
+    )
     send_rate: str = Field("20/minute", description="Messages a session sends per period; beyond it sends wait in a queue.")
     send_queue_size: int = Field(100, ge=1, description="Sends that may wait per session before send_queue_full.")
     media_max_image: int = Field(5_242_880, ge=1, description="Largest image in bytes.")
@@ -93,6 +99,17 @@ class Settings(BaseSettings):
     )
     campaign_poll_interval: float = Field(
         5.0, gt=0, description="Seconds between looks at the campaigns for changes made on other instances."
+    )
+    # ---- several instances ----
+    instance_id: str | None = Field(
+        None, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="This instance's name in the cluster; unset: host, process id and a random suffix.",
+    )
+    lease_ttl: float = Field(
+        15.0, ge=0.3, le=3600, description="Seconds a session's lease lasts; its owner renews it every third of that."
+    )
+    forward_timeout: float = Field(
+        30.0, gt=0, description="Seconds a command forwarded to the instance that runs a session may take."
     )
     sandbox_ack_delay: float = Field(
         1.0, ge=0, description="Seconds between each status step (delivered, read) of a sandbox message."
@@ -167,6 +184,16 @@ class Settings(BaseSettings):
             "verifyToken": self.cloud_verify_token.get_secret_value() if self.cloud_verify_token else None,
         }
         return {key: value for key, value in values.items() if value is not None}
+
+    @property
+    def resolved_rate_limit_storage(self) -> str:
+        """Where rate-limit counters live: the configured URL, else the bus's Redis (so every instance
+        shares them), else this process's memory."""
+        if self.rate_limit_storage:
+            return self.rate_limit_storage
+        if self.bus_url.split("://", 1)[0].lower() in ("redis", "rediss"):
+            return self.bus_url
+        return "memory://"
 
     @property
     def resolved_database_url(self) -> str:

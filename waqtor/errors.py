@@ -13,6 +13,8 @@
     ├── UnsupportedMediaType         unsupported_media_type 415 (content not of the kind asked for)
     ├── RateLimited                  rate_limited    429  (also send_queue_full)
     ├── EngineError                  engine_error    502  (the engine or WhatsApp refused or failed)
+    ├── Unavailable                  unavailable     503  (a shared service or the session's instance cannot be
+    │                                                     reached now, or the session is moving; retry later)
     └── ConfigError                  config_error    (raised at start-up, never over HTTP)
 
 Routes raise these; `waqtor.api.errors` is the only place that turns them into HTTP responses or
@@ -100,6 +102,17 @@ class RateLimited(WaqtorError):
 class EngineError(WaqtorError):
     code = "engine_error"
     status = 502
+
+
+class Unavailable(WaqtorError):
+    """Something this request needs cannot be reached right now; `retry_after` says when to try again."""
+
+    code = "unavailable"
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: float = 1.0, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message, code=code, details=details)
+        self.retry_after = retry_after
 
 
 class ConfigError(WaqtorError):

@@ -43,6 +43,7 @@ class Server:
         self.port = port
         self.env = env or {}
         self.health = health
+        self.ready_timeout = 30.0  # seconds to answer after the start (several servers starting at once need more)
         self.proc: subprocess.Popen[bytes] | None = None
         self._dir = tempfile.TemporaryDirectory(prefix=f"waqtor-bench-{name}-")
         self.dir = Path(self._dir.name)
@@ -67,7 +68,7 @@ class Server:
             self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
         try:
-            self._wait_ready()
+            self._wait_ready(self.ready_timeout)
         except BaseException:
             self.__exit__(None, None, None)
             raise

@@ -82,7 +82,7 @@ async def test_a_session_stops_and_starts_from_its_card(gateway: LiveServer, das
     await dashboard.card.locator('button[data-action="stop"]').click()
     await expect(dashboard.card.locator(".pill")).to_have_text("Stopped")
     await expect(dashboard.page.locator("#linking")).to_contain_text("Session default is stopped")
-    assert not gateway.gateway.sessions.get("default").running
+    assert not gateway.gateway.sessions.runs_here("default")
 
     await dashboard.card.locator('button[data-action="start"]').click()
     await expect(dashboard.card.locator(".pill")).to_have_text("Waiting for scan")

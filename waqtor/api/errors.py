@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from waqtor.errors import RateLimited, WaqtorError
+from waqtor.errors import RateLimited, Unavailable, WaqtorError
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def error_response(status: int, code: str, message: str, details: Any = None,
 async def _waqtor_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WaqtorError)
     headers = None
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | Unavailable):
         headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
     if exc.status >= 500:
         log.error("%s: %s", exc.code, exc.message)

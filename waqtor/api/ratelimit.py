@@ -4,17 +4,29 @@ Each caller is counted by the SHA-256 of the key it presents (never the key itse
 address when it presents none. Every /api answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining`
 and `X-RateLimit-Reset` (seconds since the epoch when a slot frees); past the limit the answer is 429
 `rate_limited` with `Retry-After`. /health, the docs and the WebSocket are not counted.
+
+With a shared store (Redis) every instance counts against the same window. When that store cannot be
+reached the limit fails open: requests pass without the headers and a warning is logged (at most every
+`WARN_EVERY` seconds), because refusing every request while Redis restarts would turn a counter
+outage into a gateway outage.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
 from waqtor.api.errors import error_response
 from waqtor.auth import hash_key
+from waqtor.errors import Unavailable
 from waqtor.ratelimit import Decision, RateWindow
+
+log = logging.getLogger(__name__)
+
+WARN_EVERY = 10.0
 
 
 def caller(scope: dict[str, Any]) -> str:
@@ -49,13 +61,22 @@ class RateLimit:
         self.app = app
         self.window = window
         self.rate = rate
+        self._warned_at = float("-inf")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope.get("path", "")
         if scope["type"] != "http" or self.window is None or not (path == "/api" or path.startswith("/api/")):
             await self.app(scope, receive, send)
             return
-        decision = await self.window.hit(caller(scope))
+        try:
+            decision = await self.window.hit(caller(scope))
+        except Unavailable as exc:
+            now = time.monotonic()
+            if now - self._warned_at >= WARN_EVERY:
+                self._warned_at = now
+                log.warning("REST rate limit not applied: %s", exc.message)
+            await self.app(scope, receive, send)
+            return
         extra = _headers(decision)
         if not decision.allowed:
             retry = max(1, math.ceil(decision.retry_after()))

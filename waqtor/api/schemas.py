@@ -114,7 +114,8 @@ class SessionOut(BaseModel):
     name: str
     engine: str
     desired: Desired = Field(description="`running` when the gateway keeps it connected, else `stopped`.")
-    running: bool
+    running: bool = Field(description="Whether its engine runs (on this instance or another).")
+    instance: str | None = Field(description="The instance that runs it (docs/deployment.md), or null.")
     createdAt: str
     config: dict[str, Any] = Field(description="The engine's settings, secrets masked.")
     state: SessionStateOut
@@ -135,16 +136,38 @@ class HealthSession(BaseModel):
     ready: bool
 
 
+class HealthBus(BaseModel):
+    backend: Literal["memory", "redis"] = Field(description="`redis` when instances share events through Redis.")
+    reachable: bool
+
+
+class HealthInstance(BaseModel):
+    id: str = Field(description="This instance's id (WAQTOR_INSTANCE_ID, or host:pid:random).")
+    sessions: list[str] = Field(description="The sessions this instance runs.")
+    instances: int = Field(description="Live instances sharing the database, this one included.")
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
     engine: str
     sandbox: bool = Field(description="True when the default session runs on the simulated sandbox engine.")
-    session: HealthSession
+    session: HealthSession | None = Field(
+        description="The default session, wherever it runs; null when its state cannot be read (database down)."
+    )
     database: HealthDatabase
+    bus: HealthBus
+    instance: HealthInstance
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorEnvelope, "description": "Missing or wrong API key (`unauthorized`)."},
     422: {"model": ErrorEnvelope, "description": "Invalid request (`validation_error`)."},
+}
+
+# Routes that act on a session run by whichever instance holds it (docs/deployment.md).
+FORWARD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorEnvelope, "description": "The session is moving to another instance (`session_moving`), "
+          "or the instance that runs it cannot be reached (`instance_unreachable`, `redis_unreachable`); "
+          "with Retry-After."},
 }

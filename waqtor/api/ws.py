@@ -22,7 +22,9 @@ from waqtor.api.ws_protocol import Command, ProtocolError, Subscriptions, parse_
 from waqtor.bus import Bus, ReplayGap, SubscriptionOverflow
 from waqtor.errors import WaqtorError
 from waqtor.events import Event
-from waqtor.sessions.state import iso_ms
+from waqtor.sessions.monitor import Clock, utcnow
+from waqtor.sessions.snapshot import Snapshot
+from waqtor.sessions.state import iso_ms, public_view
 from waqtor.tasks import TaskSet
 
 if TYPE_CHECKING:
@@ -107,8 +109,10 @@ class Client:
 class Bridge:
     """Owns every WebSocket client of this process and the bus subscription that feeds them."""
 
-    def __init__(self, settings: Settings, bus: Bus, keys: ApiKeys, sessions: SessionManager) -> None:
+    def __init__(self, settings: Settings, bus: Bus, keys: ApiKeys, sessions: SessionManager,
+                 clock: Clock = utcnow) -> None:
         self._settings = settings
+        self._clock = clock
         self._bus = bus
         self._keys = keys
         self._sessions = sessions
@@ -270,17 +274,16 @@ class Bridge:
         if command.type == "ping":
             self._reply(client, {"type": "pong", "timestamp": now_ms()})
         elif command.type == "get_state":
-            monitor = sessions.get(command.session or "default").monitor
-            self._reply(client, {"type": "session_state", "data": monitor.view(), "timestamp": now_ms(),
-                                 "session": monitor.name})
+            state = await sessions.state_of(command.session or "default")
+            self._reply(client, {"type": "session_state", "data": public_view(state, self._clock()),
+                                 "timestamp": now_ms(), "session": state.session})
         elif command.type == "get_qr":
-            session = sessions.get(command.session or "default")
-            state = session.monitor.state
+            state = await sessions.state_of(command.session or "default")
             data: dict[str, Any] = {"hasQR": state.has_qr, "qr": state.qr_code if state.has_qr else None}
             if state.has_qr and state.qr_expires_at is not None:
                 data["expiresAt"] = iso_ms(state.qr_expires_at)
             if not state.has_qr:
-                data["message"] = (type(session.engine).qr_note
+                data["message"] = (Snapshot.note_for(state)
                                    or "No QR code available. Client may already be authenticated.")
             self._reply(client, {"type": "qr_code", "data": data, "timestamp": now_ms(), "session": state.session})
         elif command.type == "subscribe":

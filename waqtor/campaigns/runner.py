@@ -105,6 +105,10 @@ class CampaignRunner:
 
     # ---- what the session manager calls ---------------------------------------------------------------
 
+    async def session_running(self, name: str) -> None:
+        """The session manager's `running` hook: the session now runs on this instance."""
+        self.start_session_runner(name)
+
     def start_session_runner(self, name: str) -> None:
         """Start sending the campaigns of session `name` (its engine now runs on this instance)."""
         if self._closed or name in self._senders:

@@ -15,13 +15,14 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from waqtor.errors import RateLimited
+from waqtor.errors import RateLimited, Unavailable
 from waqtor.ratelimit import RateWindow
 from waqtor.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[str, int], Awaitable[None]]
+UNREACHABLE_PAUSE = 1.0
 
 
 class Ticket:
@@ -30,6 +31,7 @@ class Ticket:
     def __init__(self) -> None:
         self.message_id: int | None = None
         self.cancelled = False
+        self.abandoned = False  # its queue was given up (shutdown, or the session left this instance)
         self._ready = asyncio.Event()
 
     def fill(self, message_id: int) -> None:
@@ -93,8 +95,7 @@ class SessionQueue:
                 ticket = self.waiting[0]
                 await ticket.ready()
                 if not ticket.cancelled:
-                    while not (decision := await self._window.hit(self.session)).allowed:
-                        await asyncio.sleep(max(0.005, decision.retry_after()))
+                    await self._slot()
                 self.waiting.popleft()
                 if ticket.cancelled or ticket.message_id is None:
                     continue
@@ -105,15 +106,35 @@ class SessionQueue:
         finally:
             self._worker = None
 
+    async def _slot(self) -> None:
+        """Wait until the window gives a slot; while its store cannot be reached, try again each second."""
+        assert self._window is not None
+        while True:
+            try:
+                decision = await self._window.hit(self.session)
+            except Unavailable as exc:
+                log.warning("session %s: queued sends wait: %s", self.session, exc.message)
+                await asyncio.sleep(UNREACHABLE_PAUSE)
+                continue
+            if decision.allowed:
+                return
+            await asyncio.sleep(max(0.005, decision.retry_after()))
+
     def abandon(self) -> list[int]:
         """Forget every waiting send (at shutdown); returns the ids of the logged ones."""
+        if self._worker is not None:
+            self._worker.cancel()
         ids = [t.message_id for t in self.waiting if not t.cancelled and t.message_id is not None]
+        for ticket in self.waiting:
+            ticket.abandoned = True
         self.waiting.clear()
         return ids
 
 
 class SendQueues:
-    """Every session's queue, created on first use, with the workers in one TaskSet."""
+    """Every session's queue, created on first use, with the workers in one TaskSet. The window is
+    shared by every session's queue (keyed by session name); in a shared store it continues across
+    instances, so a session taken over by another instance keeps its rate."""
 
     def __init__(self, make_window: Callable[[], RateWindow | None], size: int, deliver: Deliver) -> None:
         self._window = make_window()
@@ -127,6 +148,12 @@ class SendQueues:
         if queue is None:
             queue = self._queues[session] = SessionQueue(session, self._window, self._size, self._deliver, self._tasks)
         return queue
+
+    def drop(self, session: str) -> list[int]:
+        """Forget the session's queue (it no longer runs here); returns the ids of logged messages that
+        were still waiting. Its worker, if one runs, ends by itself once the queue is empty."""
+        queue = self._queues.pop(session, None)
+        return [] if queue is None else queue.abandon()
 
     async def close(self) -> list[int]:
         """Stop the workers; returns the ids of logged messages that were still waiting."""

@@ -1,6 +1,8 @@
 """The message service: it sends messages and is the one writer of the message log.
 
-Sending — `send(session, draft)`: the session must be ready (else 409 `session_not_ready` at once);
+Sending — `submit(session, draft)` sends from the instance that runs the session (this one, or the
+owner it is carried to), which calls `send`. `send(session, draft)`: the session must be ready (else
+409 `session_not_ready` at once);
 the message takes a slot of the session's send rate or a place in its queue (`sendqueue`), is logged
 as `queued` and published as a `message` event (direction `out`), then handed to the engine, at once
 or when its turn comes. When the engine accepts it, it is `sent` (a `message_ack`) and counted in
@@ -14,6 +16,10 @@ change of a sent message (the acknowledgements), after its `message_ack` is publ
 Receiving — `handle(session, event)` takes the engine's `MessageIn` and `MessageStatus`: an incoming
 message is logged as `received` (its file stored), counted in `messagesReceived` and published as
 `message`; a status change moves the logged message forward only and is published as `message_ack`.
+
+A session's queue lives where the session runs. When the session stops running here its waiting
+sends are marked failed (`interrupted`); when an instance takes a session over, what the previous
+owner left queued is marked failed the same way, before its engine starts. Nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from waqtor.engines.base import (
 from waqtor.errors import EngineError, NotFound, SessionNotReady, WaqtorError
 from waqtor.messaging import status as st
 from waqtor.messaging.download import http_client
+from waqtor.messaging.draft import Draft, draft_from_json, draft_to_json
 from waqtor.messaging.media import MediaStore, chunks_of
 from waqtor.messaging.phones import Recipient
 from waqtor.messaging.sendqueue import SendQueues
@@ -50,11 +57,13 @@ from waqtor.messaging.views import ack_view, message_view
 from waqtor.ratelimit import RateWindow, parse_rate
 from waqtor.sessions.monitor import Clock
 from waqtor.storage import Storage
-from waqtor.storage.records import MediaRecord, MessageRecord
+from waqtor.storage.records import MessageRecord
 from waqtor.tasks import TaskSet
 
 if TYPE_CHECKING:
-    from waqtor.sessions.manager import SessionManager
+    from waqtor.sessions.manager import Session, SessionManager
+
+__all__ = ["Draft", "MessageService"]
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +74,6 @@ MAX_ID = 128
 
 # Hears (message as it now stands, its previous status) after each acknowledged status change.
 StatusListener = Callable[[MessageRecord, str], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """A message to send, already checked: the recipient, its type and the part that type needs."""
-
-    to: Recipient
-    type: str = "text"
-    text: str | None = None
-    media: MediaRecord | None = None
-    location: Location | None = None
-    contact: ContactCard | None = None
-    reply_to: str | None = None
 
 
 def _aware(value: Any, fallback: datetime) -> datetime:
@@ -101,7 +97,8 @@ class MessageService:
         self.media = MediaStore(settings, storage.media, clock)
         rate = parse_rate(settings.send_rate)
         self._queues = SendQueues(
-            lambda: RateWindow(rate) if rate else None, settings.send_queue_size, self._deliver_queued
+            lambda: RateWindow(rate, settings.resolved_rate_limit_storage, "send") if rate else None,
+            settings.send_queue_size, self._deliver_queued,
         )
         self._orphans: OrderedDict[tuple[str, str], list[MessageStatus]] = OrderedDict()
         # The last known form of recently sent messages. An acknowledgement starts from it instead of
@@ -113,6 +110,8 @@ class MessageService:
         self._tasks = TaskSet("messages")
         self._listeners: list[StatusListener] = []
         self.http = http_client()
+        sessions.handle("messages.send", self._send_here)
+        sessions.add_hooks(started=self._session_started, stopped=self._session_stopped)
 
     def add_status_listener(self, listener: StatusListener) -> None:
         """Call `listener` after every acknowledged status change (a failure of it is logged)."""
@@ -121,10 +120,7 @@ class MessageService:
     # ---- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Settle what a previous run left queued, and start the media retention sweep."""
-        interrupted = await self._repo.fail_queued(self._clock(), INTERRUPTED)
-        if interrupted:
-            log.warning("%d message(s) left queued by the previous run are marked failed", interrupted)
+        """Start the media retention sweep."""
         self._tasks.spawn(self.media.run_cleanup(self._settings.media_cleanup_interval), "media-retention")
 
     async def stop(self) -> None:
@@ -136,7 +132,29 @@ class MessageService:
         await self._tasks.close()
         await self.http.aclose()
 
+    async def _session_started(self, session: str) -> None:
+        interrupted = await self._repo.fail_queued(self._clock(), INTERRUPTED, session=session)
+        if interrupted:
+            log.warning("session %s: %d message(s) left queued by its previous run are marked failed",
+                        session, interrupted)
+
+    async def _session_stopped(self, session: str) -> None:
+        abandoned = self._queues.drop(session)
+        if abandoned:
+            await self._repo.fail_queued(self._clock(), INTERRUPTED, abandoned)
+            log.warning("session %s: %d queued message(s) were not sent before it stopped running here; "
+                        "marked failed", session, len(abandoned))
+
     # ---- sending ----------------------------------------------------------------------------------
+
+    async def submit(self, session: str, draft: Draft) -> dict[str, Any]:
+        """Send `draft` on `session` from the instance that runs it; the message as `message_view`
+        shows it. Raises what `send` raises, or Unavailable while the session is moving."""
+        return await self._sessions.command(session, "messages.send", draft_to_json(draft))
+
+    async def _send_here(self, session: Session, args: dict[str, Any]) -> dict[str, Any]:
+        draft = await draft_from_json(args, self.media.get)
+        return message_view(await self.send(session.name, draft))
 
     def render(self, template: str, to: Recipient, variables: Mapping[str, object]) -> str:
         """`template` with `{phone}`, `{date}`, `{time}` (in WAQTOR_TIMEZONE) and `variables` filled in;
@@ -144,9 +162,9 @@ class MessageService:
         values: dict[str, object] = {**builtin_values(to.phone, self._clock().astimezone(self._tz)), **variables}
         return render(template, values)
 
-    def require_ready(self, session: str) -> None:
-        """SessionNotFound, or SessionNotReady unless `session` is connected."""
-        state = self._sessions.get(session).monitor.state
+    async def require_ready(self, session: str) -> None:
+        """SessionNotFound, or SessionNotReady unless `session` is connected (wherever it runs)."""
+        state = await self._sessions.state_of(session)
         if not state.ready:
             raise SessionNotReady(f"session {session!r} is not ready to send (it is {state.status})")
 
@@ -154,7 +172,7 @@ class MessageService:
         """Log and send `draft` on `session`; returns the message as it stands (`sent`, or `queued`
         behind the send rate). Raises SessionNotFound, SessionNotReady, NotFound (`reply_not_found`),
         RateLimited (`send_queue_full`), or the engine's refusal (the message is then logged `failed`)."""
-        self.require_ready(session)
+        await self.require_ready(session)
         if draft.reply_to is not None and await self._repo.find_by_wa_id(session, draft.reply_to) is None:
             raise NotFound(
                 f"replyTo: session {session!r} has no message with WhatsApp id {draft.reply_to!r}",
@@ -171,6 +189,9 @@ class MessageService:
         await self._bus.publish(events.MESSAGE, message_view(record), session=session)
         if ticket is not None:
             ticket.fill(record.id)
+            if ticket.abandoned:  # the session stopped running here meanwhile
+                await self._repo.fail_queued(self._clock(), INTERRUPTED, [record.id])
+                return (await self._repo.get(record.id)) or record
             return record
         return await self._deliver(record, raise_errors=True)
 
@@ -180,9 +201,9 @@ class MessageService:
         (with the campaign and recipient), publish it, and hand it to the engine. Returns it `sent`,
         or `failed` with the engine's error (never raises that). Raises SessionNotFound, or
         SessionNotReady before anything is logged."""
-        self.require_ready(session)
+        await self.require_ready(session)
         await self._queues.get(session).acquire()
-        self.require_ready(session)
+        await self.require_ready(session)
         now = self._clock()
         values = self._values(session, draft, now, campaign_id)
         values["campaign_recipient_id"] = recipient_id
@@ -237,6 +258,8 @@ class MessageService:
     async def _deliver(self, record: MessageRecord, *, raise_errors: bool) -> MessageRecord:
         """Hand a logged message to its engine; it ends `sent` or `failed`."""
         try:
+            if not self._sessions.runs_here(record.session):
+                raise SessionNotReady(f"session {record.session!r} does not run on this instance any more")
             session = self._sessions.get(record.session)
             result = await session.engine.send(self._outgoing(record))
         except Exception as exc:

@@ -50,6 +50,8 @@ class SessionMonitor:
         # Counter additions not written yet (see `count`).
         self._pending_sent = 0
         self._pending_received = 0
+        # Set when this instance no longer holds the session's lease: another instance writes its state now.
+        self.detached = False
 
     @property
     def name(self) -> str:
@@ -162,7 +164,15 @@ class SessionMonitor:
         """The gateway stopped the engine: the session is disconnected, with no error to report."""
         await self._move(Status.DISCONNECTED, self._clock())
 
+    def detach(self) -> None:
+        """Stop writing and publishing: the session's lease was lost, so its state is another instance's
+        to write. Changes after this only update `state` here."""
+        self.detached = True
+
     async def _commit(self, state: SessionState, now: datetime) -> None:
+        if self.detached:
+            self.state = state
+            return
         await self._repo.save_state(state, now)
         self.state = state
         await self._bus.publish(events.SESSION_UPDATE, public_view(state, now), session=self.name)

@@ -2,7 +2,7 @@
 
 `Storage.open()` connects and applies every Alembic migration; repositories hang off the facade, one per
 group of tables (`storage.sessions`, `storage.webhooks`, `storage.messages`, `storage.media`,
-`storage.campaigns`).
+`storage.campaigns`, `storage.cluster`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from waqtor.errors import ConfigError
 from waqtor.storage.campaigns import CampaignRepository
+from waqtor.storage.cluster import ClusterRepository
 from waqtor.storage.media import MediaRepository
 from waqtor.storage.messages import MessageRepository
 from waqtor.storage.sessions import SessionRepository
@@ -29,6 +30,7 @@ __all__ = ["Storage", "async_url"]
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x57A9_7042  # the PostgreSQL advisory lock that serialises migrations across instances
 
 
 def async_url(url: str) -> str:
@@ -73,6 +75,7 @@ class Storage:
         self.messages: MessageRepository
         self.media: MediaRepository
         self.campaigns: CampaignRepository
+        self.cluster: ClusterRepository
 
     @property
     def engine(self) -> AsyncEngine:
@@ -81,7 +84,8 @@ class Storage:
         return self._engine
 
     async def open(self) -> None:
-        """Connect, create the SQLite directory if needed, and bring the schema to the newest migration."""
+        """Connect, create the SQLite directory if needed, and bring the schema to the newest migration
+        (one instance at a time on PostgreSQL)."""
         if self.dialect == "sqlite":
             database = make_url(self.url).database
             if database and database != ":memory:":
@@ -92,12 +96,17 @@ class Storage:
             engine = create_async_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=10)
         self._engine = engine
         async with engine.begin() as conn:
+            if self.dialect == "postgresql":
+                # Instances started together on a fresh database would each create the tables: the first
+                # migrates while the others wait here, then find the schema current.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             await conn.run_sync(_migrate)
         self.sessions = SessionRepository(engine)
         self.webhooks = WebhookRepository(engine)
         self.messages = MessageRepository(engine)
         self.media = MediaRepository(engine)
         self.campaigns = CampaignRepository(engine)
+        self.cluster = ClusterRepository(engine)
         log.info("storage ready (%s)", self.dialect)
 
     async def ping(self) -> bool:

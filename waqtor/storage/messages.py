@@ -131,10 +131,13 @@ class MessageRepository:
             )
         return result.rowcount == 1
 
-    async def fail_queued(self, at: datetime, error: str, ids: list[int] | None = None) -> int:
+    async def fail_queued(self, at: datetime, error: str, ids: list[int] | None = None, *,
+                          session: str | None = None) -> int:
         """Mark still-queued outgoing messages failed: those in `ids`, or (None) every one that no
-        campaign owns. Returns how many."""
+        campaign owns, of `session` only when it is given. Returns how many."""
         where = [messages.c.status == QUEUED, messages.c.direction == "out"]
+        if session is not None:
+            where.append(messages.c.session == session)
         if ids is None:
             where.append(messages.c.campaign_id.is_(None))
         elif not ids:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from waqtor.sessions.state import SessionState, Status
 from waqtor.storage.records import SessionRecord
-from waqtor.storage.tables import session_state, sessions
+from waqtor.storage.tables import session_leases, session_state, sessions
 
 
 def _state_values(state: SessionState, now: datetime) -> dict[str, Any]:
@@ -88,6 +88,7 @@ class SessionRepository:
     async def delete(self, name: str) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(delete(session_state).where(session_state.c.session == name))
+            await conn.execute(delete(session_leases).where(session_leases.c.session == name))
             await conn.execute(delete(sessions).where(sessions.c.name == name))
 
     async def load_engine_data(self, name: str) -> dict[str, Any] | None:
@@ -101,25 +102,22 @@ class SessionRepository:
     async def load_state(self, name: str) -> SessionState | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(select(session_state).where(session_state.c.session == name))).first()
-        if row is None:
-            return None
-        return SessionState(
-            session=row.session,
-            engine=row.engine,
-            last_update=row.last_update,
-            status=Status(row.status),
-            authenticated=row.authenticated,
-            qr_code=row.qr_code,
-            qr_expires_at=row.qr_expires_at,
-            phone=row.phone,
-            pushname=row.pushname,
-            platform=row.platform,
-            platform_raw=row.platform_raw,
-            ready_since=row.ready_since,
-            messages_sent=row.messages_sent,
-            messages_received=row.messages_received,
-            last_error=row.last_error,
-        )
+        return None if row is None else _state(row)
+
+    async def load_states(self) -> dict[str, SessionState]:
+        """Every session's stored state, by session name."""
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(session_state))).all()
+        return {row.session: _state(row) for row in rows}
+
+    async def reset_counters(self, name: str, now: datetime) -> SessionState | None:
+        """Zero the message counters in the stored state; the state after, or None when there is none.
+        (For a session no instance runs: a running one's monitor does this itself.)"""
+        async with self._engine.begin() as conn:
+            await conn.execute(update(session_state).where(session_state.c.session == name)
+                               .values(messages_sent=0, messages_received=0, last_update=now))
+            row = (await conn.execute(select(session_state).where(session_state.c.session == name))).first()
+        return None if row is None else _state(row)
 
     async def save_state(self, state: SessionState, now: datetime) -> None:
         async with self._engine.begin() as conn:
@@ -128,3 +126,23 @@ class SessionRepository:
                 .where(session_state.c.session == state.session)
                 .values(**_state_values(state, now))
             )
+
+
+def _state(row: Any) -> SessionState:
+    return SessionState(
+        session=row.session,
+        engine=row.engine,
+        last_update=row.last_update,
+        status=Status(row.status),
+        authenticated=row.authenticated,
+        qr_code=row.qr_code,
+        qr_expires_at=row.qr_expires_at,
+        phone=row.phone,
+        pushname=row.pushname,
+        platform=row.platform,
+        platform_raw=row.platform_raw,
+        ready_since=row.ready_since,
+        messages_sent=row.messages_sent,
+        messages_received=row.messages_received,
+        last_error=row.last_error,
+    )

@@ -232,3 +232,29 @@ campaign_recipients = Table(
     Index("ix_campaign_recipients_status", "campaign_id", "status", "id"),
     Index("ix_campaign_recipients_attempted", "campaign_id", "attempted_at"),
 )
+
+# ---- several instances (migration 0006) ----
+
+instances = Table(
+    "instances",
+    metadata,
+    # WAQTOR_INSTANCE_ID, or host:pid:random.
+    Column("id", String(128), primary_key=True),
+    # Random per process: tells a second live process using the same id from a restart of the first.
+    Column("process", String(32), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    # Refreshed every third of the lease TTL; an instance not seen for a whole TTL is gone.
+    Column("seen_at", UTCDateTime, nullable=False),
+    Index("ix_instances_seen_at", "seen_at"),
+)
+
+session_leases = Table(
+    "session_leases",
+    metadata,
+    Column("session", String(64), ForeignKey("sessions.name", ondelete="CASCADE"), primary_key=True),
+    # The instance that runs the session while `expires_at` is in the future; NULL when released.
+    Column("owner", String(128), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("acquired_at", UTCDateTime, nullable=True),
+    Index("ix_session_leases_owner", "owner"),
+)

@@ -1,12 +1,14 @@
 """`/webhooks/cloud/{session}`: where Meta delivers a Cloud API session's messages and statuses.
 
-Public (Meta cannot send our API key): the GET answers Meta's subscription check with the session's
+Public (Meta cannot send our API key). Both run on the instance that runs the session (Meta may call
+any instance behind the load balancer). The GET answers Meta's subscription check with the session's
 verify token, and every POST must carry Meta's `X-Hub-Signature-256` made with the session's app secret,
 or it is refused (401 without one, 403 with a wrong one) and nothing in it is processed.
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
@@ -14,8 +16,7 @@ from fastapi.responses import PlainTextResponse
 
 from waqtor.api.deps import GatewayDep
 from waqtor.api.schemas import ErrorEnvelope
-from waqtor.engines.cloud.engine import CloudEngine
-from waqtor.errors import SessionNotFound, WaqtorError
+from waqtor.errors import Conflict, SessionNotFound, SessionNotReady, WaqtorError
 
 MAX_BODY = 1 << 20  # Meta's deliveries are a few kilobytes; a public route reads no more than this
 
@@ -41,14 +42,41 @@ Name = Annotated[str, Path(description="The Cloud API session's name.", max_leng
 REFUSALS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorEnvelope, "description": "No Cloud API session of that name."},
     409: {"model": ErrorEnvelope, "description": "The session is stopped (`session_not_ready`)."},
+    503: {"model": ErrorEnvelope, "description": "The session is moving to another instance (`session_moving`)."},
 }
 
 
-def _engine(gateway: Any, name: str) -> CloudEngine:
-    engine = gateway.sessions.get(name).engine
-    if not isinstance(engine, CloudEngine):
+async def _command(gateway: Any, name: str, op: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Run a Cloud API webhook command on the instance that runs the session."""
+    if (await gateway.sessions.state_of(name)).engine != "cloud":
         raise SessionNotFound(name)  # other engines have no webhook: the URL does not exist for them
-    return engine
+    try:
+        return await gateway.sessions.command(name, op, args)  # type: ignore[no-any-return]
+    except Conflict as exc:
+        if exc.code == "session_stopped":
+            raise SessionNotReady(f"session {name!r} is stopped") from None
+        raise
+
+
+def _engine(session: Any) -> Any:
+    # Imported here: pywa loads in about a second, and only Cloud API sessions need it.
+    from waqtor.engines.cloud.engine import CloudEngine
+
+    if not isinstance(session.engine, CloudEngine):
+        raise SessionNotFound(session.name)
+    return session.engine
+
+
+async def _verify(session: Any, args: dict[str, Any]) -> dict[str, Any]:
+    return {"answer": await _engine(session).verify_webhook(args.get("mode"), args.get("token"), args.get("challenge"))}
+
+
+async def _deliver(session: Any, args: dict[str, Any]) -> dict[str, Any]:
+    await _engine(session).handle_webhook(base64.b64decode(args["body"]), args.get("signature"))
+    return {}
+
+
+COMMANDS = {"cloud.verify": _verify, "cloud.deliver": _deliver}
 
 
 @router.get("/{name}", response_class=PlainTextResponse, summary="Meta's webhook verification",
@@ -62,8 +90,8 @@ async def verify(
     token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
     challenge: Annotated[str | None, Query(alias="hub.challenge", max_length=256)] = None,
 ) -> PlainTextResponse:
-    answer = await _engine(gateway, name).verify_webhook(mode, token, challenge)
-    return PlainTextResponse(answer)
+    answer = await _command(gateway, name, "cloud.verify", {"mode": mode, "token": token, "challenge": challenge})
+    return PlainTextResponse(answer["answer"])
 
 
 @router.post("/{name}", response_class=PlainTextResponse, summary="Meta's webhook deliveries",
@@ -78,6 +106,6 @@ async def deliver(
     name: Name,
     signature: Annotated[str | None, Header(alias="X-Hub-Signature-256")] = None,
 ) -> PlainTextResponse:
-    engine = _engine(gateway, name)
-    await engine.handle_webhook(await _read_body(request), signature)
+    body = base64.b64encode(await _read_body(request)).decode("ascii")
+    await _command(gateway, name, "cloud.deliver", {"body": body, "signature": signature})
     return PlainTextResponse("ok")

@@ -1,4 +1,8 @@
-"""`GET /health`: open to everyone, for load balancers and `curl` checks."""
+"""`GET /health`: open to everyone, for load balancers and `curl` checks.
+
+503 `degraded` when the database or the bus's Redis cannot be reached: a load balancer then sends no
+requests to this instance (another one may still reach both).
+"""
 
 from __future__ import annotations
 
@@ -18,18 +22,32 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/health",
     response_model=HealthOut,
-    responses={503: {"model": HealthOut, "description": "The database is unreachable."}},
+    responses={503: {"model": HealthOut, "description": "The database or the bus's Redis is unreachable."}},
     summary="Gateway health",
 )
 async def health(gateway: GatewayDep) -> Any:
-    reachable = await gateway.storage.ping()
-    state = gateway.sessions.get(DEFAULT_SESSION).monitor.state
+    database = await gateway.storage.ping()
+    bus = await gateway.bus.backend.healthy()
+    session = None
+    engine = gateway.settings.engine
+    if database:
+        try:
+            state = await gateway.sessions.state_of(DEFAULT_SESSION)
+        except Exception:  # noqa: BLE001 - health reports what it can read
+            state = None
+        if state is not None:
+            engine = state.engine
+            session = {"name": state.session, "status": str(state.status), "ready": state.ready}
+    healthy = database and bus
     body = HealthOut(
-        status="ok" if reachable else "degraded",
+        status="ok" if healthy else "degraded",
         version=__version__,
-        engine=state.engine,
-        sandbox=state.engine == "sandbox",
-        session={"name": state.session, "status": str(state.status), "ready": state.ready},
-        database={"reachable": reachable},
+        engine=engine,
+        sandbox=engine == "sandbox",
+        session=session,
+        database={"reachable": database},
+        bus={"backend": "redis" if gateway.settings.bus_url.startswith("redis") else "memory", "reachable": bus},
+        instance={"id": gateway.sessions.instance, "sessions": sorted(s.name for s in gateway.sessions.local()),
+                  "instances": len(gateway.sessions.live_instances)},
     )
-    return JSONResponse(body.model_dump(), status_code=200 if reachable else 503)
+    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)

@@ -21,7 +21,7 @@ from waqtor.api.message_models import (
     SendTextIn,
     form_schema,
 )
-from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
+from waqtor.api.schemas import ERROR_RESPONSES, FORWARD_RESPONSES, Envelope, ErrorEnvelope
 from waqtor.api.uploads import bounded, chunks
 from waqtor.engines.base import ContactCard, Location
 from waqtor.errors import InvalidInput, UnsupportedMediaType
@@ -29,8 +29,6 @@ from waqtor.messaging import phones, vcard
 from waqtor.messaging.download import fetch
 from waqtor.messaging.media import too_large
 from waqtor.messaging.service import Draft
-from waqtor.messaging.views import message_view
-from waqtor.storage.records import MessageRecord
 
 FORM_OVERHEAD = 1_048_576  # room for the form's other fields and boundaries around the file
 
@@ -42,14 +40,16 @@ SEND_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorEnvelope, "description": "`session_not_ready`: the session cannot send now."},
     429: {"model": ErrorEnvelope, "description": "`send_queue_full` or `rate_limited`, with Retry-After."},
     502: {"model": ErrorEnvelope, "description": "The engine or WhatsApp refused the message (it is logged failed)."},
+    **FORWARD_RESPONSES,
 }
 
 router = APIRouter(prefix="/api/messages", tags=["messages"], dependencies=[Depends(require_key)],
                    responses=SEND_ERRORS)
 
 
-def _answer(record: MessageRecord) -> dict[str, Any]:
-    return {"success": True, "data": message_view(record)}
+async def _answer(gateway: Any, session: str, draft: Draft) -> dict[str, Any]:
+    """Send from the instance that runs the session, and answer with the message as logged."""
+    return {"success": True, "data": await gateway.messages.submit(session, draft)}
 
 
 def _text(gateway: Any, text: str | None, to: phones.Recipient, variables: dict[str, Any] | None) -> str | None:
@@ -58,31 +58,31 @@ def _text(gateway: Any, text: str | None, to: phones.Recipient, variables: dict[
     return gateway.messages.render(text, to, variables)  # type: ignore[no-any-return]
 
 
-def _ready(gateway: Any, session: str, to: str) -> phones.Recipient:
+async def _ready(gateway: Any, session: str, to: str) -> phones.Recipient:
     """The recipient, after checking the session can send: both fail fast, before any download."""
     recipient = phones.normalize(to, gateway.settings.default_region)
-    gateway.messages.require_ready(session)
+    await gateway.messages.require_ready(session)
     return recipient
 
 
 @router.post("/send", response_model=Envelope[MessageOut], summary="Send a text message")
 async def send_text(gateway: GatewayDep, body: SendTextIn) -> dict[str, Any]:
-    to = _ready(gateway, body.session, body.to)
+    to = await _ready(gateway, body.session, body.to)
     draft = Draft(to=to, text=_text(gateway, body.text, to, body.variables), reply_to=body.replyTo)
-    return _answer(await gateway.messages.send(body.session, draft))
+    return await _answer(gateway, body.session, draft)
 
 
 @router.post("/send-location", response_model=Envelope[MessageOut], summary="Send a location")
 async def send_location(gateway: GatewayDep, body: SendLocationIn) -> dict[str, Any]:
-    to = _ready(gateway, body.session, body.to)
+    to = await _ready(gateway, body.session, body.to)
     place = Location(body.latitude, body.longitude, body.name, body.address)
     draft = Draft(to=to, type="location", location=place, reply_to=body.replyTo)
-    return _answer(await gateway.messages.send(body.session, draft))
+    return await _answer(gateway, body.session, draft)
 
 
 @router.post("/send-contact", response_model=Envelope[MessageOut], summary="Send a contact card (vCard)")
 async def send_contact(gateway: GatewayDep, body: SendContactIn) -> dict[str, Any]:
-    to = _ready(gateway, body.session, body.to)
+    to = await _ready(gateway, body.session, body.to)
     if body.vcard is not None:
         card = ContactCard(vcard.display_name(body.vcard), body.vcard)
     else:
@@ -92,7 +92,7 @@ async def send_contact(gateway: GatewayDep, body: SendContactIn) -> dict[str, An
             raise InvalidInput("phone: a contact card needs a phone number, not a group", code="invalid_phone")
         card = ContactCard(body.name, vcard.build(body.name, number.phone))
     draft = Draft(to=to, type="contact", contact=card, reply_to=body.replyTo)
-    return _answer(await gateway.messages.send(body.session, draft))
+    return await _answer(gateway, body.session, draft)
 
 
 @router.post(
@@ -118,7 +118,7 @@ async def send_media(gateway: GatewayDep, request: Request) -> dict[str, Any]:
     store = gateway.messages.media
     if content_type == "application/json":
         body = _validated(SendMediaIn, await _small_body(request))
-        to = _ready(gateway, body.session, body.to)
+        to = await _ready(gateway, body.session, body.to)
         media = await fetch(store, gateway.messages.http, body.url, timeout=gateway.settings.media_download_timeout,
                             given_name=body.fileName, requested=body.type)
     elif content_type == "multipart/form-data":
@@ -143,7 +143,7 @@ async def send_media(gateway: GatewayDep, request: Request) -> dict[str, Any]:
             if not isinstance(upload, UploadFile):
                 raise RequestValidationError([{"type": "missing", "loc": ("body", "file"),
                                                "msg": "Field required: the file part"}])
-            to = _ready(gateway, body.session, body.to)
+            to = await _ready(gateway, body.session, body.to)
             media = await store.save(chunks(upload), body.fileName or upload.filename, body.type)
         finally:
             await form.close()
@@ -153,7 +153,7 @@ async def send_media(gateway: GatewayDep, request: Request) -> dict[str, Any]:
         )
     draft = Draft(to=to, type=media.kind, text=_text(gateway, body.caption, to, body.variables), media=media,
                   reply_to=body.replyTo)
-    return _answer(await gateway.messages.send(body.session, draft))
+    return await _answer(gateway, body.session, draft)
 
 
 def _validated(model: type[SendMediaForm], raw: bytes | dict[str, Any]) -> Any:

@@ -1,5 +1,6 @@
 """`/api/sandbox/*`: drive the simulated accounts and their contacts. Mounted only when the sandbox is offered
-(default engine `sandbox`, or WAQTOR_SANDBOX_ENABLED=true)."""
+(default engine `sandbox`, or WAQTOR_SANDBOX_ENABLED=true). Each action runs on the instance that runs the
+session (`waqtor.engines.sandbox.commands`)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,15 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from waqtor.api.deps import GatewayDep, require_key
-from waqtor.api.schemas import ERROR_RESPONSES, Envelope
-from waqtor.engines.sandbox.contacts import DEFAULT_ERROR, ContactBehaviour
-from waqtor.engines.sandbox.engine import SandboxEngine
-from waqtor.errors import InvalidInput
+from waqtor.api.schemas import ERROR_RESPONSES, FORWARD_RESPONSES, Envelope
+from waqtor.engines.sandbox.commands import not_sandbox
+from waqtor.engines.sandbox.contacts import DEFAULT_ERROR
 from waqtor.messaging import phones
 from waqtor.sessions.manager import DEFAULT_SESSION
-from waqtor.sessions.state import iso_ms
 
 router = APIRouter(prefix="/api/sandbox", tags=["sandbox"], dependencies=[Depends(require_key)],
-                   responses={**ERROR_RESPONSES, 409: {"description": "The sandbox is not in a state for this."}})
+                   responses={**ERROR_RESPONSES, 409: {"description": "The sandbox is not in a state for this."},
+                              **FORWARD_RESPONSES})
 
 PHONE = r"^\+?[0-9]{6,15}$"
 
@@ -48,9 +48,6 @@ class InboundMedia(BaseModel):
         except binascii.Error:
             raise ValueError("not base64") from None
         return value
-
-    def content(self) -> bytes:
-        return base64.b64decode(self.data)
 
 
 class InboundIn(_Body):
@@ -111,45 +108,38 @@ class FailOut(BaseModel):
     status: str
 
 
-def _sandbox(gateway: Any, name: str) -> SandboxEngine:
-    engine = gateway.sessions.get(name).engine
-    if not isinstance(engine, SandboxEngine):
-        raise InvalidInput(f"session {name!r} does not run on the sandbox engine", code="not_sandbox")
-    return engine
+async def _command(gateway: Any, name: str, op: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Run a sandbox command where the session runs; InvalidInput (`not_sandbox`) for another engine."""
+    if (await gateway.sessions.state_of(name)).engine != "sandbox":
+        raise not_sandbox(name)
+    return await gateway.sessions.command(name, op, args)  # type: ignore[no-any-return]
 
 
 @router.post("/scan", response_model=Envelope[AccountOut], summary="Link the simulated phone (scan the QR)")
 async def scan(gateway: GatewayDep, body: ScanIn | None = None) -> dict[str, Any]:
     body = body or ScanIn()
-    account = await _sandbox(gateway, body.session).scan(
-        phone=body.phone.lstrip("+") if body.phone else None, pushname=body.pushname
-    )
-    return {"success": True, "data": {"phone": account.phone, "pushname": account.pushname,
-                                      "platform": account.platform}}
+    args = {"phone": body.phone.lstrip("+") if body.phone else None, "pushname": body.pushname}
+    return {"success": True, "data": await _command(gateway, body.session, "sandbox.scan", args)}
 
 
 @router.post("/inbound", response_model=Envelope[InboundOut], response_model_by_alias=True,
              summary="Deliver an incoming message")
 async def inbound(gateway: GatewayDep, body: InboundIn) -> dict[str, Any]:
-    media = (body.media.content(), body.media.fileName) if body.media is not None else None
-    message = await _sandbox(gateway, body.session).inbound(body.from_.lstrip("+"), body.body, media)
-    return {"success": True, "data": {"id": message.id, "from_": message.sender, "body": body.body,
-                                      "type": message.type, "timestamp": iso_ms(message.timestamp)}}
+    media = {"data": body.media.data, "fileName": body.media.fileName} if body.media is not None else None
+    data = await _command(gateway, body.session, "sandbox.inbound",
+                          {"from": body.from_.lstrip("+"), "body": body.body, "media": media})
+    data["from_"] = data.pop("from")
+    return {"success": True, "data": data}
 
 
 @router.post("/contacts", response_model=Envelope[ContactOut], summary="Set how a simulated contact behaves")
 async def contacts(gateway: GatewayDep, body: ContactIn) -> dict[str, Any]:
-    engine = _sandbox(gateway, body.session)
     jid = phones.normalize(body.phone, gateway.settings.default_region).jid
-    behaviour = ContactBehaviour(on_whatsapp=body.onWhatsApp, reply=body.reply, fail=body.fail,
-                                 error=body.error, reads=body.reads)
-    engine.set_contact(jid, behaviour)
-    return {"success": True, "data": {"jid": jid, "onWhatsApp": behaviour.on_whatsapp, "reply": behaviour.reply,
-                                      "fail": behaviour.fail, "error": behaviour.error, "reads": behaviour.reads}}
+    args = {"jid": jid, "onWhatsApp": body.onWhatsApp, "reply": body.reply, "fail": body.fail, "error": body.error,
+            "reads": body.reads}
+    return {"success": True, "data": await _command(gateway, body.session, "sandbox.contact", args)}
 
 
 @router.post("/fail", response_model=Envelope[FailOut], summary="Inject a fault")
 async def fail(gateway: GatewayDep, body: FailIn) -> dict[str, Any]:
-    await _sandbox(gateway, body.session).fail(body.kind)
-    status = gateway.sessions.get(body.session).monitor.state.status
-    return {"success": True, "data": {"kind": body.kind, "status": str(status)}}
+    return {"success": True, "data": await _command(gateway, body.session, "sandbox.fail", {"kind": body.kind})}

@@ -12,6 +12,7 @@ from waqtor import qr_image
 from waqtor.api.deps import GatewayDep, require_key
 from waqtor.api.schemas import (
     ERROR_RESPONSES,
+    FORWARD_RESPONSES,
     Envelope,
     ErrorEnvelope,
     PairIn,
@@ -21,8 +22,9 @@ from waqtor.api.schemas import (
     StatsResetOut,
 )
 from waqtor.errors import NotFound
-from waqtor.sessions.manager import DEFAULT_SESSION, Session
-from waqtor.sessions.state import iso_ms
+from waqtor.sessions.manager import DEFAULT_SESSION
+from waqtor.sessions.snapshot import Snapshot
+from waqtor.sessions.state import SessionState, iso_ms, public_view
 
 router = APIRouter(prefix="/api/session", tags=["session"], dependencies=[Depends(require_key)],
                    responses=ERROR_RESPONSES)
@@ -33,6 +35,7 @@ PAIR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "The engine has no pairing code (`pairing_not_supported`)."},
     409: {"description": "The session is not waiting for a phone to link (`not_waiting_for_link`), or is stopped."},
     502: {"description": "WhatsApp refused the pairing request (`pairing_refused`)."},
+    **FORWARD_RESPONSES,
 }
 
 
@@ -43,15 +46,13 @@ def qr_view(has_qr: bool, code: str | None, expires: str | None, note: str | Non
     return {"hasQR": False, "message": note or NO_QR_MESSAGE}
 
 
-def session_qr(session: Session) -> dict[str, Any]:
-    state = session.monitor.state
+def session_qr(state: SessionState) -> dict[str, Any]:
     expires = iso_ms(state.qr_expires_at) if state.qr_expires_at else None
-    return qr_view(state.has_qr, state.qr_code, expires, type(session.engine).qr_note)
+    return qr_view(state.has_qr, state.qr_code, expires, Snapshot.note_for(state))
 
 
-async def reset_view(session: Session) -> dict[str, Any]:
-    await session.monitor.reset_stats()
-    return {"message": "Statistics reset", "stats": session.monitor.view()["stats"]}
+async def reset_view(gateway: Any, name: str) -> dict[str, Any]:
+    return {"message": "Statistics reset", **(await gateway.sessions.reset_stats(name))}
 
 
 async def pair_view(gateway: Any, name: str, body: PairIn) -> dict[str, Any]:
@@ -67,7 +68,7 @@ async def pair_view(gateway: Any, name: str, body: PairIn) -> dict[str, Any]:
 
 @router.get("/state", response_model=Envelope[SessionStateOut], summary="Current session state")
 async def get_state(gateway: GatewayDep) -> dict[str, Any]:
-    return {"success": True, "data": gateway.sessions.get(DEFAULT_SESSION).monitor.view()}
+    return {"success": True, "data": public_view(await gateway.sessions.state_of(DEFAULT_SESSION), gateway.clock())}
 
 
 QR_IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -88,11 +89,10 @@ QRFormat = Annotated[Literal["json", "png", "svg"], Query(
 )]
 
 
-def qr_response(session: Session, fmt: str) -> Any:
-    """The QR state of `session` as the JSON envelope, or its code drawn as a PNG or SVG image."""
+def qr_response(state: SessionState, fmt: str) -> Any:
+    """The QR state of a session as the JSON envelope, or its code drawn as a PNG or SVG image."""
     if fmt == "json":
-        return {"success": True, "data": session_qr(session)}
-    state = session.monitor.state
+        return {"success": True, "data": session_qr(state)}
     if not state.has_qr or not state.qr_code:
         raise NotFound(NO_QR_MESSAGE, code="no_qr")
     body, media_type = qr_image.render(state.qr_code, fmt)
@@ -104,12 +104,13 @@ def qr_response(session: Session, fmt: str) -> Any:
 @router.get("/qr", response_model=Envelope[QROut], response_model_exclude_none=True,
             summary="Current QR code", responses=QR_IMAGE_RESPONSES)
 async def get_qr(gateway: GatewayDep, fmt: QRFormat = "json") -> Any:
-    return qr_response(gateway.sessions.get(DEFAULT_SESSION), fmt)
+    return qr_response(await gateway.sessions.state_of(DEFAULT_SESSION), fmt)
 
 
-@router.post("/stats/reset", response_model=Envelope[StatsResetOut], summary="Zero the message counters")
+@router.post("/stats/reset", response_model=Envelope[StatsResetOut], summary="Zero the message counters",
+             responses=FORWARD_RESPONSES)
 async def reset_stats(gateway: GatewayDep) -> dict[str, Any]:
-    return {"success": True, "data": await reset_view(gateway.sessions.get(DEFAULT_SESSION))}
+    return {"success": True, "data": await reset_view(gateway, DEFAULT_SESSION)}
 
 
 @router.post("/pair", response_model=Envelope[PairOut], responses=PAIR_RESPONSES,

@@ -17,6 +17,7 @@ from waqtor.api.routes.session import (
 )
 from waqtor.api.schemas import (
     ERROR_RESPONSES,
+    FORWARD_RESPONSES,
     Envelope,
     LogoutOut,
     PairIn,
@@ -28,8 +29,9 @@ from waqtor.api.schemas import (
     SessionStateOut,
     StatsResetOut,
 )
-from waqtor.sessions.manager import Session
-from waqtor.sessions.state import iso_ms
+from waqtor.engines import engine_class
+from waqtor.sessions.snapshot import Snapshot
+from waqtor.sessions.state import iso_ms, public_view
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such session (`session_not_found`)."}}
 router = APIRouter(prefix="/api/sessions", tags=["sessions"], dependencies=[Depends(require_key)],
@@ -38,23 +40,24 @@ router = APIRouter(prefix="/api/sessions", tags=["sessions"], dependencies=[Depe
 Name = Annotated[str, Path(description="The session's name.", max_length=64)]
 
 
-def session_view(session: Session) -> dict[str, Any]:
-    engine = type(session.engine)
+def session_view(gateway: Any, snapshot: Snapshot) -> dict[str, Any]:
+    record = snapshot.record
     return {
-        "name": session.name,
-        "engine": session.record.engine,
-        "desired": session.record.desired,
-        "running": session.running,
-        "createdAt": iso_ms(session.record.created_at),
+        "name": record.name,
+        "engine": record.engine,
+        "desired": record.desired,
+        "running": snapshot.running,
+        "instance": snapshot.owner,
+        "createdAt": iso_ms(record.created_at),
         # The default session's settings come from the environment and are not shown.
-        "config": engine.public_config(session.record.config),
-        "state": session.monitor.view(),
+        "config": engine_class(record.engine).public_config(record.config),
+        "state": public_view(snapshot.state, gateway.clock()),
     }
 
 
 @router.get("", response_model=Envelope[list[SessionOut]], summary="Every session")
 async def list_sessions(gateway: GatewayDep) -> dict[str, Any]:
-    return {"success": True, "data": [session_view(s) for s in gateway.sessions.all()]}
+    return {"success": True, "data": [session_view(gateway, s) for s in await gateway.sessions.snapshots()]}
 
 
 @router.post("", response_model=Envelope[SessionOut], status_code=201, summary="Create and start a session",
@@ -62,63 +65,70 @@ async def list_sessions(gateway: GatewayDep) -> dict[str, Any]:
                                              "not enabled (`sandbox_disabled`)."},
                         409: {"description": "The name is taken (`session_exists`)."}})
 async def create_session(gateway: GatewayDep, body: SessionCreateIn) -> dict[str, Any]:
-    session = await gateway.sessions.create(body.name, body.engine, body.config)
-    return {"success": True, "data": session_view(session)}
+    snapshot = await gateway.sessions.create(body.name, body.engine, body.config)
+    return {"success": True, "data": session_view(gateway, snapshot)}
 
 
 @router.get("/{name}", response_model=Envelope[SessionOut], summary="One session")
 async def get_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
-    return {"success": True, "data": session_view(gateway.sessions.get(name))}
+    return {"success": True, "data": session_view(gateway, await gateway.sessions.snapshot(name))}
 
 
 @router.delete("/{name}", response_model=Envelope[SessionDeletedOut], summary="Stop and delete a session",
-               responses={409: {"description": "`default` cannot be deleted (`default_session`)."}})
+               responses={409: {"description": "`default` cannot be deleted (`default_session`)."},
+                          **FORWARD_RESPONSES})
 async def delete_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
     await gateway.sessions.delete(name)
     return {"success": True, "data": {"name": name, "deleted": True}}
 
 
 @router.post("/{name}/start", response_model=Envelope[SessionOut], summary="Start a session (and keep it running)",
-             responses={400: {"description": "A sandbox session while the sandbox is not enabled."}})
+             responses={400: {"description": "A sandbox session while the sandbox is not enabled."},
+                        **FORWARD_RESPONSES})
 async def start_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
-    return {"success": True, "data": session_view(await gateway.sessions.start_session(name))}
+    await gateway.sessions.start_session(name)
+    return {"success": True, "data": session_view(gateway, await gateway.sessions.snapshot(name))}
 
 
-@router.post("/{name}/stop", response_model=Envelope[SessionOut], summary="Stop a session (and keep it stopped)")
+@router.post("/{name}/stop", response_model=Envelope[SessionOut], summary="Stop a session (and keep it stopped)",
+             responses=FORWARD_RESPONSES)
 async def stop_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
-    return {"success": True, "data": session_view(await gateway.sessions.stop_session(name))}
+    await gateway.sessions.stop_session(name)
+    return {"success": True, "data": session_view(gateway, await gateway.sessions.snapshot(name))}
 
 
-@router.post("/{name}/restart", response_model=Envelope[SessionOut], summary="Stop and start a session")
+@router.post("/{name}/restart", response_model=Envelope[SessionOut], summary="Stop and start a session",
+             responses=FORWARD_RESPONSES)
 async def restart_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
-    return {"success": True, "data": session_view(await gateway.sessions.restart(name))}
+    await gateway.sessions.restart(name)
+    return {"success": True, "data": session_view(gateway, await gateway.sessions.snapshot(name))}
 
 
 @router.post("/{name}/logout", response_model=Envelope[LogoutOut], summary="Unlink a session's account",
              responses={400: {"description": "The engine cannot log out (`logout_not_supported`)."},
-                        409: {"description": "The session is stopped (`session_stopped`)."}})
+                        409: {"description": "The session is stopped (`session_stopped`)."}, **FORWARD_RESPONSES})
 async def logout_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
-    await gateway.sessions.logout(name)
-    status = gateway.sessions.get(name).monitor.state.status
+    status = await gateway.sessions.logout(name)
     return {"success": True,
             "data": {"message": "Logged out. Link a phone again with the new QR code or a pairing code.",
-                     "status": str(status)}}
+                     "status": status}}
 
 
 @router.get("/{name}/state", response_model=Envelope[SessionStateOut], summary="A session's state")
 async def session_state(gateway: GatewayDep, name: Name) -> dict[str, Any]:
-    return {"success": True, "data": gateway.sessions.get(name).monitor.view()}
+    return {"success": True, "data": public_view(await gateway.sessions.state_of(name), gateway.clock())}
 
 
 @router.get("/{name}/qr", response_model=Envelope[QROut], response_model_exclude_none=True,
             summary="A session's QR code", responses=QR_IMAGE_RESPONSES)
 async def session_qr_code(gateway: GatewayDep, name: Name, fmt: QRFormat = "json") -> Any:
-    return qr_response(gateway.sessions.get(name), fmt)
+    return qr_response(await gateway.sessions.state_of(name), fmt)
 
 
-@router.post("/{name}/stats/reset", response_model=Envelope[StatsResetOut], summary="Zero a session's counters")
+@router.post("/{name}/stats/reset", response_model=Envelope[StatsResetOut], summary="Zero a session's counters",
+             responses=FORWARD_RESPONSES)
 async def session_reset_stats(gateway: GatewayDep, name: Name) -> dict[str, Any]:
-    return {"success": True, "data": await reset_view(gateway.sessions.get(name))}
+    return {"success": True, "data": await reset_view(gateway, name)}
 
 
 @router.post("/{name}/pair", response_model=Envelope[PairOut], responses=PAIR_RESPONSES,
