@@ -18,6 +18,8 @@ from neonize.proto.Neonize_pb2 import (
     JID,
     Device,
     DownloadReturnFunction,
+    IsOnWhatsAppResponse,
+    IsOnWhatsAppReturnFunction,
     PairPhoneParams,
     PairPhoneReturnFunction,
     SendMessageReturnFunction,
@@ -51,6 +53,9 @@ class FakeGo:
         self.logouts = 0
         self.media: bytes = b""  # what DownloadAny answers
         self.download_error = ""
+        self.registered: set[str] = set()  # numbers (digits) IsOnWhatsApp says have an account
+        self.unanswered: set[str] = set()  # numbers IsOnWhatsApp leaves out of its answer
+        self.checked: list[list[str]] = []
 
     # -- connection --
     def Neonize(self, *args: Any) -> bytes:
@@ -96,6 +101,14 @@ class FakeGo:
     def PairPhone(self, uuid: bytes, payload: bytes, size: int) -> bytes:
         self.paired.append(PairPhoneParams.FromString(payload).phone)
         return PairPhoneReturnFunction(Code="WQTR-2026").SerializePartialToString()
+
+    def IsOnWhatsApp(self, uuid: bytes, numbers: bytes, size: int) -> bytes:
+        queries = numbers.decode().split(" ")
+        self.checked.append(queries)
+        answers = [IsOnWhatsAppResponse(Query=query, IsIn=query.lstrip("+") in self.registered,
+                                        JID=jid(query.lstrip("+")))
+                   for query in queries if query.lstrip("+") not in self.unanswered]
+        return IsOnWhatsAppReturnFunction(IsOnWhatsAppResponse=answers).SerializePartialToString()
 
     def Logout(self, uuid: bytes) -> bytes:
         self.logouts += 1

@@ -263,10 +263,23 @@ async def test_a_location_and_a_contact_card_are_sent_as_their_whatsapp_messages
     assert (contact.contactMessage.displayName, contact.contactMessage.vcard) == ("Ana", card)
 
 
+async def test_numbers_are_checked_on_whatsapp_in_one_query_with_a_plus(rig: Rig) -> None:
+    await rig.linked()
+    rig.fake.registered = {"4915199999999"}
+    rig.fake.unanswered = {"4915100000000"}
+    known = await rig.engine.is_on_whatsapp(["4915199999999@s.whatsapp.net", "4915188888888@s.whatsapp.net",
+                                             "4915100000000@s.whatsapp.net"])
+    assert rig.fake.checked == [["+4915199999999", "+4915188888888", "+4915100000000"]]
+    assert known == {"4915199999999@s.whatsapp.net": True, "4915188888888@s.whatsapp.net": False}
+
+
 async def test_nothing_reaches_go_before_the_session_is_connected(rig: Rig) -> None:
     await rig.running()
     with pytest.raises(SessionNotReady):
         await rig.engine.send(OutgoingMessage(to="4915199999999@s.whatsapp.net", text="too early"))
+    with pytest.raises(SessionNotReady):
+        await rig.engine.is_on_whatsapp(["4915199999999@s.whatsapp.net"])
+    assert rig.fake.checked == []
     assert rig.fake.sent == []
 
 

@@ -255,7 +255,8 @@ class Engine(ABC):
 
     async def is_on_whatsapp(self, jids: Sequence[str]) -> dict[str, bool] | None:
         """Which of `jids` (user JIDs, `<digits>@s.whatsapp.net`) have a WhatsApp account: an entry
-        for each, or None when this engine cannot tell.
+        for each number WhatsApp answered for (one left out is unknown), or None when this engine
+        cannot tell.
 
         The default is None ("cannot tell"), so an engine without the capability needs no code;
         callers then treat every number as unknown (campaigns send anyway). An engine that can tell

@@ -22,6 +22,7 @@ import logging
 import random
 import threading
 import weakref
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Literal
 
@@ -425,6 +426,23 @@ class NeonizeEngine(Engine):
         response = await asyncio.to_thread(self._guard.call, client, client.send_message,
                                            outgoing.recipient(message.to), body)
         return SendResult(id=response.ID, timestamp=datetime.fromtimestamp(response.Timestamp, UTC))
+
+    async def is_on_whatsapp(self, jids: Sequence[str]) -> dict[str, bool] | None:
+        """Ask WhatsApp (whatsmeow's IsOnWhatsApp, one query for all) which numbers have an account.
+
+        whatsmeow wants international numbers with `+`; it answers each with the query as sent, so a
+        number is matched back through its digits. One WhatsApp did not answer for stays out (unknown).
+        """
+        client = self._client
+        if self.phase != "connected" or client is None:
+            raise SessionNotReady(f"session {self.ctx.session!r} is not connected (it is {self.phase})")
+        users = {jid: jid.partition("@")[0] for jid in jids}
+        queries = ["+" + user for user in dict.fromkeys(users.values())]
+        if not queries:
+            return {}
+        answers = await asyncio.to_thread(self._guard.call, client, client.is_on_whatsapp, *queries)
+        found = {answer.Query.lstrip("+"): bool(answer.IsIn) for answer in answers}
+        return {jid: found[user] for jid, user in users.items() if user in found}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
