@@ -33,6 +33,7 @@ class Meta:
 
     token_ok: bool = True
     requests: list[httpx.Request] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)  # media id -> the file Meta keeps
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -49,6 +50,15 @@ class Meta:
             return httpx.Response(200, json={"messaging_product": "whatsapp",
                                              "contacts": [{"input": to, "wa_id": to}],
                                              "messages": [{"id": "wamid.HBgLMTU1NTAxMDAxOTkVAgARGBI"}]})
+        media_id = request.url.path.rsplit("/", 1)[-1]
+        if request.method == "GET" and media_id in self.files:
+            if request.url.host == "lookaside.fbsbx.example":
+                assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+                return httpx.Response(200, content=self.files[media_id], headers={"Content-Type": "image/png"})
+            return httpx.Response(200, json={"messaging_product": "whatsapp", "id": media_id,
+                                             "url": f"https://lookaside.fbsbx.example/whatsapp/{media_id}",
+                                             "mime_type": "image/png", "sha256": "x" * 64,
+                                             "file_size": len(self.files[media_id])})
         return httpx.Response(404, json={"error": {"message": "unknown path", "code": 100, "type": "x"}})
 
     def client_factory(self) -> Callable[[], httpx.AsyncClient]:
@@ -137,6 +147,46 @@ async def test_a_signed_message_delivery_is_received(cloud: Harness) -> None:
     assert (event.data["waId"], event.data["body"], event.data["pushName"]) == ("wamid.IN0001", "Is the bakery open?",
                                                                               "Ana Souza")
     assert (await cloud.state())["stats"]["messagesReceived"] == 1
+
+
+async def received(gw: Harness) -> list[dict[str, Any]]:
+    """The inbound messages of the log, once there is one."""
+    async def logged() -> list[dict[str, Any]]:
+        return (await gw.client.get("/api/messages", params={"direction": "in"})).json()["data"]["messages"]
+
+    async def any_logged() -> bool:
+        return bool(await logged())
+
+    await eventually(any_logged, what="an inbound message in the log")
+    return await logged()
+
+
+def image_webhook(media_id: str) -> dict[str, Any]:
+    return webhook({"contacts": [CONTACT], "messages": [
+        {"from": "4915199999999", "from_user_id": "US.13491208655302741918", "id": f"wamid.{media_id}",
+         "timestamp": "1761650000", "type": "image",
+         "image": {"caption": "our shop front", "mime_type": "image/png", "sha256": "x" * 64, "id": media_id}}]})
+
+
+async def test_an_inbound_image_is_fetched_from_meta_and_kept_with_the_message(cloud: Harness, meta: Meta) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    meta.files["1037543291543636"] = png
+    raw, headers = signed(image_webhook("1037543291543636"))
+    assert (await cloud.client.post("/webhooks/cloud/default", content=raw, headers=headers)).status_code == 200
+
+    (message,) = await received(cloud)
+    assert (message["type"], message["body"]) == ("image", "our shop front")
+    assert message["media"]["mimetype"] == "image/png" and message["media"]["size"] == len(png)
+    download = await cloud.client.get(message["media"]["url"])
+    assert download.content == png
+
+
+async def test_an_image_meta_cannot_serve_is_kept_as_a_message_without_its_file(cloud: Harness, meta: Meta) -> None:
+    raw, headers = signed(image_webhook("9990001112223334"))  # Meta answers 404 for this id
+    assert (await cloud.client.post("/webhooks/cloud/default", content=raw, headers=headers)).status_code == 200
+
+    (message,) = await received(cloud)
+    assert (message["type"], message["body"], message["media"]) == ("image", "our shop front", None)
 
 
 @pytest.mark.parametrize(("headers", "status", "code"), [

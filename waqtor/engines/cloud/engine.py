@@ -10,6 +10,7 @@ route, which hands the raw body here after checking Meta's signature.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from waqtor.engines.base import (
     Disconnected,
     Engine,
     EngineContext,
+    MessageIn,
     OutgoingMessage,
     Ready,
     SendResult,
@@ -84,12 +86,39 @@ class CloudEngine(Engine):
         from pywa_async.handlers import MessageHandler, MessageStatusHandler
 
         async def on_message(_: Any, message: Any) -> None:
-            await self.ctx.emit(translate.message_in(message))
+            await self.ctx.emit(await self._with_media(translate.message_in(message)))
 
         async def on_status(_: Any, update: Any) -> None:
             await self.ctx.emit(translate.status(update))
 
         return [MessageHandler(on_message), MessageStatusHandler(on_status)]
+
+    async def _with_media(self, message: MessageIn) -> MessageIn:
+        """The message with its file's bytes under media["data"], fetched from Meta (the media URL, then
+        the file, both with the token) when it has one within the media limits; unchanged, with the
+        reason logged, when it cannot be fetched: a failed download must not lose the message itself."""
+        from pywa_async.errors import WhatsAppError
+
+        media = message.media
+        if not media or not media.get("id") or message.type not in translate.DOWNLOADABLE or self._wa is None:
+            return message
+        settings = self.ctx.settings
+        limit = max(settings.media_max_image, settings.media_max_video, settings.media_max_audio,
+                    settings.media_max_document)
+        try:
+            found = await self._wa.get_media_url(media_id=media["id"])
+            if (found.file_size or 0) > limit:
+                log.warning("session %s: not downloading a %s of %s bytes (over the media limits)",
+                            self.ctx.session, message.type, found.file_size)
+                return message
+            data = await self._wa.get_media_bytes(url=found.url)
+        except (WhatsAppError, httpx.HTTPError, KeyError, ValueError) as exc:
+            log.warning("session %s: could not download the media of message %s: %s", self.ctx.session,
+                        message.id, type(exc).__name__)
+            return message
+        if not data or len(data) > limit:
+            return message
+        return dataclasses.replace(message, media={**media, "data": bytes(data)})
 
     async def stop(self) -> None:
         await self._tasks.close()

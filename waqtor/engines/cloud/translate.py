@@ -15,6 +15,8 @@ USER_SERVER = "s.whatsapp.net"
 
 # Meta's Graph API error codes that mean the token itself is refused (expired, revoked, wrong app).
 TOKEN_ERROR_CODES = frozenset({0, 3, 10, 190, 200})
+# Message types whose file the gateway fetches from Meta and keeps (voice is audio sent as a voice note).
+DOWNLOADABLE = frozenset({"image", "video", "audio", "voice", "document", "sticker"})
 
 
 class CloudConfig(BaseModel):
