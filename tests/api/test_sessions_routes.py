@@ -81,6 +81,24 @@ async def test_pair_for_default_on_the_sandbox(gw: Harness) -> None:
     assert response.json()["data"]["phone"] == "4915112345678"
 
 
+@pytest.mark.parametrize("written", ["+49 151 1234-5678", "0049 (151) 12345678", "+4915112345678"])
+async def test_pair_takes_a_phone_in_any_common_format(gw: Harness, written: str) -> None:
+    await eventually(lambda: gw.gateway.sessions.get("default").monitor.state.has_qr, what="QR")
+    response = await gw.client.post("/api/session/pair", json={"phone": written})
+    assert response.status_code == 200
+    assert response.json()["data"]["phone"] == "4915112345678"
+
+
+@pytest.mark.parametrize(("written", "reason"), [("+49 1", "too_short"), ("120363041234567890@g.us", "not_a_phone"),
+                                                 ("call me", "bad_characters")])
+async def test_pair_refuses_what_is_not_a_phone_number_and_says_why(gw: Harness, written: str, reason: str) -> None:
+    await eventually(lambda: gw.gateway.sessions.get("default").monitor.state.has_qr, what="QR")
+    response = await gw.client.post("/api/session/pair", json={"phone": written})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["details"]["reason"]) == ("invalid_phone", reason)
+
+
 async def test_pair_is_refused_once_linked(gw: Harness) -> None:
     await gw.scan()
     response = await gw.client.post("/api/session/pair", json={"phone": "4915112345678"})

@@ -89,8 +89,9 @@ class LogoutOut(BaseModel):
 
 class PairIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    phone: str = Field(pattern=r"^\+?[0-9]{7,15}$",
-                       description="The phone to link, in international format: country code and number.")
+    phone: str = Field(min_length=1, max_length=64,
+                       description="The phone to link, in any format the send routes accept (`+49 151 1234-5678`, "
+                                   "`004915112345678`, a local number with WAQTOR_DEFAULT_REGION).")
 
 
 class PairOut(BaseModel):

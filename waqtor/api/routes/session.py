@@ -22,6 +22,7 @@ from waqtor.api.schemas import (
     StatsResetOut,
 )
 from waqtor.errors import NotFound
+from waqtor.messaging import phones
 from waqtor.sessions.manager import DEFAULT_SESSION
 from waqtor.sessions.snapshot import Snapshot
 from waqtor.sessions.state import SessionState, iso_ms, public_view
@@ -32,7 +33,8 @@ router = APIRouter(prefix="/api/session", tags=["session"], dependencies=[Depend
 NO_QR_MESSAGE = "No QR code available. Client may already be authenticated."
 
 PAIR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "The engine has no pairing code (`pairing_not_supported`)."},
+    400: {"description": "Not a phone number (`invalid_phone`), or the engine has no pairing code "
+                         "(`pairing_not_supported`)."},
     409: {"description": "The session is not waiting for a phone to link (`not_waiting_for_link`), or is stopped."},
     502: {"description": "WhatsApp refused the pairing request (`pairing_refused`)."},
     **FORWARD_RESPONSES,
@@ -56,7 +58,10 @@ async def reset_view(gateway: Any, name: str) -> dict[str, Any]:
 
 
 async def pair_view(gateway: Any, name: str, body: PairIn) -> dict[str, Any]:
-    phone = body.phone.lstrip("+")
+    recipient = phones.normalize(body.phone, gateway.settings.default_region)
+    if recipient.phone is None:
+        raise phones.invalid_phone(body.phone, "not_a_phone", "link a phone number, not a chat or group id")
+    phone = recipient.phone.lstrip("+")
     code = await gateway.sessions.pair(name, phone)
     return {
         "code": code,

@@ -5,10 +5,9 @@
 import { fill, h } from '../dom.js';
 import { errorText } from '../format.js';
 
-// The pairing route takes the number as digits with an optional +; people write it with spaces.
-const SEPARATORS = /[\s().-]/g;
-const NUMBER_FORMAT = 'Enter the number in international format: + and the country code, then the number '
-  + '(7 to 15 digits in all).';
+// The pairing route reads the number as the send routes do (spaces, dashes, 00 or +), and says why it
+// refuses one; the hint tells how to write it.
+const NUMBER_FORMAT = 'Enter the number in international format: + and the country code, then the number.';
 
 export class PairingView {
   #codes = new Map(); // session name → {code, phone, message} of the code on show
@@ -60,7 +59,7 @@ export class PairingView {
 
   async #submit() {
     const name = this.store.selected;
-    const phone = this.phone.value.replace(SEPARATORS, '');
+    const phone = this.phone.value.trim();
     this.error.hidden = true;
     if (!phone) {
       this.#fail('Enter the phone number of the phone to link.');
@@ -71,7 +70,8 @@ export class PairingView {
       this.#codes.set(name, await this.onPair(name, phone));
       this.phone.removeAttribute('aria-invalid');
     } catch (error) {
-      this.#fail(error.code === 'validation_error' ? NUMBER_FORMAT : errorText(error));
+      this.#fail(['invalid_phone', 'validation_error'].includes(error.code)
+        ? `${errorText(error)}. ${NUMBER_FORMAT}` : errorText(error));
     } finally {
       this.button.disabled = false;
       this.render();
