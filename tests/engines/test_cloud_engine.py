@@ -209,6 +209,43 @@ async def test_a_delivery_signed_with_another_secret_is_refused(cloud: Harness) 
     assert (await cloud.state())["stats"]["messagesReceived"] == 0
 
 
+async def test_refused_deliveries_show_as_the_last_error_until_a_good_one(cloud: Harness) -> None:
+    raw, _ = signed(TEXT)
+    for _ in range(3):
+        refused = await cloud.client.post("/webhooks/cloud/default", content=raw,
+                                          headers={"X-Hub-Signature-256": "sha256=" + "0" * 64})
+        assert refused.status_code == 403
+    state = await cloud.state()
+    assert (state["status"], state["ready"]) == ("connected", True), "a refused delivery does not drop the number"
+    error = state["lastError"]
+    assert error["code"] == "webhook_refused"
+    assert error["details"] == {"refused": 1, "reason": "signature_mismatch"}, "reported at once, then once a minute"
+    assert "appSecret" in error["message"]
+
+    raw, headers = signed(TEXT)
+    assert (await cloud.client.post("/webhooks/cloud/default", content=raw, headers=headers)).status_code == 200
+    assert (await cloud.state())["lastError"] is None
+
+
+async def test_a_verification_with_the_wrong_token_shows_until_one_succeeds(cloud: Harness) -> None:
+    params = {"hub.mode": "subscribe", "hub.verify_token": "not-the-token", "hub.challenge": "42"}
+    assert (await cloud.client.get("/webhooks/cloud/default", params=params)).status_code == 403
+    assert (await cloud.state())["lastError"]["code"] == "webhook_unverified"
+    ok = await cloud.client.get("/webhooks/cloud/default", params={**params, "hub.verify_token": VERIFY})
+    assert ok.status_code == 200
+    assert (await cloud.state())["lastError"] is None
+
+
+async def test_a_webhook_problem_does_not_hide_why_a_number_is_down(data_dir: Path, meta: Meta) -> None:
+    meta.token_ok = False
+    async with in_process(make_settings(data_dir, engine="cloud", **CLOUD)) as gw:
+        monitor = gw.gateway.sessions.get("default").monitor
+        await eventually(lambda: monitor.state.last_error is not None, what="token refused")
+        raw, _ = signed(TEXT)
+        await gw.client.post("/webhooks/cloud/default", content=raw, headers={"X-Hub-Signature-256": "sha256=00"})
+        assert (await gw.state())["lastError"]["code"] == "token_refused"
+
+
 async def test_statuses_reach_the_engine_sink(data_dir: Path, meta: Meta) -> None:
     from waqtor.engines.base import EngineContext, EngineStore, MessageStatus
 

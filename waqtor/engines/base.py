@@ -100,7 +100,25 @@ class MessageStatus:
     error: str | None = None
 
 
-EngineEvent = Connecting | QRCode | Authenticated | Ready | Disconnected | LoggedOut | MessageIn | MessageStatus
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something is wrong that does not drop the connection (Meta's webhook deliveries refused, say):
+    shown as the session's `lastError` until `Solved` with the same code, or the next (re)connect."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Solved:
+    """The `Problem` with this code is over."""
+
+    code: str
+
+
+EngineEvent = (Connecting | QRCode | Authenticated | Ready | Disconnected | LoggedOut | Problem | Solved | MessageIn
+               | MessageStatus)
 
 
 # ---- what the gateway gives an engine ----------------------------------------------------------

@@ -22,8 +22,10 @@ from waqtor.engines.base import (
     LoggedOut,
     MessageIn,
     MessageStatus,
+    Problem,
     QRCode,
     Ready,
+    Solved,
 )
 from waqtor.errors import IllegalTransition
 from waqtor.sessions.state import SessionState, Status, iso_ms, move, public_view
@@ -103,6 +105,13 @@ class SessionMonitor:
                     platform_raw=None,
                     last_error=_error(code, message, now, details),
                 )
+            case Problem(code=code, message=message, details=details):
+                # The error that keeps a session down says more than a problem beside it.
+                if self.state.status is Status.CONNECTED or self.state.last_error is None:
+                    await self._note(now, _error(code, message, now, details))
+            case Solved(code=code):
+                if self.state.last_error is not None and self.state.last_error.get("code") == code:
+                    await self._note(now, None)
             case MessageIn() | MessageStatus():
                 # The message service logs, counts (through `count`) and publishes messages; the
                 # session manager routes these events to it (waqtor.messaging.routing).
@@ -117,6 +126,13 @@ class SessionMonitor:
             previous = self.state.status
             await self._commit(move(self.state, to, now, **changes), now)
             log.info("session %s: %s -> %s", self.name, previous, to)
+
+    async def _note(self, now: datetime, last_error: dict[str, Any] | None) -> None:
+        """Set or clear `lastError` without moving the session."""
+        async with self._lock:
+            await self._commit(self.state.replace(last_error=last_error, last_update=now), now)
+        if last_error is not None:
+            log.warning("session %s: %s", self.name, last_error["message"])
 
     async def count(self, *, sent: int = 0, received: int = 0) -> None:
         """Add to the message counters; when it returns, the addition is stored and published.

@@ -4,7 +4,9 @@ There is no QR code and no device to link: a Cloud API "session" is a phone numb
 session is connected while Meta accepts the token (checked at start, and whenever a call is refused);
 a refused token halts it with `lastError` `token_refused`; an unreachable Graph API is retried with the
 same backoff as the other engines. Inbound messages and statuses arrive on the gateway's public webhook
-route, which hands the raw body here after checking Meta's signature.
+route, which hands the raw body here to check Meta's signature. The webhook's health shows in the same
+state: deliveries refused for their signature (`webhook_refused`) or a verification with the wrong verify
+token (`webhook_unverified`) become `lastError` while the number stays connected, until a good one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import dataclasses
 import logging
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,8 +29,10 @@ from waqtor.engines.base import (
     EngineContext,
     MessageIn,
     OutgoingMessage,
+    Problem,
     Ready,
     SendResult,
+    Solved,
     media_bytes,
 )
 from waqtor.engines.cloud import translate
@@ -35,6 +40,11 @@ from waqtor.errors import EngineError, Forbidden, InvalidInput, SessionNotReady,
 from waqtor.tasks import TaskSet
 
 log = logging.getLogger(__name__)
+
+# lastError codes of the webhook's health (the token's are token_refused and cloud_unreachable).
+WEBHOOK_REFUSED = "webhook_refused"
+WEBHOOK_UNVERIFIED = "webhook_unverified"
+REFUSED_REPORT_INTERVAL = 60.0
 
 
 def _http_client() -> httpx.AsyncClient:
@@ -55,6 +65,8 @@ class CloudEngine(Engine):
         self._http: httpx.AsyncClient | None = None
         self._wa: Any = None
         self.connected = False
+        self._refused = 0  # webhook deliveries refused since the last good one
+        self._refused_reported = 0.0
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +190,11 @@ class CloudEngine(Engine):
             raise InvalidInput("expected hub.mode=subscribe with a hub.challenge", code="invalid_challenge")
         answer, status = await self._wa.webhook_challenge_handler(vt=token, ch=challenge)
         if status != 200 or answer is None:
+            await self.ctx.emit(Problem(
+                WEBHOOK_UNVERIFIED, "Meta's webhook verification was refused: the verify token it sent is not "
+                "this session's verifyToken; set the same token in Meta's app dashboard and here"))
             raise Forbidden("the verify token does not match this session's", code="verify_token_mismatch")
+        await self.ctx.emit(Solved(WEBHOOK_UNVERIFIED))
         return str(answer)
 
     async def handle_webhook(self, body: bytes, signature: str | None) -> None:
@@ -188,12 +204,30 @@ class CloudEngine(Engine):
             raise SessionNotReady(f"session {self.ctx.session!r} is stopped")
         refused = await self._wa.webhook_update_validator(update=body, hmac_header=signature)
         if refused is not None:
-            if refused[1] == 401:
+            missing = refused[1] == 401
+            await self._delivery_refused("signature_missing" if missing else "signature_mismatch")
+            if missing:
                 raise Unauthorized("the X-Hub-Signature-256 header is missing", code="signature_missing")
             raise Forbidden("the X-Hub-Signature-256 signature does not match", code="signature_mismatch")
+        if self._refused:
+            self._refused, self._refused_reported = 0, 0.0
+            await self.ctx.emit(Solved(WEBHOOK_REFUSED))
         _, status = await self._wa.webhook_update_handler(body)
         if status == 400:
             raise InvalidInput("the webhook body is not JSON", code="invalid_webhook_body")
+
+    async def _delivery_refused(self, reason: str) -> None:
+        """Show refused deliveries as the session's lastError: the first at once, then at most once a
+        minute (the route is public, so anyone can post to it; the count says how many were refused)."""
+        self._refused += 1
+        now = time.monotonic()
+        if self._refused > 1 and now - self._refused_reported < REFUSED_REPORT_INTERVAL:
+            return
+        self._refused_reported = now
+        await self.ctx.emit(Problem(
+            WEBHOOK_REFUSED, f"{self._refused} webhook deliveries refused since the last good one "
+            f"({reason}): if they come from Meta, this session's appSecret is not the app's secret",
+            {"refused": self._refused, "reason": reason}))
 
     # ---- sending ----------------------------------------------------------------------------------
 
