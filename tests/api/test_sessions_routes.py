@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,33 @@ async def test_deleting_a_session_removes_its_rows_and_its_routes(gw: Harness) -
         assert (await conn.execute(select(session_state).where(session_state.c.session == "shop"))).first() is None
     missing = await gw.client.get("/api/sessions/shop/state")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "session_not_found"
+
+
+async def test_deleting_a_session_takes_its_message_log_and_files_and_nothing_else(gw: Harness) -> None:
+    await create(gw, "shop")
+    await scan(gw, "shop")
+    await gw.scan()
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32).decode()
+    await gw.client.post("/api/sandbox/inbound", json={"session": "shop", "from": "4915199999999", "body": "menu",
+                                                       "media": {"data": png, "fileName": "menu.png"}})
+    await gw.client.post("/api/sandbox/inbound", json={"from": "4915199999999", "body": "kept"})
+
+    async def logged(session: str) -> list[dict]:
+        page = await gw.client.get("/api/messages", params={"session": session})
+        return page.json()["data"]["messages"]
+
+    (image,) = await logged("shop")
+    stored = gw.gateway.messages.media.path(await gw.gateway.messages.media.get(image["media"]["id"]))
+    assert stored.is_file()
+
+    assert (await gw.client.delete("/api/sessions/shop")).status_code == 200
+    assert await logged("shop") == []
+    assert not stored.exists(), "the file only the deleted session had is removed"
+    assert (await gw.client.get(image["media"]["url"])).status_code == 404
+    assert [m["body"] for m in await logged("default")] == ["kept"], "other sessions keep their log"
+
+    await create(gw, "shop")
+    assert await logged("shop") == [], "a new session of the same name starts with an empty history"
 
 
 async def test_default_cannot_be_deleted(gw: Harness) -> None:

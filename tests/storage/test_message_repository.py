@@ -120,3 +120,26 @@ async def test_stream_yields_batches_oldest_first(storage: Storage) -> None:
     assert [len(b) for b in batches] == [500, 500, 234]
     ids = [r.id for b in batches for r in b]
     assert ids == sorted(ids) and len(set(ids)) == 1234
+
+
+async def test_deleting_a_session_removes_its_messages_in_batches_and_names_their_media(storage: Storage) -> None:
+    def file(letter: str) -> MediaRecord:
+        return MediaRecord(id=letter * 32, kind="image", mimetype="image/png", size=10, file_name="x.png",
+                           path=f"2025/10/01/{letter}.png", sha256="0" * 64, created_at=T0)
+
+    only_shop, shared = file("a"), file("b")
+    for record in (only_shop, shared):
+        await storage.media.insert(record)
+    await storage.messages.insert(outgoing(session="shop", type="image"), only_shop)
+    await storage.messages.insert(outgoing(session="shop", type="image"), shared)
+    for _ in range(5):
+        await storage.messages.insert(outgoing(session="shop"))
+    kept = await storage.messages.insert(outgoing(session="default", type="image"), shared)
+
+    media_ids = await storage.messages.delete_session("shop", batch=2)
+    assert media_ids == {only_shop.id, shared.id}
+    assert await storage.messages.page(MessageFilter(session="shop"), None, 50) == []
+    assert await storage.messages.get(kept.id) == kept
+    assert [record.id for record in await storage.media.unused(media_ids)] == [only_shop.id]
+    await storage.media.delete([only_shop.id])
+    assert await storage.media.get(only_shop.id) is None

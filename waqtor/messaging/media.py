@@ -145,6 +145,23 @@ class MediaStore:
             )
         return record
 
+    async def unused(self, ids: set[str]) -> list[MediaRecord]:
+        """Of `ids`, the files no message and no campaign refers to any more."""
+        return await self._repo.unused(ids)
+
+    async def discard(self, records: list[MediaRecord]) -> None:
+        """Remove these files and their rows (what a deleted session kept)."""
+        for record in records:
+            self._unlink(self.path(record))
+        await self._repo.delete([record.id for record in records])
+
+    @staticmethod
+    def _unlink(path: Path) -> None:
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # only empty day/month/year folders go
+            for folder in (path.parent, path.parent.parent, path.parent.parent.parent):
+                folder.rmdir()
+
     async def cleanup(self) -> int:
         """Remove files older than the retention period; returns how many. Does nothing when the
         retention is 0 (keep forever)."""
@@ -155,11 +172,7 @@ class MediaStore:
         removed = 0
         while batch := await self._repo.expired(cutoff):
             for record in batch:
-                path = self.path(record)
-                path.unlink(missing_ok=True)
-                with contextlib.suppress(OSError):  # only empty day/month/year folders go
-                    for folder in (path.parent, path.parent.parent, path.parent.parent.parent):
-                        folder.rmdir()
+                self._unlink(self.path(record))
             await self._repo.mark_deleted([r.id for r in batch], now)
             removed += len(batch)
         if removed:

@@ -111,7 +111,8 @@ class MessageService:
         self._listeners: list[StatusListener] = []
         self.http = http_client()
         sessions.handle("messages.send", self._send_here)
-        sessions.add_hooks(started=self._session_started, stopped=self._session_stopped)
+        sessions.add_hooks(started=self._session_started, stopped=self._session_stopped,
+                           deleted=self._session_deleted)
 
     def add_status_listener(self, listener: StatusListener) -> None:
         """Call `listener` after every acknowledged status change (a failure of it is logged)."""
@@ -144,6 +145,17 @@ class MessageService:
             await self._repo.fail_queued(self._clock(), INTERRUPTED, abandoned)
             log.warning("session %s: %d queued message(s) were not sent before it stopped running here; "
                         "marked failed", session, len(abandoned))
+
+    async def _session_deleted(self, session: str) -> None:
+        """A deleted session takes its message log and the files only it had with it: a new session of
+        the same name starts with an empty history."""
+        for cache in (self._recent, self._orphans):
+            for key in [key for key in cache if key[0] == session]:
+                del cache[key]
+        media_ids = await self._repo.delete_session(session)
+        files = await self.media.unused(media_ids)
+        await self.media.discard(files)
+        log.info("session %s: its message log and %d file(s) were deleted with it", session, len(files))
 
     # ---- sending ----------------------------------------------------------------------------------
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from waqtor.storage.records import MediaRecord
-from waqtor.storage.tables import media
+from waqtor.storage.tables import campaigns, media, messages
 
 
 def media_record(row: Any) -> MediaRecord:
@@ -56,3 +57,24 @@ class MediaRepository:
             return
         async with self._engine.begin() as conn:
             await conn.execute(update(media).where(media.c.id.in_(ids)).values(deleted_at=at))
+
+    async def unused(self, ids: Collection[str]) -> list[MediaRecord]:
+        """Of `ids`, the media that no message and no campaign refers to."""
+        if not ids:
+            return []
+        query = select(media).where(media.c.id.in_(list(ids)),
+                                    ~exists().where(messages.c.media_id == media.c.id))
+        async with self._engine.connect() as conn:
+            found = [media_record(row) for row in (await conn.execute(query)).all()]
+            if not found:
+                return []
+            # A campaign keeps its file in its message definition (JSON), for every recipient to come.
+            kept = {(row.message or {}).get("mediaId") for row in (await conn.execute(select(campaigns.c.message))).all()}
+        return [record for record in found if record.id not in kept]
+
+    async def delete(self, ids: Collection[str]) -> None:
+        """Forget these media rows (their files are the caller's to remove)."""
+        if not ids:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(media).where(media.c.id.in_(list(ids))))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, insert, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -91,6 +91,19 @@ class MessageRepository:
             return await self.insert(values, attached)
         except IntegrityError:
             return None
+
+    async def delete_session(self, session: str, batch: int = 5000) -> set[str]:
+        """Remove every message of `session`, `batch` rows per transaction (so a long log never holds the
+        database for long); the ids of the media those messages had."""
+        media_ids: set[str] = set()
+        while True:
+            async with self._engine.begin() as conn:
+                rows = (await conn.execute(select(messages.c.id, messages.c.media_id)
+                                           .where(messages.c.session == session).limit(batch))).all()
+                if not rows:
+                    return media_ids
+                await conn.execute(delete(messages).where(messages.c.id.in_([row.id for row in rows])))
+            media_ids.update(row.media_id for row in rows if row.media_id)
 
     @staticmethod
     def _built(message_id: int, values: dict[str, Any], attached: MediaRecord | None) -> MessageRecord:
