@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import Harness
@@ -23,10 +25,29 @@ async def test_wrong_method_is_405(gw: Harness) -> None:
     assert_error(await gw.client.delete("/api/session/state"), 405, "method_not_allowed")
 
 
-@pytest.mark.parametrize("path", ["/api/sandbox/scan", "/api/sandbox/inbound", "/api/sandbox/fail"])
-async def test_malformed_json_is_400_invalid_json(gw: Harness, path: str) -> None:
-    response = await gw.client.post(path, content=b"{not json", headers={"content-type": "application/json"})
-    assert_error(response, 400, "invalid_json")
+# A plausible value for each path parameter, so a route is reached and only its body is wrong.
+PATH_VALUES = {"name": "default", "session": "default", "campaign_id": "0" * 32, "webhook_id": "0" * 32,
+               "delivery_id": "0" * 32, "message_id": "1", "media_id": "0" * 32}
+
+
+def json_body_routes(gw: Harness) -> list[tuple[str, str]]:
+    """Every (method, path) of the API that takes a JSON body, from the gateway's own OpenAPI document."""
+    routes = []
+    for path, operations in gw.app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                routes.append((method.upper(), re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES.get(m[1], "x"), path)))
+    return routes
+
+
+async def test_malformed_json_is_400_invalid_json_on_every_route_that_takes_json(gw: Harness) -> None:
+    routes = json_body_routes(gw)
+    assert ("POST", "/api/sessions") in routes and ("POST", "/api/webhooks") in routes
+    for method, path in routes:
+        response = await gw.client.request(method, path, content=b"{not json",
+                                           headers={"content-type": "application/json"})
+        assert response.status_code == 400, f"{method} {path}: {response.text}"
+        assert response.json()["error"]["code"] == "invalid_json", f"{method} {path}"
 
 
 @pytest.mark.parametrize(
