@@ -147,6 +147,7 @@ async def create_campaign(
                                        "(a `campaign` JSON field and a `recipients` CSV file)")
         _check_message(definition, upload is not None)
         spec = definition.spec()
+        await service.require_session(spec.session)
         # Reading 100,000 rows takes a while: off the event loop, so other requests are served meanwhile.
         report = await asyncio.to_thread(service.check, spec, source)
         preview = service.preview(spec, report)
