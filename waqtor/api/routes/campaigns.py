@@ -101,6 +101,7 @@ def _request_schema() -> dict[str, Any]:
               "`no_phone_column`, `too_many_recipients`, `invalid_template`, media errors."},
         413: {"model": ErrorEnvelope, "description": "`payload_too_large`, `media_too_large`."},
         415: {"model": ErrorEnvelope, "description": "Neither JSON nor multipart."},
+        507: {"model": ErrorEnvelope, "description": "`insufficient_storage`: the disk is full; nothing was kept."},
     },
     openapi_extra=_request_schema(),
 )

@@ -1,0 +1,47 @@
+"""What a storage failure means to the caller. Pure: it looks at an exception and returns a domain error.
+
+- The data disk or the database is full (`ENOSPC`, SQLite's SQLITE_FULL, PostgreSQL's `disk_full`):
+  InsufficientStorage, 507 `insufficient_storage`. The write was undone (a transaction rolled back, a
+  partial file removed), so the caller may simply try again once there is room.
+- The database cannot be reached (a refused or cut connection): Unavailable, 503
+  `database_unavailable`, to retry later.
+"""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from waqtor.errors import InsufficientStorage, Unavailable, WaqtorError
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+PG_DISK_FULL = "53100"
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether `exc` says the disk (a file's or the database's) has no room left."""
+    if isinstance(exc, OSError):
+        return exc.errno in DISK_FULL_ERRNOS
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        if isinstance(orig, sqlite3.Error):
+            return getattr(orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(orig)
+        return getattr(orig, "sqlstate", None) == PG_DISK_FULL or isinstance(orig, OSError) and disk_full(orig)
+    return False
+
+
+def full(what: str = "the data disk") -> InsufficientStorage:
+    return InsufficientStorage(f"{what} is full: nothing of this request was kept; free some space and try again",
+                               code="insufficient_storage")
+
+
+def storage_error(exc: BaseException) -> WaqtorError | None:
+    """The domain error for a storage failure, or None when `exc` is not one this module knows."""
+    if disk_full(exc):
+        return full("the database's disk" if isinstance(exc, DBAPIError) else "the data disk")
+    if isinstance(exc, OperationalError | InterfaceError) or isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return Unavailable("the database cannot be reached right now; try again shortly", retry_after=5,
+                           code="database_unavailable")
+    return None
