@@ -274,7 +274,7 @@ class MessageService:
             return (await self._repo.get(record.id)) or record
         sent_at = _aware(result.timestamp, self._clock())
         async with self._locks[record.session]:
-            marked = await self._repo.mark_sent(record.id, result.id, sent_at)
+            marked = await self._repo.mark_sent(record.id, result.id, sent_at, record.session)
             early = self._orphans.pop((record.session, result.id), [])
             sent = dataclasses.replace(record, status=st.SENT, wa_id=result.id, sent_at=sent_at)
             if marked:
@@ -360,6 +360,7 @@ class MessageService:
                 "created_at": now,
             },
             attached,
+            count="messages_received",
         )
         if record is None:
             return None
