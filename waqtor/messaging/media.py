@@ -144,6 +144,17 @@ class MediaStore:
             raise
         return record
 
+    def clear_incoming(self) -> int:
+        """Remove the partial files a killed process left while they arrived; returns how many. Called
+        at start, before anything is saved."""
+        removed = 0
+        for part in (self.root / ".incoming").glob("*.part"):
+            part.unlink(missing_ok=True)
+            removed += 1
+        if removed:
+            log.warning("media: removed %d partial file(s) left by an interrupted upload", removed)
+        return removed
+
     async def get(self, media_id: str) -> MediaRecord:
         """The stored file's record; NotFound (`media_not_found`, or `media_expired` once retention
         removed it)."""

@@ -120,7 +120,8 @@ class MessageService:
     # ---- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the media retention sweep."""
+        """Remove partial uploads a crash left, and start the media retention sweep."""
+        await asyncio.to_thread(self.media.clear_incoming)
         self._tasks.spawn(self.media.run_cleanup(self._settings.media_cleanup_interval), "media-retention")
 
     async def stop(self) -> None:
