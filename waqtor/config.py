@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     webhook_refresh_interval: float = Field(30.0, gt=0, description="Seconds between reloads of the webhook list (picks up changes made on other instances).")
     webhook_outbox_timeout: float = Field(5.0, gt=0, description="Seconds publishing an event waits for the database to take its delivery rows before buffering them.")
     webhook_outbox_buffer: int = Field(10_000, ge=1, description="Delivery rows held in memory while the database cannot take them; beyond, the oldest are dropped.")
+    inbound_buffer: int = Field(10_000, ge=1, description="Received messages and status changes held in memory while the database cannot take them; beyond, the oldest are dropped.")
     # ---- messaging ----
     default_region: str | None = Field(
         None, description="ISO country code (DE, US…) for phone numbers written without a country code."

@@ -27,6 +27,7 @@ from waqtor.engines.base import (
 )
 from waqtor.errors import IllegalTransition
 from waqtor.sessions.state import SessionState, Status, iso_ms, move, public_view
+from waqtor.storage.faults import storage_error
 from waqtor.storage.sessions import SessionRepository
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,15 @@ class SessionMonitor:
         if self.detached:
             self.state = state
             return
-        await self._repo.save_state(state, now)
+        try:
+            await self._repo.save_state(state, now)
+        except Exception as exc:
+            if storage_error(exc) is None:
+                raise
+            # The database is out of reach: what the engine reports still counts (and is published);
+            # the row is written whole by the next change or periodic write that reaches it.
+            log.warning("session %s: its state could not be written (%s); kept here until the database is back",
+                        self.name, storage_error(exc).code)  # type: ignore[union-attr]
         self.state = state
         await self._bus.publish(events.SESSION_UPDATE, public_view(state, now), session=self.name)
 

@@ -18,6 +18,9 @@ from waqtor.errors import InsufficientStorage, Unavailable, WaqtorError
 
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 PG_DISK_FULL = "53100"
+# Connection exceptions, operator intervention (shutdown, cannot connect now), insufficient resources.
+PG_UNREACHABLE = ("08", "57P", "53")
+PG_NOT_ACCEPTING = "55000"  # the database does not accept connections now (ALLOW_CONNECTIONS false)
 
 
 def disk_full(exc: BaseException) -> bool:
@@ -32,6 +35,22 @@ def disk_full(exc: BaseException) -> bool:
     return False
 
 
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached (refused, cut, shutting down, not accepting
+    connections) rather than refusing this statement."""
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, ConnectionError | TimeoutError):
+        return True
+    state = str(getattr(orig, "sqlstate", None) or "")
+    return state.startswith(PG_UNREACHABLE) or state == PG_NOT_ACCEPTING and "accepting connections" in str(orig)
+
+
 def full(what: str = "the data disk") -> InsufficientStorage:
     return InsufficientStorage(f"{what} is full: nothing of this request was kept; free some space and try again",
                                code="insufficient_storage")
@@ -41,7 +60,7 @@ def storage_error(exc: BaseException) -> WaqtorError | None:
     """The domain error for a storage failure, or None when `exc` is not one this module knows."""
     if disk_full(exc):
         return full("the database's disk" if isinstance(exc, DBAPIError) else "the data disk")
-    if isinstance(exc, OperationalError | InterfaceError) or isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    if unreachable(exc):
         return Unavailable("the database cannot be reached right now; try again shortly", retry_after=5,
                            code="database_unavailable")
     return None
