@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     sandbox_reconnect_delay: float = Field(
         2.0, ge=0, description="Seconds a sandbox session waits before reconnecting after a fault."
     )
+    engine_restart_delay: float = Field(
+        1.0, gt=0, description="Seconds before a crashed engine is started again; doubles while it keeps crashing."
+    )
+    engine_restart_max_delay: float = Field(
+        60.0, gt=0, description="The longest pause before a crashed engine is started again."
+    )
     sandbox_enabled: bool = Field(
         False, description="Offer the sandbox (its routes, and sandbox sessions) although `default` runs another engine."
     )

@@ -7,6 +7,7 @@ needs root; the test is skipped, saying so, otherwise.
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -16,7 +17,7 @@ import pytest
 
 from tests.api.test_bad_input import assert_error
 from tests.campaigns.helpers import phones, upload
-from tests.conftest import Harness, in_process, make_settings
+from tests.conftest import Harness, eventually, in_process, make_settings
 from tests.messaging.samples import sample
 
 DISK = "4m"
@@ -92,3 +93,23 @@ async def test_a_csv_campaign_on_a_full_disk_is_507_and_stores_no_part_of_it(gw:
     assert created.json()["data"]["campaign"]["total"] == 5_000
     listed = (await gw.client.get("/api/campaigns")).json()["data"]["campaigns"]
     assert [c["total"] for c in listed] == [5_000], "only the second, whole, campaign is stored"
+
+
+async def test_a_file_received_on_a_full_disk_is_held_and_stored_once_there_is_room(gw: Harness,
+                                                                                  small_disk: Path) -> None:
+    filler = fill(small_disk, leave=64 * 1024)
+    image = sample("png", 300_000)
+    media = {"data": base64.b64encode(image).decode(), "fileName": "photo.png"}
+    response = await gw.client.post("/api/sandbox/inbound", json={"from": "+4915112345678", "media": media})
+    assert response.status_code == 200, response.text
+    assert (await gw.client.get("/health")).json()["held"]["inbound"] == 1
+    assert files_under(gw.settings.data_dir / "media") == [], "no partial file is left"
+
+    filler.unlink()
+
+    async def stored() -> bool:
+        return len((await gw.client.get("/api/messages")).json()["data"]["messages"]) == 1
+
+    await eventually(stored, timeout=30, what="the held message stored once there is room")
+    message = (await gw.client.get("/api/messages")).json()["data"]["messages"][0]
+    assert (await gw.client.get(message["media"]["url"])).content == image

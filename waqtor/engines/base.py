@@ -100,7 +100,16 @@ class MessageStatus:
     error: str | None = None
 
 
-EngineEvent = Connecting | QRCode | Authenticated | Ready | Disconnected | LoggedOut | MessageIn | MessageStatus
+@dataclass(frozen=True, slots=True)
+class Crashed:
+    """A part of the engine died and it cannot go on (`reason` says what): the gateway stops it and
+    starts a fresh one after a growing pause (`waqtor.sessions.restarts`)."""
+
+    reason: str
+
+
+EngineEvent = (Connecting | QRCode | Authenticated | Ready | Disconnected | LoggedOut | MessageIn | MessageStatus
+               | Crashed)
 
 
 # ---- what the gateway gives an engine ----------------------------------------------------------

@@ -9,8 +9,9 @@ stored in the order they came and the database is not tried once per event durin
 buffer holds `WAQTOR_INBOUND_BUFFER` events; beyond, the oldest is dropped and logged (ERROR), as an
 engine cannot be told to wait. Storing is idempotent (a received message is logged once per WhatsApp
 id; a status change only moves a message forward), so an event stored after all by a try that seemed to
-fail does no harm when stored again. An event that fails for another reason (a bug), or keeps failing
-while the database answers (`STRIKES` times), is logged and dropped: it must not hold up the others.
+fail does no harm when stored again. An event that fails for another reason (a bug), or is refused as
+"unreachable" `STRIKES` times while the database answers, is logged and dropped: it must not hold up
+the others. A full disk (a received file) is waited out like an outage.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from waqtor.engines.base import MessageIn, MessageStatus
+from waqtor.errors import Unavailable
 from waqtor.storage.faults import storage_error
 
 log = logging.getLogger(__name__)
@@ -89,9 +91,11 @@ class Backlog:
             try:
                 await self._handle(session, event)
             except Exception as exc:
-                if storage_error(exc) is not None and not once:
+                known = storage_error(exc)
+                if isinstance(known, Unavailable) and not once:
+                    # "Unreachable" while the database answers a ping: maybe this event, not the database.
                     strikes = strikes + 1 if await self._reachable() else 0
-                if storage_error(exc) is None or strikes >= STRIKES:
+                if known is None or strikes >= STRIKES:
                     log.exception("session %s: dropped a held %s (WhatsApp id %s) that cannot be stored", session,
                                   type(event).__name__, event.id)
                     self.held.popleft()

@@ -58,6 +58,8 @@ def full(what: str = "the data disk") -> InsufficientStorage:
 
 def storage_error(exc: BaseException) -> WaqtorError | None:
     """The domain error for a storage failure, or None when `exc` is not one this module knows."""
+    if isinstance(exc, InsufficientStorage) or isinstance(exc, Unavailable) and exc.code == "database_unavailable":
+        return exc
     if disk_full(exc):
         return full("the database's disk" if isinstance(exc, DBAPIError) else "the data disk")
     if unreachable(exc):
