@@ -8,6 +8,7 @@ An engine is one WhatsApp account's connection. The gateway creates one per sess
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -216,6 +217,14 @@ class Engine(ABC):
 
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
+        self._crash_report: asyncio.Task[None] | None = None
+
+    def report_crash(self, task: str, exc: BaseException) -> None:
+        """A task of the engine's own died, so the engine cannot go on: tell the gateway (`Crashed`),
+        which replaces the engine. Engines pass this as their TaskSet's `on_crash`; reported once."""
+        if self._crash_report is None:
+            reason = f"{task.rsplit(':', 1)[-1]} failed: {type(exc).__name__}: {exc}"
+            self._crash_report = asyncio.get_running_loop().create_task(self.ctx.emit(Crashed(reason)))
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from waqtor.engines.base import (
     AccountInfo,
     Authenticated,
     Connecting,
-    Crashed,
     Disconnected,
     Engine,
     EngineContext,
@@ -50,7 +49,7 @@ class SandboxEngine(Engine):
     def __init__(self, ctx: EngineContext) -> None:
         super().__init__(ctx)
         self._rng = random.Random()
-        self._tasks = TaskSet(f"sandbox[{ctx.session}]", on_crash=self._task_crashed)
+        self._tasks = TaskSet(f"sandbox[{ctx.session}]", on_crash=self.report_crash)
         self._link: dict[str, Any] | None = None
         self._qr_task: asyncio.Task[None] | None = None
         self._pairing_phone: str | None = None
@@ -206,10 +205,6 @@ class SandboxEngine(Engine):
 
     async def _crash(self) -> None:
         raise RuntimeError("simulated crash (sandbox fault)")
-
-    def _task_crashed(self, name: str, exc: BaseException) -> None:
-        if self.phase != "stopped":
-            self._tasks.spawn(self.ctx.emit(Crashed(f"{type(exc).__name__}: {exc}")), "report-crash")
 
     async def _reconnect_later(self) -> None:
         await asyncio.sleep(self.ctx.settings.sandbox_reconnect_delay)
