@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     sandbox_reconnect_delay: float = Field(
         2.0, ge=0, description="Seconds a sandbox session waits before reconnecting after a fault."
     )
+    engine_restart_delay: float = Field(
+        1.0, gt=0, description="Seconds before a crashed engine is started again; doubles while it keeps crashing."
+    )
+    engine_restart_max_delay: float = Field(
+        60.0, gt=0, description="The longest pause before a crashed engine is started again."
+    )
     sandbox_enabled: bool = Field(
         False, description="Offer the sandbox (its routes, and sandbox sessions) although `default` runs another engine."
     )
@@ -72,6 +78,7 @@ class Settings(BaseSettings):
     webhook_refresh_interval: float = Field(30.0, gt=0, description="Seconds between reloads of the webhook list (picks up changes made on other instances).")
     webhook_outbox_timeout: float = Field(5.0, gt=0, description="Seconds publishing an event waits for the database to take its delivery rows before buffering them.")
     webhook_outbox_buffer: int = Field(10_000, ge=1, description="Delivery rows held in memory while the database cannot take them; beyond, the oldest are dropped.")
+    inbound_buffer: int = Field(10_000, ge=1, description="Received messages and status changes held in memory while the database cannot take them; beyond, the oldest are dropped.")
     # ---- messaging ----
     default_region: str | None = Field(
         None, description="ISO country code (DE, US…) for phone numbers written without a country code."

@@ -15,6 +15,7 @@
     ├── EngineError                  engine_error    502  (the engine or WhatsApp refused or failed)
     ├── Unavailable                  unavailable     503  (a shared service or the session's instance cannot be
     │                                                     reached now, or the session is moving; retry later)
+    ├── InsufficientStorage          insufficient_storage 507 (the data disk or the database is full)
     └── ConfigError                  config_error    (raised at start-up, never over HTTP)
 
 Routes raise these; `waqtor.api.errors` is the only place that turns them into HTTP responses or
@@ -113,6 +114,13 @@ class Unavailable(WaqtorError):
     def __init__(self, message: str, *, retry_after: float = 1.0, code: str | None = None, details: Any = None) -> None:
         super().__init__(message, code=code, details=details)
         self.retry_after = retry_after
+
+
+class InsufficientStorage(WaqtorError):
+    """The data disk (or the database's) has no room left: nothing of the request was kept."""
+
+    code = "insufficient_storage"
+    status = 507
 
 
 class ConfigError(WaqtorError):

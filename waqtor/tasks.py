@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 
 class TaskSet:
-    """Tasks started by one owner. A crash is logged with its traceback and kept in `crashed`;
-    `close()` cancels whatever still runs and waits for it."""
+    """Tasks started by one owner. A crash is logged with its traceback, kept in `crashed` and told to
+    `on_crash(task name, exception)` when given; `close()` cancels whatever still runs and waits for it."""
 
-    def __init__(self, owner: str) -> None:
+    def __init__(self, owner: str, on_crash: Callable[[str, BaseException], None] | None = None) -> None:
         self.owner = owner
         self._tasks: set[asyncio.Task[Any]] = set()
         self.crashed: list[str] = []
+        self._on_crash = on_crash
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=f"{self.owner}:{name}")
@@ -33,6 +34,8 @@ class TaskSet:
         if exc is not None:
             self.crashed.append(task.get_name())
             log.error("background task %s crashed", task.get_name(), exc_info=exc)
+            if self._on_crash is not None:
+                self._on_crash(task.get_name(), exc)
 
     def __len__(self) -> int:
         return len(self._tasks)

@@ -86,8 +86,8 @@ class Rig:
         return client
 
 
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+async def start_rig(tmp_path: Path, store: EngineStore | None = None) -> Rig:
+    """A neonize engine on a fake Go side, started; the caller stops it."""
     fake = FakeGo()
     events: list[Any] = []
 
@@ -95,12 +95,18 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         events.append(event)
 
     settings = make_settings(tmp_path, engine="neonize", reconnect_min=0.01, reconnect_max=0.05)
-    engine = use_fake(fake)(EngineContext("shop", emit, MemoryStore(), settings))
+    engine = use_fake(fake)(EngineContext("shop", emit, store or MemoryStore(), settings))
     await engine.start()
+    return Rig(engine, fake, events)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    started = await start_rig(tmp_path)
     try:
-        yield Rig(engine, fake, events)
+        yield started
     finally:
-        await engine.stop()
+        await started.engine.stop()
 
 
 def text_message(sender: str, body: str, *, from_me: bool = False, ms: int = 1_761_650_000_123) -> MessageEv:
@@ -343,3 +349,26 @@ async def test_when_every_qr_code_expired_unscanned_a_new_attempt_fetches_fresh_
     await eventually(lambda: any(e.code == "qr_timeout" for e in rig.of(Disconnected)), what="QR timeout")
     await eventually(lambda: rig.fake.connects == 2, what="a new attempt")
     assert rig.fake.stops >= 1
+
+
+class BrokenStore(MemoryStore):
+    """A store that cannot forget the link: the connection supervisor cannot go on after a logout."""
+
+    async def save(self, data: dict[str, Any] | None) -> None:
+        if data is None:
+            raise RuntimeError("the link store is broken")
+        await super().save(data)
+
+
+async def test_a_supervisor_that_dies_reports_the_engine_crashed(tmp_path: Path) -> None:
+    from waqtor.engines.base import Crashed
+
+    rig = await start_rig(tmp_path, BrokenStore())
+    try:
+        client = await rig.linked()
+        await feed(client, LoggedOutEv(OnConnect=False, Reason=ConnectFailureReason.Value("LOGGED_OUT")))
+        await eventually(lambda: bool(rig.of(Crashed)), what="Crashed")
+    finally:
+        await rig.engine.stop()
+    assert len(rig.of(Crashed)) == 1
+    assert rig.of(Crashed)[0].reason == "connection failed: RuntimeError: the link store is broken"

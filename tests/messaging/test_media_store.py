@@ -120,3 +120,11 @@ async def test_a_file_removed_by_hand_is_expired_not_an_error(data_dir: Path, st
     with pytest.raises(NotFound) as caught:
         await store.get(record.id)
     assert caught.value.code == "media_expired"
+
+
+async def test_a_start_removes_the_partial_files_a_killed_process_left(data_dir: Path) -> None:
+    incoming = data_dir / "media" / ".incoming"
+    incoming.mkdir(parents=True)
+    (incoming / "0123.part").write_bytes(b"half a file")
+    async with in_process(make_settings(data_dir)):
+        assert list(incoming.glob("*")) == []

@@ -1,7 +1,8 @@
 """The one place where errors become HTTP responses: `{"success": false, "error": {"code", "message"}}`.
 
-A caller's mistake is always a 4xx with a stable code; anything else is logged with its traceback and
-answered 500 `internal_error` without internals.
+A caller's mistake is always a 4xx with a stable code. A full disk is 507 `insufficient_storage` and a
+database out of reach 503 `database_unavailable` (`waqtor.storage.faults`); anything else is logged with
+its traceback and answered 500 `internal_error` without internals.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from waqtor.errors import RateLimited, Unavailable, WaqtorError
+from waqtor.storage.faults import storage_error
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,16 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
+async def _storage_failure(request: Request, exc: Exception) -> JSONResponse:
+    known = storage_error(exc)
+    if known is None:
+        return await _unexpected(request, exc)
+    # The disk is full, or the database is out of reach: the caller may try again later.
+    # The driver's error only: SQLAlchemy's text would put the statement's values (numbers, texts) in the log.
+    log.error("%s on %s %s: %s", known.code, request.method, request.url.path, getattr(exc, "orig", exc))
+    return await _waqtor_error(request, known)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "The gateway failed to handle this request; see its logs.")
@@ -82,4 +95,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(WaqtorError, _waqtor_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _storage_failure)
+    app.add_exception_handler(OSError, _storage_failure)
     app.add_exception_handler(Exception, _unexpected)

@@ -148,6 +148,11 @@ class HealthInstance(BaseModel):
     instances: int = Field(description="Live instances sharing the database, this one included.")
 
 
+class HealthHeld(BaseModel):
+    inbound: int = Field(description="Received messages and status changes waiting for the database.")
+    webhookRows: int = Field(description="Webhook delivery rows waiting for the database.")
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
@@ -159,6 +164,7 @@ class HealthOut(BaseModel):
     database: HealthDatabase
     bus: HealthBus
     instance: HealthInstance
+    held: HealthHeld = Field(description="What this instance holds in memory until the database takes it.")
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

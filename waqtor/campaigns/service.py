@@ -18,7 +18,7 @@ from waqtor.campaigns.runner import CampaignRunner
 from waqtor.campaigns.throttle import Throttle
 from waqtor.campaigns.views import campaign_view, recipient_view
 from waqtor.config import Settings
-from waqtor.errors import Conflict, InvalidInput, WaqtorError
+from waqtor.errors import Conflict, InvalidInput, SessionNotFound, WaqtorError
 from waqtor.messaging.phones import Recipient
 from waqtor.messaging.templates import variables_in
 from waqtor.messaging.views import media_view
@@ -55,11 +55,16 @@ class CampaignService:
 
     # ---- creation ---------------------------------------------------------------------------------------
 
+    async def require_session(self, name: str) -> None:
+        """SessionNotFound unless session `name` exists. Any instance may create a campaign for any
+        session: the one that runs the session sends it."""
+        if await self._storage.sessions.get(name) is None:
+            raise SessionNotFound(name)
+
     def check(self, spec: CampaignSpec, recipients: bytes | Sequence[dict[str, Any]]) -> Report:
-        """Check the session, the template and every recipient; the report lists each row's problem.
-        Raises SessionNotFound, InvalidInput (`invalid_template`, `invalid_csv`, `no_phone_column`,
-        `too_many_recipients`)."""
-        self.runner.sessions.get(spec.session)
+        """Check the template and every recipient (the session with `require_session` first); the
+        report lists each row's problem. Raises InvalidInput (`invalid_template`, `invalid_csv`,
+        `no_phone_column`, `too_many_recipients`)."""
         template = spec.text or ""
         variables_in(template)
         limit = self._settings.campaign_max_recipients

@@ -8,6 +8,7 @@ An engine is one WhatsApp account's connection. The gateway creates one per sess
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -117,8 +118,16 @@ class Solved:
     code: str
 
 
+@dataclass(frozen=True, slots=True)
+class Crashed:
+    """A part of the engine died and it cannot go on (`reason` says what): the gateway stops it and
+    starts a fresh one after a growing pause (`waqtor.sessions.restarts`)."""
+
+    reason: str
+
+
 EngineEvent = (Connecting | QRCode | Authenticated | Ready | Disconnected | LoggedOut | Problem | Solved | MessageIn
-               | MessageStatus)
+               | MessageStatus | Crashed)
 
 
 # ---- what the gateway gives an engine ----------------------------------------------------------
@@ -225,6 +234,14 @@ class Engine(ABC):
 
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
+        self._crash_report: asyncio.Task[None] | None = None
+
+    def report_crash(self, task: str, exc: BaseException) -> None:
+        """A task of the engine's own died, so the engine cannot go on: tell the gateway (`Crashed`),
+        which replaces the engine. Engines pass this as their TaskSet's `on_crash`; reported once."""
+        if self._crash_report is None:
+            reason = f"{task.rsplit(':', 1)[-1]} failed: {type(exc).__name__}: {exc}"
+            self._crash_report = asyncio.get_running_loop().create_task(self.ctx.emit(Crashed(reason)))
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from waqtor.config import Settings
 from waqtor.errors import InvalidInput, NotFound, PayloadTooLarge
 from waqtor.messaging.mime import KINDS, SNIFF_BYTES, Kind, choose_kind, detect, file_name
+from waqtor.storage.faults import disk_full, full
 from waqtor.storage.media import MediaRepository
 from waqtor.storage.records import MediaRecord
 
@@ -79,7 +80,18 @@ class MediaStore:
         enforce_limits: bool = True,
     ) -> MediaRecord:
         """Store what `chunks` yields. Raises InvalidInput (`empty_media`), UnsupportedMediaType
-        (`media_type_mismatch`) or PayloadTooLarge (`media_too_large`); nothing is kept then."""
+        (`media_type_mismatch`), PayloadTooLarge (`media_too_large`) or InsufficientStorage
+        (`insufficient_storage`, the disk is full); nothing is kept then, not even part of the file."""
+        try:
+            return await self._save(chunks, given_name, requested, enforce_limits)
+        except OSError as exc:
+            if disk_full(exc):
+                log.error("media: the data disk is full (%s); an upload was refused", self.root)
+                raise full() from None
+            raise
+
+    async def _save(self, chunks: AsyncIterator[bytes], given_name: str | None, requested: Kind | None,
+                    enforce_limits: bool) -> MediaRecord:
         media_id = secrets.token_hex(16)
         incoming = self.root / ".incoming"
         incoming.mkdir(parents=True, exist_ok=True)
@@ -131,6 +143,17 @@ class MediaStore:
             target.unlink(missing_ok=True)
             raise
         return record
+
+    def clear_incoming(self) -> int:
+        """Remove the partial files a killed process left while they arrived; returns how many. Called
+        at start, before anything is saved."""
+        removed = 0
+        for part in (self.root / ".incoming").glob("*.part"):
+            part.unlink(missing_ok=True)
+            removed += 1
+        if removed:
+            log.warning("media: removed %d partial file(s) left by an interrupted upload", removed)
+        return removed
 
     async def get(self, media_id: str) -> MediaRecord:
         """The stored file's record; NotFound (`media_not_found`, or `media_expired` once retention

@@ -15,8 +15,9 @@ MessageSink = Callable[[str, MessageIn | MessageStatus], Awaitable[None]]
 
 def split_events(session: str, monitor: Sink, messages: MessageSink | None) -> Sink:
     """The sink for `session`'s engine. `MessageIn` and `MessageStatus` go to `messages` (when there is
-    one), everything else to `monitor`. A failure of the message service is logged, never raised into
-    the engine, so one bad message cannot stop a session."""
+    one), everything else to `monitor`. The message service holds what the database cannot take yet
+    (`waqtor.messaging.backlog`); any other failure of it is logged, never raised into the engine, so
+    one bad message cannot stop a session."""
     if messages is None:
         return monitor
 

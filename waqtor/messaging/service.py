@@ -16,6 +16,8 @@ change of a sent message (the acknowledgements), after its `message_ack` is publ
 Receiving — `handle(session, event)` takes the engine's `MessageIn` and `MessageStatus`: an incoming
 message is logged as `received` (its file stored), counted in `messagesReceived` and published as
 `message`; a status change moves the logged message forward only and is published as `message_ack`.
+While the database cannot take them they are held in memory, in order, and stored when it is back
+(`backlog`).
 
 A session's queue lives where the session runs. When the session stops running here its waiting
 sends are marked failed (`interrupted`); when an instance takes a session over, what the previous
@@ -47,6 +49,7 @@ from waqtor.engines.base import (
 )
 from waqtor.errors import EngineError, NotFound, SessionNotReady, WaqtorError
 from waqtor.messaging import status as st
+from waqtor.messaging.backlog import Backlog
 from waqtor.messaging.download import http_client
 from waqtor.messaging.draft import Draft, draft_from_json, draft_to_json
 from waqtor.messaging.media import MediaStore, chunks_of
@@ -109,6 +112,7 @@ class MessageService:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks = TaskSet("messages")
         self._listeners: list[StatusListener] = []
+        self.backlog = Backlog(self._store_event, settings.inbound_buffer, storage.ping)
         self.http = http_client()
         sessions.handle("messages.send", self._send_here)
         sessions.add_hooks(started=self._session_started, stopped=self._session_stopped,
@@ -121,8 +125,10 @@ class MessageService:
     # ---- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the media retention sweep."""
+        """Remove partial uploads a crash left, and start the media retention sweep."""
+        await asyncio.to_thread(self.media.clear_incoming)
         self._tasks.spawn(self.media.run_cleanup(self._settings.media_cleanup_interval), "media-retention")
+        self._tasks.spawn(self.backlog.run(), "backlog")
 
     async def stop(self) -> None:
         """Stop the send queues (waiting messages are marked failed) and the retention sweep."""
@@ -131,6 +137,10 @@ class MessageService:
             await self._repo.fail_queued(self._clock(), INTERRUPTED, abandoned)
             log.warning("%d queued message(s) were not sent before shutdown; marked failed", len(abandoned))
         await self._tasks.close()
+        await self.backlog.flush(once=True)
+        if self.backlog.held:
+            log.error("LOST %d received message(s) or status change(s) at shutdown: the database did not take "
+                      "them", len(self.backlog.held))
         await self.http.aclose()
 
     async def _session_started(self, session: str) -> None:
@@ -286,7 +296,7 @@ class MessageService:
             return (await self._repo.get(record.id)) or record
         sent_at = _aware(result.timestamp, self._clock())
         async with self._locks[record.session]:
-            marked = await self._repo.mark_sent(record.id, result.id, sent_at)
+            marked = await self._repo.mark_sent(record.id, result.id, sent_at, record.session)
             early = self._orphans.pop((record.session, result.id), [])
             sent = dataclasses.replace(record, status=st.SENT, wa_id=result.id, sent_at=sent_at)
             if marked:
@@ -330,7 +340,11 @@ class MessageService:
     # ---- what the engine reports ------------------------------------------------------------------
 
     async def handle(self, session: str, event: MessageIn | MessageStatus) -> None:
-        """The message half of an engine's sink (see `waqtor.messaging.routing`)."""
+        """The message half of an engine's sink (see `waqtor.messaging.routing`): stored now, or held
+        while the database cannot take it (`waqtor.messaging.backlog`)."""
+        await self.backlog.offer(session, event)
+
+    async def _store_event(self, session: str, event: MessageIn | MessageStatus) -> None:
         if isinstance(event, MessageIn):
             await self.receive(session, event)
         else:
@@ -372,6 +386,7 @@ class MessageService:
                 "created_at": now,
             },
             attached,
+            count="messages_received",
         )
         if record is None:
             return None

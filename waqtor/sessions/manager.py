@@ -5,7 +5,7 @@ there run its engine, its monitor (which writes its state row and publishes its 
 and whatever the `started`/`stopped` hooks start for it. This manager runs the sessions this instance
 holds, takes its fair share of the others as instances come and go (`ownership.Ownership`), and carries
 a command for a session run elsewhere to its instance (`command`). With one instance it runs them all.
-What the API asks of a session is in `actions`.
+What the API asks of a session is in `actions`; an engine that crashes is replaced by `restarts`.
 
 At start it creates `default` on the first run (switching its engine when `WAQTOR_ENGINE` changed),
 then takes and starts the sessions that should run. Each lifecycle change of one session is serialised
@@ -27,12 +27,13 @@ from waqtor.cluster.channel import CommandChannel
 from waqtor.cluster.leases import LeaseKeeper
 from waqtor.config import Settings
 from waqtor.engines import engine_class
-from waqtor.engines.base import Engine, EngineContext, EngineEvent
+from waqtor.engines.base import Crashed, Engine, EngineContext, EngineEvent, Ready
 from waqtor.errors import Conflict, InvalidInput, SessionNotFound, Unavailable
-from waqtor.messaging.routing import MessageSink, split_events
+from waqtor.messaging.routing import MessageSink, Sink, split_events
 from waqtor.sessions.actions import SessionActions
 from waqtor.sessions.monitor import Clock, SessionMonitor, utcnow
 from waqtor.sessions.ownership import Ownership
+from waqtor.sessions.restarts import Restarts
 from waqtor.sessions.session import (
     DEFAULT_SESSION,
     NAME_PATTERN,
@@ -78,6 +79,7 @@ class SessionManager(SessionActions):
         self._deleted: list[Hook] = []
         self._tasks = TaskSet("sessions")
         self._ownership = Ownership(self, leases, storage)
+        self._restarts = Restarts(self, settings)
         # Set by the app before start(): where engines' message events go (the message service).
         self.message_sink: MessageSink | None = None
         self._register_actions()
@@ -126,6 +128,7 @@ class SessionManager(SessionActions):
         """Stop every engine (each row is left saying `disconnected`) and release every lease, so other
         instances take the sessions over at once."""
         await self._tasks.close()
+        await self._restarts.close()
         await self._channel.stop()
         for name in list(self._sessions):
             try:
@@ -209,7 +212,7 @@ class SessionManager(SessionActions):
                 state = stored.replace(engine=record.engine, status=Status.DISCONNECTED, qr_code=None,
                                        qr_expires_at=None, ready_since=None)
                 monitor = SessionMonitor(state, self._storage.sessions, self._bus, self._clock)
-                emit = split_events(name, monitor.handle, self.message_sink)
+                emit = self._watch(name, split_events(name, monitor.handle, self.message_sink))
                 session = Session(record=record, engine=self._engine_for(record, emit), monitor=monitor)
                 self._sessions[name] = session
                 await monitor.tick()
@@ -222,6 +225,21 @@ class SessionManager(SessionActions):
                 return False
         log.info("session %s runs on this instance (%s)", name, self.instance)
         return True
+
+    def _watch(self, name: str, routed: Sink) -> Sink:
+        """The session's sink: a crash goes to the restarts, the rest where `routed` sends it."""
+
+        async def emit(event: EngineEvent) -> None:
+            if isinstance(event, Crashed):
+                session = self._sessions.get(name)
+                if session is not None:
+                    self._restarts.crashed(name, session.engine, event.reason)
+                return
+            if isinstance(event, Ready):
+                self._restarts.ready(name)
+            await routed(event)
+
+        return emit
 
     async def _start_engine(self, session: Session) -> None:
         if session.running:

@@ -29,6 +29,7 @@ from waqtor.engines.base import (
 )
 from waqtor.errors import IllegalTransition
 from waqtor.sessions.state import SessionState, Status, iso_ms, move, public_view
+from waqtor.storage.faults import storage_error
 from waqtor.storage.sessions import SessionRepository
 
 log = logging.getLogger(__name__)
@@ -135,38 +136,34 @@ class SessionMonitor:
             log.warning("session %s: %s", self.name, last_error["message"])
 
     async def count(self, *, sent: int = 0, received: int = 0) -> None:
-        """Add to the message counters; when it returns, the addition is stored and published.
+        """Take in messages the log has counted: the counters in the database moved in the same
+        transaction as the log (`MessageRepository.insert(count=...)`, `mark_sent`), so this only
+        updates the state here and publishes it.
 
-        Additions that wait for the lock together are written together: the first to get it writes
-        every addition pending by then (one row update and one `session_update` for all of them), and
-        the others find theirs done. Under load that is one write per burst instead of one per
-        message; one message at a time, nothing changes."""
+        Additions that wait for the lock together are published together: the first to get it
+        publishes every addition pending by then (one `session_update` for all of them), and the
+        others find theirs done. Under load that is one update per burst instead of one per message."""
         self._pending_sent += sent
         self._pending_received += received
         async with self._lock:
             sent, received = self._pending_sent, self._pending_received
             if not (sent or received):
-                return  # a caller before us wrote our addition
+                return  # a caller before us published our addition
             self._pending_sent = self._pending_received = 0
             now = self._clock()
-            counted = self.state.replace(
+            self.state = self.state.replace(
                 messages_sent=self.state.messages_sent + sent,
                 messages_received=self.state.messages_received + received,
                 last_update=now,
             )
-            try:
-                await self._commit(counted, now)
-            except BaseException:
-                if self.state is not counted:
-                    # Not stored: the additions go back for the next caller (this one's caller errs).
-                    self._pending_sent += sent
-                    self._pending_received += received
-                raise
+            if not self.detached:
+                await self._bus.publish(events.SESSION_UPDATE, public_view(self.state, now), session=self.name)
 
     async def reset_stats(self) -> None:
         """Zero the message counters, in the database too."""
         async with self._lock:
             now = self._clock()
+            await self._repo.reset_counters(self.name, now)
             await self._commit(self.state.replace(messages_sent=0, messages_received=0, last_update=now), now)
             log.info("session %s: statistics reset", self.name)
 
@@ -189,7 +186,15 @@ class SessionMonitor:
         if self.detached:
             self.state = state
             return
-        await self._repo.save_state(state, now)
+        try:
+            await self._repo.save_state(state, now)
+        except Exception as exc:
+            if storage_error(exc) is None:
+                raise
+            # The database is out of reach: what the engine reports still counts (and is published);
+            # the row is written whole by the next change or periodic write that reaches it.
+            log.warning("session %s: its state could not be written (%s); kept here until the database is back",
+                        self.name, storage_error(exc).code)  # type: ignore[union-attr]
         self.state = state
         await self._bus.publish(events.SESSION_UPDATE, public_view(state, now), session=self.name)
 

@@ -7,6 +7,7 @@ group of tables (`storage.sessions`, `storage.webhooks`, `storage.messages`, `st
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = ["Storage", "async_url"]
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+PING_TIMEOUT = 3.0
 MIGRATION_LOCK = 0x57A9_7042  # the PostgreSQL advisory lock that serialises migrations across instances
 
 
@@ -109,11 +111,13 @@ class Storage:
         self.cluster = ClusterRepository(engine)
         log.info("storage ready (%s)", self.dialect)
 
-    async def ping(self) -> bool:
-        """True when the database answers a trivial query."""
+    async def ping(self, timeout: float = PING_TIMEOUT) -> bool:
+        """True when the database answers a trivial query within `timeout` seconds (a cut network may
+        leave a connection attempt hanging: health must answer anyway)."""
         try:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            async with asyncio.timeout(timeout):
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
             return True
         except Exception:
             log.warning("database ping failed", exc_info=True)

@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from waqtor.messaging.status import FAILED, QUEUED, SENT, STEP_COLUMN
 from waqtor.storage.records import MediaRecord, MessageRecord
-from waqtor.storage.tables import media, messages
+from waqtor.storage.tables import media, messages, session_state
 
 _MESSAGE_FIELDS = [c.name for c in messages.columns if c.name != "media_id"]
 _MEDIA_COLUMNS = [c.label(f"m__{c.name}") for c in media.columns]
@@ -73,22 +73,34 @@ def _record(row: Any) -> MessageRecord:
     return MessageRecord(media=attached, **{name: values[name] for name in _MESSAGE_FIELDS})
 
 
+async def _add_one(conn: AsyncConnection, session: str, counter: str) -> None:
+    column = session_state.c[counter]
+    await conn.execute(update(session_state).where(session_state.c.session == session).values({column: column + 1}))
+
+
 class MessageRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def insert(self, values: dict[str, Any], attached: MediaRecord | None = None) -> MessageRecord:
-        """Log a message; `values` are column values (without `id`); returns the stored record."""
+    async def insert(self, values: dict[str, Any], attached: MediaRecord | None = None, *,
+                     count: str | None = None) -> MessageRecord:
+        """Log a message; `values` are column values (without `id`); returns the stored record. `count`
+        (`messages_received`) adds one to that counter of the session's state in the same transaction:
+        after a crash the log and the counter agree."""
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 insert(messages).values(**values, media_id=attached.id if attached else None)
             )
+            if count is not None:
+                await _add_one(conn, values["session"], count)
         return self._built(result.inserted_primary_key[0], values, attached)
 
-    async def insert_new(self, values: dict[str, Any], attached: MediaRecord | None = None) -> MessageRecord | None:
-        """Like `insert`, but None when the session already logged this WhatsApp id in this direction."""
+    async def insert_new(self, values: dict[str, Any], attached: MediaRecord | None = None, *,
+                         count: str | None = None) -> MessageRecord | None:
+        """Like `insert`, but None (and nothing counted) when the session already logged this WhatsApp
+        id in this direction."""
         try:
-            return await self.insert(values, attached)
+            return await self.insert(values, attached, count=count)
         except IntegrityError:
             return None
 
@@ -123,14 +135,17 @@ class MessageRepository:
             row = (await conn.execute(query.order_by(messages.c.id).limit(1))).first()
         return None if row is None else _record(row)
 
-    async def mark_sent(self, message_id: int, wa_id: str, at: datetime) -> bool:
-        """queued → sent with the engine's id; False when the message was no longer queued."""
+    async def mark_sent(self, message_id: int, wa_id: str, at: datetime, session: str | None = None) -> bool:
+        """queued → sent with the engine's id, adding one to `session`'s `messages_sent` in the same
+        transaction when it is given; False (nothing counted) when the message was no longer queued."""
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 update(messages)
                 .where(messages.c.id == message_id, messages.c.status == QUEUED)
                 .values(status=SENT, wa_id=wa_id, sent_at=at)
             )
+            if result.rowcount == 1 and session is not None:
+                await _add_one(conn, session, "messages_sent")
         return result.rowcount == 1
 
     async def move(self, message_id: int, expected: str, new: str, at: datetime, error: str | None = None) -> bool:

@@ -13,8 +13,14 @@ from waqtor.storage.records import SessionRecord
 from waqtor.storage.tables import session_leases, session_state, sessions
 
 
-def _state_values(state: SessionState, now: datetime) -> dict[str, Any]:
-    return {
+# The message counters change only with the message log, in the same transaction
+# (`MessageRepository.insert(count=...)`, `mark_sent`), or through `reset_counters`: a state write never
+# carries them, so a crash between a logged message and its count cannot leave them disagreeing.
+COUNTERS = ("messages_sent", "messages_received")
+
+
+def _state_values(state: SessionState, now: datetime, *, counters: bool = True) -> dict[str, Any]:
+    values = {
         "engine": state.engine,
         "status": str(state.status),
         "ready": state.ready,
@@ -32,6 +38,10 @@ def _state_values(state: SessionState, now: datetime) -> dict[str, Any]:
         "last_error": state.last_error,
         "last_update": state.last_update,
     }
+    if not counters:
+        for name in COUNTERS:
+            del values[name]
+    return values
 
 
 def _record(row: Any) -> SessionRecord:
@@ -120,11 +130,12 @@ class SessionRepository:
         return None if row is None else _state(row)
 
     async def save_state(self, state: SessionState, now: datetime) -> None:
+        """Write the state row, all but the message counters (see COUNTERS)."""
         async with self._engine.begin() as conn:
             await conn.execute(
                 update(session_state)
                 .where(session_state.c.session == state.session)
-                .values(**_state_values(state, now))
+                .values(**_state_values(state, now, counters=False))
             )
 
 

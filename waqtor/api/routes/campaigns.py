@@ -101,6 +101,7 @@ def _request_schema() -> dict[str, Any]:
               "`no_phone_column`, `too_many_recipients`, `invalid_template`, media errors."},
         413: {"model": ErrorEnvelope, "description": "`payload_too_large`, `media_too_large`."},
         415: {"model": ErrorEnvelope, "description": "Neither JSON nor multipart."},
+        507: {"model": ErrorEnvelope, "description": "`insufficient_storage`: the disk is full; nothing was kept."},
     },
     openapi_extra=_request_schema(),
 )
@@ -147,6 +148,7 @@ async def create_campaign(
                                        "(a `campaign` JSON field and a `recipients` CSV file)")
         _check_message(definition, upload is not None)
         spec = definition.spec()
+        await service.require_session(spec.session)
         # Reading 100,000 rows takes a while: off the event loop, so other requests are served meanwhile.
         report = await asyncio.to_thread(service.check, spec, source)
         preview = service.preview(spec, report)

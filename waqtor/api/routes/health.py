@@ -1,7 +1,8 @@
 """`GET /health`: open to everyone, for load balancers and `curl` checks.
 
-503 `degraded` when the database or the bus's Redis cannot be reached: a load balancer then sends no
-requests to this instance (another one may still reach both).
+503 `degraded` when the database or the bus's Redis cannot be reached (`database.reachable`,
+`bus.reachable` say which): a load balancer then sends no requests to this instance (another one may
+still reach both). `held` counts what waits in memory for the database; it comes back to `ok` by itself.
 """
 
 from __future__ import annotations
@@ -49,5 +50,6 @@ async def health(gateway: GatewayDep) -> Any:
         bus={"backend": "redis" if gateway.settings.bus_url.startswith("redis") else "memory", "reachable": bus},
         instance={"id": gateway.sessions.instance, "sessions": sorted(s.name for s in gateway.sessions.local()),
                   "instances": len(gateway.sessions.live_instances)},
+        held={"inbound": len(gateway.messages.backlog), "webhookRows": len(gateway.webhooks.outbox.held)},
     )
     return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)

@@ -102,6 +102,7 @@ async def send_contact(gateway: GatewayDep, body: SendContactIn) -> dict[str, An
     responses={
         413: {"model": ErrorEnvelope, "description": "`media_too_large`: over the limit of its kind."},
         415: {"model": ErrorEnvelope, "description": "`media_type_mismatch`, or a body that is neither JSON nor multipart."},
+        507: {"model": ErrorEnvelope, "description": "`insufficient_storage`: the disk is full; nothing was kept."},
     },
     openapi_extra={
         "requestBody": {

@@ -83,9 +83,10 @@ class ContactOut(BaseModel):
 
 
 class FailIn(_Body):
-    kind: Literal["disconnect", "logout", "temporary_ban"] = Field(
+    kind: Literal["disconnect", "logout", "temporary_ban", "crash"] = Field(
         description="disconnect: a dropped connection; temporary_ban: WhatsApp bans the account for "
-                    "WAQTOR_SANDBOX_RECONNECT_DELAY seconds; logout: the phone unlinks the device."
+                    "WAQTOR_SANDBOX_RECONNECT_DELAY seconds; logout: the phone unlinks the device; crash: "
+                    "the engine itself fails, and the gateway starts a fresh one after a pause."
     )
 
 

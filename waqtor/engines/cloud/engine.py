@@ -61,7 +61,7 @@ class CloudEngine(Engine):
     def __init__(self, ctx: EngineContext) -> None:
         super().__init__(ctx)
         self._config = translate.validate_config(ctx.config)
-        self._tasks = TaskSet(f"cloud[{ctx.session}]")
+        self._tasks = TaskSet(f"cloud[{ctx.session}]", on_crash=self.report_crash)
         self._http: httpx.AsyncClient | None = None
         self._wa: Any = None
         self.connected = False

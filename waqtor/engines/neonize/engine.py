@@ -93,7 +93,7 @@ class NeonizeEngine(Engine):
     def __init__(self, ctx: EngineContext) -> None:
         super().__init__(ctx)
         self._dsn = store.store_dsn(ctx.settings)
-        self._tasks = TaskSet(f"neonize[{ctx.session}]")
+        self._tasks = TaskSet(f"neonize[{ctx.session}]", on_crash=self.report_crash)
         self._handoff: Handoff | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._client: Any = None

@@ -49,7 +49,7 @@ class SandboxEngine(Engine):
     def __init__(self, ctx: EngineContext) -> None:
         super().__init__(ctx)
         self._rng = random.Random()
-        self._tasks = TaskSet(f"sandbox[{ctx.session}]")
+        self._tasks = TaskSet(f"sandbox[{ctx.session}]", on_crash=self.report_crash)
         self._link: dict[str, Any] | None = None
         self._qr_task: asyncio.Task[None] | None = None
         self._pairing_phone: str | None = None
@@ -165,10 +165,17 @@ class SandboxEngine(Engine):
         """Make the contact `jid` behave as `behaviour` from now on (kept in memory only)."""
         self.contacts[jid] = behaviour
 
-    async def fail(self, kind: Literal["disconnect", "logout", "temporary_ban"]) -> None:
+    async def fail(self, kind: Literal["disconnect", "logout", "temporary_ban", "crash"]) -> None:
         """Inject a fault: a dropped connection that heals itself, a temporary ban that ends after
-        `WAQTOR_SANDBOX_RECONNECT_DELAY` seconds (reported like the neonize engine reports one), or an
-        unlink from the phone."""
+        `WAQTOR_SANDBOX_RECONNECT_DELAY` seconds (reported like the neonize engine reports one), an
+        unlink from the phone, or a crash of the engine itself (one of its tasks raises: the gateway
+        replaces the engine)."""
+        if kind == "crash":
+            if self.phase == "stopped":
+                raise SessionNotReady(f"session {self.ctx.session!r} is not running")
+            self._tasks.spawn(self._crash(), "crash")
+            await asyncio.sleep(0)  # the task runs, and fails, before the caller is answered
+            return
         if kind in ("disconnect", "temporary_ban"):
             self._require_connected()
             self.phase = "disconnected"
@@ -195,6 +202,9 @@ class SandboxEngine(Engine):
             self.phase = "disconnected"
             await self.ctx.emit(LoggedOut(code="logged_out", message="the phone unlinked this device (sandbox fault)"))
             await self._connect()
+
+    async def _crash(self) -> None:
+        raise RuntimeError("simulated crash (sandbox fault)")
 
     async def _reconnect_later(self) -> None:
         await asyncio.sleep(self.ctx.settings.sandbox_reconnect_delay)
