@@ -10,7 +10,8 @@ the session's `messagesSent`. A refusal marks it `failed` with the error.
 
 Campaigns — `send_for_campaign(...)` waits for a slot of the session's send rate (never the queue),
 logs the message `queued` with its campaign and recipient, and hands it to the engine; it returns
-the message `sent` or `failed`. Listeners added with `add_status_listener` hear every later status
+the message `sent` or `failed`; it is counted in `messagesSent` together with the others sent within
+a quarter of a second (`counts.SentCounter`), and `flush_counts(session)` counts what waits at once. Listeners added with `add_status_listener` hear every later status
 change of a sent message (the acknowledgements), after its `message_ack` is published.
 
 Receiving — `handle(session, event)` takes the engine's `MessageIn` and `MessageStatus`: an incoming
@@ -47,6 +48,7 @@ from waqtor.engines.base import (
 )
 from waqtor.errors import EngineError, NotFound, SessionNotReady, WaqtorError
 from waqtor.messaging import status as st
+from waqtor.messaging.counts import SentCounter
 from waqtor.messaging.download import http_client
 from waqtor.messaging.draft import Draft, draft_from_json, draft_to_json
 from waqtor.messaging.media import MediaStore, chunks_of
@@ -109,9 +111,14 @@ class MessageService:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks = TaskSet("messages")
         self._listeners: list[StatusListener] = []
+        self._counts = SentCounter(self._tasks)
         self.http = http_client()
         sessions.handle("messages.send", self._send_here)
         sessions.add_hooks(started=self._session_started, stopped=self._session_stopped)
+
+    async def flush_counts(self, session: str) -> None:
+        """Count in `messagesSent` now the campaign messages `session` sent that wait to be counted."""
+        await self._counts.flush(session)
 
     def add_status_listener(self, listener: StatusListener) -> None:
         """Call `listener` after every acknowledged status change (a failure of it is logged)."""
@@ -129,6 +136,7 @@ class MessageService:
         if abandoned:
             await self._repo.fail_queued(self._clock(), INTERRUPTED, abandoned)
             log.warning("%d queued message(s) were not sent before shutdown; marked failed", len(abandoned))
+        await self._counts.flush_all()
         await self._tasks.close()
         await self.http.aclose()
 
@@ -139,6 +147,7 @@ class MessageService:
                         session, interrupted)
 
     async def _session_stopped(self, session: str) -> None:
+        await self._counts.flush(session)
         abandoned = self._queues.drop(session)
         if abandoned:
             await self._repo.fail_queued(self._clock(), INTERRUPTED, abandoned)
@@ -209,7 +218,7 @@ class MessageService:
         values["campaign_recipient_id"] = recipient_id
         record = await self._repo.insert(values, draft.media)
         await self._bus.publish(events.MESSAGE, message_view(record), session=session)
-        return await self._deliver(record, raise_errors=False)
+        return await self._deliver(record, raise_errors=False, count_now=False)
 
     @staticmethod
     def _values(session: str, draft: Draft, now: datetime, campaign_id: str | None) -> dict[str, Any]:
@@ -255,8 +264,9 @@ class MessageService:
         if record is not None and record.status == st.QUEUED:
             await self._deliver(record, raise_errors=False)
 
-    async def _deliver(self, record: MessageRecord, *, raise_errors: bool) -> MessageRecord:
-        """Hand a logged message to its engine; it ends `sent` or `failed`."""
+    async def _deliver(self, record: MessageRecord, *, raise_errors: bool, count_now: bool = True) -> MessageRecord:
+        """Hand a logged message to its engine; it ends `sent` or `failed`. It is counted in
+        `messagesSent` before this returns, or with `count_now=False` soon (`SentCounter`)."""
         try:
             if not self._sessions.runs_here(record.session):
                 raise SessionNotReady(f"session {record.session!r} does not run on this instance any more")
@@ -281,10 +291,13 @@ class MessageService:
                 self._remember(sent)
         if marked:
             await self._bus.publish(events.MESSAGE_ACK, ack_view(sent, st.QUEUED, sent_at), session=record.session)
-            try:
-                await session.monitor.count(sent=1)
-            except Exception:
-                log.exception("session %s: could not count a sent message", record.session)
+            if not count_now:
+                self._counts.add(record.session, session.monitor)
+            else:
+                try:
+                    await session.monitor.count(sent=1)
+                except Exception:
+                    log.exception("session %s: could not count a sent message", record.session)
             if not early:
                 # Exactly the row just written: reading it back was a fourth round trip per send.
                 return sent
