@@ -283,8 +283,13 @@ class MessageService:
                 raise error from None
             return (await self._repo.get(record.id)) or record
         sent_at = _aware(result.timestamp, self._clock())
+        # Written before taking the session's lock, not under it: held across the write, the lock made
+        # every concurrent send of the session wait for the others' writes one by one. No early
+        # acknowledgement is lost: `acknowledge` looks the id up and keeps an orphan under the lock,
+        # so its look-up either comes after this write (and finds the message) or before the lock is
+        # taken below (and its orphan is picked up there).
+        marked = await self._repo.mark_sent(record.id, result.id, sent_at)
         async with self._locks[record.session]:
-            marked = await self._repo.mark_sent(record.id, result.id, sent_at)
             early = self._orphans.pop((record.session, result.id), [])
             sent = dataclasses.replace(record, status=st.SENT, wa_id=result.id, sent_at=sent_at)
             if marked:
