@@ -58,7 +58,8 @@ def normalize_many(raws: Iterable[str], region: str | None) -> list[Normalised]:
     workers = min(MAX_WORKERS, os.cpu_count() or 1)
     if len(first) < PARALLEL_FROM or workers < 2:
         return normalize_chunk(chain(first, source), region)
-    pool: ProcessPoolExecutor | None = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    spawn = multiprocessing.get_context("spawn")
+    pool: ProcessPoolExecutor | None = ProcessPoolExecutor(workers, mp_context=spawn)
     parts: list[tuple[list[str], Future[list[Normalised]] | None]] = []
     try:
         for chunk in _chunks(chain(first, source), CHUNK):
@@ -67,7 +68,8 @@ def normalize_many(raws: Iterable[str], region: str | None) -> list[Normalised]:
                 try:
                     future = pool.submit(normalize_chunk, chunk, region)
                 except Exception:
-                    log.warning("could not start the worker processes; normalising the numbers here", exc_info=True)
+                    log.warning("could not start the worker processes; normalising the numbers here",
+                                exc_info=True)
                     pool.shutdown(wait=False, cancel_futures=True)
                     pool = None
             parts.append((chunk, future))

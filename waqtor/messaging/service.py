@@ -11,8 +11,9 @@ the session's `messagesSent`. A refusal marks it `failed` with the error.
 Campaigns — `send_for_campaign(...)` waits for a slot of the session's send rate (never the queue),
 logs the message `queued` with its campaign and recipient, and hands it to the engine; it returns
 the message `sent` or `failed`; it is counted in `messagesSent` together with the others sent within
-a quarter of a second (`counts.SentCounter`), and `flush_counts(session)` counts what waits at once. Listeners added with `add_status_listener` hear every later status
-change of a sent message (the acknowledgements), after its `message_ack` is published.
+a quarter of a second (`counts.SentCounter`), and `flush_counts(session)` counts what waits at once.
+Listeners added with `add_status_listener` hear every later status change of a sent message (the
+acknowledgements), after its `message_ack` is published.
 
 Receiving — `handle(session, event)` takes the engine's `MessageIn` and `MessageStatus`: an incoming
 message is logged as `received` (its file stored), counted in `messagesReceived` and published as

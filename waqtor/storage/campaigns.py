@@ -40,11 +40,12 @@ def _recipient(row: Any) -> RecipientRecord:
     return RecipientRecord(**{name: row._mapping[name] for name in _RECIPIENT_FIELDS})
 
 
+RowBuilder = Callable[[str, Sequence[Row], datetime], list[tuple[Any, ...]]]
 _RECIPIENT_INSERT = ["campaign_id", "source_row", "phone", "jid", "name", "variables", "status", "updated_at"]
 
 
 @functools.cache
-def _recipient_insert(dialect: Dialect) -> tuple[str, Callable[[str, Sequence[Row], datetime], list[tuple[Any, ...]]]]:
+def _recipient_insert(dialect: Dialect) -> tuple[str, RowBuilder]:
     """The INSERT of new recipients as the driver's SQL, and a function making its parameter rows.
 
     Why not `conn.execute(insert(...), [dicts])`: SQLAlchemy then runs each row through its bind
