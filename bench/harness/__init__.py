@@ -28,10 +28,7 @@ MODES: tuple[Mode, ...] = ("full", "quick", "smoke")
 
 # Benchmarks the issues ask for that no module provides yet. A module named like the key replaces its
 # entry; until then BENCHMARKS.md lists it as not measured, with the reason.
-PLANNED: dict[str, str] = {
-    "campaigns": "creating a 100,000-recipient campaign from CSV, runner overhead per message (issue 6): "
-                 "waits for campaigns.",
-}
+PLANNED: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

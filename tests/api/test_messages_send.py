@@ -87,6 +87,25 @@ async def test_an_ack_that_beats_the_end_of_the_send_is_applied_when_the_id_is_l
     assert sent["status"] == "read"
 
 
+async def test_an_ack_that_arrives_while_the_send_is_being_marked_sent_is_applied(  # type: ignore[no-untyped-def]
+    gw: Harness, monkeypatch
+) -> None:
+    # The send marks the message sent before it takes the session's lock: an ack that comes in while
+    # that write is under way finds no message yet, and must be kept and applied, not lost.
+    await gw.scan()
+    repo = gw.gateway.storage.messages
+    mark_sent = repo.mark_sent
+
+    async def ack_first(message_id: int, wa_id: str, at: datetime) -> bool:
+        await gw.gateway.messages.acknowledge("default", MessageStatus(wa_id, "read", datetime.now(UTC)))
+        return await mark_sent(message_id, wa_id, at)
+
+    monkeypatch.setattr(repo, "mark_sent", ack_first)
+    sent = await send(gw)
+    assert sent["status"] == "read"
+    assert (await message(gw, sent["id"]))["status"] == "read"
+
+
 async def test_sending_on_a_session_that_is_not_ready_is_409_at_once(gw: Harness) -> None:
     response = await gw.client.post("/api/messages/send", json={"to": TO, "text": "hi"})
     assert_error(response, 409, "session_not_ready")

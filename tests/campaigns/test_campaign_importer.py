@@ -142,6 +142,13 @@ def test_a_long_list_is_normalised_in_worker_processes_with_the_same_result() ->
     assert normalize_many(raws, None) == normalize_chunk(raws, None)
 
 
+def test_a_limit_crossed_while_the_workers_check_numbers_is_still_refused() -> None:
+    text = "phone\n" + "".join(f"+4915{110000000 + n}\n" for n in range(12_001))
+    with pytest.raises(InvalidInput) as caught:
+        parse_csv(text.encode(), "Hi", max_rows=12_000, normalize=normalize_many)
+    assert caught.value.code == "too_many_recipients"
+
+
 # ---- properties --------------------------------------------------------------------------------------
 
 GOOD = [f"+4915{110000000 + n}" for n in range(40)]

@@ -48,6 +48,21 @@ async def test_a_campaign_and_its_recipients_read_back_in_order(storage: Storage
     assert await storage.campaigns.counts([cid]) == {cid: {"pending": 7}}
 
 
+async def test_every_column_of_a_large_recipient_list_reads_back_as_written(storage: Storage) -> None:
+    from waqtor.storage.campaigns import INSERT_BATCH
+
+    written = rows(INSERT_BATCH + 3)
+    written[1] = Row(3, written[1].phone, written[1].jid, None, {"city": "Köln", "note": 'a "quoted" value'})
+    await storage.campaigns.create({"id": "cmp_big", "name": "Big", "session": "default", "status": "draft",
+                                    "message": {}, "throttle": {}, "options": {}, "variables": ["n"], "report": {},
+                                    "total": len(written), "created_at": T0, "updated_at": T0}, written, T0)
+    found = await storage.campaigns.recipients("cmp_big", None, None, len(written) + 1)
+    assert [(r.source_row, r.phone, r.jid, r.name, r.variables) for r in found] == \
+        [(w.row, w.phone, w.jid, w.name, w.variables) for w in written]
+    assert {(r.campaign_id, r.status, r.updated_at, r.reason, r.message_id, r.attempted_at) for r in found} == \
+        {("cmp_big", "pending", T0, None, None, None)}
+
+
 async def test_thousands_of_recipients_are_stored_in_batches(storage: Storage) -> None:
     cid = await campaign(storage, 12_001)
     assert (await storage.campaigns.counts([cid]))[cid] == {"pending": 12_001}

@@ -24,7 +24,7 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,13 +32,15 @@ from waqtor.campaigns.numbers import Normalised, normalize_chunk
 from waqtor.errors import InvalidInput
 from waqtor.messaging.templates import variables_in
 
-# Normalises a list of raw phone numbers (`numbers.normalize_many` does it in parallel).
-Normalizer = Callable[[Sequence[str], str | None], list[Normalised]]
+# Normalises raw phone numbers, in order, consuming the iterable once (`numbers.normalize_many` does it
+# in parallel).
+Normalizer = Callable[[Iterable[str], str | None], list[Normalised]]
 
 DELIMITERS = ",;\t|"
 SNIFF_SAMPLE = 65_536
 MAX_CELL = 4_096
 BUILTINS = frozenset({"phone", "date", "time"})
+NO_PHONE_BUILTINS = BUILTINS - {"phone"}  # a group's chat id has no phone number
 PHONE_NAMES = (
     "phone", "phonenumber", "phoneno", "mobile", "mobilenumber", "mobilephone", "number", "whatsapp",
     "whatsappnumber", "msisdn", "tel", "telephone", "cell", "cellphone", "to", "recipient", "contact",
@@ -219,7 +221,7 @@ def parse_csv(
         try:
             for cells in reader:
                 number = reader.line_num
-                if not any(cell.strip() for cell in cells):
+                if not "".join(cells).strip():  # an empty line, or only blank cells
                     continue
                 raw = cells[phone_at].strip()[:64] if phone_at < len(cells) else None
                 if len(cells) > len(headers):
@@ -266,17 +268,21 @@ def _check(
 ) -> None:
     needed = variables_in(template)
     read: list[tuple[int, str | None, dict[str, Any] | Problem]] = []
-    accepted = 0
-    for number, raw, found in rows:
-        report.seen += 1
-        if not isinstance(found, Problem):
-            accepted += 1
-            if accepted > max_rows:
-                raise InvalidInput(f"more than {max_rows} recipients (WAQTOR_CAMPAIGN_MAX_RECIPIENTS); split "
-                                   f"the list", code="too_many_recipients", details={"limit": max_rows})
-        read.append((number, raw, found))
-    numbers = iter(normalize([raw or "" for _, raw, found in read if not isinstance(found, Problem)],
-                             default_region))
+
+    def raws() -> Iterator[str]:
+        # Yielded as the rows are read, so a parallel normaliser checks numbers while the file is read.
+        accepted = 0
+        for number, raw, found in rows:
+            report.seen += 1
+            read.append((number, raw, found))
+            if not isinstance(found, Problem):
+                accepted += 1
+                if accepted > max_rows:
+                    raise InvalidInput(f"more than {max_rows} recipients (WAQTOR_CAMPAIGN_MAX_RECIPIENTS); split "
+                                       f"the list", code="too_many_recipients", details={"limit": max_rows})
+                yield raw or ""
+
+    numbers = iter(normalize(raws(), default_region))
     first_row: dict[str, int] = {}
     for number, raw, found in read:  # in row order, so the problems are listed in row order
         if isinstance(found, Problem):
@@ -292,10 +298,9 @@ def _check(
                                f"{first_row[jid]}", {"firstRow": first_row[jid]}))
             continue
         name = found["name"]
-        variables: dict[str, str] = dict(found["variables"])
-        values = template_values(name, variables)
-        builtins = BUILTINS if phone else BUILTINS - {"phone"}
-        missing = [v for v in needed if v not in values and v not in builtins]
+        variables: dict[str, str] = found["variables"]  # a dict of its own, made for this row
+        missing = [v for v in needed if v not in variables and not (v == "name" and name)
+                   and v not in (BUILTINS if phone else NO_PHONE_BUILTINS)] if needed else None
         if missing:
             names = ", ".join("{" + v + "}" for v in missing)
             report.add(Problem(number, shown, "missing_variables", f"row {number} has no value for {names}",

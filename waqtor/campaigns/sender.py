@@ -229,6 +229,7 @@ class SessionSender:
         runner = self._runner
         self._reload = True
         await runner.outcomes.flush()
+        await runner.messages.flush_counts(self.session)  # a completed campaign is counted in messagesSent
         if await runner.repo.has_open(item.record.id):
             # Nothing is in flight on this session between two sends: a recipient left sending was cut
             # off by an error of an earlier pass, and is settled from the message log like after a crash.

@@ -10,8 +10,10 @@ the session's `messagesSent`. A refusal marks it `failed` with the error.
 
 Campaigns — `send_for_campaign(...)` waits for a slot of the session's send rate (never the queue),
 logs the message `queued` with its campaign and recipient, and hands it to the engine; it returns
-the message `sent` or `failed`. Listeners added with `add_status_listener` hear every later status
-change of a sent message (the acknowledgements), after its `message_ack` is published.
+the message `sent` or `failed`; it is counted in `messagesSent` together with the others sent within
+a quarter of a second (`counts.SentCounter`), and `flush_counts(session)` counts what waits at once.
+Listeners added with `add_status_listener` hear every later status change of a sent message (the
+acknowledgements), after its `message_ack` is published.
 
 Receiving — `handle(session, event)` takes the engine's `MessageIn` and `MessageStatus`: an incoming
 message is logged as `received` (its file stored), counted in `messagesReceived` and published as
@@ -50,6 +52,7 @@ from waqtor.engines.base import (
 from waqtor.errors import EngineError, NotFound, SessionNotReady, WaqtorError
 from waqtor.messaging import status as st
 from waqtor.messaging.backlog import Backlog
+from waqtor.messaging.counts import SentCounter
 from waqtor.messaging.download import http_client
 from waqtor.messaging.draft import Draft, draft_from_json, draft_to_json
 from waqtor.messaging.media import MediaStore, chunks_of
@@ -113,10 +116,15 @@ class MessageService:
         self._tasks = TaskSet("messages")
         self._listeners: list[StatusListener] = []
         self.backlog = Backlog(self._store_event, settings.inbound_buffer, storage.ping)
+        self._counts = SentCounter(self._tasks)
         self.http = http_client()
         sessions.handle("messages.send", self._send_here)
         sessions.add_hooks(started=self._session_started, stopped=self._session_stopped,
                            deleted=self._session_deleted)
+
+    async def flush_counts(self, session: str) -> None:
+        """Count in `messagesSent` now the campaign messages `session` sent that wait to be counted."""
+        await self._counts.flush(session)
 
     def add_status_listener(self, listener: StatusListener) -> None:
         """Call `listener` after every acknowledged status change (a failure of it is logged)."""
@@ -136,6 +144,7 @@ class MessageService:
         if abandoned:
             await self._repo.fail_queued(self._clock(), INTERRUPTED, abandoned)
             log.warning("%d queued message(s) were not sent before shutdown; marked failed", len(abandoned))
+        await self._counts.flush_all()
         await self._tasks.close()
         await self.backlog.flush(once=True)
         if self.backlog.held:
@@ -150,6 +159,7 @@ class MessageService:
                         session, interrupted)
 
     async def _session_stopped(self, session: str) -> None:
+        await self._counts.flush(session)
         abandoned = self._queues.drop(session)
         if abandoned:
             await self._repo.fail_queued(self._clock(), INTERRUPTED, abandoned)
@@ -231,7 +241,7 @@ class MessageService:
         values["campaign_recipient_id"] = recipient_id
         record = await self._repo.insert(values, draft.media)
         await self._bus.publish(events.MESSAGE, message_view(record), session=session)
-        return await self._deliver(record, raise_errors=False)
+        return await self._deliver(record, raise_errors=False, count_now=False)
 
     @staticmethod
     def _values(session: str, draft: Draft, now: datetime, campaign_id: str | None) -> dict[str, Any]:
@@ -277,8 +287,9 @@ class MessageService:
         if record is not None and record.status == st.QUEUED:
             await self._deliver(record, raise_errors=False)
 
-    async def _deliver(self, record: MessageRecord, *, raise_errors: bool) -> MessageRecord:
-        """Hand a logged message to its engine; it ends `sent` or `failed`."""
+    async def _deliver(self, record: MessageRecord, *, raise_errors: bool, count_now: bool = True) -> MessageRecord:
+        """Hand a logged message to its engine; it ends `sent` or `failed`. It is counted in
+        `messagesSent` before this returns, or with `count_now=False` soon (`SentCounter`)."""
         try:
             if not self._sessions.runs_here(record.session):
                 raise SessionNotReady(f"session {record.session!r} does not run on this instance any more")
@@ -295,18 +306,26 @@ class MessageService:
                 raise error from None
             return (await self._repo.get(record.id)) or record
         sent_at = _aware(result.timestamp, self._clock())
+        # Written before taking the session's lock, not under it: held across the write, the lock made
+        # every concurrent send of the session wait for the others' writes one by one. No early
+        # acknowledgement is lost: `acknowledge` looks the id up and keeps an orphan under the lock,
+        # so its look-up either comes after this write (and finds the message) or before the lock is
+        # taken below (and its orphan is picked up there).
+        marked = await self._repo.mark_sent(record.id, result.id, sent_at, record.session)
         async with self._locks[record.session]:
-            marked = await self._repo.mark_sent(record.id, result.id, sent_at, record.session)
             early = self._orphans.pop((record.session, result.id), [])
             sent = dataclasses.replace(record, status=st.SENT, wa_id=result.id, sent_at=sent_at)
             if marked:
                 self._remember(sent)
         if marked:
             await self._bus.publish(events.MESSAGE_ACK, ack_view(sent, st.QUEUED, sent_at), session=record.session)
-            try:
-                await session.monitor.count(sent=1)
-            except Exception:
-                log.exception("session %s: could not count a sent message", record.session)
+            if not count_now:
+                self._counts.add(record.session, session.monitor)
+            else:
+                try:
+                    await session.monitor.count(sent=1)
+                except Exception:
+                    log.exception("session %s: could not count a sent message", record.session)
             if not early:
                 # Exactly the row just written: reading it back was a fourth round trip per send.
                 return sent

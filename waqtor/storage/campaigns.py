@@ -7,12 +7,15 @@ its campaign `running`, so two senders (two gateway instances) can never both se
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from waqtor.campaigns.importer import Row
@@ -35,6 +38,46 @@ def _campaign(row: Any) -> CampaignRecord:
 
 def _recipient(row: Any) -> RecipientRecord:
     return RecipientRecord(**{name: row._mapping[name] for name in _RECIPIENT_FIELDS})
+
+
+RowBuilder = Callable[[str, Sequence[Row], datetime], list[tuple[Any, ...]]]
+_RECIPIENT_INSERT = ["campaign_id", "source_row", "phone", "jid", "name", "variables", "status", "updated_at"]
+
+
+@functools.cache
+def _recipient_insert(dialect: Dialect) -> tuple[str, RowBuilder]:
+    """The INSERT of new recipients as the driver's SQL, and a function making its parameter rows.
+
+    Why not `conn.execute(insert(...), [dicts])`: SQLAlchemy then runs each row through its bind
+    processing (the JSON and datetime types, parameter dicts), about 30 µs a row on the event loop,
+    three seconds for 100,000 recipients. Here the constant values are processed once, the variables
+    with the column type's own processor (the same JSON text), and the rows are plain tuples."""
+    compiled = insert(campaign_recipients).compile(dialect=dialect, column_keys=_RECIPIENT_INSERT)
+    order = compiled.positiontup
+    if order is None or sorted(order) != sorted(_RECIPIENT_INSERT):
+        raise RuntimeError(f"unexpected bind parameters {order} for the {dialect.name} recipient insert")
+
+    def processor(name: str) -> Callable[[Any], Any]:
+        found = campaign_recipients.c[name].type.bind_processor(dialect)
+        return found if found is not None else (lambda value: value)
+
+    text, variables, when = processor("status"), processor("variables"), processor("updated_at")
+    at_index = {name: i for i, name in enumerate(order)}
+
+    def build(campaign_id: str, rows: Sequence[Row], at: datetime) -> list[tuple[Any, ...]]:
+        constants = {"campaign_id": text(campaign_id), "status": text(PENDING), "updated_at": when(at)}
+        template: list[Any] = [constants.get(name) for name in order]
+        i_row, i_phone, i_jid = at_index["source_row"], at_index["phone"], at_index["jid"]
+        i_name, i_vars = at_index["name"], at_index["variables"]
+        found = []
+        for row in rows:
+            params = template.copy()
+            params[i_row], params[i_phone], params[i_jid] = row.row, row.phone, row.jid
+            params[i_name], params[i_vars] = row.name, variables(row.variables)
+            found.append(tuple(params))
+        return found
+
+    return str(compiled), build
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +107,13 @@ class CampaignRepository:
 
     async def create(self, values: dict[str, Any], rows: Sequence[Row], at: datetime) -> CampaignRecord:
         """Store a campaign and its recipients (all `pending`) in one transaction, in batches."""
+        sql, build = _recipient_insert(self._engine.dialect)
+        # Building 100,000 parameter rows takes a while: off the event loop, so it keeps serving.
+        params = await asyncio.to_thread(build, values["id"], rows, at)
         async with self._engine.begin() as conn:
             await conn.execute(insert(campaigns).values(**values))
-            for start in range(0, len(rows), INSERT_BATCH):
-                await conn.execute(insert(campaign_recipients), [
-                    {"campaign_id": values["id"], "source_row": row.row, "phone": row.phone, "jid": row.jid,
-                     "name": row.name, "variables": row.variables, "status": PENDING, "updated_at": at}
-                    for row in rows[start:start + INSERT_BATCH]
-                ])
+            for start in range(0, len(params), INSERT_BATCH):
+                await conn.exec_driver_sql(sql, params[start:start + INSERT_BATCH])
         return CampaignRecord(**{name: values.get(name) for name in _CAMPAIGN_FIELDS})
 
     async def get(self, campaign_id: str) -> CampaignRecord | None:
