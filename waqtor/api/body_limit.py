@@ -35,27 +35,38 @@ class BodyLimit:
                     return
                 break
         received = 0
-        started = False
+        too_big = False
+        answered = False
+        replaced = False
 
         async def counted_receive() -> dict[str, Any]:
-            nonlocal received
+            nonlocal received, too_big
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    too_big = True
                     raise PayloadTooLarge(f"the request body is over {limit} bytes", code="payload_too_large")
             return message  # type: ignore[no-any-return]
 
         async def watched_send(message: dict[str, Any]) -> None:
-            nonlocal started
+            # Whatever the route made of the interrupted body (FastAPI turns it into a 400), the answer
+            # is the 413.
+            nonlocal answered, replaced
+            if replaced:
+                return
             if message["type"] == "http.response.start":
-                started = True
+                answered = True
+                if too_big:
+                    replaced = True
+                    await self._refuse(limit, scope, receive, send)
+                    return
             await send(message)
 
         try:
             await self.app(scope, counted_receive, watched_send)
         except PayloadTooLarge:
-            if started:
+            if answered:
                 raise
             await self._refuse(limit, scope, receive, send)
 
