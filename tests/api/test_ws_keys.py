@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import API_KEY, LiveServer, eventually
+from tests.conftest import API_KEY, LiveServer, eventually, live_server, make_settings
 from tests.ws_client import command, open_ws, recv, recv_type
 from waqtor.access.scopes import Identity
 from waqtor.access.tickets import Tickets
@@ -128,3 +129,22 @@ async def test_a_ticket_resumes_with_after(live: LiveServer) -> None:
     async with await with_ticket(live, issued["ticket"], after=event["id"] - 1) as ws:
         frame = await recv(ws)
         assert frame["id"] == event["id"]
+
+
+async def test_a_revocation_whose_notice_was_lost_is_learnt_at_the_next_reload(tmp_path: Path) -> None:
+    async with live_server(make_settings(tmp_path, key_refresh_interval=0.2)) as live:
+        created = await new_key(live, "read")
+        async with await open_ws(live, key=created["key"]) as ws:
+            assert (await command(ws, "pong", type="ping"))["type"] == "pong"
+            # Straight in the database, as another instance would when its notice never arrives.
+            assert await live.gateway.storage.keys.delete(created["id"])
+            assert await closed_with(ws) == (1008, "API key revoked")
+
+
+async def test_a_key_expiring_while_connected_closes_its_socket(tmp_path: Path) -> None:
+    async with live_server(make_settings(tmp_path, key_refresh_interval=0.2)) as live:
+        expires = utcnow() + timedelta(seconds=1)
+        created = await new_key(live, "read", expiresAt=expires.isoformat())
+        async with await open_ws(live, key=created["key"]) as ws:
+            assert (await command(ws, "pong", type="ping"))["type"] == "pong"
+            assert await closed_with(ws) == (1008, "API key expired")

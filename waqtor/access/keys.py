@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 LAST_USED_EVERY = timedelta(minutes=1)
 PREFIX_LENGTH = 12  # "wqt_" and 8 characters: enough to tell keys apart, far too few to guess the rest
 
-RevokeListener = Callable[[str], Awaitable[None] | None]
+RevokeListener = Callable[[str, str], Awaitable[None] | None]
 
 
 def identity_of(record: KeyRecord) -> Identity:
@@ -75,8 +75,8 @@ class KeyService:
             log.warning("could not record when the API keys were last used", exc_info=True)
 
     def on_revoke(self, listener: RevokeListener) -> None:
-        """Call `listener(key_id)` whenever a key stops being valid here: revoked (on any instance) or
-        expired."""
+        """Call `listener(key_id, reason)` whenever a key stops being valid here: revoked (on any
+        instance) or expired; `reason` says which, for people."""
         self._listeners.append(listener)
 
     async def _refresh_loop(self) -> None:
@@ -94,12 +94,13 @@ class KeyService:
         now = self._clock()
         fresh = {r.hash: r for r in records if r.expires_at is None or r.expires_at > now}
         gone = {r.id for r in self._by_hash.values()} - {r.id for r in fresh.values()}
+        expired = {r.id for r in records} & gone
         self._by_hash = fresh
         for record in records:
             if record.last_used_at is not None:
                 self._written[record.id] = max(record.last_used_at, self._written.get(record.id, record.last_used_at))
         for key_id in gone:
-            await self._announce(key_id)
+            await self._announce(key_id, "API key expired" if key_id in expired else "API key revoked")
 
     # ---- verification -------------------------------------------------------------------------------
 
@@ -185,12 +186,12 @@ class KeyService:
         self._by_hash = {h: r for h, r in self._by_hash.items() if r.id != key_id}
         self._pending.pop(key_id, None)
         self._used.pop(key_id, None)
-        await self._announce(key_id)
+        await self._announce(key_id, "API key revoked")
 
-    async def _announce(self, key_id: str) -> None:
+    async def _announce(self, key_id: str, reason: str) -> None:
         for listener in tuple(self._listeners):
             try:
-                result = listener(key_id)
+                result = listener(key_id, reason)
                 if result is not None:
                     await result
             except Exception:

@@ -199,11 +199,12 @@ class Bridge:
             return "API key refused: the WebSocket needs the read scope"
         return identity
 
-    def key_revoked(self, key_id: str) -> None:
-        """Close every connection opened with the key `key_id` (or a ticket it issued)."""
+    def key_revoked(self, key_id: str, reason: str) -> None:
+        """Close every connection opened with the key `key_id` (or a ticket it issued) with 1008 and
+        `reason`."""
         for client in tuple(self.clients.values()):
             if client.identity.key_id == key_id:
-                client.close(CLOSE_POLICY, "API key revoked")
+                client.close(CLOSE_POLICY, reason)
 
     async def serve(self, ws: WebSocket) -> None:
         """Run one client connection from accept to close."""
