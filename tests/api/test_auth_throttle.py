@@ -4,34 +4,18 @@ shared by every instance through Redis."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import API_KEY, REDIS_URL, Harness, in_process, live_server, make_settings
+from tests.api.test_auth import anonymous
+from tests.api.test_rate_limit_shared import redis_url  # noqa: F401  (a fixture: a fresh Redis prefix)
+from tests.conftest import API_KEY, in_process, live_server, make_settings
 from tests.ws_client import command, open_ws
 
 WRONG = "wrong-key-" + "0" * 20
-
-
-def anonymous(gw: Harness) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=gw.app), base_url="http://gateway")
-
-
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    prefix = f"test-{uuid.uuid4().hex}"
-    yield f"{REDIS_URL}?prefix={prefix}"
-    client = aioredis.from_url(REDIS_URL)
-    keys = [key async for key in client.scan_iter(f"{prefix}:*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
 
 
 async def test_after_the_allowed_failures_every_request_of_the_address_is_refused_with_429(tmp_path: Path) -> None:
