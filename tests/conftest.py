@@ -45,6 +45,7 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         # send still goes through the REST rate limit and the send queue; their own tests set them.
         "rate_limit": "100000/minute",
         "send_rate": "100000/minute",
+        "auth_failures": "100000/minute",
     }
     values.update(overrides)
     return Settings(**values)

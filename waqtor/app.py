@@ -1,6 +1,6 @@
 """`create_app(settings)`: the FastAPI application and the lifespan that owns everything long-lived.
 
-Start-up order: storage (migrations) → API key → bus → webhooks → WebSocket bridge → message service →
+Start-up order: storage (migrations) → API keys → bus → webhooks → WebSocket bridge → message service →
 campaign runner → sessions (each session's campaign sender runs while the session runs on this
 instance). Shutdown runs the reverse, except that the campaign senders stop first (each finishes the
 message it is sending), then queued sends, before the sessions (so none reaches an engine that is
@@ -19,15 +19,22 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from waqtor import __version__
+from waqtor.access.keys import KeyService
+from waqtor.access.notices import notices_for
+from waqtor.access.throttle import AuthThrottle
+from waqtor.access.tickets import Tickets
 from waqtor.api import errors as api_errors
 from waqtor.api.access_log import AccessLog
+from waqtor.api.body_limit import FORM_OVERHEAD, BodyLimit
 from waqtor.api.ratelimit import RateLimit
 from waqtor.api.routes import (
     campaigns,
     cloud_webhooks,
     health,
+    keys,
     media,
     message_log,
     messages,
@@ -63,8 +70,8 @@ from waqtor.webhooks.service import Webhooks
 log = logging.getLogger(__name__)
 
 DESCRIPTION = """
-Self-hosted WhatsApp gateway. Every `/api` route needs the API key, in the `X-API-Key` header or
-the `apiKey` query parameter. Errors answer `{"success": false, "error": {"code", "message"}}`.
+Self-hosted WhatsApp gateway. Every `/api` route needs an API key with the route's scope (read, send,
+control or admin), in the `X-API-Key` header or the `apiKey` query parameter. Errors answer `{"success": false, "error": {"code", "message"}}`.
 See docs/api-reference.md for the full guide.
 """
 
@@ -76,7 +83,9 @@ class Gateway:
     settings: Settings
     storage: Storage
     bus: Bus
-    keys: ApiKeys
+    keys: KeyService
+    tickets: Tickets
+    throttle: AuthThrottle
     sessions: SessionManager
     bridge: Bridge
     webhooks: Webhooks
@@ -104,6 +113,9 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     make_bus_backend = backend_factory(settings.bus_url, replay=settings.ws_replay)
     rest_rate = parse_rate(settings.rate_limit)
     rest_window = RateWindow(rest_rate, settings.resolved_rate_limit_storage, "rest") if rest_rate else None
+    auth_rate = parse_rate(settings.auth_failures)
+    throttle = AuthThrottle(RateWindow(auth_rate, settings.resolved_rate_limit_storage, "authfail")
+                            if auth_rate else None)
     instance = settings.instance_id or default_instance_id()
 
     def make_channel() -> CommandChannel:
@@ -122,7 +134,12 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
             stack.push_async_callback(storage.close)
             if rest_window is not None:
                 stack.push_async_callback(rest_window.close)
-            keys = ApiKeys.from_settings(settings)
+            stack.push_async_callback(throttle.close)
+            key_service = KeyService(ApiKeys.from_settings(settings), storage.keys, notices_for(settings.bus_url),
+                                     refresh_interval=settings.key_refresh_interval, clock=clock)
+            await key_service.start()
+            stack.push_async_callback(key_service.stop)
+            tickets = Tickets(storage.keys, clock)
             bus = Bus(make_bus_backend(), settings.bus_queue_size)
             await bus.start()
             stack.push_async_callback(bus.stop)
@@ -138,8 +155,9 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
             runner = CampaignRunner(settings, storage, bus, manager, messages_service, clock)
             manager.add_hooks(running=runner.session_running, stopping=runner.stop_session_runner,
                               deleted=runner.session_deleted)
-            bridge = Bridge(settings, bus, keys, manager, clock)
-            app.state.gateway = Gateway(settings=settings, storage=storage, bus=bus, keys=keys, sessions=manager,
+            bridge = Bridge(settings, bus, key_service, tickets, throttle, manager, clock)
+            app.state.gateway = Gateway(settings=settings, storage=storage, bus=bus, keys=key_service, tickets=tickets,
+                                        throttle=throttle, sessions=manager,
                                         bridge=bridge, webhooks=hooks, messages=messages_service,
                                         campaigns=CampaignService(settings, storage, runner, clock), clock=clock)
             await bridge.start()
@@ -166,6 +184,17 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     )
     api_errors.install(app)
     app.add_middleware(RateLimit, window=rest_window, rate=settings.rate_limit)
+    largest_media = max(settings.media_max_image, settings.media_max_video, settings.media_max_audio,
+                        settings.media_max_document)
+    app.add_middleware(BodyLimit, default=settings.max_body, limits={
+        ("POST", "/api/messages/send-media"): largest_media + FORM_OVERHEAD,
+        ("POST", "/api/campaigns"): settings.campaign_max_upload + largest_media + FORM_OVERHEAD,
+    })
+    if settings.cors_origin_list:
+        # Closed unless configured: without these headers a browser keeps other sites' pages from the API.
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_headers=["X-API-Key", "Content-Type"], max_age=600)
     app.add_middleware(AccessLog)  # outermost: it logs the rate limit's 429s too
     app.include_router(health.router)
     app.include_router(session.router)
@@ -177,6 +206,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     app.include_router(websocket.router)
     app.include_router(tools.router)
     app.include_router(webhooks.router)
+    app.include_router(keys.router)
     app.include_router(sessions.router)
     app.include_router(cloud_webhooks.router)
     dashboard.install(app)

@@ -31,6 +31,23 @@ class Settings(BaseSettings):
         None, description="API key; when unset a key is generated on first start and only its hash kept."
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # ---- access ----
+    key_refresh_interval: float = Field(
+        30.0, gt=0, description="Seconds between reloads of the API keys from the database (revocations also "
+                                "reach every instance at once through Redis when the bus is redis://)."
+    )
+    auth_failures: str = Field(
+        "10/minute", description="Failed authentications a client address may make per period, e.g. 10/minute; "
+                                 "beyond it every attempt is refused (429 too_many_failed_auth). 0 disables."
+    )
+    max_body: int = Field(
+        1_048_576, ge=1024, description="Largest request body in bytes (413 beyond); media uploads and campaign "
+                                        "definitions have their own, larger limits."
+    )
+    cors_origins: str = Field(
+        "", description="Comma-separated origins (https://app.example.com) whose pages may call the API from a "
+                        "browser; empty (default): none."
+    )
     monitor_interval: float = Field(30.0, gt=0, description="Seconds between periodic session-state writes.")
     sandbox_qr_interval: float = Field(20.0, gt=0, description="Seconds between sandbox QR rotations.")
     sandbox_reconnect_delay: float = Field(
@@ -154,7 +171,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
         return value
 
-    @field_validator("rate_limit", "send_rate")
+    @field_validator("rate_limit", "send_rate", "auth_failures")
     @classmethod
     def _valid_rate(cls, value: str) -> str:
         from waqtor.ratelimit import parse_rate
@@ -174,6 +191,19 @@ class Settings(BaseSettings):
         if self.reconnect_max < self.reconnect_min:
             raise ValueError("WAQTOR_RECONNECT_MAX must not be below WAQTOR_RECONNECT_MIN")
         return self
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in (o.strip() for o in value.split(",") if o.strip()):
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"invalid CORS origin {origin!r}: write it as https://host[:port]")
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """The origins of WAQTOR_CORS_ORIGINS, without trailing slashes."""
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def sandbox_offered(self) -> bool:

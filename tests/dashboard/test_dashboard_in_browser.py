@@ -11,8 +11,6 @@ from playwright.async_api import expect
 from tests.conftest import API_KEY, LiveServer, eventually, live_server, make_settings
 from tests.dashboard.conftest import BROWSER_LOOP, Dashboard
 from tests.qr_decode import decode_png
-from waqtor.api.ws import CLOSE_POLICY
-from waqtor.auth import ApiKeys, hash_key
 
 pytestmark = BROWSER_LOOP
 
@@ -59,6 +57,10 @@ async def test_signing_in_goes_live_keeping_the_key_in_this_tabs_session_storage
     assert await dashboard.page.evaluate("() => localStorage.length") == 0
     assert await dashboard.page.context.cookies() == []
     assert API_KEY not in await dashboard.page.content()
+    # The socket opens with a single-use ticket: the key never sits in a URL.
+    [socket] = dashboard.sockets
+    assert re.search(r"/ws\?ticket=wqtt_[A-Za-z0-9_-]+$", socket), socket
+    assert API_KEY not in socket and "apiKey" not in socket
 
     # A reload keeps the tab signed in.
     await dashboard.page.reload()
@@ -86,14 +88,15 @@ async def test_a_remembered_key_the_gateway_no_longer_accepts_asks_to_sign_in_ag
     await expect(dashboard.page.locator("#app")).to_be_hidden()
 
 
-async def test_a_key_refused_on_the_socket_signs_the_page_out(
+async def test_a_key_revoked_while_signed_in_closes_the_socket_and_signs_the_page_out(
         gateway: LiveServer, dashboard: Dashboard) -> None:
-    await dashboard.signed_in(gateway.http)
+    async with gateway.client() as http:
+        created = (await http.post("/api/keys", json={"name": "dashboard", "scopes": ["admin"]})).json()["data"]
+    await dashboard.sign_in(gateway.http, created["key"])
+    await expect(dashboard.connection).to_have_attribute("data-state", "open")
     await eventually(lambda: len(gateway.gateway.bridge.clients) == 1, 5, "the page's socket")
-    # What the gateway does to a socket whose key it stops accepting: close it with 1008.
-    gateway.gateway.keys = ApiKeys(hash_key("a-new-key-0123456789abcdef"))
-    for client in list(gateway.gateway.bridge.clients.values()):
-        client.close(CLOSE_POLICY, "API key refused")
+    async with gateway.client() as http:
+        assert (await http.delete(f"/api/keys/{created['id']}")).status_code == 200
     await expect(dashboard.page.locator("#sign-in-error")).to_have_text(
         "The gateway no longer accepts this key. Sign in again.")
     await expect(dashboard.page.locator("#app")).to_be_hidden()

@@ -127,11 +127,22 @@ async def test_qr_is_drawn_from_the_gateway_svg_fetched_with_the_key_header(
                             "the QR image")
     code = gateway.gateway.sessions.get("default").monitor.state.qr_code
     assert snap["qr"]["text"] == code
-    [request] = snap["fetches"]
+    ticket, request = snap["fetches"]
+    assert ticket["url"] == f"{gateway.http}/api/session/websocket/ticket" and ticket["method"] == "POST"
     assert request["url"] == f"{gateway.http}/api/session/qr?format=svg"
     assert request["headers"] == {"X-API-Key": API_KEY}
     assert snap["blobs"][-1] == {"type": "image/svg+xml", "text": qr_image.svg(code)}
     assert snap["qr"]["src"].startswith("blob:")
+
+
+async def test_the_socket_opens_with_a_ticket_fetched_with_the_key_header_never_the_key(
+        page: Page, gateway: LiveServer) -> None:
+    snap = await page.connect()
+    ticket_request = snap["fetches"][0]
+    assert ticket_request["url"] == f"{gateway.http}/api/session/websocket/ticket"
+    assert ticket_request["method"] == "POST" and ticket_request["headers"] == {"X-API-Key": API_KEY}
+    assert logged(snap, f"Connecting to {gateway.ws}?ticket=***")
+    assert not any(API_KEY in entry["text"] or "apiKey" in entry["text"] for entry in snap["log"])
 
 
 async def test_quick_commands_answer_in_the_log(page: Page) -> None:
@@ -200,9 +211,11 @@ async def test_reconnects_and_resumes_after_the_last_event_it_saw(page: Page, ga
 async def test_a_refused_key_is_not_retried(page: Page) -> None:
     await page.do("set", id="key", value="wrong-key-000000000000")
     await page.do("submit", id="connect-form")
-    snap = await page.until(lambda s: logged(s, "Connection closed: 1008"), "the 1008 close")
+    # The key is refused when the page asks for a ticket, before any socket is opened.
+    snap = await page.until(lambda s: logged(s, "The gateway refused a ticket"), "the refusal")
     assert snap["connection"] == "disconnected"
-    assert logged(snap, "API key refused")
+    assert logged(snap, "unauthorized: The API key was refused.")
+    assert not logged(snap, "Connecting to")
 
 
 async def test_disconnect_closes_normally_and_stays_closed(page: Page, gateway: LiveServer) -> None:

@@ -1,21 +1,32 @@
-"""Typed dependencies shared by the routers: the gateway and the API-key check."""
+"""Typed dependencies shared by the routers: the gateway, and who the caller is and may do.
+
+Every /api route declares the one scope it needs with `dependencies=[Depends(require(scope))]` (see
+waqtor/access/scopes.py and the table in docs/api-reference.md). The dependency authenticates the key
+(401 `unauthorized`), refuses a caller with too many recent failures (429 `too_many_failed_auth`),
+checks the scope (403 `insufficient_scope`) and, for routes about one session, that the key may reach
+that session (403 `forbidden_session`). Routes that need the caller's identity take `IdentityDep`.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, APIKeyQuery
 
+from waqtor.access.scopes import Identity
 from waqtor.errors import Unauthorized
 
 if TYPE_CHECKING:
     from waqtor.app import Gateway
 
-api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The gateway's API key.")
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
 api_key_query = APIKeyQuery(
-    name="apiKey", auto_error=False, description="The API key as a query parameter (prefer the header)."
+    name="apiKey", auto_error=False, description="An API key as a query parameter (prefer the header)."
 )
+
+DEFAULT_SESSION = "default"
 
 
 def get_gateway(request: Request) -> Gateway:
@@ -36,14 +47,53 @@ def presented_key(header: str | None, query: str | None) -> str | None:
     return header or query
 
 
-async def require_key(
-    request: Request,
-    header: Annotated[str | None, Security(api_key_header)],
-    query: Annotated[str | None, Security(api_key_query)],
-) -> None:
-    """Refuse the request with 401 `unauthorized` unless it carries the gateway's key."""
-    key = presented_key(header, query)
-    if key is None:
-        raise Unauthorized("An API key is required: send it in the X-API-Key header or the apiKey query parameter.")
-    if not get_gateway(request).keys.verify(key):
+def client_address(request_client: tuple[str, int] | None) -> str:
+    return request_client[0] if request_client else "unknown"
+
+
+async def authenticate(gateway: Gateway, address: str, key: str | None) -> Identity:
+    """The identity of `key`; Unauthorized when it is missing or refused, RateLimited
+    (`too_many_failed_auth`) while `address` has failed too often."""
+    gateway.throttle.check(address)
+    identity = await gateway.keys.verify(key)
+    if identity is None:
+        await gateway.throttle.failed(address)
+        if key is None:
+            raise Unauthorized("An API key is required: send it in the X-API-Key header or the apiKey query parameter.")
         raise Unauthorized("The API key was refused.")
+    return identity
+
+
+SessionFrom = Literal["path", "default"] | None
+
+
+def require(scope: str, session: SessionFrom = None) -> Callable[..., Awaitable[Identity]]:
+    """The dependency that admits a caller with `scope`; with `session="path"` the caller must also
+    reach the session named by the `{name}` path parameter, with `"default"` the default session."""
+
+    async def dependency(
+        request: Request,
+        header: Annotated[str | None, Security(api_key_header)],
+        query: Annotated[str | None, Security(api_key_query)],
+    ) -> Identity:
+        identity = await authenticate(get_gateway(request), client_address(request.client),
+                                      presented_key(header, query))
+        identity.require(scope)
+        if session == "path":
+            identity.check_session(request.path_params["name"])
+        elif session == "default":
+            identity.check_session(DEFAULT_SESSION)
+        request.state.identity = identity
+        return identity
+
+    dependency.scope = scope  # type: ignore[attr-defined]  # read by tests and the docs check
+    dependency.__name__ = f"require_{scope}" + (f"_{session}_session" if session else "")
+    return dependency
+
+
+async def current_identity(request: Request) -> Identity:
+    """The identity the route's scope dependency admitted (it runs before the route's parameters)."""
+    return request.state.identity  # type: ignore[no-any-return]
+
+
+IdentityDep = Annotated[Identity, Depends(current_identity)]

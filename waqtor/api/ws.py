@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from waqtor.access.scopes import READ, Identity
 from waqtor.api.ws_protocol import Command, ProtocolError, Subscriptions, parse_command
 from waqtor.bus import Bus, ReplayGap, SubscriptionOverflow
-from waqtor.errors import WaqtorError
+from waqtor.errors import RateLimited, WaqtorError
 from waqtor.events import Event
 from waqtor.sessions.monitor import Clock, utcnow
 from waqtor.sessions.snapshot import Snapshot
@@ -28,7 +29,9 @@ from waqtor.sessions.state import iso_ms, public_view
 from waqtor.tasks import TaskSet
 
 if TYPE_CHECKING:
-    from waqtor.auth import ApiKeys
+    from waqtor.access.keys import KeyService
+    from waqtor.access.throttle import AuthThrottle
+    from waqtor.access.tickets import Tickets
     from waqtor.config import Settings
     from waqtor.sessions.manager import SessionManager
 
@@ -53,6 +56,7 @@ class Client:
     id: int
     ws: WebSocket
     limit: int
+    identity: Identity = field(default_factory=Identity.gateway)
     subs: Subscriptions = field(default_factory=Subscriptions)
     queue: deque[tuple[int | None, str]] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -83,8 +87,12 @@ class Client:
                 return
             self.held.append(event)
             return
-        if self.subs.wants(event.type, event.session):
+        if self.wants(event):
             self.push(event.id, text)
+
+    def wants(self, event: Event) -> bool:
+        """Whether this client subscribed to the event and its key may see it."""
+        return self.identity.may_see(event.session) and self.subs.wants(event.type, event.session)
 
     def close(self, code: int, reason: str) -> None:
         if not self.closing:
@@ -109,12 +117,14 @@ class Client:
 class Bridge:
     """Owns every WebSocket client of this process and the bus subscription that feeds them."""
 
-    def __init__(self, settings: Settings, bus: Bus, keys: ApiKeys, sessions: SessionManager,
-                 clock: Clock = utcnow) -> None:
+    def __init__(self, settings: Settings, bus: Bus, keys: KeyService, tickets: Tickets, throttle: AuthThrottle,
+                 sessions: SessionManager, clock: Clock = utcnow) -> None:
         self._settings = settings
         self._clock = clock
         self._bus = bus
         self._keys = keys
+        self._tickets = tickets
+        self._throttle = throttle
         self._sessions = sessions
         self.clients: dict[int, Client] = {}
         self._next_id = 1
@@ -122,6 +132,7 @@ class Bridge:
         self.dropped = 0
 
     async def start(self) -> None:
+        self._keys.on_revoke(self.key_revoked)
         subscription = self._bus.subscribe()
         self._tasks.spawn(self._dispatch(subscription), "dispatch")
 
@@ -165,18 +176,45 @@ class Bridge:
 
     # ---- one connection ---------------------------------------------------------------------------
 
-    def authenticate(self, ws: WebSocket) -> bool:
-        key = ws.headers.get("x-api-key") or ws.query_params.get("apiKey")
-        return self._keys.verify(key)
+    async def authenticate(self, ws: WebSocket) -> Identity | str:
+        """The identity of a ticket (`?ticket=`) or a key (X-API-Key header, `?apiKey=`), or the reason
+        it is refused."""
+        address = ws.client.host if ws.client else "unknown"
+        try:
+            self._throttle.check(address)
+            ticket = ws.query_params.get("ticket")
+            if ticket is not None:
+                identity = await self._tickets.redeem(ticket)
+                refused = ("ticket refused: unknown, already used or expired; "
+                           "get a new one from POST /api/session/websocket/ticket")
+            else:
+                identity = await self._keys.verify(ws.headers.get("x-api-key") or ws.query_params.get("apiKey"))
+                refused = "API key refused: pass a valid key as ?apiKey= or X-API-Key"
+            if identity is None:
+                await self._throttle.failed(address)
+                return refused
+        except RateLimited as exc:
+            return f"too many failed authentications; retry in {max(1, round(exc.retry_after))} s"
+        if not identity.has(READ):
+            return "API key refused: the WebSocket needs the read scope"
+        return identity
+
+    def key_revoked(self, key_id: str, reason: str) -> None:
+        """Close every connection opened with the key `key_id` (or a ticket it issued) with 1008 and
+        `reason`."""
+        for client in tuple(self.clients.values()):
+            if client.identity.key_id == key_id:
+                client.close(CLOSE_POLICY, reason)
 
     async def serve(self, ws: WebSocket) -> None:
         """Run one client connection from accept to close."""
         await ws.accept()
-        if not self.authenticate(ws):
-            await ws.close(CLOSE_POLICY, "API key refused: pass a valid key as ?apiKey= or X-API-Key")
+        identity = await self.authenticate(ws)
+        if isinstance(identity, str):
+            await ws.close(CLOSE_POLICY, identity)
             return
         after_raw = ws.query_params.get("after")
-        client = Client(id=self._next_id, ws=ws, limit=self._settings.ws_send_queue,
+        client = Client(id=self._next_id, ws=ws, limit=self._settings.ws_send_queue, identity=identity,
                         held_limit=self._settings.ws_send_queue + self._settings.ws_replay)
         self._next_id += 1
         self.clients[client.id] = client
@@ -274,10 +312,12 @@ class Bridge:
         if command.type == "ping":
             self._reply(client, {"type": "pong", "timestamp": now_ms()})
         elif command.type == "get_state":
+            client.identity.check_session(command.session or "default")
             state = await sessions.state_of(command.session or "default")
             self._reply(client, {"type": "session_state", "data": public_view(state, self._clock()),
                                  "timestamp": now_ms(), "session": state.session})
         elif command.type == "get_qr":
+            client.identity.check_session(command.session or "default")
             state = await sessions.state_of(command.session or "default")
             data: dict[str, Any] = {"hasQR": state.has_qr, "qr": state.qr_code if state.has_qr else None}
             if state.has_qr and state.qr_expires_at is not None:
@@ -287,6 +327,8 @@ class Bridge:
                                    or "No QR code available. Client may already be authenticated.")
             self._reply(client, {"type": "qr_code", "data": data, "timestamp": now_ms(), "session": state.session})
         elif command.type == "subscribe":
+            for name in command.sessions or ():
+                client.identity.check_session(name)
             client.subs.subscribe(command.events, command.sessions)
             self._reply(client, {"type": "subscribed", "events": client.subs.event_list(),
                                  "sessions": client.subs.session_list(), "timestamp": now_ms()})
@@ -316,7 +358,7 @@ class Bridge:
                 client.offer(event, event.to_json())
             return
         for event in history:
-            if client.subs.wants(event.type, event.session):
+            if client.wants(event):
                 # Pace the replay by the writer so a long catch-up never overflows the send queue.
                 while len(client.queue) >= max(1, client.limit // 2) and not client.closing:
                     client.drained.clear()

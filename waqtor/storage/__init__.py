@@ -2,7 +2,7 @@
 
 `Storage.open()` connects and applies every Alembic migration; repositories hang off the facade, one per
 group of tables (`storage.sessions`, `storage.webhooks`, `storage.messages`, `storage.media`,
-`storage.campaigns`, `storage.cluster`).
+`storage.campaigns`, `storage.cluster`, `storage.keys`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from waqtor.errors import ConfigError
 from waqtor.storage.campaigns import CampaignRepository
 from waqtor.storage.cluster import ClusterRepository
+from waqtor.storage.keys import KeyRepository
 from waqtor.storage.media import MediaRepository
 from waqtor.storage.messages import MessageRepository
 from waqtor.storage.sessions import SessionRepository
@@ -78,6 +79,7 @@ class Storage:
         self.media: MediaRepository
         self.campaigns: CampaignRepository
         self.cluster: ClusterRepository
+        self.keys: KeyRepository
 
     @property
     def engine(self) -> AsyncEngine:
@@ -109,6 +111,7 @@ class Storage:
         self.media = MediaRepository(engine)
         self.campaigns = CampaignRepository(engine)
         self.cluster = ClusterRepository(engine)
+        self.keys = KeyRepository(engine)
         log.info("storage ready (%s)", self.dialect)
 
     async def ping(self, timeout: float = PING_TIMEOUT) -> bool:

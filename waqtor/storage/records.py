@@ -147,3 +147,28 @@ class RecipientRecord:
     message_id: int | None = None
     attempted_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """An API key as stored: its hash, never the key."""
+
+    id: str
+    name: str
+    prefix: str
+    hash: str
+    scopes: tuple[str, ...]
+    sessions: tuple[str, ...] | None  # None: every session
+    created_at: datetime
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRecord:
+    """What a WebSocket ticket carries: the identity of the key it was issued to (None: the gateway's key)."""
+
+    key_id: str | None
+    scopes: tuple[str, ...]
+    sessions: tuple[str, ...] | None
+    expires_at: datetime

@@ -258,3 +258,34 @@ session_leases = Table(
     Column("acquired_at", UTCDateTime, nullable=True),
     Index("ix_session_leases_owner", "owner"),
 )
+
+# ---- API keys and WebSocket tickets (migration 0007) ----
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    # The key's first characters, shown in lists so a person can tell keys apart; never enough to use.
+    Column("prefix", String(16), nullable=False),
+    # SHA-256 of the key (a key is 256 random bits: a fast hash is enough, and keeps every request cheap).
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("scopes", JSON, nullable=False),
+    Column("sessions", JSON, nullable=True),  # NULL: every session
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
+)
+
+ws_tickets = Table(
+    "ws_tickets",
+    metadata,
+    Column("hash", String(64), primary_key=True),  # SHA-256 of the ticket
+    # The key the ticket was issued to; NULL for the gateway's own key (WAQTOR_API_KEY). Deleting the key
+    # deletes its tickets.
+    Column("key_id", String(32), ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=True),
+    Column("scopes", JSON, nullable=False),
+    Column("sessions", JSON, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_ws_tickets_expires_at", "expires_at"),
+)

@@ -31,7 +31,7 @@ async function main() {
     beforeParse(window) {
       window.fetch = async (input, init = {}) => {
         const url = new URL(String(input), pageUrl).toString();
-        fetches.push({ url, headers: init.headers || {} });
+        fetches.push({ url, method: init.method || 'GET', headers: init.headers || {} });
         return fetch(url, init);
       };
       window.URL.createObjectURL = (blob) => {

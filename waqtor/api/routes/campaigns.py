@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from waqtor.access.scopes import Identity
 from waqtor.api.campaign_models import (
     CampaignCreatedOut,
     CampaignDefinition,
@@ -31,15 +32,15 @@ from waqtor.api.campaign_models import (
     RecipientPage,
     RecipientStatus,
 )
-from waqtor.api.deps import GatewayDep, require_key
+from waqtor.api.deps import GatewayDep, IdentityDep, require
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
 from waqtor.api.uploads import bounded, chunks, inline_refs
 from waqtor.campaigns.views import export_header, export_row
 from waqtor.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from waqtor.messaging.download import fetch
-from waqtor.storage.records import MediaRecord
+from waqtor.storage.records import CampaignRecord, MediaRecord
 
-router = APIRouter(prefix="/api/campaigns", tags=["campaigns"], dependencies=[Depends(require_key)],
+router = APIRouter(prefix="/api/campaigns", tags=["campaigns"],
                    responses={**ERROR_RESPONSES,
                               404: {"model": ErrorEnvelope, "description": "`campaign_not_found`."}})
 
@@ -104,9 +105,11 @@ def _request_schema() -> dict[str, Any]:
         507: {"model": ErrorEnvelope, "description": "`insufficient_storage`: the disk is full; nothing was kept."},
     },
     openapi_extra=_request_schema(),
+    dependencies=[Depends(require("send"))],
 )
 async def create_campaign(
     gateway: GatewayDep,
+    identity: IdentityDep,
     request: Request,
     response: Response,
     dryRun: Annotated[bool, Query(description="Check and preview only; nothing is stored or fetched.")] = False,
@@ -146,6 +149,7 @@ async def create_campaign(
         else:
             raise UnsupportedMediaType("a campaign is created from application/json or multipart/form-data "
                                        "(a `campaign` JSON field and a `recipients` CSV file)")
+        identity.check_session(definition.session)
         _check_message(definition, upload is not None)
         spec = definition.spec()
         await service.require_session(spec.session)
@@ -194,20 +198,33 @@ def _decode(cursor: str) -> dict[str, Any]:
     return value
 
 
+READ = [Depends(require("read"))]
+CONTROL = [Depends(require("control"))]
+
+
+async def _reachable(gateway: Any, identity: Identity, campaign_id: str) -> CampaignRecord:
+    """The campaign, when the key may reach its session (else Forbidden `forbidden_session`)."""
+    record = await gateway.campaigns.get(campaign_id)
+    identity.check_session(record.session)
+    return record  # type: ignore[no-any-return]
+
+
 class _ListCursor(BaseModel):
     at: datetime
     id: str
 
 
 @router.get("", response_model=Envelope[CampaignPage], summary="List campaigns, newest first, with their counts",
-            responses={400: {"model": ErrorEnvelope, "description": "`invalid_cursor`."}})
+            responses={400: {"model": ErrorEnvelope, "description": "`invalid_cursor`."}}, dependencies=READ)
 async def list_campaigns(
     gateway: GatewayDep,
+    identity: IdentityDep,
     status: Annotated[CampaignStatus | None, Query(description="Only campaigns in this status.")] = None,
     session: Annotated[str | None, Query(min_length=1, max_length=64, description="Only this session's.")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Campaigns per page.")] = 50,
     cursor: Annotated[str | None, Query(max_length=300, description="nextCursor of the previous page.")] = None,
 ) -> dict[str, Any]:
+    session = identity.listing_session(session)
     before = None
     if cursor is not None:
         try:
@@ -222,9 +239,10 @@ async def list_campaigns(
     return {"success": True, "data": {"campaigns": await gateway.campaigns.views(records), "nextCursor": next_cursor}}
 
 
-@router.get("/{campaign_id}", response_model=Envelope[CampaignOut], summary="One campaign with its counts")
-async def get_campaign(gateway: GatewayDep, campaign_id: CampaignId) -> dict[str, Any]:
-    record = await gateway.campaigns.get(campaign_id)
+@router.get("/{campaign_id}", response_model=Envelope[CampaignOut], summary="One campaign with its counts",
+            dependencies=READ)
+async def get_campaign(gateway: GatewayDep, identity: IdentityDep, campaign_id: CampaignId) -> dict[str, Any]:
+    record = await _reachable(gateway, identity, campaign_id)
     return {"success": True, "data": (await gateway.campaigns.views([record]))[0]}
 
 
@@ -235,9 +253,11 @@ async def get_campaign(gateway: GatewayDep, campaign_id: CampaignId) -> dict[str
     responses={200: {"description": "A page of recipients, or with format=csv every one as a CSV file (streamed).",
                      "content": {"text/csv": {"schema": {"type": "string"}}}},
                400: {"model": ErrorEnvelope, "description": "`invalid_cursor`."}},
+    dependencies=READ,
 )
 async def list_recipients(
     gateway: GatewayDep,
+    identity: IdentityDep,
     campaign_id: CampaignId,
     status: Annotated[RecipientStatus | None, Query(description="Only recipients in this status.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Recipients per page.")] = 100,
@@ -245,8 +265,8 @@ async def list_recipients(
     format: Annotated[Literal["json", "csv"], Query(description="json: a page; csv: every match, streamed.")] = "json",
 ) -> Any:
     service = gateway.campaigns
+    record = await _reachable(gateway, identity, campaign_id)
     if format == "csv":
-        record = await service.get(campaign_id)
         return _csv_export(gateway, record.id, record.variables, status)
     after = None
     if cursor is not None:
@@ -278,13 +298,14 @@ def _csv_export(gateway: Any, campaign_id: str, variables: list[str], status: st
 
 
 def _action(name: str, summary: str) -> None:
-    async def act(gateway: GatewayDep, campaign_id: CampaignId) -> dict[str, Any]:
+    async def act(gateway: GatewayDep, identity: IdentityDep, campaign_id: CampaignId) -> dict[str, Any]:
+        await _reachable(gateway, identity, campaign_id)
         record = await gateway.campaigns.act(campaign_id, name)
         return {"success": True, "data": (await gateway.campaigns.views([record]))[0]}
 
     act.__name__ = f"{name}_campaign"
     router.post(f"/{{campaign_id}}/{name}", response_model=Envelope[CampaignOut], summary=summary,
-                responses=CONFLICT)(act)
+                responses=CONFLICT, dependencies=CONTROL)(act)
 
 
 _action("start", "Start a draft (scheduled when its start time is ahead)")
@@ -295,7 +316,9 @@ _action("cancel", "Cancel a campaign (pending recipients are skipped)")
 
 @router.delete("/{campaign_id}", response_model=Envelope[CampaignDeletedOut], summary="Delete a campaign",
                responses={409: {"model": ErrorEnvelope,
-                                "description": "`campaign_running`: pause or cancel it first."}})
-async def delete_campaign(gateway: GatewayDep, campaign_id: CampaignId) -> dict[str, Any]:
+                                "description": "`campaign_running`: pause or cancel it first."}},
+               dependencies=CONTROL)
+async def delete_campaign(gateway: GatewayDep, identity: IdentityDep, campaign_id: CampaignId) -> dict[str, Any]:
+    await _reachable(gateway, identity, campaign_id)
     await gateway.campaigns.delete(campaign_id)
     return {"success": True, "data": {"id": campaign_id, "deleted": True}}

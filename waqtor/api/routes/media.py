@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import FileResponse
 
-from waqtor.api.deps import GatewayDep, require_key
+from waqtor.api.deps import GatewayDep, require
 from waqtor.api.schemas import ERROR_RESPONSES, ErrorEnvelope
 
-router = APIRouter(prefix="/api/media", tags=["media"], dependencies=[Depends(require_key)],
+router = APIRouter(prefix="/api/media", tags=["media"], dependencies=[Depends(require("read"))],
                    responses=ERROR_RESPONSES)
 
 INLINE_KINDS = ("image", "video", "audio")

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 
-from waqtor.api.deps import GatewayDep, require_key
+from waqtor.api.deps import GatewayDep, IdentityDep, require
 from waqtor.api.message_models import MessageOut, MessagePage, MessageStatus
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
 from waqtor.errors import InvalidInput, NotFound
@@ -24,7 +24,7 @@ from waqtor.storage.messages import MessageFilter
 
 EXPORT_BATCH = 500
 
-router = APIRouter(prefix="/api/messages", tags=["messages"], dependencies=[Depends(require_key)],
+router = APIRouter(prefix="/api/messages", tags=["messages"], dependencies=[Depends(require("read"))],
                    responses={**ERROR_RESPONSES,
                               400: {"model": ErrorEnvelope, "description": "`invalid_phone` (chat), `invalid_cursor`."}})
 
@@ -43,6 +43,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def log_filter(
     gateway: GatewayDep,
+    identity: IdentityDep,
     session: Annotated[str | None, Query(min_length=1, max_length=64, description="Only this session.")] = None,
     direction: Annotated[Literal["in", "out"] | None, Query(description="in: received; out: sent.")] = None,
     chat: Annotated[str | None, Query(min_length=1, max_length=64,
@@ -54,6 +55,7 @@ def log_filter(
                                    description="Text or caption contains this (any case).")] = None,
 ) -> MessageFilter:
     jid = phones.normalize(chat, gateway.settings.default_region).jid if chat is not None else None
+    session = identity.listing_session(session)
     return MessageFilter(session=session, direction=direction, chat=jid, status=status, since=_utc(since),
                          until=_utc(until), q=q)
 
@@ -133,9 +135,11 @@ async def export_messages(
 @router.get("/{message_id}", response_model=Envelope[MessageOut], summary="One message of the log",
             responses={404: {"model": ErrorEnvelope, "description": "`message_not_found`."}})
 async def get_message(
-    gateway: GatewayDep, message_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The message's id.")]
+    gateway: GatewayDep, identity: IdentityDep,
+    message_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The message's id.")],
 ) -> dict[str, Any]:
     record = await gateway.storage.messages.get(message_id)
     if record is None:
         raise NotFound(f"no message with id {message_id}", code="message_not_found")
+    identity.check_session(record.session)
     return {"success": True, "data": message_view(record)}

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from waqtor.api.deps import GatewayDep, require_key
+from waqtor.access.scopes import Identity
+from waqtor.api.deps import GatewayDep, IdentityDep, require
 from waqtor.api.message_models import (
     MessageOut,
     SendContactIn,
@@ -43,7 +44,7 @@ SEND_ERRORS: dict[int | str, dict[str, Any]] = {
     **FORWARD_RESPONSES,
 }
 
-router = APIRouter(prefix="/api/messages", tags=["messages"], dependencies=[Depends(require_key)],
+router = APIRouter(prefix="/api/messages", tags=["messages"], dependencies=[Depends(require("send"))],
                    responses=SEND_ERRORS)
 
 
@@ -58,31 +59,33 @@ def _text(gateway: Any, text: str | None, to: phones.Recipient, variables: dict[
     return gateway.messages.render(text, to, variables)  # type: ignore[no-any-return]
 
 
-async def _ready(gateway: Any, session: str, to: str) -> phones.Recipient:
-    """The recipient, after checking the session can send: both fail fast, before any download."""
+async def _ready(gateway: Any, identity: Identity, session: str, to: str) -> phones.Recipient:
+    """The recipient, after checking the key may use the session and the session can send: all fail
+    fast, before any download."""
+    identity.check_session(session)
     recipient = phones.normalize(to, gateway.settings.default_region)
     await gateway.messages.require_ready(session)
     return recipient
 
 
 @router.post("/send", response_model=Envelope[MessageOut], summary="Send a text message")
-async def send_text(gateway: GatewayDep, body: SendTextIn) -> dict[str, Any]:
-    to = await _ready(gateway, body.session, body.to)
+async def send_text(gateway: GatewayDep, identity: IdentityDep, body: SendTextIn) -> dict[str, Any]:
+    to = await _ready(gateway, identity, body.session, body.to)
     draft = Draft(to=to, text=_text(gateway, body.text, to, body.variables), reply_to=body.replyTo)
     return await _answer(gateway, body.session, draft)
 
 
 @router.post("/send-location", response_model=Envelope[MessageOut], summary="Send a location")
-async def send_location(gateway: GatewayDep, body: SendLocationIn) -> dict[str, Any]:
-    to = await _ready(gateway, body.session, body.to)
+async def send_location(gateway: GatewayDep, identity: IdentityDep, body: SendLocationIn) -> dict[str, Any]:
+    to = await _ready(gateway, identity, body.session, body.to)
     place = Location(body.latitude, body.longitude, body.name, body.address)
     draft = Draft(to=to, type="location", location=place, reply_to=body.replyTo)
     return await _answer(gateway, body.session, draft)
 
 
 @router.post("/send-contact", response_model=Envelope[MessageOut], summary="Send a contact card (vCard)")
-async def send_contact(gateway: GatewayDep, body: SendContactIn) -> dict[str, Any]:
-    to = await _ready(gateway, body.session, body.to)
+async def send_contact(gateway: GatewayDep, identity: IdentityDep, body: SendContactIn) -> dict[str, Any]:
+    to = await _ready(gateway, identity, body.session, body.to)
     if body.vcard is not None:
         card = ContactCard(vcard.display_name(body.vcard), body.vcard)
     else:
@@ -114,12 +117,12 @@ async def send_contact(gateway: GatewayDep, body: SendContactIn) -> dict[str, An
         }
     },
 )
-async def send_media(gateway: GatewayDep, request: Request) -> dict[str, Any]:
+async def send_media(gateway: GatewayDep, identity: IdentityDep, request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     store = gateway.messages.media
     if content_type == "application/json":
         body = _validated(SendMediaIn, await _small_body(request))
-        to = await _ready(gateway, body.session, body.to)
+        to = await _ready(gateway, identity, body.session, body.to)
         media = await fetch(store, gateway.messages.http, body.url, timeout=gateway.settings.media_download_timeout,
                             given_name=body.fileName, requested=body.type)
     elif content_type == "multipart/form-data":
@@ -144,7 +147,7 @@ async def send_media(gateway: GatewayDep, request: Request) -> dict[str, Any]:
             if not isinstance(upload, UploadFile):
                 raise RequestValidationError([{"type": "missing", "loc": ("body", "file"),
                                                "msg": "Field required: the file part"}])
-            to = await _ready(gateway, body.session, body.to)
+            to = await _ready(gateway, identity, body.session, body.to)
             media = await store.save(chunks(upload), body.fileName or upload.filename, body.type)
         finally:
             await form.close()

@@ -11,14 +11,15 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from waqtor.api.deps import GatewayDep, require_key
+from waqtor.access.scopes import Identity
+from waqtor.api.deps import GatewayDep, IdentityDep, require
 from waqtor.api.schemas import ERROR_RESPONSES, FORWARD_RESPONSES, Envelope
 from waqtor.engines.sandbox.commands import not_sandbox
 from waqtor.engines.sandbox.contacts import DEFAULT_ERROR
 from waqtor.messaging import phones
 from waqtor.sessions.manager import DEFAULT_SESSION
 
-router = APIRouter(prefix="/api/sandbox", tags=["sandbox"], dependencies=[Depends(require_key)],
+router = APIRouter(prefix="/api/sandbox", tags=["sandbox"], dependencies=[Depends(require("control"))],
                    responses={**ERROR_RESPONSES, 409: {"description": "The sandbox is not in a state for this."},
                               **FORWARD_RESPONSES})
 
@@ -109,38 +110,39 @@ class FailOut(BaseModel):
     status: str
 
 
-async def _command(gateway: Any, name: str, op: str, args: dict[str, Any]) -> dict[str, Any]:
+async def _command(gateway: Any, identity: Identity, name: str, op: str, args: dict[str, Any]) -> dict[str, Any]:
     """Run a sandbox command where the session runs; InvalidInput (`not_sandbox`) for another engine."""
+    identity.check_session(name)
     if (await gateway.sessions.state_of(name)).engine != "sandbox":
         raise not_sandbox(name)
     return await gateway.sessions.command(name, op, args)  # type: ignore[no-any-return]
 
 
 @router.post("/scan", response_model=Envelope[AccountOut], summary="Link the simulated phone (scan the QR)")
-async def scan(gateway: GatewayDep, body: ScanIn | None = None) -> dict[str, Any]:
+async def scan(gateway: GatewayDep, identity: IdentityDep, body: ScanIn | None = None) -> dict[str, Any]:
     body = body or ScanIn()
     args = {"phone": body.phone.lstrip("+") if body.phone else None, "pushname": body.pushname}
-    return {"success": True, "data": await _command(gateway, body.session, "sandbox.scan", args)}
+    return {"success": True, "data": await _command(gateway, identity, body.session, "sandbox.scan", args)}
 
 
 @router.post("/inbound", response_model=Envelope[InboundOut], response_model_by_alias=True,
              summary="Deliver an incoming message")
-async def inbound(gateway: GatewayDep, body: InboundIn) -> dict[str, Any]:
+async def inbound(gateway: GatewayDep, identity: IdentityDep, body: InboundIn) -> dict[str, Any]:
     media = {"data": body.media.data, "fileName": body.media.fileName} if body.media is not None else None
-    data = await _command(gateway, body.session, "sandbox.inbound",
+    data = await _command(gateway, identity, body.session, "sandbox.inbound",
                           {"from": body.from_.lstrip("+"), "body": body.body, "media": media})
     data["from_"] = data.pop("from")
     return {"success": True, "data": data}
 
 
 @router.post("/contacts", response_model=Envelope[ContactOut], summary="Set how a simulated contact behaves")
-async def contacts(gateway: GatewayDep, body: ContactIn) -> dict[str, Any]:
+async def contacts(gateway: GatewayDep, identity: IdentityDep, body: ContactIn) -> dict[str, Any]:
     jid = phones.normalize(body.phone, gateway.settings.default_region).jid
     args = {"jid": jid, "onWhatsApp": body.onWhatsApp, "reply": body.reply, "fail": body.fail, "error": body.error,
             "reads": body.reads}
-    return {"success": True, "data": await _command(gateway, body.session, "sandbox.contact", args)}
+    return {"success": True, "data": await _command(gateway, identity, body.session, "sandbox.contact", args)}
 
 
 @router.post("/fail", response_model=Envelope[FailOut], summary="Inject a fault")
-async def fail(gateway: GatewayDep, body: FailIn) -> dict[str, Any]:
-    return {"success": True, "data": await _command(gateway, body.session, "sandbox.fail", {"kind": body.kind})}
+async def fail(gateway: GatewayDep, identity: IdentityDep, body: FailIn) -> dict[str, Any]:
+    return {"success": True, "data": await _command(gateway, identity, body.session, "sandbox.fail", {"kind": body.kind})}

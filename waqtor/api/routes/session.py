@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from waqtor import qr_image
-from waqtor.api.deps import GatewayDep, require_key
+from waqtor.api.deps import GatewayDep, require
 from waqtor.api.schemas import (
     ERROR_RESPONSES,
     FORWARD_RESPONSES,
@@ -27,8 +27,7 @@ from waqtor.sessions.manager import DEFAULT_SESSION
 from waqtor.sessions.snapshot import Snapshot
 from waqtor.sessions.state import SessionState, iso_ms, public_view
 
-router = APIRouter(prefix="/api/session", tags=["session"], dependencies=[Depends(require_key)],
-                   responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/session", tags=["session"], responses=ERROR_RESPONSES)
 
 NO_QR_MESSAGE = "No QR code available. Client may already be authenticated."
 
@@ -71,7 +70,8 @@ async def pair_view(gateway: Any, name: str, body: PairIn) -> dict[str, Any]:
     }
 
 
-@router.get("/state", response_model=Envelope[SessionStateOut], summary="Current session state")
+@router.get("/state", response_model=Envelope[SessionStateOut], summary="Current session state",
+            dependencies=[Depends(require("read", "default"))])
 async def get_state(gateway: GatewayDep) -> dict[str, Any]:
     return {"success": True, "data": public_view(await gateway.sessions.state_of(DEFAULT_SESSION), gateway.clock())}
 
@@ -107,18 +107,19 @@ def qr_response(state: SessionState, fmt: str) -> Any:
 
 
 @router.get("/qr", response_model=Envelope[QROut], response_model_exclude_none=True,
-            summary="Current QR code", responses=QR_IMAGE_RESPONSES)
+            summary="Current QR code", responses=QR_IMAGE_RESPONSES, dependencies=[Depends(require("read", "default"))])
 async def get_qr(gateway: GatewayDep, fmt: QRFormat = "json") -> Any:
     return qr_response(await gateway.sessions.state_of(DEFAULT_SESSION), fmt)
 
 
 @router.post("/stats/reset", response_model=Envelope[StatsResetOut], summary="Zero the message counters",
-             responses=FORWARD_RESPONSES)
+             responses=FORWARD_RESPONSES, dependencies=[Depends(require("control", "default"))])
 async def reset_stats(gateway: GatewayDep) -> dict[str, Any]:
     return {"success": True, "data": await reset_view(gateway, DEFAULT_SESSION)}
 
 
 @router.post("/pair", response_model=Envelope[PairOut], responses=PAIR_RESPONSES,
-             summary="Link a phone with a pairing code instead of the QR")
+             summary="Link a phone with a pairing code instead of the QR",
+             dependencies=[Depends(require("control", "default"))])
 async def pair(gateway: GatewayDep, body: PairIn) -> dict[str, Any]:
     return {"success": True, "data": await pair_view(gateway, DEFAULT_SESSION, body)}

@@ -6,23 +6,23 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from waqtor.api.deps import GatewayDep, require_key
+from waqtor.api.deps import GatewayDep, require
 from waqtor.api.schemas import ERROR_RESPONSES, FORWARD_RESPONSES, ClientStatusOut, Envelope, LogoutOut
 from waqtor.sessions.manager import DEFAULT_SESSION
 from waqtor.sessions.state import client_view
 
-router = APIRouter(prefix="/api/status", tags=["status"], dependencies=[Depends(require_key)],
-                   responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/status", tags=["status"], responses=ERROR_RESPONSES)
 
 
-@router.get("/client", response_model=Envelope[ClientStatusOut], summary="Full client status")
+@router.get("/client", response_model=Envelope[ClientStatusOut], summary="Full client status",
+            dependencies=[Depends(require("read", "default"))])
 async def client_status(gateway: GatewayDep) -> dict[str, Any]:
     state = await gateway.sessions.state_of(DEFAULT_SESSION)
     return {"success": True, "data": client_view(state, gateway.clock())}
 
 
 @router.post("/logout", response_model=Envelope[LogoutOut], summary="Unlink the WhatsApp account",
-             responses=FORWARD_RESPONSES)
+             responses=FORWARD_RESPONSES, dependencies=[Depends(require("control", "default"))])
 async def logout(gateway: GatewayDep) -> dict[str, Any]:
     status = await gateway.sessions.logout(DEFAULT_SESSION)
     return {

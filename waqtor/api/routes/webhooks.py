@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from waqtor.api.deps import GatewayDep, require_key
+from waqtor.api.deps import GatewayDep, require
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
 from waqtor.api.webhook_schemas import (
     DeletedOut,
@@ -23,7 +23,7 @@ from waqtor.api.webhook_schemas import (
 from waqtor.webhooks.guard import Origin
 
 router = APIRouter(
-    prefix="/api/webhooks", tags=["webhooks"], dependencies=[Depends(require_key)], responses=ERROR_RESPONSES
+    prefix="/api/webhooks", tags=["webhooks"], dependencies=[Depends(require("admin"))], responses=ERROR_RESPONSES
 )
 
 NOT_FOUND = {404: {"model": ErrorEnvelope, "description": "No such webhook (`webhook_not_found`)."}}

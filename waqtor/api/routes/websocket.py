@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, WebSocket
 from pydantic import BaseModel
 
-from waqtor.api.deps import GatewayDep, require_key
+from waqtor.api.deps import GatewayDep, IdentityDep, require
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope
 from waqtor.api.ws_protocol import COMMANDS
+from waqtor.sessions.state import iso_ms
 from waqtor.events import EVENT_TYPES
 
 router = APIRouter(tags=["websocket"])
@@ -18,6 +19,24 @@ router = APIRouter(tags=["websocket"])
 @router.websocket("/ws")
 async def websocket_endpoint(ws: WebSocket) -> None:
     await ws.app.state.gateway.bridge.serve(ws)
+
+
+class TicketOut(BaseModel):
+    ticket: str
+    expiresAt: str
+
+
+@router.post(
+    "/api/session/websocket/ticket",
+    response_model=Envelope[TicketOut],
+    dependencies=[Depends(require("read"))],
+    responses=ERROR_RESPONSES,
+    tags=["session"],
+    summary="A single-use ticket to open /ws?ticket=… without putting a key in the URL (valid 60 s)",
+)
+async def websocket_ticket(gateway: GatewayDep, identity: IdentityDep) -> dict[str, Any]:
+    ticket, expires_at = await gateway.tickets.issue(identity)
+    return {"success": True, "data": {"ticket": ticket, "expiresAt": iso_ms(expires_at)}}
 
 
 class ClientInfoOut(BaseModel):
@@ -74,7 +93,7 @@ def ws_url(request: Request) -> str:
 @router.get(
     "/api/session/websocket/info",
     response_model=Envelope[WebSocketInfoOut],
-    dependencies=[Depends(require_key)],
+    dependencies=[Depends(require("read"))],
     responses=ERROR_RESPONSES,
     tags=["session"],
     summary="WebSocket endpoint, connected clients and protocol",

@@ -94,12 +94,14 @@ export class Api {
   }
 
   /** The URL of the live event socket, resuming after event `after` when given. This is the one place
-   * that decides how the socket authenticates: browsers cannot set headers on a WebSocket, so the key
-   * travels as `?apiKey=` (the gateway redacts it from its logs). */
+   * that decides how the socket authenticates: browsers cannot set headers on a WebSocket, so the page
+   * asks for a single-use ticket (valid 60 s, the key in the request's header) and only the ticket goes
+   * in the URL. The key itself never sits in a URL. */
   async websocketUrl(after = null) {
+    const { ticket } = await this.json('POST', 'api/session/websocket/ticket');
     const url = this.url('ws');
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    url.searchParams.set('apiKey', this.#key);
+    url.searchParams.set('ticket', ticket);
     if (after !== null && after !== undefined) url.searchParams.set('after', String(after));
     return url.href;
   }

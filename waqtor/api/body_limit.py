@@ -1,0 +1,77 @@
+"""Bounded request bodies: a body over its route's limit is answered 413 `payload_too_large`.
+
+Most routes take small JSON bodies and get `WAQTOR_MAX_BODY`; the two upload routes take files and get
+room for the largest one they accept. A `Content-Length` over the limit is refused before anything is
+read; a body sent without one (chunked) is counted as it arrives and cut off at the limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from waqtor.api.errors import error_response
+from waqtor.errors import PayloadTooLarge
+
+FORM_OVERHEAD = 1_048_576  # the form's other fields and boundaries around the files
+
+
+class BodyLimit:
+    """Pure ASGI middleware; `limits` maps (method, path) to a larger limit than `default`."""
+
+    def __init__(self, app: Any, default: int, limits: dict[tuple[str, str], int]) -> None:
+        self.app = app
+        self.default = default
+        self.limits = limits
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits.get((scope["method"], scope["path"].rstrip("/")), self.default)
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                if value.isdigit() and int(value) > limit:
+                    await self._refuse(limit, scope, receive, send)
+                    return
+                break
+        received = 0
+        too_big = False
+        answered = False
+        replaced = False
+
+        async def counted_receive() -> dict[str, Any]:
+            nonlocal received, too_big
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    too_big = True
+                    raise PayloadTooLarge(f"the request body is over {limit} bytes", code="payload_too_large")
+            return message  # type: ignore[no-any-return]
+
+        async def watched_send(message: dict[str, Any]) -> None:
+            # Whatever the route made of the interrupted body (FastAPI turns it into a 400), the answer
+            # is the 413.
+            nonlocal answered, replaced
+            if replaced:
+                return
+            if message["type"] == "http.response.start":
+                answered = True
+                if too_big:
+                    replaced = True
+                    await self._refuse(limit, scope, receive, send)
+                    return
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, watched_send)
+        except PayloadTooLarge:
+            if answered:
+                raise
+            await self._refuse(limit, scope, receive, send)
+
+    @staticmethod
+    async def _refuse(limit: int, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        response = error_response(413, "payload_too_large", f"The request body is over {limit} bytes.",
+                                  headers={"Connection": "close"})
+        await response(scope, receive, send)
