@@ -96,9 +96,9 @@ async def test_an_ack_that_arrives_while_the_send_is_being_marked_sent_is_applie
     repo = gw.gateway.storage.messages
     mark_sent = repo.mark_sent
 
-    async def ack_first(message_id: int, wa_id: str, at: datetime) -> bool:
+    async def ack_first(message_id: int, wa_id: str, at: datetime, session: str | None = None) -> bool:
         await gw.gateway.messages.acknowledge("default", MessageStatus(wa_id, "read", datetime.now(UTC)))
-        return await mark_sent(message_id, wa_id, at)
+        return await mark_sent(message_id, wa_id, at, session)
 
     monkeypatch.setattr(repo, "mark_sent", ack_first)
     sent = await send(gw)
