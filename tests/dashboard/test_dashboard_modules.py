@@ -230,3 +230,70 @@ async def test_a_webhooks_health_reads_from_its_failures_and_whether_it_is_enabl
     ].map(m.webhookHealth).map((h) => [h.level, h.text])""")
     assert health == [["ok", "Healthy"], ["warn", "1 delivery given up in a row"],
                       ["warn", "3 deliveries given up in a row"], ["bad", "Disabled"]]
+
+
+async def test_a_campaign_offers_the_moves_its_status_allows_and_delete_unless_it_runs(page: Page) -> None:
+    offered = await run(page, "campaigns.js", """['draft', 'scheduled', 'running', 'paused', 'completed',
+        'cancelled', 'failed'].map(m.allowedActions)""")
+    assert offered == [["start", "cancel", "delete"], ["pause", "cancel", "delete"], ["pause", "cancel"],
+                       ["resume", "cancel", "delete"], ["delete"], ["delete"], ["delete"]]
+
+
+async def test_a_campaigns_progress_counts_what_is_neither_pending_nor_sending(page: Page) -> None:
+    progress = await run(page, "campaigns.js", """[
+        {total: 10, percent: 40, counts: {pending: 5, sending: 1, read: 3, failed: 1}},
+        {total: 0, counts: {}},
+    ].map(m.progressOf)""")
+    assert progress == [{"done": 4, "total": 10, "percent": 40}, {"done": 0, "total": 0, "percent": 100}]
+
+
+async def test_a_pasted_list_becomes_csv_with_a_header_unless_it_brings_its_own(page: Page) -> None:
+    pasted = await run(page, "campaigns.js", """[
+        '+49 151 12345678, Ana\\r\\n+971501234567\\n\\n',
+        'mobile;first name\\n+49 151 12345678;Ana',
+    ].map(m.pastedCsv)""")
+    assert pasted == [{"csv": "phone,name\n+49 151 12345678, Ana\n+971501234567\n", "offset": 1},
+                      {"csv": "mobile;first name\n+49 151 12345678;Ana\n", "offset": 0}]
+
+
+async def test_the_form_becomes_a_definition_with_empty_caps_as_none_and_a_window_only_when_whole(
+        page: Page) -> None:
+    made = await run(page, "campaigns.js", """(() => {
+        const form = {name: ' Sale ', session: 'shop', text: 'Hi {name}', minDelay: '2', maxDelay: '5',
+                      perMinute: '', perHour: '100', perDay: '', stopAfter: '', checkWhatsApp: true,
+                      startAt: '', windowStart: '09:00', windowEnd: '', timezone: 'Asia/Dubai', start: false};
+        const windowed = m.campaignDefinition({...form, windowEnd: '18:00', startAt: '2030-01-02T03:04'});
+        return [m.campaignDefinition(form), windowed.schedule.window,
+                windowed.schedule.startAt === new Date('2030-01-02T03:04').toISOString()];
+    })()""")
+    assert made == [
+        {"name": "Sale", "session": "shop", "message": {"text": "Hi {name}"},
+         "throttle": {"minDelay": 2, "maxDelay": 5, "perMinute": None, "perHour": 100, "perDay": None},
+         "options": {"checkWhatsApp": True, "stopAfterFailures": None}, "start": False},
+        {"start": "09:00", "end": "18:00", "timezone": "Asia/Dubai"},
+        True,
+    ]
+
+
+async def test_the_store_moves_a_known_campaign_on_with_its_events_and_tells_of_unknown_ones(
+        page: Page) -> None:
+    moved = await run(page, "store.js", """(() => {
+        const store = new m.Store({now: () => 0});
+        store.setCampaigns([{id: 'cmp_a', name: 'A', status: 'running', total: 2, percent: 0, createdAt: '1',
+                             counts: {pending: 2}, reason: null}], null);
+        const progress = store.campaignEvent({kind: 'progress', campaignId: 'cmp_a', status: 'running',
+            total: 2, counts: {pending: 1, read: 1}, percent: 50, etaSeconds: 3});
+        store.campaignEvent({kind: 'paused', campaignId: 'cmp_a', name: 'A', status: 'paused',
+                             reason: {code: 'temporary_ban', message: 'banned'}});
+        const unknown = store.campaignEvent({kind: 'started', campaignId: 'cmp_b', status: 'running'});
+        store.setRecipients({id: 'cmp_a', rows: [{id: 7, status: 'pending'}]});
+        const row = store.recipientEvent({campaignId: 'cmp_a', recipientId: 7, status: 'read', reason: null,
+                                          messageId: 3}, 'T');
+        const other = store.recipientEvent({campaignId: 'cmp_b', recipientId: 7, status: 'failed'}, 'T');
+        const a = store.campaigns.get('cmp_a');
+        return [progress, unknown, a.percent, a.counts.read, a.status, a.reason, row, other,
+                store.recipients.rows[0]];
+    })()""")
+    assert moved == [True, False, 50, 1, "paused",
+                     {"code": "temporary_ban", "message": "banned", "resumesByItself": False}, True, False,
+                     {"id": 7, "status": "read", "reason": None, "messageId": 3, "updatedAt": "T"}]
