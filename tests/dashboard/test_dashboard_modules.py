@@ -277,23 +277,52 @@ async def test_the_form_becomes_a_definition_with_empty_caps_as_none_and_a_windo
 
 async def test_the_store_moves_a_known_campaign_on_with_its_events_and_tells_of_unknown_ones(
         page: Page) -> None:
-    moved = await run(page, "store.js", """(() => {
-        const store = new m.Store({now: () => 0});
-        store.setCampaigns([{id: 'cmp_a', name: 'A', status: 'running', total: 2, percent: 0, createdAt: '1',
-                             counts: {pending: 2}, reason: null}], null);
-        const progress = store.campaignEvent({kind: 'progress', campaignId: 'cmp_a', status: 'running',
+    moved = await run(page, "campaign-store.js", """(() => {
+        const changes = [];
+        const state = new m.CampaignStore((part) => changes.push(part));
+        state.setList([{id: 'cmp_a', name: 'A', status: 'running', total: 2, percent: 0, createdAt: '1',
+                        counts: {pending: 2}, reason: null}], null);
+        const progress = state.event({kind: 'progress', campaignId: 'cmp_a', status: 'running',
             total: 2, counts: {pending: 1, read: 1}, percent: 50, etaSeconds: 3});
-        store.campaignEvent({kind: 'paused', campaignId: 'cmp_a', name: 'A', status: 'paused',
-                             reason: {code: 'temporary_ban', message: 'banned'}});
-        const unknown = store.campaignEvent({kind: 'started', campaignId: 'cmp_b', status: 'running'});
-        store.setRecipients({id: 'cmp_a', rows: [{id: 7, status: 'pending'}]});
-        const row = store.recipientEvent({campaignId: 'cmp_a', recipientId: 7, status: 'read', reason: null,
-                                          messageId: 3}, 'T');
-        const other = store.recipientEvent({campaignId: 'cmp_b', recipientId: 7, status: 'failed'}, 'T');
-        const a = store.campaigns.get('cmp_a');
-        return [progress, unknown, a.percent, a.counts.read, a.status, a.reason, row, other,
-                store.recipients.rows[0]];
+        state.event({kind: 'paused', campaignId: 'cmp_a', name: 'A', status: 'paused',
+                     reason: {code: 'temporary_ban', message: 'banned'}});
+        const unknown = state.event({kind: 'started', campaignId: 'cmp_b', status: 'running'});
+        const a = state.get('cmp_a');
+        return [progress, unknown, a.percent, a.counts.read, a.status, a.reason, [...new Set(changes)]];
     })()""")
     assert moved == [True, False, 50, 1, "paused",
-                     {"code": "temporary_ban", "message": "banned", "resumesByItself": False}, True, False,
-                     {"id": 7, "status": "read", "reason": None, "messageId": 3, "updatedAt": "T"}]
+                     {"code": "temporary_ban", "message": "banned", "resumesByItself": False}, ["campaigns"]]
+
+
+async def test_an_answer_older_than_an_event_that_crossed_it_does_not_undo_the_event(page: Page) -> None:
+    kept = await run(page, "campaign-store.js", """(() => {
+        const state = new m.CampaignStore(() => {});
+        const running = {id: 'cmp_a', name: 'A', status: 'running', total: 2, percent: 0, createdAt: '1',
+                         counts: {pending: 2}, reason: null, startedAt: 'T0'};
+        state.put(running);
+        const since = state.events;  // a request goes out…
+        state.event({kind: 'progress', campaignId: 'cmp_a', status: 'completed', total: 2,
+                     counts: {read: 2}, percent: 100, etaSeconds: null});
+        state.put({...running, startedAt: 'T1'}, since);  // …and its answer, older than the event, comes
+        const crossed = state.get('cmp_a');
+        state.put({...running, status: 'paused'}, state.events);  // an answer sent after every event counts
+        return [crossed.status, crossed.percent, crossed.startedAt, state.get('cmp_a').status];
+    })()""")
+    assert kept == ["completed", 100, "T1", "paused"]
+
+
+async def test_a_recipient_row_takes_events_newer_than_itself_only(page: Page) -> None:
+    rows = await run(page, "campaign-store.js", """(() => {
+        const state = new m.CampaignStore(() => {});
+        const at = Date.parse('2025-10-28T12:00:05.000Z');
+        const row = (id, status, updatedAt) => ({id, status, reason: null, messageId: null, updatedAt});
+        const heard = (recipientId, status, messageId) => [{campaignId: 'cmp_a', recipientId, status,
+                                                             reason: null, messageId}, at];
+        state.setRecipients({id: 'cmp_a', rows: [row(1, 'sent', '2025-10-28T12:00:04.000Z'),
+                                                 row(2, 'read', '2025-10-28T12:00:06.000Z')]},
+                            [heard(1, 'read', 4), heard(2, 'sent', 5)]);
+        const other = state.recipientEvent({campaignId: 'cmp_b', recipientId: 1, status: 'failed'}, at);
+        return [state.recipients.rows.map((r) => [r.status, r.messageId, r.updatedAt]), other];
+    })()""")
+    assert rows == [[["read", 4, "2025-10-28T12:00:05.000Z"], ["read", None, "2025-10-28T12:00:06.000Z"]],
+                    False]

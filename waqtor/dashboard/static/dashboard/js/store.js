@@ -1,7 +1,9 @@
 // What the dashboard knows, in one place. Views read it and listen for `change` (detail: the part that
 // changed: 'sessions', 'qr', 'messages', 'feed', 'webhooks', 'campaigns', 'campaign-page', 'recipients',
-// 'connection', 'selected'); only the features write to it.
+// 'connection', 'selected'); only the features write to it. What it knows of campaigns is in
+// `store.campaigns` (campaign-store.js).
 
+import { CampaignStore } from './campaign-store.js';
 import { DEFAULT_SESSION } from './sessions.js';
 import { applyAck, mergeMessage } from './status.js';
 
@@ -22,14 +24,7 @@ export class Store extends EventTarget {
     // on its way, why the last one failed, and whether the page holds all it may (MAX_MESSAGES).
     this.feed = { nextCursor: null, loading: false, error: '', note: '', full: false };
     this.webhooks = { list: null, error: '' }; // list null until fetched
-    this.#resetCampaigns();
-  }
-
-  #resetCampaigns() {
-    this.campaigns = new Map(); // id → campaign, as the API answers it, moved on by its events
-    this.campaignList = { loaded: false, nextCursor: null, error: '' };
-    this.campaignPage = { view: 'list', id: null, notice: '', error: '' }; // view: list, campaign or new
-    this.recipients = { id: null, status: '', cursors: [null], page: 0, rows: [], nextCursor: null, loading: false, error: '' };
+    this.campaigns = new CampaignStore((part) => this.#changed(part));
   }
 
   /** Forget everything (sign-out), releasing the QR images. */
@@ -40,7 +35,7 @@ export class Store extends EventTarget {
     this.selected = DEFAULT_SESSION;
     this.feed = { nextCursor: null, loading: false, error: '', note: '', full: false };
     this.webhooks = { list: null, error: '' };
-    this.#resetCampaigns();
+    this.campaigns.reset();
     this.#changed('sessions');
     this.#changed('messages');
     this.#changed('feed');
@@ -200,80 +195,6 @@ export class Store extends EventTarget {
   setWebhooks(list, error = '') {
     this.webhooks = { list: list ?? this.webhooks.list, error };
     this.#changed('webhooks');
-  }
-
-  // ---- campaigns ----------------------------------------------------------------------------------
-
-  /** Take a page of `GET /api/campaigns`: the first (replacing what is known) or, with `append`, the
-   * next one. */
-  setCampaigns(list, nextCursor, { append = false } = {}) {
-    if (!append) this.campaigns.clear();
-    for (const campaign of list) this.campaigns.set(campaign.id, campaign);
-    this.campaignList = { loaded: true, nextCursor, error: '' };
-    this.#changed('campaigns');
-  }
-
-  setCampaignsError(error) {
-    this.campaignList = { ...this.campaignList, error };
-    this.#changed('campaigns');
-  }
-
-  putCampaign(campaign) {
-    this.campaigns.set(campaign.id, campaign);
-    this.#changed('campaigns');
-  }
-
-  /** Move a known campaign on with the `data` of a `campaign` event (progress: its counts; started,
-   * paused…: its status and reason); false when the page does not know it. */
-  campaignEvent(data) {
-    const known = this.campaigns.get(data.campaignId);
-    if (!known) return false;
-    if (data.kind === 'progress') {
-      const { status, total, counts, percent, etaSeconds } = data;
-      this.campaigns.set(known.id, { ...known, status, total, counts, percent, etaSeconds });
-    } else if (data.kind !== 'recipient') {
-      const reason = data.reason ? { ...data.reason, resumesByItself: data.reason.resumesByItself ?? false } : null;
-      this.campaigns.set(known.id, { ...known, name: data.name ?? known.name, status: data.status, reason });
-    }
-    this.#changed('campaigns');
-    return true;
-  }
-
-  removeCampaign(id) {
-    this.campaigns.delete(id);
-    this.#changed('campaigns');
-  }
-
-  /** The campaigns known, newest first. */
-  campaignsNewestFirst() {
-    return [...this.campaigns.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
-  }
-
-  /** Show the list, a campaign's page (`id`) or the new-campaign form, with an optional notice. */
-  showCampaigns(view, id = null, notice = '') {
-    this.campaignPage = { view, id, notice, error: '' };
-    this.#changed('campaign-page');
-  }
-
-  setCampaignPageError(error) {
-    this.campaignPage = { ...this.campaignPage, error };
-    this.#changed('campaign-page');
-  }
-
-  setRecipients(patch) {
-    this.recipients = { ...this.recipients, ...patch };
-    this.#changed('recipients');
-  }
-
-  /** Move a recipient on the table with a `recipient` event; false when the table does not show it. */
-  recipientEvent(data, at) {
-    const { id, rows } = this.recipients;
-    const index = data.campaignId === id ? rows.findIndex((row) => row.id === data.recipientId) : -1;
-    if (index < 0) return false;
-    const { status, reason, messageId } = data;
-    rows[index] = { ...rows[index], status, reason, messageId, updatedAt: at };
-    this.#changed('recipients');
-    return true;
   }
 
   // ---- the page ------------------------------------------------------------------------------------

@@ -37,6 +37,9 @@ export class CampaignFormView {
     this.error = $('cf-error');
     this.report = $('cf-report');
     this.fields.timezone.value = Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
+    fill(this.report); // nothing left from before a sign-out
+    this.#clear();
+    this.#setChecked(false);
     store.addEventListener('change', (event) => {
       if (event.detail === 'campaign-page') this.render();
       if (event.detail === 'sessions' || event.detail === 'selected') this.#renderSessions();
@@ -49,11 +52,11 @@ export class CampaignFormView {
       event.preventDefault();
       this.#create();
     }, { signal });
-    $('cf-cancel').addEventListener('click', () => store.showCampaigns('list'), { signal });
+    $('cf-cancel').addEventListener('click', () => store.campaigns.show('list'), { signal });
   }
 
   render() {
-    const shown = this.store.campaignPage.view === 'new';
+    const shown = this.store.campaigns.page.view === 'new';
     const opening = shown && this.form.hidden;
     this.form.hidden = !shown;
     this.#renderSessions();

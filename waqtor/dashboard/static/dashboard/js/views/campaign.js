@@ -60,13 +60,13 @@ export class CampaignPageView {
       if (event.detail === 'recipients') this.#renderTable();
     }, { signal });
     this.el.filter.addEventListener('change', () => onFilter(this.el.filter.value), { signal });
-    this.el.prev.addEventListener('click', () => onPage(this.store.recipients.page - 1), { signal });
-    this.el.next.addEventListener('click', () => onPage(this.store.recipients.page + 1), { signal });
+    this.el.prev.addEventListener('click', () => onPage(this.store.campaigns.recipients.page - 1), { signal });
+    this.el.next.addEventListener('click', () => onPage(this.store.campaigns.recipients.page + 1), { signal });
     this.el.exportButton.addEventListener('click', () => this.#export(onExport), { signal });
   }
 
   render() {
-    const { view, id, error } = this.store.campaignPage;
+    const { view, id, error } = this.store.campaigns.page;
     this.root.hidden = view !== 'campaign';
     if (view !== 'campaign') return;
     const campaign = this.store.campaigns.get(id);
@@ -150,7 +150,7 @@ export class CampaignPageView {
   }
 
   #renderTable() {
-    const { rows, page, nextCursor, loading, error, status } = this.store.recipients;
+    const { rows, page, nextCursor, loading, error, status } = this.store.campaigns.recipients;
     if (this.el.filter.value !== status) this.el.filter.value = status;
     const text = this.problem || error || (loading ? 'Loading recipients…' : '');
     this.el.status.hidden = !text;
@@ -176,11 +176,11 @@ export class CampaignPageView {
   }
 
   async #export(onExport) {
-    const { id } = this.store.campaignPage;
+    const { id } = this.store.campaigns.page;
     this.el.exportButton.disabled = true;
     this.problem = '';
     try {
-      const { blob, fileName } = await onExport(id, this.store.recipients.status);
+      const { blob, fileName } = await onExport(id, this.store.campaigns.recipients.status);
       saveBlob(blob, fileName);
     } catch (error) {
       this.problem = `Could not download the report: ${error.message}`;

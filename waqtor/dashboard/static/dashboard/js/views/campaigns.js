@@ -74,14 +74,14 @@ export class CampaignListView {
   }
 
   render() {
-    const { view, notice } = this.store.campaignPage;
+    const { view, notice } = this.store.campaigns.page;
     this.root.hidden = view !== 'list';
     this.back.hidden = view === 'list';
     this.newButton.hidden = view === 'new';
     this.notice.hidden = !notice;
     this.notice.textContent = notice;
-    const { loaded, nextCursor, error } = this.store.campaignList;
-    const list = this.store.campaignsNewestFirst();
+    const { loaded, nextCursor, error } = this.store.campaigns.list;
+    const list = this.store.campaigns.newestFirst();
     this.error.hidden = !error;
     this.error.textContent = error;
     this.more.hidden = !nextCursor;
