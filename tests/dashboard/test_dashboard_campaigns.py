@@ -158,6 +158,12 @@ async def test_the_form_previews_the_rows_left_out_and_the_messages_then_creates
 
     await page.fill("#cf-paste", "")
     await page.fill("#cf-text", "Hi {name}, your order {order} has shipped.")
+    await page.click(".schedule summary")
+    await page.fill("#cf-window-start", "09:00")
+    await page.fill("#cf-window-end", "18:00")
+    await page.fill("#cf-timezone", "Asia/Dubai")
+    for day in ("sat", "sun"):
+        await page.locator(f'#cf-days input[value="{day}"]').uncheck()
     await page.set_input_files("#cf-csv", files=[{"name": "customers.csv", "mimeType": "text/csv",
                                                   "buffer": CUSTOMERS}])
     await page.click("#cf-preview")
@@ -175,6 +181,8 @@ async def test_the_form_previews_the_rows_left_out_and_the_messages_then_creates
     await expect(notice).to_have_text("Created with 2 recipients; 2 rows left out.")
     await expect(page.locator("#campaign-summary .pill")).to_have_text("Draft")
     await expect(page.locator("#campaign-summary")).to_contain_text("30–40 s apart")
+    await expect(page.locator("#campaign-summary")).to_contain_text(
+        "at once, 09:00–18:00 Asia/Dubai (mon, tue, wed, thu, fri)")
     await expect(page.locator("#recipients tbody tr")).to_have_count(2)
     await expect(page.locator("#recipients tbody tr").nth(1)).to_contain_text("Bo")
     await page.click("#campaign-back")

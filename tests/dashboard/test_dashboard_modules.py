@@ -262,16 +262,20 @@ async def test_the_form_becomes_a_definition_with_empty_caps_as_none_and_a_windo
         const form = {name: ' Sale ', session: 'shop', text: 'Hi {name}', minDelay: '2', maxDelay: '5',
                       perMinute: '', perHour: '100', perDay: '', stopAfter: '', checkWhatsApp: true,
                       startAt: '', windowStart: '09:00', windowEnd: '', timezone: 'Asia/Dubai', start: false};
-        const windowed = m.campaignDefinition({...form, windowEnd: '18:00', startAt: '2030-01-02T03:04'});
+        const windowed = m.campaignDefinition({...form, windowEnd: '18:00', startAt: '2030-01-02T03:04',
+                                               days: ['mon', 'fri']});
+        const everyDay = m.campaignDefinition({...form, windowEnd: '18:00',
+                                               days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']});
         return [m.campaignDefinition(form), windowed.schedule.window,
-                windowed.schedule.startAt === new Date('2030-01-02T03:04').toISOString()];
+                windowed.schedule.startAt === new Date('2030-01-02T03:04').toISOString(), everyDay.schedule];
     })()""")
     assert made == [
         {"name": "Sale", "session": "shop", "message": {"text": "Hi {name}"},
          "throttle": {"minDelay": 2, "maxDelay": 5, "perMinute": None, "perHour": 100, "perDay": None},
          "options": {"checkWhatsApp": True, "stopAfterFailures": None}, "start": False},
-        {"start": "09:00", "end": "18:00", "timezone": "Asia/Dubai"},
+        {"start": "09:00", "end": "18:00", "timezone": "Asia/Dubai", "days": ["mon", "fri"]},
         True,
+        {"window": {"start": "09:00", "end": "18:00", "timezone": "Asia/Dubai"}},
     ]
 
 

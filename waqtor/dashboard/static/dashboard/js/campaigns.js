@@ -44,7 +44,8 @@ const number = (value) => (String(value ?? '').trim() === '' ? null : Number(val
 /** The campaign definition (JSON, without recipients) for the form's values, all strings except the
  * checkboxes: `{name, session, text, minDelay, maxDelay, perMinute, perHour, perDay, checkWhatsApp,
  * stopAfter, startAt (a datetime-local value, read in the browser's zone), windowStart, windowEnd,
- * timezone, start}`. An empty cap is no cap; no window without both its times. */
+ * timezone, days (the window's days, e.g. ['mon', 'tue']), start}`. An empty cap is no cap; no window
+ * without both its times; a window on every day leaves `days` to the gateway's default. */
 export function campaignDefinition(values) {
   const definition = {
     name: values.name.trim(),
@@ -64,6 +65,7 @@ export function campaignDefinition(values) {
   if (values.startAt) schedule.startAt = new Date(values.startAt).toISOString();
   if (values.windowStart && values.windowEnd) {
     schedule.window = { start: values.windowStart, end: values.windowEnd, timezone: values.timezone.trim() || 'UTC' };
+    if (values.days && values.days.length < 7) schedule.window.days = values.days;
   }
   if (Object.keys(schedule).length) definition.schedule = schedule;
   return definition;

@@ -11,7 +11,8 @@ const FIELDS = {
   name: 'cf-name', session: 'cf-session', text: 'cf-text', csv: 'cf-csv', paste: 'cf-paste',
   minDelay: 'cf-min-delay', maxDelay: 'cf-max-delay', perMinute: 'cf-per-minute', perHour: 'cf-per-hour',
   perDay: 'cf-per-day', stopAfter: 'cf-stop-after', checkWhatsApp: 'cf-check-whatsapp', startAt: 'cf-start-at',
-  windowStart: 'cf-window-start', windowEnd: 'cf-window-end', timezone: 'cf-timezone', start: 'cf-start',
+  windowStart: 'cf-window-start', windowEnd: 'cf-window-end', timezone: 'cf-timezone', days: 'cf-days',
+  start: 'cf-start',
 };
 // The field of the form each name in a validation error (its last part) is about.
 const ERROR_FIELDS = {
@@ -77,6 +78,7 @@ export class CampaignFormView {
   #collect() {
     const values = Object.fromEntries(Object.entries(this.fields).map(([name, el]) => [
       name, el.type === 'checkbox' ? el.checked : el.value]));
+    values.days = [...this.fields.days.querySelectorAll('input:checked')].map((box) => box.value);
     const file = this.fields.csv.files[0] ?? null;
     const pasted = values.paste.trim();
     if (!values.name.trim()) return this.#fail('Give the campaign a name.', ['name']);
