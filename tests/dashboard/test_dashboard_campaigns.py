@@ -15,9 +15,10 @@ from tests.dashboard.conftest import BROWSER_LOOP, Dashboard
 pytestmark = BROWSER_LOOP
 
 FAST = {"minDelay": 0, "maxDelay": 0, "perMinute": None, "perHour": None, "perDay": None}
-# After its first message the session waits a minute: the campaign stays running, with nothing sent,
+# After its first message the session waits ten minutes: the campaign stays running, with nothing sent,
 # for as long as the test needs.
-SLOW = {**FAST, "minDelay": 60, "maxDelay": 60}
+SLOW = {**FAST, "minDelay": 600, "maxDelay": 600}
+SENDING = 60_000  # ms
 
 
 async def create(live: LiveServer, name: str, count: int, throttle: dict[str, Any]) -> dict[str, Any]:
@@ -39,7 +40,7 @@ async def test_a_campaign_runs_to_complete_live_and_another_pauses_resumes_cance
     page.on("dialog", lambda dialog: dialog.accept())
     async with gateway.client() as client:
         assert (await client.post("/api/sandbox/scan")).status_code == 200
-    fast = await create(gateway, "Autumn sale", 60, FAST)
+    fast = await create(gateway, "Autumn sale", 55, FAST)
     slow = await create(gateway, "Slow news", 3, SLOW)
     await dashboard.signed_in(gateway.http)
 
@@ -50,7 +51,7 @@ async def test_a_campaign_runs_to_complete_live_and_another_pauses_resumes_cance
     await expect(fast_row.locator("progress")).to_have_attribute("data-percent", "0")
     await expect(fast_row.locator(".pill")).to_have_text("Draft")
 
-    # Its page: a draft can start or go; its 60 recipients come 50 to a page.
+    # Its page: a draft can start or go; its 55 recipients come 50 to a page.
     await fast_row.locator(".campaign-name").click()
     await expect(page.locator("#campaign-name")).to_contain_text("Autumn sale")
     await actions(page).to_have_text(["Start", "Cancel campaign", "Delete"])
@@ -59,14 +60,16 @@ async def test_a_campaign_runs_to_complete_live_and_another_pauses_resumes_cance
     await expect(table.first).to_have_attribute("data-status", "pending")
 
     await page.click('#campaign-summary [data-action="start"]')
-    await expect(page.locator("#campaign-summary progress")).to_have_attribute("data-percent", "100")
+    # Sending 55 messages takes the sandbox a moment, longer on a loaded machine: a wait, not a measure.
+    await expect(page.locator("#campaign-summary progress")).to_have_attribute("data-percent", "100",
+                                                                             timeout=SENDING)
     await expect(page.locator("#campaign-summary .pill")).to_have_text("Completed")
-    await expect(page.locator('[data-count="read"]')).to_have_text("60")
+    await expect(page.locator('[data-count="read"]')).to_have_text("55", timeout=SENDING)
     # The table follows row by row, live.
-    await expect(page.locator('#recipients tbody tr[data-status="read"]')).to_have_count(50)
+    await expect(page.locator('#recipients tbody tr[data-status="read"]')).to_have_count(50, timeout=SENDING)
     await actions(page).to_have_text(["Delete"])
     await page.click("#recipients-next")
-    await expect(table).to_have_count(10)
+    await expect(table).to_have_count(5)
     await expect(table.first.locator("td").first).to_have_text("51")
     await expect(page.locator("#recipients-page")).to_have_text("Page 2")
     await page.locator("#recipient-status").select_option("pending")
@@ -78,11 +81,11 @@ async def test_a_campaign_runs_to_complete_live_and_another_pauses_resumes_cance
         await page.click("#recipients-export")
     report = (await (await download.value).path()).read_text()
     assert report.splitlines()[0] == "row,phone,name,status,reason,messageId,attemptedAt,updatedAt"
-    assert len(report.splitlines()) == 61 and report.count(",read,") == 60
+    assert len(report.splitlines()) == 56 and report.count(",read,") == 55
 
     await page.click("#campaign-back")
     await expect(fast_row.locator("progress")).to_have_attribute("data-percent", "100")
-    await expect(fast_row.locator('[data-role="outcome"]')).to_have_text("60 sent")
+    await expect(fast_row.locator('[data-role="outcome"]')).to_have_text("55 sent")
 
     # The other one: started, it sends one message and waits; pause, resume and cancel from the page.
     await page.locator(f'#campaigns tr[data-campaign="{slow["id"]}"] .campaign-name').click()
