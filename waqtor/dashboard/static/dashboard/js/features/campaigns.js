@@ -66,15 +66,15 @@ export class CampaignsFeature {
   /** Start, pause, resume, cancel or delete a campaign. A refusal (a 409 when its status moved on
    * meanwhile, or a delete while it runs) is thrown for the page to show. */
   async act(id, action) {
-    if (action === 'delete') {
+    const since = this.state.events;
+    try {
+      if (action !== 'delete') {
+        this.state.put(await this.campaigns.act(id, action), since);
+        return;
+      }
       await this.campaigns.remove(id);
       this.state.remove(id);
       this.state.show('list');
-      return;
-    }
-    const since = this.state.events;
-    try {
-      this.state.put(await this.campaigns.act(id, action), since);
     } catch (error) {
       // Refused because it moved on meanwhile (409): show it as it now is, with the refusal.
       if (error.status === 409) await this.#reload(id);

@@ -55,7 +55,10 @@ export class CampaignPageView {
     };
     this.problem = '';
     store.addEventListener('change', (event) => {
-      if (event.detail === 'campaign-page') this.#error = '';
+      if (event.detail === 'campaign-page') {
+        this.#error = '';
+        this.problem = '';
+      }
       if (event.detail === 'campaigns' || event.detail === 'campaign-page') this.render();
       if (event.detail === 'recipients') this.#renderTable();
     }, { signal });
