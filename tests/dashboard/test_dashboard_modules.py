@@ -230,3 +230,103 @@ async def test_a_webhooks_health_reads_from_its_failures_and_whether_it_is_enabl
     ].map(m.webhookHealth).map((h) => [h.level, h.text])""")
     assert health == [["ok", "Healthy"], ["warn", "1 delivery given up in a row"],
                       ["warn", "3 deliveries given up in a row"], ["bad", "Disabled"]]
+
+
+async def test_a_campaign_offers_the_moves_its_status_allows_and_delete_unless_it_runs(page: Page) -> None:
+    offered = await run(page, "campaigns.js", """['draft', 'scheduled', 'running', 'paused', 'completed',
+        'cancelled', 'failed'].map(m.allowedActions)""")
+    assert offered == [["start", "cancel", "delete"], ["pause", "cancel", "delete"], ["pause", "cancel"],
+                       ["resume", "cancel", "delete"], ["delete"], ["delete"], ["delete"]]
+
+
+async def test_a_campaigns_progress_counts_what_is_neither_pending_nor_sending(page: Page) -> None:
+    progress = await run(page, "campaigns.js", """[
+        {total: 10, percent: 40, counts: {pending: 5, sending: 1, read: 3, failed: 1}},
+        {total: 0, counts: {}},
+    ].map(m.progressOf)""")
+    assert progress == [{"done": 4, "total": 10, "percent": 40}, {"done": 0, "total": 0, "percent": 100}]
+
+
+async def test_a_pasted_list_becomes_csv_with_a_header_unless_it_brings_its_own(page: Page) -> None:
+    pasted = await run(page, "campaigns.js", """[
+        '+49 151 12345678, Ana\\r\\n+971501234567\\n\\n',
+        'mobile;first name\\n+49 151 12345678;Ana',
+    ].map(m.pastedCsv)""")
+    assert pasted == [{"csv": "phone,name\n+49 151 12345678, Ana\n+971501234567\n", "offset": 1},
+                      {"csv": "mobile;first name\n+49 151 12345678;Ana\n", "offset": 0}]
+
+
+async def test_the_form_becomes_a_definition_with_empty_caps_as_none_and_a_window_only_when_whole(
+        page: Page) -> None:
+    made = await run(page, "campaigns.js", """(() => {
+        const form = {name: ' Sale ', session: 'shop', text: 'Hi {name}', minDelay: '2', maxDelay: '5',
+                      perMinute: '', perHour: '100', perDay: '', stopAfter: '', checkWhatsApp: true,
+                      startAt: '', windowStart: '09:00', windowEnd: '', timezone: 'Asia/Dubai', start: false};
+        const windowed = m.campaignDefinition({...form, windowEnd: '18:00', startAt: '2030-01-02T03:04',
+                                               days: ['mon', 'fri']});
+        const everyDay = m.campaignDefinition({...form, windowEnd: '18:00',
+                                               days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']});
+        return [m.campaignDefinition(form), windowed.schedule.window,
+                windowed.schedule.startAt === new Date('2030-01-02T03:04').toISOString(), everyDay.schedule];
+    })()""")
+    assert made == [
+        {"name": "Sale", "session": "shop", "message": {"text": "Hi {name}"},
+         "throttle": {"minDelay": 2, "maxDelay": 5, "perMinute": None, "perHour": 100, "perDay": None},
+         "options": {"checkWhatsApp": True, "stopAfterFailures": None}, "start": False},
+        {"start": "09:00", "end": "18:00", "timezone": "Asia/Dubai", "days": ["mon", "fri"]},
+        True,
+        {"window": {"start": "09:00", "end": "18:00", "timezone": "Asia/Dubai"}},
+    ]
+
+
+async def test_the_store_moves_a_known_campaign_on_with_its_events_and_tells_of_unknown_ones(
+        page: Page) -> None:
+    moved = await run(page, "campaign-store.js", """(() => {
+        const changes = [];
+        const state = new m.CampaignStore((part) => changes.push(part));
+        state.setList([{id: 'cmp_a', name: 'A', status: 'running', total: 2, percent: 0, createdAt: '1',
+                        counts: {pending: 2}, reason: null}], null);
+        const progress = state.event({kind: 'progress', campaignId: 'cmp_a', status: 'running',
+            total: 2, counts: {pending: 1, read: 1}, percent: 50, etaSeconds: 3});
+        state.event({kind: 'paused', campaignId: 'cmp_a', name: 'A', status: 'paused',
+                     reason: {code: 'temporary_ban', message: 'banned'}});
+        const unknown = state.event({kind: 'started', campaignId: 'cmp_b', status: 'running'});
+        const a = state.get('cmp_a');
+        return [progress, unknown, a.percent, a.counts.read, a.status, a.reason, [...new Set(changes)]];
+    })()""")
+    assert moved == [True, False, 50, 1, "paused",
+                     {"code": "temporary_ban", "message": "banned", "resumesByItself": False}, ["campaigns"]]
+
+
+async def test_an_answer_older_than_an_event_that_crossed_it_does_not_undo_the_event(page: Page) -> None:
+    kept = await run(page, "campaign-store.js", """(() => {
+        const state = new m.CampaignStore(() => {});
+        const running = {id: 'cmp_a', name: 'A', status: 'running', total: 2, percent: 0, createdAt: '1',
+                         counts: {pending: 2}, reason: null, startedAt: 'T0'};
+        state.put(running);
+        const since = state.events;  // a request goes out…
+        state.event({kind: 'progress', campaignId: 'cmp_a', status: 'completed', total: 2,
+                     counts: {read: 2}, percent: 100, etaSeconds: null});
+        state.put({...running, startedAt: 'T1'}, since);  // …and its answer, older than the event, comes
+        const crossed = state.get('cmp_a');
+        state.put({...running, status: 'paused'}, state.events);  // an answer sent after every event counts
+        return [crossed.status, crossed.percent, crossed.startedAt, state.get('cmp_a').status];
+    })()""")
+    assert kept == ["completed", 100, "T1", "paused"]
+
+
+async def test_a_recipient_row_takes_events_newer_than_itself_only(page: Page) -> None:
+    rows = await run(page, "campaign-store.js", """(() => {
+        const state = new m.CampaignStore(() => {});
+        const at = Date.parse('2025-10-28T12:00:05.000Z');
+        const row = (id, status, updatedAt) => ({id, status, reason: null, messageId: null, updatedAt});
+        const heard = (recipientId, status, messageId) => [{campaignId: 'cmp_a', recipientId, status,
+                                                             reason: null, messageId}, at];
+        state.setRecipients({id: 'cmp_a', rows: [row(1, 'sent', '2025-10-28T12:00:04.000Z'),
+                                                 row(2, 'read', '2025-10-28T12:00:06.000Z')]},
+                            [heard(1, 'read', 4), heard(2, 'sent', 5)]);
+        const other = state.recipientEvent({campaignId: 'cmp_b', recipientId: 1, status: 'failed'}, at);
+        return [state.recipients.rows.map((r) => [r.status, r.messageId, r.updatedAt]), other];
+    })()""")
+    assert rows == [[["read", 4, "2025-10-28T12:00:05.000Z"], ["read", None, "2025-10-28T12:00:06.000Z"]],
+                    False]

@@ -6,11 +6,12 @@
 //   handlers   {eventType: (frame) => …} for the live events it shows,
 //   refresh()  what it fetches after a (re)connect that could not resume (the page then missed events),
 //   views      each with render() and, for what counts down or up, tick().
-// Another part (the campaign monitor) is one more module there, one more section in index.html, and
-// one more entry in `features` below.
+// Another part is one more module there, one more section in index.html, and one more entry in
+// `features` below.
 
 import { ServerClock } from './clock.js';
 import { $ } from './dom.js';
+import { CampaignsFeature } from './features/campaigns.js';
 import { MessagesFeature } from './features/messages.js';
 import { SessionsFeature } from './features/sessions.js';
 import { WebhooksFeature } from './features/webhooks.js';
@@ -33,7 +34,12 @@ export class Dashboard {
     const signal = this.#abort.signal;
     this.sessions = new SessionsFeature(api, this.store, { signal });
     this.messages = new MessagesFeature(api, this.store, { signal });
-    this.features = [this.sessions, this.messages, new WebhooksFeature(api, this.store, { signal })];
+    this.features = [
+      this.sessions,
+      this.messages,
+      new CampaignsFeature(api, this.store, { signal }),
+      new WebhooksFeature(api, this.store, { signal }),
+    ];
     this.views = [
       new HealthView($('connection'), this.store, { onReconnect: () => this.live.reconnectNow(), signal }),
       ...this.features.flatMap((feature) => feature.views),

@@ -1,7 +1,9 @@
 // What the dashboard knows, in one place. Views read it and listen for `change` (detail: the part that
-// changed: 'sessions', 'qr', 'messages', 'feed', 'webhooks', 'connection', 'selected'); only the
-// features write to it.
+// changed: 'sessions', 'qr', 'messages', 'feed', 'webhooks', 'campaigns', 'campaign-page', 'recipients',
+// 'connection', 'selected'); only the features write to it. What it knows of campaigns is in
+// `store.campaigns` (campaign-store.js).
 
+import { CampaignStore } from './campaign-store.js';
 import { DEFAULT_SESSION } from './sessions.js';
 import { applyAck, mergeMessage } from './status.js';
 
@@ -22,6 +24,7 @@ export class Store extends EventTarget {
     // on its way, why the last one failed, and whether the page holds all it may (MAX_MESSAGES).
     this.feed = { nextCursor: null, loading: false, error: '', note: '', full: false };
     this.webhooks = { list: null, error: '' }; // list null until fetched
+    this.campaigns = new CampaignStore((part) => this.#changed(part));
   }
 
   /** Forget everything (sign-out), releasing the QR images. */
@@ -32,10 +35,12 @@ export class Store extends EventTarget {
     this.selected = DEFAULT_SESSION;
     this.feed = { nextCursor: null, loading: false, error: '', note: '', full: false };
     this.webhooks = { list: null, error: '' };
+    this.campaigns.reset();
     this.#changed('sessions');
     this.#changed('messages');
     this.#changed('feed');
     this.#changed('webhooks');
+    this.#changed('campaigns');
   }
 
   // ---- sessions ------------------------------------------------------------------------------------

@@ -12,8 +12,12 @@ const STEPS = [
 ];
 
 export class LinkingView {
-  #shown = null; // the QR image URL on screen, and how many seconds it had left when it appeared
+  // The QR code on screen: its image URL, the seconds it had left when it appeared, and its <img>, kept
+  // while the code is the same, so a render for another reason (the sessions fetched again after the
+  // socket opens) does not swap the image under the reader's eyes.
+  #shown = null;
   #total = 0;
+  #image = null;
 
   /** `onLogout(name)` and `onNewCode(name)` return promises; their errors are shown here. */
   constructor(root, store, { onLogout, onNewCode, signal }) {
@@ -76,11 +80,12 @@ export class LinkingView {
     if (this.#shown !== qr.url) {
       this.#shown = qr.url;
       this.#total = Math.max(1, this.store.qrRemaining(name) ?? 1);
+      this.#image = h('img', { id: 'qr-image', src: qr.url, alt: `QR code to link a phone to session ${name}`, width: 240, height: 240 });
     }
     const newCode = h('button', { id: 'qr-new', type: 'button', class: 'secondary', hidden: true }, 'Get a new code');
     newCode.addEventListener('click', () => this.#act(newCode, () => this.onNewCode(name)));
     return [
-      h('div', { class: 'qr-frame' }, h('img', { id: 'qr-image', src: qr.url, alt: `QR code to link a phone to session ${name}`, width: 240, height: 240 })),
+      h('div', { class: 'qr-frame' }, this.#image),
       h('p', { class: 'countdown' }, h('span', { id: 'qr-countdown', role: 'timer' })),
       h('progress', { id: 'qr-progress', max: String(this.#total), value: String(this.#total) }),
       newCode,
