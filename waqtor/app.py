@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from waqtor import __version__
 from waqtor.api import errors as api_errors
+from waqtor.api import openapi
 from waqtor.api.access_log import AccessLog
 from waqtor.api.ratelimit import RateLimit
 from waqtor.api.routes import (
@@ -165,8 +166,10 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
         lifespan=lifespan,
     )
     api_errors.install(app)
+    openapi.install(app)
     app.add_middleware(RateLimit, window=rest_window, rate=settings.rate_limit)
-    app.add_middleware(AccessLog)  # outermost: it logs the rate limit's 429s too
+    # Outermost: it gives every request its id and logs the rate limit's 429s too.
+    app.add_middleware(AccessLog)
     app.include_router(health.router)
     app.include_router(session.router)
     app.include_router(status.router)

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         None, description="API key; when unset a key is generated on first start and only its hash kept."
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as one JSON object per line (for log shippers)."
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token for GET /metrics; unset: /metrics needs the API key."
+    )
     monitor_interval: float = Field(30.0, gt=0, description="Seconds between periodic session-state writes.")
     sandbox_qr_interval: float = Field(20.0, gt=0, description="Seconds between sandbox QR rotations.")
     sandbox_reconnect_delay: float = Field(
@@ -160,6 +166,15 @@ class Settings(BaseSettings):
     def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("WAQTOR_API_KEY must be at least 16 characters")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _strong_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("WAQTOR_METRICS_TOKEN must be at least 16 characters")
         return value
 
     @model_validator(mode="after")

@@ -1,7 +1,8 @@
 """The one place where errors become HTTP responses: `{"success": false, "error": {"code", "message"}}`.
 
 A caller's mistake is always a 4xx with a stable code; anything else is logged with its traceback and
-answered 500 `internal_error` without internals.
+answered 500 `internal_error` without internals. Every error body made while a request is handled
+carries that request's id as `error.requestId` (the `X-Request-ID` header; see waqtor.logs).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from waqtor.errors import RateLimited, Unavailable, WaqtorError
+from waqtor.logs import request_id
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,9 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
+    rid = request_id.get()
+    if rid is not None:
+        error["requestId"] = rid
     return {"success": False, "error": error}
 
 
@@ -70,12 +75,20 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
         message = "No such route. See /docs for the API."
+    if exc.status_code == 400 and message == "There was an error parsing the body":
+        # FastAPI's answer to a JSON body that is not even text (bytes that are not UTF-8).
+        return error_response(400, "invalid_json", "The request body is not valid JSON.")
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+def unexpected_error_response() -> JSONResponse:
+    """The 500 `internal_error` answer to a failure the gateway did not expect (its log has the traceback)."""
+    return error_response(500, "internal_error", "The gateway failed to handle this request; see its logs.")
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "The gateway failed to handle this request; see its logs.")
+    return unexpected_error_response()
 
 
 def install(app: FastAPI) -> None:
