@@ -32,6 +32,7 @@ from waqtor.api.routes import (
     media,
     message_log,
     messages,
+    metrics as metrics_route,
     sandbox,
     session,
     sessions,
@@ -54,6 +55,7 @@ from waqtor.engines import engine_class
 from waqtor.engines.sandbox.commands import COMMANDS as SANDBOX_COMMANDS
 from waqtor.errors import ConfigError, InvalidInput
 from waqtor.messaging.service import MessageService
+from waqtor.metrics import Metrics
 from waqtor.ratelimit import RateWindow, parse_rate
 from waqtor.dashboard import routes as dashboard
 from waqtor.sessions.manager import SessionManager
@@ -106,6 +108,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     rest_rate = parse_rate(settings.rate_limit)
     rest_window = RateWindow(rest_rate, settings.resolved_rate_limit_storage, "rest") if rest_rate else None
     instance = settings.instance_id or default_instance_id()
+    metrics = Metrics()
 
     def make_channel() -> CommandChannel:
         if settings.bus_url.split("://", 1)[0].lower() in ("redis", "rediss"):
@@ -143,6 +146,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
             app.state.gateway = Gateway(settings=settings, storage=storage, bus=bus, keys=keys, sessions=manager,
                                         bridge=bridge, webhooks=hooks, messages=messages_service,
                                         campaigns=CampaignService(settings, storage, runner, clock), clock=clock)
+            stack.callback(metrics.attach(app.state.gateway))
             await bridge.start()
             stack.push_async_callback(bridge.stop)
             if console_qr:
@@ -165,11 +169,12 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
     api_errors.install(app)
     openapi.install(app)
     app.add_middleware(RateLimit, window=rest_window, rate=settings.rate_limit)
-    # Outermost: it gives every request its id and logs the rate limit's 429s too.
-    app.add_middleware(AccessLog)
+    # Outermost: it gives every request its id and logs and times the rate limit's 429s too.
+    app.add_middleware(AccessLog, latency=metrics)
     app.include_router(health.router)
     app.include_router(session.router)
     app.include_router(status.router)
@@ -182,6 +187,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     app.include_router(webhooks.router)
     app.include_router(sessions.router)
     app.include_router(cloud_webhooks.router)
+    app.include_router(metrics_route.router)
     dashboard.install(app)
     if settings.sandbox_offered:
         app.include_router(sandbox.router)
