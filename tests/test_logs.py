@@ -122,3 +122,9 @@ def test_waqtor_serve_logs_one_json_object_per_line_with_the_request_id(tmp_path
     access = [e for e in entries if e["logger"] == "waqtor.access" and "/api/nothing-here" in e["message"]]
     assert [e["request_id"] for e in access] == ["trace-from-client"]
     assert API_KEY not in log
+
+
+def test_uvicorns_coloured_copy_of_a_message_is_left_out() -> None:
+    record = _record("Started server process [%d]", 7, color_message="Started server process [\x1b[36m%d\x1b[0m]")
+    assert "\x1b" not in TextFormatter().format(record)
+    assert "color_message" not in json.loads(JsonFormatter().format(record))

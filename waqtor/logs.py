@@ -30,9 +30,10 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:+=/@-]{1,128}")
 
 request_id: ContextVar[str | None] = ContextVar("waqtor_request_id", default=None)
 
-# Attributes every LogRecord has; anything else on a record came from `extra=`.
+# Attributes every LogRecord has; anything else on a record came from `extra=` (except uvicorn's copy of
+# its message with terminal colours).
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "request_id", "taskName",
+    "message", "asctime", "request_id", "taskName", "color_message",
 }
 
 
