@@ -67,7 +67,8 @@ log = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Self-hosted WhatsApp gateway. Every `/api` route needs the API key, in the `X-API-Key` header or
-the `apiKey` query parameter. Errors answer `{"success": false, "error": {"code", "message"}}`.
+the `apiKey` query parameter. Errors answer `{"success": false, "error": {"code", "message", "requestId"}}`;
+every answer has an `X-Request-ID` header. Prometheus metrics are at `/metrics`.
 See docs/api-reference.md for the full guide.
 """
 
