@@ -1,16 +1,24 @@
-"""No API key, ticket or message text reaches the logs, whichever way a client sends it."""
+"""Log lines: no API key, ticket or message text reaches them, whichever way a client sends it; text or
+JSON, one line per event, each with the id of the request it belongs to."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.conftest import API_KEY, LiveServer, eventually
+from tests.conftest import API_KEY, LiveServer, eventually, free_port
+from tests.test_cli import stop, wait_healthy
 from tests.ws_client import command, open_ws
-from waqtor.logs import redact
+from waqtor.logs import JsonFormatter, TextFormatter, accept_request_id, redact, request_id
 
 
 async def test_keys_in_query_strings_never_reach_the_log(live: LiveServer, caplog: pytest.LogCaptureFixture) -> None:
@@ -62,3 +70,92 @@ async def test_no_key_ticket_or_message_text_reaches_the_log_at_the_default_leve
     assert created["id"] in text, "the key's creation and revocation were expected in the log (by id)"
     for secret in (API_KEY, key, ticket, outgoing, incoming):
         assert secret not in text
+# ---- formats ------------------------------------------------------------------------------------------
+
+def _record(message: str, *args: object, exc: BaseException | None = None, **extra: object) -> logging.LogRecord:
+    logger = logging.getLogger("waqtor.test")
+    exc_info = (type(exc), exc, exc.__traceback__) if exc is not None else None
+    return logger.makeRecord("waqtor.test", logging.WARNING, __file__, 1, message, args, exc_info, extra=extra)
+
+
+def test_json_lines_carry_time_level_logger_message_request_id_and_extras() -> None:
+    token = request_id.set("req-42")
+    try:
+        line = JsonFormatter().format(_record("sent %d messages", 3, session="default"))
+    finally:
+        request_id.reset(token)
+    entry = json.loads(line)
+    assert entry["level"] == "WARNING" and entry["logger"] == "waqtor.test"
+    assert entry["message"] == "sent 3 messages" and entry["request_id"] == "req-42"
+    assert entry["session"] == "default"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["time"])
+
+
+def test_a_json_line_outside_a_request_has_a_null_request_id() -> None:
+    assert json.loads(JsonFormatter().format(_record("idle")))["request_id"] is None
+
+
+def test_an_exception_stays_on_its_json_line() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError as exc:
+        line = JsonFormatter().format(_record("failed", exc=exc))
+    assert "\n" not in line
+    assert "ValueError: boom" in json.loads(line)["exc_info"]
+
+
+def test_both_formats_redact_secrets_in_the_message_and_in_extras() -> None:
+    record = _record("GET /ws?apiKey=%s", API_KEY, url=f"/x?token={API_KEY}")
+    for formatter in (JsonFormatter(), TextFormatter()):
+        line = formatter.format(record)
+        assert API_KEY not in line and "apiKey=[redacted]" in line
+
+
+def test_text_lines_end_with_the_request_id_and_extras() -> None:
+    token = request_id.set("req-7")
+    try:
+        line = TextFormatter().format(_record("hello", session="s1"))
+    finally:
+        request_id.reset(token)
+    assert line.endswith("WARNING waqtor.test: hello request_id=req-7 session=s1")
+
+
+@pytest.mark.parametrize(("offered", "kept"), [
+    ("abc-123", True), ("0f1e2d3c4b5a69788796a5b4c3d2e1f0", True), ("trace:1/span@2", True),
+    ("", False), (None, False), ("x" * 129, False), ("two words", False), ("line\nbreak", False),
+    ("quote\"s", False),
+])
+def test_a_sane_request_id_is_kept_and_anything_else_replaced(offered: str | None, kept: bool) -> None:
+    chosen = accept_request_id(offered)
+    assert (chosen == offered) is kept
+    if not kept:
+        assert re.fullmatch(r"[0-9a-f]{32}", chosen)
+
+
+def test_waqtor_serve_logs_one_json_object_per_line_with_the_request_id(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "WAQTOR_API_KEY": API_KEY, "WAQTOR_LOG_FORMAT": "json"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "waqtor", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--data-dir", str(tmp_path / "d"), "--engine", "sandbox"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/health", proc)
+        answer = httpx.get(f"http://127.0.0.1:{port}/api/nothing-here", params={"apiKey": API_KEY},
+                           headers={"X-API-Key": API_KEY, "X-Request-ID": "trace-from-client"})
+        assert answer.headers["X-Request-ID"] == "trace-from-client"
+    finally:
+        log = stop(proc)
+    entries = [json.loads(line) for line in log.splitlines() if line.strip()]
+    assert entries, "the gateway should have logged its start"
+    assert all({"time", "level", "logger", "message", "request_id"} <= set(entry) for entry in entries)
+    access = [e for e in entries if e["logger"] == "waqtor.access" and "/api/nothing-here" in e["message"]]
+    assert [e["request_id"] for e in access] == ["trace-from-client"]
+    assert API_KEY not in log
+
+
+def test_uvicorns_coloured_copy_of_a_message_is_left_out() -> None:
+    record = _record("Started server process [%d]", 7, color_message="Started server process [\x1b[36m%d\x1b[0m]")
+    assert "\x1b" not in TextFormatter().format(record)
+    assert "color_message" not in json.loads(JsonFormatter().format(record))

@@ -27,6 +27,7 @@ from waqtor.access.notices import notices_for
 from waqtor.access.throttle import AuthThrottle
 from waqtor.access.tickets import Tickets
 from waqtor.api import errors as api_errors
+from waqtor.api import openapi
 from waqtor.api.access_log import AccessLog
 from waqtor.api.body_limit import FORM_OVERHEAD, BodyLimit
 from waqtor.api.ratelimit import RateLimit
@@ -38,6 +39,7 @@ from waqtor.api.routes import (
     media,
     message_log,
     messages,
+    metrics as metrics_route,
     sandbox,
     session,
     sessions,
@@ -60,6 +62,7 @@ from waqtor.engines import engine_class
 from waqtor.engines.sandbox.commands import COMMANDS as SANDBOX_COMMANDS
 from waqtor.errors import ConfigError, InvalidInput
 from waqtor.messaging.service import MessageService
+from waqtor.metrics import Metrics
 from waqtor.ratelimit import RateWindow, parse_rate
 from waqtor.dashboard import routes as dashboard
 from waqtor.sessions.manager import SessionManager
@@ -71,7 +74,9 @@ log = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Self-hosted WhatsApp gateway. Every `/api` route needs an API key with the route's scope (read, send,
-control or admin), in the `X-API-Key` header or the `apiKey` query parameter. Errors answer `{"success": false, "error": {"code", "message"}}`.
+control or admin), in the `X-API-Key` header or the `apiKey` query parameter. Errors answer
+`{"success": false, "error": {"code", "message", "requestId"}}`; every answer has an `X-Request-ID`
+header. Prometheus metrics are at `/metrics`.
 See docs/api-reference.md for the full guide.
 """
 
@@ -117,6 +122,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     throttle = AuthThrottle(RateWindow(auth_rate, settings.resolved_rate_limit_storage, "authfail")
                             if auth_rate else None)
     instance = settings.instance_id or default_instance_id()
+    metrics = Metrics()
 
     def make_channel() -> CommandChannel:
         if settings.bus_url.split("://", 1)[0].lower() in ("redis", "rediss"):
@@ -160,6 +166,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
                                         throttle=throttle, sessions=manager,
                                         bridge=bridge, webhooks=hooks, messages=messages_service,
                                         campaigns=CampaignService(settings, storage, runner, clock), clock=clock)
+            stack.callback(metrics.attach(app.state.gateway))
             await bridge.start()
             stack.push_async_callback(bridge.stop)
             if console_qr:
@@ -182,7 +189,9 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
     api_errors.install(app)
+    openapi.install(app)
     app.add_middleware(RateLimit, window=rest_window, rate=settings.rate_limit)
     largest_media = max(settings.media_max_image, settings.media_max_video, settings.media_max_audio,
                         settings.media_max_document)
@@ -195,7 +204,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["X-API-Key", "Content-Type"], max_age=600)
-    app.add_middleware(AccessLog)  # outermost: it logs the rate limit's 429s too
+    # Outermost: it gives every request its id and logs and times the rate limit's 429s too.
+    app.add_middleware(AccessLog, latency=metrics)
     app.include_router(health.router)
     app.include_router(session.router)
     app.include_router(status.router)
@@ -209,6 +219,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     app.include_router(keys.router)
     app.include_router(sessions.router)
     app.include_router(cloud_webhooks.router)
+    app.include_router(metrics_route.router)
     dashboard.install(app)
     if settings.sandbox_offered:
         app.include_router(sandbox.router)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -27,18 +26,10 @@ def _settings(**overrides: object):  # type: ignore[no-untyped-def]
         raise typer.Exit(2) from None
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
-    # httpx logs every webhook request with its full URL, which may carry the receiver's token; the
-    # sender logs each attempt itself, by webhook and delivery id.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
-    # Its DEBUG records echo every SQL parameter, secrets of Cloud API sessions included.
-    logging.getLogger("aiosqlite").setLevel(max(logging.WARNING, logging.getLogger().level))
+def setup_logging(level: str, fmt: str = "text") -> None:
+    from waqtor.logs import configure
+
+    configure(level, "json" if fmt == "json" else "text")
 
 
 @cli.command()
@@ -62,7 +53,7 @@ def serve(
     from waqtor.server import tune_gc, uvicorn_config
 
     settings = _settings(host=host, port=port, engine=engine, data_dir=data_dir, database_url=database_url)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     try:
         app = create_app(settings, console_qr=sys.stderr.isatty())
         tune_gc()

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         "", description="Comma-separated origins (https://app.example.com) whose pages may call the API from a "
                         "browser; empty (default): none."
     )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as one JSON object per line (for log shippers)."
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token for GET /metrics; unset: /metrics needs the API key."
+    )
     monitor_interval: float = Field(30.0, gt=0, description="Seconds between periodic session-state writes.")
     sandbox_qr_interval: float = Field(20.0, gt=0, description="Seconds between sandbox QR rotations.")
     sandbox_reconnect_delay: float = Field(
@@ -184,6 +190,15 @@ class Settings(BaseSettings):
     def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("WAQTOR_API_KEY must be at least 16 characters")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _strong_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("WAQTOR_METRICS_TOKEN must be at least 16 characters")
         return value
 
     @model_validator(mode="after")

@@ -1,16 +1,53 @@
-"""Logging helpers: secrets never reach a log line."""
+"""Logging: one line per event, as text or JSON (`WAQTOR_LOG_FORMAT`); secrets never reach a line.
+
+Every line made while an HTTP request is handled carries that request's id (`request_id`, a context
+variable set by the access-log middleware), which is also the `X-Request-ID` response header and the
+`error.requestId` of an error answer: a user's error report leads straight to its log lines.
+
+- `text`: `2026-01-02 03:04:05,678 INFO waqtor.access: GET /api/... request_id=ab12…` and any
+  `extra=` fields as ` key=value`. A traceback follows on its own lines.
+- `json`: one object per line with `time` (ISO 8601 UTC, milliseconds), `level`, `logger`, `message`,
+  `request_id` (null outside a request), every `extra=` field, and `exc_info` (the traceback as one
+  string) when an exception is logged.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import sys
+import uuid
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+LogFormat = Literal["text", "json"]
 
 _SECRET_PARAM = re.compile(r"(?i)\b(apiKey|api_key|key|ticket|token|secret)=([^&\s\"']+)")
+# An id a client sends is kept when it is short and made of characters that cannot forge a log line.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:+=/@-]{1,128}")
+
+request_id: ContextVar[str | None] = ContextVar("waqtor_request_id", default=None)
+
+# Attributes every LogRecord has; anything else on a record came from `extra=` (except uvicorn's copy of
+# its message with terminal colours).
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "request_id", "taskName", "color_message",
+}
 
 
 def redact(text: str) -> str:
     """`text` with the value of every secret-looking query parameter replaced by `[redacted]`."""
     return _SECRET_PARAM.sub(r"\1=[redacted]", text)
+
+
+def accept_request_id(offered: str | None) -> str:
+    """The client's `X-Request-ID` when it is sane (1-128 of letters, digits and `._:+=/@-`), else a
+    new random id (32 hex digits)."""
+    if offered and _SANE_REQUEST_ID.fullmatch(offered):
+        return offered
+    return uuid.uuid4().hex
 
 
 class RedactSecrets(logging.Filter):
@@ -26,6 +63,58 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class AddRequestId(logging.Filter):
+    """Stamps each record with the id of the request being handled (None outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = request_id.get()
+        return True
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {key: value for key, value in vars(record).items()
+            if key not in _RECORD_FIELDS and not key.startswith("_")}
+
+
+def _clean(value: Any) -> Any:
+    return redact(value) if isinstance(value, str) else value
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (see the module docstring for its fields)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds")
+                    .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+            "request_id": getattr(record, "request_id", None) or request_id.get(),
+        }
+        for key, value in _extras(record).items():
+            out.setdefault(key, _clean(value))
+        if record.exc_info:
+            out["exc_info"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            out["stack_info"] = self.formatStack(record.stack_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """`time LEVEL logger: message`, then ` request_id=…` and each `extra=` field as ` key=value`."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        line = redact(super().formatMessage(record))
+        rid = getattr(record, "request_id", None) or request_id.get()
+        fields = ({"request_id": rid} if rid else {}) | {k: _clean(v) for k, v in _extras(record).items()}
+        return line + "".join(f" {key}={value}" for key, value in fields.items())
+
+
 _FILTER = RedactSecrets()
 
 
@@ -35,3 +124,24 @@ def install_redaction() -> None:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+
+
+def configure(level: str, fmt: LogFormat = "text") -> logging.Handler:
+    """Send every log record at `level` or above to stderr in `fmt`, replacing the root logger's
+    handlers; returns the handler. Called once by `waqtor serve`."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(_FILTER)
+    handler.addFilter(AddRequestId())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # httpx logs every webhook request with its full URL, which may carry the receiver's token; the
+    # sender logs each attempt itself, by webhook and delivery id.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # Its DEBUG records echo every SQL parameter, secrets of Cloud API sessions included.
+    logging.getLogger("aiosqlite").setLevel(max(logging.WARNING, root.level))
+    install_redaction()
+    return handler

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
+
+from waqtor.logs import request_id
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +24,11 @@ class TaskSet:
         self._on_crash = on_crash
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro, name=f"{self.owner}:{name}")
+        # A task outlives the request that may have started it: its log lines must not carry that
+        # request's id.
+        context = contextvars.copy_context()
+        context.run(request_id.set, None)
+        task = asyncio.create_task(coro, name=f"{self.owner}:{name}", context=context)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         return task

@@ -233,4 +233,5 @@ async def test_a_running_campaign_cannot_be_deleted(gw: Harness) -> None:
     response = await gw.client.delete(f"/api/campaigns/{cid}")
     assert response.status_code == 409
     assert response.json()["error"] == {"code": "campaign_running", "message": response.json()["error"]["message"],
-                                        "details": {"status": "running"}}
+                                        "details": {"status": "running"},
+                                        "requestId": response.headers["X-Request-ID"]}

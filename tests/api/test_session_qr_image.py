@@ -76,7 +76,8 @@ async def test_image_when_there_is_no_qr_is_404_no_qr(gw: Harness, fmt: str) -> 
     assert response.status_code == 404
     assert response.json() == {
         "success": False,
-        "error": {"code": "no_qr", "message": "No QR code available. Client may already be authenticated."},
+        "error": {"code": "no_qr", "message": "No QR code available. Client may already be authenticated.",
+                  "requestId": response.headers["X-Request-ID"]},
     }
 
 

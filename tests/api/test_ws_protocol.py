@@ -38,6 +38,18 @@ def test_any_json_object_parses_or_raises_a_protocol_error(obj: dict) -> None:  
         assert frame["type"] == "error" and frame["error"]["code"] == exc.code
 
 
+@given(json_values)
+def test_any_json_document_as_a_frame_parses_or_raises_a_protocol_error(document: object) -> None:
+    raw = json.dumps(document)
+    for frame in (raw, raw.encode()):
+        try:
+            command = parse_command(frame)
+        except ProtocolError as exc:
+            assert exc.code in {"invalid_json", "invalid_command", "unknown_command", "invalid_field", "unknown_event"}
+        else:
+            assert isinstance(document, dict) and command.type == document["type"]
+
+
 def test_subscribe_parses_events_and_sessions() -> None:
     command = parse_command('{"type": "subscribe", "events": ["message", "message", "qr_code"], "sessions": ["a"]}')
     assert command.events == ("message", "qr_code")

@@ -192,3 +192,35 @@ def test_variables_round_trip_trimmed(values: dict[str, str]) -> None:
     writer.writerow([ANA, *values.values()])
     report = parse_csv(buffer.getvalue().encode(), "Hi")
     assert report.rows[0].variables == {k: v.strip() for k, v in values.items() if v.strip()}
+
+
+CSV_ERRORS = {"invalid_csv", "no_phone_column", "too_many_recipients"}
+ROW_PROBLEMS = {"invalid_phone", "duplicate", "missing_variables", "malformed_row"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_any_bytes_give_a_report_or_a_csv_error(data: bytes) -> None:
+    try:
+        report = parse_csv(data, "Hi {name}")
+    except InvalidInput as exc:
+        assert exc.code in CSV_ERRORS and exc.message
+    else:
+        assert report.seen == len(report.rows) + sum(report.problem_counts.values())
+
+
+@settings(max_examples=150, deadline=None)
+@given(body=st.text(st.characters(blacklist_categories=("Cs",)), max_size=300),
+       delimiter=st.sampled_from([",", ";", "\t", "|"]))
+def test_any_rows_under_a_phone_header_are_each_accepted_or_reported_with_their_row(body: str, delimiter: str) -> None:
+    data = f"phone{delimiter}name{delimiter}code\n{body}".encode()
+    try:
+        report = parse_csv(data, "Hi {name}, {code}")
+    except InvalidInput as exc:
+        assert exc.code in CSV_ERRORS  # a broken quote makes the whole file unreadable
+        return
+    assert report.seen == len(report.rows) + sum(report.problem_counts.values())
+    for problem in report.problems:
+        assert problem.code in ROW_PROBLEMS and problem.row >= 2 and problem.message
+    for row in report.rows:
+        assert row.row >= 2 and row.jid.endswith("@s.whatsapp.net") and row.name and row.variables.get("code")

@@ -157,3 +157,35 @@ def test_the_default_region_setting_takes_a_known_country_code(data_dir) -> None
     assert make_settings(data_dir, default_region="").default_region is None
     with pytest.raises(ValidationError, match="unknown region"):
         make_settings(data_dir, default_region="XX")
+
+
+# ---- properties over any input --------------------------------------------------------------------
+
+phone_like = st.text(alphabet="0123456789+ -.()", max_size=24) | st.text(max_size=40)
+maybe_region = st.none() | st.sampled_from(["DE", "US", "AE", "IN", "BR", "GB", "EG", "JP"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=phone_like, region=maybe_region)
+def test_with_any_default_region_text_normalises_or_is_invalid_phone(text: str, region: str | None) -> None:
+    try:
+        normalize(text, region)
+    except InvalidInput as exc:
+        assert exc.code == "invalid_phone" and exc.details["reason"] and exc.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(region=st.sampled_from(REGIONS), region_for_again=maybe_region, national=st.booleans())
+def test_normalising_is_idempotent_through_the_jid_and_the_e164_phone(
+    region: str, region_for_again: str | None, national: bool
+) -> None:
+    number = phonenumbers.example_number(region)
+    written = phonenumbers.format_number(
+        number, phonenumbers.PhoneNumberFormat.NATIONAL if national else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    try:
+        first = normalize(written, region)
+    except InvalidInput:
+        return  # some regions' national form needs more than a default region (checked above)
+    assert normalize(first.jid, region_for_again) == first
+    assert first.phone is not None
+    assert normalize(first.phone, region_for_again) == first

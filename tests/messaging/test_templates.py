@@ -95,3 +95,18 @@ def test_an_unknown_time_zone_is_refused(data_dir) -> None:  # type: ignore[no-u
 
     with pytest.raises(ValidationError, match="unknown time zone"):
         make_settings(data_dir, timezone="Mars/Olympus")
+
+
+@given(template=st.text(max_size=60) | st.text(alphabet="{}ab_1 ", max_size=30),
+       values=st.dictionaries(st.sampled_from(["a", "b", "name", "_1"]),
+                              st.none() | st.text(max_size=8) | st.integers(), max_size=4))
+def test_rendering_any_text_with_any_values_gives_text_or_its_own_error(template: str, values: dict) -> None:  # type: ignore[type-arg]
+    try:
+        text = render(template, values)
+    except InvalidInput as exc:
+        assert exc.code in {"invalid_template", "missing_variables"} and exc.message
+        if isinstance(exc, MissingVariables):
+            assert exc.missing and set(exc.missing) <= set(variables_in(template))
+    else:
+        assert isinstance(text, str)
+        assert all(str(values[name]).strip() for name in variables_in(template))

@@ -2,7 +2,8 @@
 
 A caller's mistake is always a 4xx with a stable code. A full disk is 507 `insufficient_storage` and a
 database out of reach 503 `database_unavailable` (`waqtor.storage.faults`); anything else is logged with
-its traceback and answered 500 `internal_error` without internals.
+its traceback and answered 500 `internal_error` without internals. Every error body made while a request
+is handled carries that request's id as `error.requestId` (the `X-Request-ID` header; see waqtor.logs).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from waqtor.errors import RateLimited, Unavailable, WaqtorError
+from waqtor.logs import request_id
 from waqtor.storage.faults import storage_error
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,9 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
+    rid = request_id.get()
+    if rid is not None:
+        error["requestId"] = rid
     return {"success": False, "error": error}
 
 
@@ -73,6 +78,9 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
         message = "No such route. See /docs for the API."
+    if exc.status_code == 400 and message == "There was an error parsing the body":
+        # FastAPI's answer to a JSON body that is not even text (bytes that are not UTF-8).
+        return error_response(400, "invalid_json", "The request body is not valid JSON.")
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
@@ -86,9 +94,14 @@ async def _storage_failure(request: Request, exc: Exception) -> JSONResponse:
     return await _waqtor_error(request, known)
 
 
+def unexpected_error_response() -> JSONResponse:
+    """The 500 `internal_error` answer to a failure the gateway did not expect (its log has the traceback)."""
+    return error_response(500, "internal_error", "The gateway failed to handle this request; see its logs.")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "The gateway failed to handle this request; see its logs.")
+    return unexpected_error_response()
 
 
 def install(app: FastAPI) -> None:

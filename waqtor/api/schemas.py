@@ -20,6 +20,8 @@ class ErrorDetail(BaseModel):
     code: str = Field(description="Stable, machine-readable error code.")
     message: str
     details: Any = None
+    requestId: str | None = Field(None, description="The request's id, as in the `X-Request-ID` answer header "
+                                  "and the gateway's log lines.")
 
 
 class ErrorEnvelope(BaseModel):

@@ -158,6 +158,12 @@ class CampaignRepository:
             result = await conn.execute(delete(campaigns).where(c.id == campaign_id, c.status.in_(sorted(sources))))
         return result.rowcount == 1
 
+    async def status_counts(self) -> dict[str, int]:
+        """How many campaigns are in each status (statuses without a campaign are absent)."""
+        query = select(c.status, func.count()).group_by(c.status)
+        async with self._engine.connect() as conn:
+            return {status: int(count) for status, count in (await conn.execute(query)).all()}
+
     async def counts(self, campaign_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Recipients by status for each campaign."""
         found: dict[str, dict[str, int]] = {cid: {} for cid in campaign_ids}

@@ -63,6 +63,8 @@ class Sender:
         self._wake = asyncio.Event()
         self._inflight: dict[str, str] = {}  # delivery id -> claim token
         self._per_webhook: Counter[str] = Counter()
+        # Recorded attempts by outcome (delivered, failed, dead), read by /metrics.
+        self.outcomes: Counter[str] = Counter()
         self._batch = 0
         self._tasks = TaskSet("webhook-sender")
         self._client: httpx.AsyncClient | None = None
@@ -192,6 +194,7 @@ class Sender:
                     step.status,
                 )
                 return
+            self.outcomes[step.status] += 1
             _log_step(delivery.id, delivery.webhook_id, attempts, step, error)
             if step.status == DELIVERED:
                 await self._repo.record_delivered(delivery.webhook_id)

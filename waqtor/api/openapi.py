@@ -1,0 +1,66 @@
+"""/openapi.json, completed so that every answer the gateway gives is described by it.
+
+Routes declare their success shapes and the errors particular to them. This adds, in one place, what
+is true of every operation: any status it does not list answers the error envelope (a `default`
+response: a body that is not JSON, a rate limit, a failure); every listed error status whose route
+gave only a description gets the error envelope as its body; and the envelope is always JSON, also on
+routes whose success is plain text, and also for 422 (FastAPI would describe its own `detail` shape,
+which the gateway never sends). The fuzz test (tests/api/test_fuzz.py) checks the result against the
+running gateway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from waqtor.api.schemas import ErrorEnvelope
+
+REF = "#/components/schemas/{model}"
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}}
+# Schemas that stand for the gateway's error envelope (FastAPI's 422 model is replaced by it).
+_ERROR_REFS = {REF.format(model="ErrorEnvelope"), REF.format(model="HTTPValidationError")}
+DEFAULT_ERROR = {
+    "description": "Any other error: `{\"success\": false, \"error\": {\"code\", \"message\", \"requestId\"}}` "
+                   "(see docs/api-reference.md for the codes).",
+    "content": ERROR_CONTENT,
+}
+
+
+def complete(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the error envelope to every operation of `schema` (in place); returns it."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    envelope = ErrorEnvelope.model_json_schema(ref_template=REF)
+    components.update(envelope.pop("$defs", {}))
+    components["ErrorEnvelope"] = envelope
+    for path in schema.get("paths", {}).values():
+        for method, operation in path.items():
+            if method.startswith("x-") or not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, response in responses.items():
+                if status[:1] in ("4", "5") and _is_error(response):
+                    response["content"] = ERROR_CONTENT
+            responses.setdefault("default", DEFAULT_ERROR)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
+
+
+def _is_error(response: dict[str, Any]) -> bool:
+    """Whether `response` describes the error envelope (or nothing at all)."""
+    content = response.get("content") or {}
+    return all(media.get("schema", {}).get("$ref") in _ERROR_REFS for media in content.values())
+
+
+def install(app: FastAPI) -> None:
+    """Make `app.openapi()` (and so /openapi.json and /docs) return the completed schema."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = complete(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
