@@ -38,8 +38,8 @@ every gateway process. On 2 cores the three gateways and their clients share the
 measures the overhead of running as a cluster, not the capacity a cluster of machines would add.
 """
 
-CLIENTS: dict[Mode, int] = {"full": 1000, "quick": 300, "smoke": 6}
-EVENTS: dict[Mode, int] = {"full": 150, "quick": 40, "smoke": 4}
+CLIENTS: dict[Mode, int] = {"full": 1000, "quick": 150, "smoke": 6}
+EVENTS: dict[Mode, int] = {"full": 150, "quick": 20, "smoke": 4}
 WARMUP = 5
 INSTANCES = 3
 PHONE = "15550002222"
