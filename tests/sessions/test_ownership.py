@@ -108,7 +108,9 @@ async def test_queued_sends_fail_when_their_session_stops_running_here(tmp_path:
         await gw.scan()
         sent = [(await gw.client.post("/api/messages/send", json={"to": "+4915112345678", "text": f"m{n}"})).json()
                 ["data"] for n in range(3)]
-        assert [m["status"] for m in sent] == ["sent", "queued", "queued"]
+        # The first goes out at once (and may already be acknowledged); the rate holds back the others.
+        assert sent[0]["status"] in ("sent", "delivered", "read")
+        assert [m["status"] for m in sent[1:]] == ["queued", "queued"]
         assert (await gw.client.post("/api/sessions/default/stop")).status_code == 200
         for message in sent[1:]:
             logged = (await gw.client.get(f"/api/messages/{message['id']}")).json()["data"]
