@@ -7,6 +7,7 @@ import inspect
 import os
 import socket
 import time
+import uuid
 from datetime import datetime, timedelta
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 import uvicorn
 from fastapi import FastAPI
 
@@ -49,6 +51,25 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
+
+
+async def drop_keys(redis_url: str, prefix: str) -> None:
+    """Delete every key under `prefix` on the Redis at `redis_url`."""
+    client = aioredis.from_url(redis_url)
+    try:
+        keys = [key async for key in client.scan_iter(f"{prefix}:*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """The test Redis under a fresh key prefix, emptied afterwards."""
+    prefix = f"test-{uuid.uuid4().hex}"
+    yield f"{REDIS_URL}?prefix={prefix}"
+    await drop_keys(REDIS_URL, prefix)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

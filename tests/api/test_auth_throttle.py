@@ -11,7 +11,6 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.api.test_auth import anonymous
-from tests.api.test_rate_limit_shared import redis_url  # noqa: F401  (a fixture: a fresh Redis prefix)
 from tests.conftest import API_KEY, in_process, live_server, make_settings
 from tests.ws_client import command, open_ws
 

@@ -3,11 +3,8 @@ per session hold across instances, and default to the bus's Redis."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 
 from tests.api.test_bad_input import assert_error
@@ -15,17 +12,6 @@ from tests.conftest import REDIS_URL, in_process, make_settings
 from waqtor.ratelimit import RateWindow, parse_rate
 
 UNREACHABLE = "redis://127.0.0.1:1/0"
-
-
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    prefix = f"test-{uuid.uuid4().hex}"
-    yield f"{REDIS_URL}?prefix={prefix}"
-    client = aioredis.from_url(REDIS_URL)
-    keys = [key async for key in client.scan_iter(f"{prefix}:*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
 
 
 async def test_two_instances_count_one_api_key_against_one_window(tmp_path: Path, redis_url: str) -> None:

@@ -8,21 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 
 from tests.cluster.instances import Cluster, running
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, drop_keys
 from tests.pg import fresh_database
-
-
-async def drop_keys(redis_url: str, prefix: str) -> None:
-    client = aioredis.from_url(redis_url)
-    try:
-        keys = [key async for key in client.scan_iter(f"{prefix}:*", count=1000)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture

@@ -4,32 +4,19 @@ comes back as the owner gave it, and a silent instance is reported unreachable."
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
-from tests.conftest import REDIS_URL
 from waqtor.cluster.channel import LocalChannel, error_from_json, error_to_json
 from waqtor.cluster.redis_channel import RedisChannel
 from waqtor.errors import Conflict, NotFound, RateLimited, Unavailable, WaqtorError
 
 
 @pytest.fixture
-async def url() -> AsyncIterator[str]:
-    prefix = f"test-{uuid.uuid4().hex}"
-    yield f"{REDIS_URL}?prefix={prefix}"
-    client = aioredis.from_url(REDIS_URL)
-    keys = [key async for key in client.scan_iter(f"{prefix}:*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
-
-
-@pytest.fixture
-async def pair(url: str) -> AsyncIterator[tuple[RedisChannel, RedisChannel, list[dict[str, Any]]]]:
+async def pair(redis_url: str) -> AsyncIterator[tuple[RedisChannel, RedisChannel, list[dict[str, Any]]]]:
     seen: list[dict[str, Any]] = []
 
     async def handler(request: dict[str, Any]) -> dict[str, Any]:
@@ -45,8 +32,8 @@ async def pair(url: str) -> AsyncIterator[tuple[RedisChannel, RedisChannel, list
                 raise RuntimeError("boom with internals")
         return {"echo": request, "by": "b"}
 
-    a = RedisChannel(url, "a", timeout=5)
-    b = RedisChannel(url, "b", timeout=5)
+    a = RedisChannel(redis_url, "a", timeout=5)
+    b = RedisChannel(redis_url, "b", timeout=5)
     await a.start(handler)
     await b.start(handler)
     yield a, b, seen
@@ -91,7 +78,7 @@ async def test_an_unexpected_failure_comes_back_as_an_internal_error_without_int
     assert raised.value.status == 500 and "boom" not in raised.value.message
 
 
-async def test_commands_to_one_instance_are_answered_concurrently(url: str) -> None:
+async def test_commands_to_one_instance_are_answered_concurrently(redis_url: str) -> None:
     arrived = 0
     all_in = asyncio.Event()
 
@@ -103,7 +90,7 @@ async def test_commands_to_one_instance_are_answered_concurrently(url: str) -> N
         await all_in.wait()  # nobody is answered until all five are being handled at once
         return {"n": request["n"]}
 
-    a, b = RedisChannel(url, "a", timeout=10), RedisChannel(url, "b", timeout=10)
+    a, b = RedisChannel(redis_url, "a", timeout=10), RedisChannel(redis_url, "b", timeout=10)
     await b.start(handler)
     try:
         answers = await asyncio.gather(*(a.call("b", {"n": n}) for n in range(5)))
@@ -113,8 +100,8 @@ async def test_commands_to_one_instance_are_answered_concurrently(url: str) -> N
     assert [answer["n"] for answer in answers] == list(range(5))
 
 
-async def test_an_instance_that_does_not_answer_is_reported_unreachable(url: str) -> None:
-    a = RedisChannel(url, "a", timeout=0.3)
+async def test_an_instance_that_does_not_answer_is_reported_unreachable(redis_url: str) -> None:
+    a = RedisChannel(redis_url, "a", timeout=0.3)
     try:
         with pytest.raises(Unavailable) as raised:
             await a.call("gone", {"op": "scan"})
@@ -123,19 +110,19 @@ async def test_an_instance_that_does_not_answer_is_reported_unreachable(url: str
     assert raised.value.code == "instance_unreachable" and raised.value.status == 503
 
 
-async def test_a_request_found_after_its_deadline_is_not_carried_out(url: str) -> None:
+async def test_a_request_found_after_its_deadline_is_not_carried_out(redis_url: str) -> None:
     seen: list[dict[str, Any]] = []
 
     async def handler(request: dict[str, Any]) -> dict[str, Any]:
         seen.append(request)
         return {}
 
-    a = RedisChannel(url, "a", timeout=0.2)
+    a = RedisChannel(redis_url, "a", timeout=0.2)
     with pytest.raises(Unavailable):
         await a.call("late", {"op": "send"})  # nobody serves "late" yet
-    late = RedisChannel(url, "late", timeout=5)
+    late = RedisChannel(redis_url, "late", timeout=5)
     await late.start(handler)
-    asker = RedisChannel(url, "c", timeout=5)
+    asker = RedisChannel(redis_url, "c", timeout=5)
     try:
         assert await asker.call("late", {"op": "ping"}) == {}
     finally:
@@ -158,7 +145,7 @@ def test_errors_round_trip_through_json() -> None:
         503, "session_moving", "moving", {"to": "b"}, 3)
 
 
-async def test_a_request_sent_twice_is_carried_out_once(url: str) -> None:
+async def test_a_request_sent_twice_is_carried_out_once(redis_url: str) -> None:
     import json
     import time as clock
 
@@ -168,10 +155,10 @@ async def test_a_request_sent_twice_is_carried_out_once(url: str) -> None:
         seen.append(request)
         return {}
 
-    b = RedisChannel(url, "b", timeout=5)
+    b = RedisChannel(redis_url, "b", timeout=5)
     await b.start(handler)
-    client = aioredis.from_url(url.split("?")[0])
-    prefix = url.split("prefix=")[1]
+    client = aioredis.from_url(redis_url.split("?")[0])
+    prefix = redis_url.split("prefix=")[1]
     try:
         message = json.dumps({"body": {"op": "send"}, "reply": f"{prefix}:cmd-reply:x", "from": "a",
                               "deadline": clock.time() + 30})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,14 +13,6 @@ from waqtor.storage import Storage
 from waqtor.storage.campaigns import Outcome
 
 T0 = datetime(2025, 10, 28, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def storage(database_url: str) -> AsyncIterator[Storage]:
-    store = Storage(database_url)
-    await store.open()
-    yield store
-    await store.close()
 
 
 def rows(count: int) -> list[Row]:

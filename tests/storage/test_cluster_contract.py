@@ -6,7 +6,6 @@ A lease is held by one instance at a time; these are the writes that guarantee i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -25,14 +24,12 @@ SHORT = 0.2  # a TTL a test waits out
 
 
 @pytest.fixture
-async def storage(database_url: str) -> AsyncIterator[Storage]:
-    storage = Storage(database_url)
-    await storage.open()
+async def storage(storage: Storage) -> Storage:
+    """The contract store with the sessions `shop` and `support`."""
     for name in ("shop", "support"):
         await storage.sessions.create(SessionRecord(name=name, engine="sandbox", created_at=T0),
                                       SessionState(session=name, engine="sandbox", last_update=T0))
-    yield storage
-    await storage.close()
+    return storage
 
 
 async def test_a_free_lease_goes_to_one_instance_of_many_asking_at_once(storage: Storage) -> None:

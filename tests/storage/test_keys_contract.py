@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from waqtor.storage import Storage
@@ -25,14 +23,6 @@ def key(key_id: str = "key_0000000000000001", hash: str = "a" * 64, **changes: o
 
 def ticket(key_id: str | None = "key_0000000000000001", expires_at: datetime = T0 + timedelta(seconds=60)) -> TicketRecord:
     return TicketRecord(key_id=key_id, scopes=("read",), sessions=("shop",), expires_at=expires_at)
-
-
-@pytest.fixture
-async def storage(database_url: str) -> AsyncIterator[Storage]:
-    storage = Storage(database_url)
-    await storage.open()
-    yield storage
-    await storage.close()
 
 
 async def test_a_key_comes_back_as_stored_by_its_hash_and_in_the_list(storage: Storage) -> None:

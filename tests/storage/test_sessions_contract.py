@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,14 +12,6 @@ from waqtor.storage import Storage
 from waqtor.storage.records import SessionRecord
 
 T0 = datetime(2025, 10, 28, 12, 30, 0, 123000, tzinfo=UTC)
-
-
-@pytest.fixture
-async def storage(database_url: str) -> AsyncIterator[Storage]:
-    storage = Storage(database_url)
-    await storage.open()
-    yield storage
-    await storage.close()
 
 
 async def make(storage: Storage, name: str, **state: object) -> SessionState:
