@@ -193,8 +193,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     api_errors.install(app)
     openapi.install(app)
     app.add_middleware(RateLimit, window=rest_window, rate=settings.rate_limit)
-    largest_media = max(settings.media_max_image, settings.media_max_video, settings.media_max_audio,
-                        settings.media_max_document)
+    largest_media = settings.media_max
     app.add_middleware(BodyLimit, default=settings.max_body, limits={
         ("POST", "/api/messages/send-media"): largest_media + FORM_OVERHEAD,
         ("POST", "/api/campaigns"): settings.campaign_max_upload + largest_media + FORM_OVERHEAD,

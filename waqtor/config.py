@@ -238,6 +238,11 @@ class Settings(BaseSettings):
         return {key: value for key, value in values.items() if value is not None}
 
     @property
+    def media_max(self) -> int:
+        """The largest file any media kind allows: nothing bigger is downloaded or taken in."""
+        return max(self.media_max_image, self.media_max_video, self.media_max_audio, self.media_max_document)
+
+    @property
     def resolved_rate_limit_storage(self) -> str:
         """Where rate-limit counters live: the configured URL, else the bus's Redis (so every instance
         shares them), else this process's memory."""

@@ -114,9 +114,7 @@ class CloudEngine(Engine):
         media = message.media
         if not media or not media.get("id") or message.type not in translate.DOWNLOADABLE or self._wa is None:
             return message
-        settings = self.ctx.settings
-        limit = max(settings.media_max_image, settings.media_max_video, settings.media_max_audio,
-                    settings.media_max_document)
+        limit = self.ctx.settings.media_max
         try:
             found = await self._wa.get_media_url(media_id=media["id"])
             if (found.file_size or 0) > limit:

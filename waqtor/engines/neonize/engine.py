@@ -315,8 +315,7 @@ class NeonizeEngine(Engine):
         media = message.media
         if not media or message.type not in translate.DOWNLOADABLE:
             return message
-        limit = max(self.ctx.settings.media_max_image, self.ctx.settings.media_max_video,
-                    self.ctx.settings.media_max_audio, self.ctx.settings.media_max_document)
+        limit = self.ctx.settings.media_max
         if (media.get("size") or 0) > limit:
             log.warning("session %s: not downloading a %s of %s bytes (over the media limits)",
                         self.ctx.session, message.type, media.get("size"))
