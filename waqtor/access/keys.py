@@ -89,11 +89,23 @@ class KeyService:
                 log.warning("API keys: reload failed; keeping the keys known so far", exc_info=True)
 
     async def reload(self) -> None:
-        """Load every key from the database; keys gone or expired since are dropped and announced."""
+        """Load every key from the database; keys gone or expired since are dropped and announced.
+
+        Keys change while the database is read: one created (or first seen) meanwhile is kept even if
+        the read missed it, and one revoked meanwhile stays gone even if the read still saw it. Only
+        keys known before the read and missing from it are announced as revoked."""
+        before = {r.id for r in self._by_hash.values()}
         records = await self._repo.all()
         now = self._clock()
-        fresh = {r.hash: r for r in records if r.expires_at is None or r.expires_at > now}
-        gone = {r.id for r in self._by_hash.values()} - {r.id for r in fresh.values()}
+        current = {r.id for r in self._by_hash.values()}
+        forgotten = before - current  # revoked during the read, and already announced
+        fresh = {r.hash: r for r in records
+                 if (r.expires_at is None or r.expires_at > now) and r.id not in forgotten}
+        fresh_ids = {r.id for r in fresh.values()}
+        for key_hash, record in self._by_hash.items():
+            if record.id not in before and record.id not in fresh_ids:  # created or looked up during the read
+                fresh[key_hash] = record
+        gone = (before & current) - fresh_ids
         expired = {r.id for r in records} & gone
         self._by_hash = fresh
         for record in records:
