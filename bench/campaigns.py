@@ -58,8 +58,8 @@ process of its own with the same settings, `MessageService.send` awaited in a lo
 campaign): what the runner adds to a plain send is the difference.
 """
 
-CREATE_ROWS: dict[Mode, int] = {"full": 100_000, "quick": 5_000, "smoke": 100}
-SEND_MESSAGES: dict[Mode, int] = {"full": 2_000, "quick": 200, "smoke": 10}
+CREATE_ROWS: dict[Mode, int] = {"full": 100_000, "quick": 2_000, "smoke": 100}
+SEND_MESSAGES: dict[Mode, int] = {"full": 2_000, "quick": 100, "smoke": 10}
 CREATE_TARGET_S = 5.0
 SEND_TARGET = 500.0
 TEMPLATE = "Hello {name} from {city}"

@@ -49,11 +49,11 @@ the clients as much as by the server.
 """
 
 SIZES: dict[Mode, tuple[int, ...]] = {"full": (100, 1000, 5000), "quick": (100,), "smoke": (4,)}
-EVENTS: dict[Mode, dict[int, int]] = {"full": {100: 300, 1000: 150, 5000: 60}, "quick": {100: 60}}
+EVENTS: dict[Mode, dict[int, int]] = {"full": {100: 300, 1000: 150, 5000: 60}, "quick": {100: 30}}
 WARMUP = 5
 SWEEP_AT: dict[Mode, int] = {"full": 1000, "quick": 100, "smoke": 4}
-STEP_SECONDS: dict[Mode, float] = {"full": 2.0, "quick": 1.0, "smoke": 0.25}
-MAX_STEPS: dict[Mode, int] = {"full": 8, "quick": 3, "smoke": 2}
+STEP_SECONDS: dict[Mode, float] = {"full": 2.0, "quick": 0.5, "smoke": 0.25}
+MAX_STEPS: dict[Mode, int] = {"full": 8, "quick": 2, "smoke": 2}
 TARGET_AT = 1000
 PHONE = "15550001111"
 

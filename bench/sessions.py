@@ -44,7 +44,7 @@ about 400 MB of memory per session for its browser engine (a Chromium per sessio
 per session for its engines without a browser. Compare them with the memory per session rows below.
 """
 
-SANDBOX_STEPS: dict[Mode, tuple[int, ...]] = {"full": (1, 10, 50), "quick": (1, 5, 20), "smoke": (1, 3)}
+SANDBOX_STEPS: dict[Mode, tuple[int, ...]] = {"full": (1, 10, 50), "quick": (1, 4, 12), "smoke": (1, 3)}
 NEONIZE_STEPS: dict[Mode, tuple[int, ...]] = {"full": (1, 10), "quick": (1, 3), "smoke": (1, 2)}
 SANDBOX_WINDOW: dict[Mode, float] = {"full": 10.0, "quick": 0.3, "smoke": 0.3}
 NEONIZE_WINDOW: dict[Mode, float] = {"full": 30.0, "quick": 1.5, "smoke": 0.5}
