@@ -4,6 +4,7 @@ session limits enforced on every route, as docs/api-reference.md's table says.""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from tests.campaigns.helpers import definition
 from tests.conftest import Harness, ShiftedClock, in_process
+from tests.messaging.samples import sample
 from waqtor.config import Settings
 from waqtor.sessions.state import iso_ms
 from waqtor.storage.tables import api_keys
@@ -106,6 +109,35 @@ async def test_a_key_limited_to_a_session_reaches_only_that_session(gw: Harness)
         assert names == ["shop"]
         assert (await client.get("/api/messages")).status_code == 200  # narrowed to its one session
         assert (await client.get("/api/campaigns")).status_code == 200
+
+
+async def test_a_key_limited_to_a_session_downloads_only_the_files_of_its_sessions(gw: Harness) -> None:
+    await gw.scan()
+    assert (await gw.client.post("/api/sessions", json={"name": "shop", "engine": "sandbox"})).status_code == 201
+    await gw.scan(session="shop")
+
+    async def sent_file(session: str, name: str) -> str:
+        response = await gw.client.post("/api/messages/send-media", data={"to": "+4915112345678", "session": session},
+                                        files={"file": (name, sample("png", 512))})
+        assert response.status_code == 200, response.text
+        return response.json()["data"]["media"]["id"]  # type: ignore[no-any-return]
+
+    shop_file, default_file = await sent_file("shop", "shop.png"), await sent_file("default", "default.png")
+    campaign = await gw.client.post("/api/campaigns", data={"campaign": json.dumps(definition(
+        session="shop", message={"text": "For you"}))}, files={
+        "recipients": ("list.csv", b"phone\n+4915112345679\n", "text/csv"),
+        "media": ("leaflet.png", sample("png", 600), "image/png")})
+    assert campaign.status_code == 201, campaign.text
+    leaflet = campaign.json()["data"]["campaign"]["message"]["media"]["id"]
+    key = (await new_key(gw, "read", sessions=["shop"]))["key"]
+    async with as_key(gw, key) as client:
+        for media_id in (shop_file, leaflet):
+            assert (await client.get(f"/api/media/{media_id}")).status_code == 200, media_id
+        # Another session's file is not there for this key, exactly like a file that never existed.
+        refused = await client.get(f"/api/media/{default_file}")
+        assert refused.status_code == 404 and refused.json()["error"]["code"] == "media_not_found"
+    for media_id in (shop_file, leaflet, default_file):  # an unlimited key gets every file
+        assert (await gw.client.get(f"/api/media/{media_id}")).status_code == 200, media_id
 
 
 async def test_a_revoked_key_is_refused_at_once(gw: Harness) -> None:

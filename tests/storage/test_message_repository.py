@@ -143,3 +143,19 @@ async def test_deleting_a_session_removes_its_messages_in_batches_and_names_thei
     assert [record.id for record in await storage.media.unused(media_ids)] == [only_shop.id]
     await storage.media.delete([only_shop.id])
     assert await storage.media.get(only_shop.id) is None
+
+
+async def test_a_file_is_referenced_in_the_sessions_of_its_messages_only(storage: Storage) -> None:
+    shop, both, unsent = (MediaRecord(id=letter * 32, kind="image", mimetype="image/png", size=10, file_name="x.png",
+                                      path=f"2025/10/01/{letter}.png", sha256="0" * 64, created_at=T0)
+                          for letter in "cde")
+    for record in (shop, both, unsent):
+        await storage.media.insert(record)
+    await storage.messages.insert(outgoing(session="shop", type="image"), shop)
+    await storage.messages.insert(outgoing(session="shop", type="image"), both)
+    await storage.messages.insert(outgoing(session="default", type="image"), both)
+    assert await storage.media.referenced_in(shop.id, ["shop"])
+    assert not await storage.media.referenced_in(shop.id, ["default", "other"])
+    assert await storage.media.referenced_in(both.id, ["default"])
+    assert not await storage.media.referenced_in(unsent.id, ["shop", "default"])
+    assert not await storage.media.referenced_in(shop.id, [])

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -155,11 +155,12 @@ class MediaStore:
             log.warning("media: removed %d partial file(s) left by an interrupted upload", removed)
         return removed
 
-    async def get(self, media_id: str) -> MediaRecord:
+    async def get(self, media_id: str, sessions: Collection[str] | None = None) -> MediaRecord:
         """The stored file's record; NotFound (`media_not_found`, or `media_expired` once retention
-        removed it)."""
+        removed it). With `sessions` (a key limited to them), only a file that a message or a campaign
+        of one of them refers to is found: any other answers `media_not_found`, as if it did not exist."""
         record = await self._repo.get(media_id)
-        if record is None:
+        if record is None or (sessions is not None and not await self._repo.referenced_in(media_id, sessions)):
             raise NotFound(f"no media with id {media_id!r}", code="media_not_found")
         if record.deleted_at is not None or not self.path(record).is_file():
             raise NotFound(

@@ -41,6 +41,20 @@ class MediaRepository:
             row = (await conn.execute(select(media).where(media.c.id == media_id))).first()
         return None if row is None else media_record(row)
 
+    async def referenced_in(self, media_id: str, sessions: Collection[str]) -> bool:
+        """Whether a message or a campaign of one of `sessions` refers to the media `media_id`."""
+        if not sessions:
+            return False
+        names = list(sessions)
+        async with self._engine.connect() as conn:
+            found = (await conn.execute(select(messages.c.id).where(
+                messages.c.media_id == media_id, messages.c.session.in_(names)).limit(1))).first()
+            if found is not None:
+                return True
+            # A campaign keeps its file in its message definition (JSON), read here as in `unused`.
+            rows = await conn.execute(select(campaigns.c.message).where(campaigns.c.session.in_(names)))
+            return any((row.message or {}).get("mediaId") == media_id for row in rows)
+
     async def expired(self, before: datetime, limit: int = 500) -> list[MediaRecord]:
         """Files created before `before` that are still on disk, oldest first, at most `limit`."""
         query = (

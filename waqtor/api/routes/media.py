@@ -1,4 +1,5 @@
-"""`GET /api/media/{id}`: a stored file (upload, download or received media) to an authenticated caller."""
+"""`GET /api/media/{id}`: a stored file (upload, download or received media) to an authenticated caller;
+a key limited to sessions gets only the files of their messages and campaigns."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import FileResponse
 
-from waqtor.api.deps import GatewayDep, require
+from waqtor.api.deps import GatewayDep, IdentityDep, require
 from waqtor.api.schemas import ERROR_RESPONSES, ErrorEnvelope
 
 router = APIRouter(prefix="/api/media", tags=["media"], dependencies=[Depends(require("read"))],
@@ -28,10 +29,11 @@ INLINE_KINDS = ("image", "video", "audio")
 )
 async def get_media(
     gateway: GatewayDep,
+    identity: IdentityDep,
     media_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The media id (32 hex digits).")],
 ) -> FileResponse:
     store = gateway.messages.media
-    record = await store.get(media_id)
+    record = await store.get(media_id, identity.sessions)
     return FileResponse(
         store.path(record),
         media_type=record.mimetype,
