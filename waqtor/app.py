@@ -114,7 +114,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     before anything is opened. `console_qr` draws every new QR code on stderr (the CLI sets it when
     stderr is a terminal)."""
     _check_default_engine(settings)
-    storage = Storage(settings.resolved_database_url)
+    storage = Storage(settings.resolved_database_url, timeout=settings.database_timeout)
     make_bus_backend = backend_factory(settings.bus_url, replay=settings.ws_replay)
     rest_rate = parse_rate(settings.rate_limit)
     rest_window = RateWindow(rest_rate, settings.resolved_rate_limit_storage, "rest") if rest_rate else None

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///<data dir>/waqtor.db."
     )
+    database_timeout: float = Field(
+        15.0, gt=0, le=3600, description="PostgreSQL: seconds a connection attempt, a statement or a wait for a "
+                                         "pooled connection may take before it fails (503 database_unavailable), "
+                                         "so a silent network cut cannot hold a request until TCP gives up."
+    )
     api_key: SecretStr | None = Field(
         None, description="API key; when unset a key is generated on first start and only its hash kept."
     )

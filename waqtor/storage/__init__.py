@@ -69,8 +69,11 @@ def _migrate(sync_connection: Any) -> None:
 class Storage:
     """The gateway's database; open() before use, close() at shutdown."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float = 15.0) -> None:
+        """`timeout` (PostgreSQL): seconds a connection attempt, a statement or a wait for a pooled
+        connection may take; past it the caller gets TimeoutError (503 `database_unavailable`)."""
         self.url = async_url(url)
+        self.timeout = timeout
         self.dialect = make_url(self.url).get_backend_name()
         self._engine: AsyncEngine | None = None
         self.sessions: SessionRepository
@@ -97,7 +100,11 @@ class Storage:
             engine = create_async_engine(self.url)
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_async_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+            # Bounded everywhere: a network that drops packets without a reset would otherwise hold a
+            # connection attempt or a statement (and the request waiting on it) until TCP gives up.
+            engine = create_async_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                                         pool_timeout=self.timeout,
+                                         connect_args={"timeout": self.timeout, "command_timeout": self.timeout})
         self._engine = engine
         async with engine.begin() as conn:
             if self.dialect == "postgresql":
