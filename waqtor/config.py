@@ -125,7 +125,8 @@ class Settings(BaseSettings):
     media_max_audio: int = Field(16_777_216, ge=1, description="Largest audio file in bytes.")
     media_max_document: int = Field(104_857_600, ge=1, description="Largest document in bytes.")
     media_retention_days: int = Field(30, ge=0, description="Days media files are kept; 0 keeps them forever.")
-    media_cleanup_interval: float = Field(3600.0, gt=0, description="Seconds between media retention sweeps.")
+    media_cleanup_interval: float = Field(3600.0, gt=0, description="Seconds between media sweeps: retention, and files "
+                                                                         "no record refers to (left by a killed process).")
     media_download_timeout: float = Field(30.0, gt=0, description="Seconds allowed to download media from a URL.")
     # ---- campaigns ----
     campaign_max_recipients: int = Field(100_000, ge=1, description="Most recipients one campaign may have.")

@@ -13,7 +13,9 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Collection
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,8 +30,19 @@ from waqtor.storage.records import MediaRecord
 log = logging.getLogger(__name__)
 
 CHUNK = 65_536
+# Seconds a partial or unrecorded file must be left untouched before a sweep may take it for a stray.
+STRAY_AGE = 3600.0
+STORED_NAME = re.compile(r"[0-9a-f]{32}\.[A-Za-z0-9]+")
 
 Clock = Callable[[], datetime]
+
+
+def _age(path: Path) -> float:
+    """Seconds since `path` was last written (0 when it vanished meanwhile)."""
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def too_large(kind: str, size: int | None, limit: int) -> PayloadTooLarge:
@@ -60,6 +73,8 @@ class MediaStore:
             "document": settings.media_max_document,
         }
         self.retention_days = settings.media_retention_days
+        # On PostgreSQL several instances may share the data directory; on SQLite only this one uses it.
+        self.shared = not settings.resolved_database_url.startswith("sqlite")
         self._repo = repo
         self._clock = clock
 
@@ -144,16 +159,43 @@ class MediaStore:
             raise
         return record
 
-    def clear_incoming(self) -> int:
-        """Remove the partial files a killed process left while they arrived; returns how many. Called
-        at start, before anything is saved."""
+    def clear_incoming(self, older_than: float | None = None) -> int:
+        """Remove the partial files a killed process left while they arrived; returns how many. Only
+        files untouched for `older_than` seconds go; by default all of them on SQLite (nobody else
+        uses the directory), and those an hour old on PostgreSQL, where the data directory may be
+        shared and a fresh one may be another instance's upload in progress."""
+        if older_than is None:
+            older_than = STRAY_AGE if self.shared else 0.0
         removed = 0
         for part in (self.root / ".incoming").glob("*.part"):
-            part.unlink(missing_ok=True)
-            removed += 1
+            if _age(part) >= older_than:
+                part.unlink(missing_ok=True)
+                removed += 1
         if removed:
             log.warning("media: removed %d partial file(s) left by an interrupted upload", removed)
         return removed
+
+    async def sweep_strays(self, older_than: float = STRAY_AGE, batch: int = 500) -> int:
+        """Remove stored files that have no row: a process killed between moving a file into place
+        and recording it leaves one behind. Only files untouched for `older_than` seconds are looked
+        at (a fresh one may be recorded in a moment, by this or another instance); returns how many."""
+        removed = 0
+        candidates = await asyncio.to_thread(self._stray_candidates, older_than)
+        for start in range(0, len(candidates), batch):
+            chunk = candidates[start:start + batch]
+            known = await self._repo.known([path.stem for path in chunk])
+            for path in chunk:
+                if path.stem not in known:
+                    self._unlink(path)
+                    removed += 1
+        if removed:
+            log.warning("media: removed %d file(s) that no record refers to (left by an interrupted save)", removed)
+        return removed
+
+    def _stray_candidates(self, older_than: float) -> list[Path]:
+        """Files under the dated folders (YYYY/MM/DD/<32 hex>.<ext>) untouched for `older_than` seconds."""
+        return [path for path in self.root.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/*")
+                if STORED_NAME.fullmatch(path.name) and path.is_file() and _age(path) >= older_than]
 
     async def get(self, media_id: str, sessions: Collection[str] | None = None) -> MediaRecord:
         """The stored file's record; NotFound (`media_not_found`, or `media_expired` once retention
@@ -204,11 +246,13 @@ class MediaStore:
         return removed
 
     async def run_cleanup(self, interval: float) -> None:
-        """Clean up now and every `interval` seconds, for ever (the owner cancels it); a failed sweep
-        is logged and retried at the next interval."""
+        """Apply the retention and remove stray files now and every `interval` seconds, for ever (the
+        owner cancels it); a failed sweep is logged and retried at the next interval."""
         while True:
             try:
                 await self.cleanup()
+                await self.sweep_strays()
+                await asyncio.to_thread(self.clear_incoming, STRAY_AGE)
             except Exception:
                 log.exception("media retention sweep failed")
             await asyncio.sleep(interval)

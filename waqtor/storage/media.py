@@ -55,6 +55,14 @@ class MediaRepository:
             rows = await conn.execute(select(campaigns.c.message).where(campaigns.c.session.in_(names)))
             return any((row.message or {}).get("mediaId") == media_id for row in rows)
 
+    async def known(self, ids: Collection[str]) -> set[str]:
+        """Which of `ids` have a row (deleted files included)."""
+        if not ids:
+            return set()
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(select(media.c.id).where(media.c.id.in_(list(ids))))
+            return {row.id for row in rows}
+
     async def expired(self, before: datetime, limit: int = 500) -> list[MediaRecord]:
         """Files created before `before` that are still on disk, oldest first, at most `limit`."""
         query = (
