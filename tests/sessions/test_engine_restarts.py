@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Harness, eventually, in_process, make_settings
+from waqtor.engines.base import Crashed
 
 MINIMUM = 0.2
 
@@ -84,3 +85,37 @@ async def test_an_engine_that_keeps_crashing_before_it_connects_waits_longer_eac
     await crash(gw)
     third = (await crashed_state(gw))["lastError"]
     assert third["details"]["attempt"] == 1 and third["details"]["retryInSeconds"] <= MINIMUM
+
+
+async def test_a_fresh_engine_that_crashes_while_it_starts_is_replaced_too(gw: Harness) -> None:
+    manager = gw.gateway.sessions
+    make = manager._engine_for
+    made: list[Any] = []
+
+    def engine_for(record: Any, emit: Any) -> Any:
+        engine = make(record, emit)
+        made.append(engine)
+        if len(made) == 1:  # the first fresh engine dies before its start returns
+            start = engine.start
+
+            async def start_then_crash() -> None:
+                await start()
+                await engine.ctx.emit(Crashed("died while starting"))
+
+            engine.start = start_then_crash
+        return engine
+
+    manager._engine_for = engine_for
+    await crash(gw)
+
+    async def second_attempt() -> bool:
+        error = (await gw.state())["lastError"]
+        return error is not None and error["details"]["attempt"] == 2
+
+    await eventually(second_attempt, timeout=10, what="the crash during the restart shown as attempt 2")
+    assert "died while starting" in (await gw.state())["lastError"]["details"]["reason"]
+
+    async def replaced_again() -> bool:
+        return len(made) == 2 and manager.get("default").engine is made[1] and await status_is(gw, "qr")
+
+    await eventually(replaced_again, timeout=10, what="a second fresh engine running")

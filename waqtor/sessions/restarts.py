@@ -6,7 +6,8 @@ session stays on this instance: its crashed engine is stopped, the session shows
 after the pause a fresh engine starts, restoring the stored link like any start. The pause doubles
 from `WAQTOR_ENGINE_RESTART_DELAY` up to `WAQTOR_ENGINE_RESTART_MAX_DELAY` (with jitter, as
 reconnects do) while the engine crashes again before it reaches `connected`; reaching it resets the
-count. A session stopped, restarted by hand or moved meanwhile is left as it is.
+count. A fresh engine that crashes while it starts is handled the same way: the next attempt follows,
+after a longer pause. A session stopped, restarted by hand or moved meanwhile is left as it is.
 """
 
 from __future__ import annotations
@@ -37,12 +38,16 @@ class Restarts:
         self._rng = rng or random.Random()
         self._attempts: dict[str, int] = {}
         self._pending: set[str] = set()
+        self._starting: dict[str, Engine] = {}  # the fresh engine of a pending restart, while it starts
+        self._late: dict[str, str] = {}  # why that fresh engine crashed before its start returned
         self._tasks = TaskSet("engine-restarts")
 
     def crashed(self, name: str, engine: Engine, reason: str) -> None:
         """`engine`, which runs session `name`, crashed: replace it after a pause (once, however many
         times it reports)."""
         if name in self._pending:
+            if self._starting.get(name) is engine:
+                self._late[name] = reason  # the restart goes on once the start returns
             return
         self._pending.add(name)
         self._tasks.spawn(self._restart(name, engine, reason), f"restart[{name}]")
@@ -83,11 +88,20 @@ class Restarts:
                     if session is None or not session.running or session.engine is not engine:
                         return
                     session.engine = engine = manager._engine_for(session.record, engine.ctx.emit)
+                    self._starting[name] = engine
                     try:
                         await engine.start()
-                        log.info("session %s: a fresh %s engine started after the crash", name, engine.name)
-                        return
                     except Exception as exc:
                         reason = f"could not start again: {exc!r}"
+                        continue
+                    finally:
+                        self._starting.pop(name, None)
+                    late = self._late.pop(name, None)
+                    if late is None:
+                        log.info("session %s: a fresh %s engine started after the crash", name, engine.name)
+                        return
+                    reason = late
         finally:
             self._pending.discard(name)
+            self._starting.pop(name, None)
+            self._late.pop(name, None)
