@@ -129,13 +129,21 @@ async def test_a_key_limited_to_a_session_downloads_only_the_files_of_its_sessio
         "media": ("leaflet.png", sample("png", 600), "image/png")})
     assert campaign.status_code == 201, campaign.text
     leaflet = campaign.json()["data"]["campaign"]["message"]["media"]["id"]
-    key = (await new_key(gw, "read", sessions=["shop"]))["key"]
+    key = (await new_key(gw, "read", "send", sessions=["shop"]))["key"]
     async with as_key(gw, key) as client:
         for media_id in (shop_file, leaflet):
             assert (await client.get(f"/api/media/{media_id}")).status_code == 200, media_id
-        # Another session's file is not there for this key, exactly like a file that never existed.
+        # Another session's file is not there for this key, exactly like a file that never existed…
         refused = await client.get(f"/api/media/{default_file}")
         assert refused.status_code == 404 and refused.json()["error"]["code"] == "media_not_found"
+        # …not even to send it from its own session in a campaign.
+        reused = await client.post("/api/campaigns", json=definition(
+            session="shop", message={"text": "yours now?", "mediaId": default_file},
+            recipients=[{"phone": "+4915112345679"}]))
+        assert reused.status_code == 404 and reused.json()["error"]["code"] == "media_not_found", reused.text
+        mine = await client.post("/api/campaigns", json=definition(
+            session="shop", message={"text": "again", "mediaId": shop_file}, recipients=[{"phone": "+4915112345679"}]))
+        assert mine.status_code == 201, mine.text
     for media_id in (shop_file, leaflet, default_file):  # an unlimited key gets every file
         assert (await gw.client.get(f"/api/media/{media_id}")).status_code == 200, media_id
 

@@ -161,7 +161,7 @@ async def create_campaign(
             return {"success": True, "data": {"campaign": None, "report": report.view(), "preview": preview,
                                               "dryRun": True}}
         service.require_recipients(report)
-        media = await _media(gateway, definition, upload)
+        media = await _media(gateway, definition, upload, identity.sessions)
     finally:
         if form is not None:
             await form.close()
@@ -171,12 +171,15 @@ async def create_campaign(
                                       "dryRun": False}}
 
 
-async def _media(gateway: Any, definition: CampaignDefinition, upload: UploadFile | None) -> MediaRecord | None:
+async def _media(gateway: Any, definition: CampaignDefinition, upload: UploadFile | None,
+                 sessions: frozenset[str] | None) -> MediaRecord | None:
+    """The campaign's file: uploaded, fetched, or stored already (`mediaId`; a key limited to `sessions`
+    may name only a file of their messages and campaigns, as on GET /api/media)."""
     message, store = definition.message, gateway.messages.media
     if upload is not None:
         return await store.save(chunks(upload), message.fileName or upload.filename, message.mediaType)  # type: ignore[no-any-return]
     if message.mediaId is not None:
-        return await store.get(message.mediaId)  # type: ignore[no-any-return]
+        return await store.get(message.mediaId, sessions)  # type: ignore[no-any-return]
     if message.mediaUrl is not None:
         return await fetch(store, gateway.messages.http, message.mediaUrl,  # type: ignore[no-any-return]
                            timeout=gateway.settings.media_download_timeout, given_name=message.fileName,
