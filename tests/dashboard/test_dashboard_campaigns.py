@@ -11,6 +11,7 @@ from playwright.async_api import Page, expect
 
 from tests.conftest import LiveServer
 from tests.dashboard.conftest import BROWSER_LOOP, Dashboard
+from tests.messaging.samples import sample
 
 pytestmark = BROWSER_LOOP
 
@@ -191,3 +192,28 @@ async def test_the_form_previews_the_rows_left_out_and_the_messages_then_creates
     await page.click("#campaign-back")
     await expect(page.locator("#campaigns tbody tr")).to_have_count(1)
     await expect(page.locator("#campaigns .campaign-name")).to_have_text("October orders")
+
+
+async def test_the_form_sends_a_file_with_the_campaign_and_its_page_names_it(
+        gateway: LiveServer, dashboard: Dashboard) -> None:
+    page = dashboard.page
+    await dashboard.signed_in(gateway.http)
+    await page.click("#campaign-new")
+    await page.fill("#cf-name", "Leaflet")
+    await page.fill("#cf-paste", "+49 151 12345678, Ana")
+    # Neither a text nor a file: the form says what is missing on both fields.
+    await page.click("#cf-preview")
+    await expect(page.locator("#cf-error")).to_contain_text("or choose a file")
+    await expect(page.locator("#cf-media")).to_have_attribute("aria-invalid", "true")
+
+    # A file alone is a whole message; the text, when there is one, becomes its caption.
+    await page.set_input_files("#cf-media", files=[{"name": "leaflet.png", "mimeType": "image/png",
+                                                    "buffer": sample("png", 2048)}])
+    await page.click("#cf-preview")
+    await expect(page.locator('#cf-report [data-role="summary"]')).to_contain_text("1 of 1 line will be sent")
+    assert await gateway.gateway.campaigns.page(None, None, None, 10) == [], "a preview stores nothing"
+    await page.click("#cf-create")
+    await expect(page.locator("#campaign-name")).to_contain_text("Leaflet")
+    await expect(page.locator('#campaign-summary [data-role="media"]')).to_have_text("With the image leaflet.png (2.0 KB)")
+    [stored] = await gateway.gateway.campaigns.page(None, None, None, 10)
+    assert stored.message.get("mediaId") and not stored.message.get("text")

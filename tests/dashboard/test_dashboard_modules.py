@@ -279,6 +279,18 @@ async def test_the_form_becomes_a_definition_with_empty_caps_as_none_and_a_windo
     ]
 
 
+async def test_a_file_without_a_text_makes_a_message_without_one_and_a_text_stays_its_caption(page: Page) -> None:
+    made = await run(page, "campaigns.js", """(() => {
+        const form = {name: 'Leaflet', session: 'default', text: '  ', minDelay: '', maxDelay: '', perMinute: '',
+                      perHour: '', perDay: '', stopAfter: '', checkWhatsApp: false, startAt: '', windowStart: '',
+                      windowEnd: '', timezone: '', start: false};
+        return [m.campaignDefinition({...form, media: true}).message,
+                m.campaignDefinition({...form, media: true, text: 'For {name}'}).message,
+                m.campaignDefinition({...form, media: false}).message];
+    })()""")
+    assert made == [{}, {"text": "For {name}"}, {"text": "  "}]
+
+
 async def test_the_store_moves_a_known_campaign_on_with_its_events_and_tells_of_unknown_ones(
         page: Page) -> None:
     moved = await run(page, "campaign-store.js", """(() => {

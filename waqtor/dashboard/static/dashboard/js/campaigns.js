@@ -42,7 +42,8 @@ export function pastedCsv(text) {
 const number = (value) => (String(value ?? '').trim() === '' ? null : Number(value));
 
 /** The campaign definition (JSON, without recipients) for the form's values, all strings except the
- * checkboxes: `{name, session, text, minDelay, maxDelay, perMinute, perHour, perDay, checkWhatsApp,
+ * checkboxes and `media` (whether a file goes with it: then an empty text sends the file alone):
+ * `{name, session, text, media, minDelay, maxDelay, perMinute, perHour, perDay, checkWhatsApp,
  * stopAfter, startAt (a datetime-local value, read in the browser's zone), windowStart, windowEnd,
  * timezone, days (the window's days, e.g. ['mon', 'tue']), start}`. An empty cap is no cap; no window
  * without both its times; a window on every day leaves `days` to the gateway's default. */
@@ -50,7 +51,7 @@ export function campaignDefinition(values) {
   const definition = {
     name: values.name.trim(),
     session: values.session,
-    message: { text: values.text },
+    message: values.media && !values.text.trim() ? {} : { text: values.text },
     throttle: {
       minDelay: number(values.minDelay) ?? 0,
       maxDelay: number(values.maxDelay) ?? 0,
@@ -111,11 +112,12 @@ export class Campaigns {
   }
 
   /** Check (`dryRun`) or create the campaign `definition` with the recipients of the CSV `file` (a
-   * Blob): `{campaign, report, preview, dryRun}`. */
-  async create(definition, file, fileName, { dryRun = false } = {}) {
+   * Blob) and, when given, the File `media` to send to each: `{campaign, report, preview, dryRun}`. */
+  async create(definition, file, fileName, { dryRun = false, media = null } = {}) {
     const form = new FormData();
     form.set('campaign', JSON.stringify(definition));
     form.set('recipients', file, fileName);
+    if (media) form.set('media', media, media.name);
     return this.api.json('POST', 'api/campaigns', { form, query: { dryRun: dryRun ? 'true' : null } });
   }
 

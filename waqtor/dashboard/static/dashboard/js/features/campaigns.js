@@ -28,8 +28,9 @@ export class CampaignsFeature {
         signal,
       }),
       new CampaignFormView($('campaign-form'), store, {
-        onCheck: (definition, file, fileName) => this.campaigns.create(definition, file, fileName, { dryRun: true }),
-        onCreate: (definition, file, fileName) => this.create(definition, file, fileName),
+        onCheck: (definition, file, fileName, media) => this.campaigns.create(definition, file, fileName,
+          { dryRun: true, media }),
+        onCreate: (definition, file, fileName, media) => this.create(definition, file, fileName, media),
         signal,
       }),
     ];
@@ -83,9 +84,9 @@ export class CampaignsFeature {
   }
 
   /** Create the campaign and open its page; resolves to the answer (`{campaign, report, preview}`). */
-  async create(definition, file, fileName) {
+  async create(definition, file, fileName, media = null) {
     const since = this.state.events;
-    const created = await this.campaigns.create(definition, file, fileName);
+    const created = await this.campaigns.create(definition, file, fileName, { media });
     const { campaign, report } = created;
     this.state.put(campaign, since);
     const left = report.rejected ? `; ${report.rejected} row${report.rejected === 1 ? '' : 's'} left out` : '';

@@ -1,4 +1,4 @@
-// The new-campaign form: name, session, message, recipients (a CSV file or a pasted list), pace and an
+// The new-campaign form: name, session, message (a text, a file, or both), recipients (a CSV file or a pasted list), pace and an
 // optional schedule. Preview asks the gateway to check it (a dry run): every row it leaves out with the
 // reason, and the first messages as they would be sent. Create then sends what the preview showed; any
 // change to the form asks for a new preview first.
@@ -8,7 +8,7 @@ import { errorFields, errorText } from '../format.js';
 import { campaignDefinition, pastedCsv } from '../campaigns.js';
 
 const FIELDS = {
-  name: 'cf-name', session: 'cf-session', text: 'cf-text', csv: 'cf-csv', paste: 'cf-paste',
+  name: 'cf-name', session: 'cf-session', text: 'cf-text', media: 'cf-media', csv: 'cf-csv', paste: 'cf-paste',
   minDelay: 'cf-min-delay', maxDelay: 'cf-max-delay', perMinute: 'cf-per-minute', perHour: 'cf-per-hour',
   perDay: 'cf-per-day', stopAfter: 'cf-stop-after', checkWhatsApp: 'cf-check-whatsapp', startAt: 'cf-start-at',
   windowStart: 'cf-window-start', windowEnd: 'cf-window-end', timezone: 'cf-timezone', days: 'cf-days',
@@ -20,13 +20,14 @@ const ERROR_FIELDS = {
   end: 'windowEnd', recipients: 'csv',
 };
 const CODE_FIELDS = { invalid_csv: 'csv', no_phone_column: 'csv', no_recipients: 'csv', too_many_recipients: 'csv',
-  payload_too_large: 'csv', session_not_found: 'session', invalid_template: 'text' };
+  payload_too_large: 'csv', session_not_found: 'session', invalid_template: 'text', media_too_large: 'media',
+  media_type_mismatch: 'media', empty_media: 'media', unsupported_media_type: 'media' };
 
 export class CampaignFormView {
   #checked = false; // the preview on show is of the form as it stands, and some row can be sent
 
-  /** `onCheck(definition, file, fileName)` and `onCreate(…)` resolve to the gateway's answer
-   * `{campaign, report, preview}` (a dry run, and the real thing). */
+  /** `onCheck(definition, file, fileName, media)` and `onCreate(…)` resolve to the gateway's answer
+   * `{campaign, report, preview}` (a dry run, and the real thing); `media` is the chosen File or null. */
   constructor(form, store, { onCheck, onCreate, signal }) {
     this.form = form;
     this.store = store;
@@ -74,21 +75,23 @@ export class CampaignFormView {
     select.value = names.includes(current) ? current : names[0] ?? '';
   }
 
-  /** The form as `{definition, file, fileName, offset, unit}`, or null after showing what is missing. */
+  /** The form as `{definition, file, fileName, media, offset, unit}`, or null after showing what is missing. */
   #collect() {
     const values = Object.fromEntries(Object.entries(this.fields).map(([name, el]) => [
       name, el.type === 'checkbox' ? el.checked : el.value]));
     values.days = [...this.fields.days.querySelectorAll('input:checked')].map((box) => box.value);
     const file = this.fields.csv.files[0] ?? null;
+    const media = this.fields.media.files[0] ?? null;
+    values.media = Boolean(media);
     const pasted = values.paste.trim();
     if (!values.name.trim()) return this.#fail('Give the campaign a name.', ['name']);
-    if (!values.text.trim()) return this.#fail('Write the message to send.', ['text']);
+    if (!values.text.trim() && !media) return this.#fail('Write the message to send, or choose a file.', ['text', 'media']);
     if (!file && !pasted) return this.#fail('Choose a CSV file or paste a list of numbers.', ['csv', 'paste']);
     if (file && pasted) return this.#fail('Choose a CSV file or paste a list, not both.', ['csv', 'paste']);
     const definition = campaignDefinition(values);
-    if (file) return { definition, file, fileName: file.name, offset: 0, unit: 'Row' };
+    if (file) return { definition, file, fileName: file.name, media, offset: 0, unit: 'Row' };
     const { csv, offset } = pastedCsv(pasted);
-    return { definition, file: new Blob([csv], { type: 'text/csv' }), fileName: 'pasted.csv', offset, unit: 'Line' };
+    return { definition, file: new Blob([csv], { type: 'text/csv' }), fileName: 'pasted.csv', media, offset, unit: 'Line' };
   }
 
   async #check() {
@@ -96,7 +99,7 @@ export class CampaignFormView {
     const draft = this.#collect();
     if (!draft) return;
     await this.#busy(this.preview, 'Checking…', async () => {
-      const answer = await this.onCheck(draft.definition, draft.file, draft.fileName);
+      const answer = await this.onCheck(draft.definition, draft.file, draft.fileName, draft.media);
       this.#showReport(answer.report, answer.preview, draft);
       this.#setChecked(answer.report.accepted > 0);
     }, draft);
@@ -108,7 +111,7 @@ export class CampaignFormView {
     const draft = this.#collect();
     if (!draft) return;
     await this.#busy(this.create, 'Creating…', async () => {
-      await this.onCreate(draft.definition, draft.file, draft.fileName);
+      await this.onCreate(draft.definition, draft.file, draft.fileName, draft.media);
       this.form.reset();
       this.fields.timezone.value = Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
       fill(this.report);
@@ -142,7 +145,7 @@ export class CampaignFormView {
     const variables = report.columns ?? [];
     fill(this.report,
       h('p', { class: 'report-summary', dataset: { role: 'summary' } },
-        h('strong', {}, `${report.accepted} of ${report.rows} ${unit.toLowerCase()}s will be sent`),
+        h('strong', {}, `${report.accepted} of ${report.rows} ${unit.toLowerCase()}${report.rows === 1 ? '' : 's'} will be sent`),
         report.rejected ? `; ${report.rejected} left out (${counts.join(', ')}).` : '; none left out.'),
       variables.length ? h('p', { class: 'hint' }, 'Variables from the columns: ',
         variables.map(({ header, variable }, i) => [i ? ', ' : '', h('code', {}, `{${variable}}`), ` (${header})`])) : null,

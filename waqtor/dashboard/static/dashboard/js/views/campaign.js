@@ -3,7 +3,7 @@
 // status filter, paging and the CSV report.
 
 import { $, fill, h, saveBlob } from '../dom.js';
-import { formatTime } from '../format.js';
+import { formatBytes, formatTime } from '../format.js';
 import { allowedActions, RECIPIENT_STATUSES } from '../campaigns.js';
 import { campaignPill, progressBar, setProgress, timeLeft } from './campaigns.js';
 
@@ -107,6 +107,8 @@ export class CampaignPageView {
         fact('Sends', schedule(campaign.schedule)),
         fact('Pace', pace(campaign.throttle))),
       campaign.message?.text ? h('blockquote', { class: 'template' }, campaign.message.text) : null,
+      campaign.message?.media ? h('p', { class: 'hint', dataset: { role: 'media' } }, `With the ${campaign.message.type} `,
+        h('strong', {}, campaign.message.media.fileName ?? 'file'), ` (${formatBytes(campaign.message.media.size)})`) : null,
       this.#actions(campaign));
   }
 
