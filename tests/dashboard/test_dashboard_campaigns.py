@@ -217,3 +217,32 @@ async def test_the_form_sends_a_file_with_the_campaign_and_its_page_names_it(
     await expect(page.locator('#campaign-summary [data-role="media"]')).to_have_text("With the image leaflet.png (2.0 KB)")
     [stored] = await gateway.gateway.campaigns.page(None, None, None, 10)
     assert stored.message.get("mediaId") and not stored.message.get("text")
+
+
+async def test_a_campaigns_page_has_its_own_address_that_survives_a_reload_and_the_back_button(
+        gateway: LiveServer, dashboard: Dashboard) -> None:
+    page = dashboard.page
+    slow = await create(gateway, "Bookmarked", 2, SLOW)
+    await dashboard.signed_in(gateway.http)
+    list_url = page.url
+    await page.locator(f'#campaigns tr[data-campaign="{slow["id"]}"] .campaign-name').click()
+    await expect(page.locator("#campaign-name")).to_contain_text("Bookmarked")
+    assert page.url.endswith(f'#campaign/{slow["id"]}')
+
+    await page.reload()  # signed in again from this tab's storage, on the same page
+    await expect(page.locator("#campaign-name")).to_contain_text("Bookmarked")
+    await expect(page.locator("#recipients tbody tr")).to_have_count(2)
+
+    await page.go_back()
+    await expect(page.locator("#campaign")).to_be_hidden()
+    await expect(page.locator(f'#campaigns tr[data-campaign="{slow["id"]}"]')).to_be_visible()
+
+    await page.click("#campaign-new")
+    assert page.url.endswith("#campaigns/new")
+    await page.click("#cf-cancel")
+    await expect(page.locator("#campaign-form")).to_be_hidden()
+    assert "#" not in page.url
+
+    await page.goto(list_url.split("#")[0] + "#campaign/cmp_gone")
+    await expect(page.locator("#campaigns-notice")).to_contain_text("no longer exists")
+    assert "#" not in page.url

@@ -2,12 +2,30 @@
 // actions, the CSV report) and the new-campaign form (preview, then create). Live from `campaign`
 // events: progress and status move the list and the page, recipient changes move the table's rows.
 // Each request notes when it was sent (`state.events`), so its answer never undoes a newer event.
+// What the panel shows is in the address (`#campaign/<id>`, `#campaigns/new`), so a campaign's page can
+// be bookmarked, shared with a colleague who has a key, reloaded, and left with the Back button.
 
 import { $ } from '../dom.js';
 import { Campaigns } from '../campaigns.js';
 import { CampaignFormView } from '../views/campaign-form.js';
 import { CampaignPageView } from '../views/campaign.js';
 import { CampaignListView } from '../views/campaigns.js';
+
+const CAMPAIGN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** `{view, id}` for an address's `#…` part: a campaign's page, the new-campaign form, or the list. */
+export function addressed(hash) {
+  const [kind, rest = ''] = String(hash ?? '').replace(/^#/, '').split('/', 2);
+  let id = '';
+  try {
+    id = decodeURIComponent(rest);
+  } catch {
+    id = ''; // a malformed escape: no campaign of ours
+  }
+  if (kind === 'campaign' && CAMPAIGN_ID.test(id)) return { view: 'campaign', id };
+  if (kind === 'campaigns' && rest === 'new') return { view: 'new', id: null };
+  return { view: 'list', id: null };
+}
 
 export class CampaignsFeature {
   #listing = null; // the list on its way, so a burst of events about unknown campaigns asks once…
@@ -37,6 +55,30 @@ export class CampaignsFeature {
     $('campaign-new').addEventListener('click', () => this.state.show('new'), { signal });
     $('campaign-back').addEventListener('click', () => this.state.show('list'), { signal });
     this.handlers = { campaign: (frame) => this.#event(frame) };
+    store.addEventListener('change', (event) => {
+      if (event.detail === 'campaign-page') this.#writeAddress();
+    }, { signal });
+    window.addEventListener('hashchange', () => this.#readAddress(), { signal });
+    this.#readAddress();
+  }
+
+  /** The panel as the address names it: a campaign's page, the form, or the list. */
+  #readAddress() {
+    const { view, id } = this.state.page;
+    const wanted = addressed(window.location.hash);
+    if (wanted.view === 'campaign') {
+      if (view !== 'campaign' || id !== wanted.id) this.open(wanted.id);
+    } else if (wanted.view !== view) {
+      this.state.show(wanted.view);
+    }
+  }
+
+  #writeAddress() {
+    const { view, id } = this.state.page;
+    const hash = view === 'campaign' ? `#campaign/${encodeURIComponent(id)}` : view === 'new' ? '#campaigns/new' : '';
+    if (window.location.hash === hash || (!hash && !window.location.hash)) return;
+    if (hash) window.location.hash = hash;
+    else window.history.pushState(null, '', window.location.pathname + window.location.search);
   }
 
   /** Fetch the list's first page again, and the campaign on show with its table's page. */
