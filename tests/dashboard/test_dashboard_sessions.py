@@ -88,3 +88,21 @@ async def test_a_session_stops_and_starts_from_its_card(gateway: LiveServer, das
     await expect(dashboard.card.locator(".pill")).to_have_text("Waiting for scan")
     await expect(dashboard.page.locator("#qr-image")).to_be_visible()
     await expect(dashboard.card.locator('button[data-action="restart"]')).to_be_visible()
+
+
+async def test_a_card_stays_the_same_element_while_its_counters_move(gateway: LiveServer, dashboard: Dashboard) -> None:
+    await sandbox(gateway).scan()
+    await dashboard.signed_in(gateway.http)
+    await expect(dashboard.card.locator(".pill")).to_have_text("Connected")
+    stop = await dashboard.card.locator('button[data-action="stop"]').element_handle()
+    assert stop is not None
+    async with gateway.client() as client:
+        for n in range(3):
+            response = await client.post("/api/sandbox/inbound", json={"from": "+4915112345678", "body": f"hi {n}"})
+            assert response.status_code == 200, response.text
+    await expect(dashboard.card.locator('[data-stat="received"]')).to_have_text("3")
+    # The counters moved in place: the button under the pointer is the one that was there before.
+    assert await stop.evaluate("(button) => button.isConnected")
+    await expect(dashboard.card.locator('button[data-action="stop"]')).to_have_count(1)
+    await stop.click()
+    await expect(dashboard.card.locator(".pill")).to_have_text("Stopped")

@@ -1,6 +1,10 @@
 // The status cards: one per session, side by side, with its connection status, account, live uptime,
 // counters, engine and last error, and buttons to start, stop or restart it. Clicking a card selects
 // the session the linking panel and the send form work on.
+//
+// A card is built again only when what it shows beyond its counters changed (status, account, error,
+// buttons); counters and the update time change in place. Sessions update many times a second while
+// messages flow, and a card rebuilt under the pointer would swallow a click on its buttons.
 
 import { fill, h } from '../dom.js';
 import { formatDuration, formatTime, sessionStatus, statusLabel } from '../format.js';
@@ -11,6 +15,8 @@ function fact(term, ...value) {
 
 export class SessionsView {
   #errors = new Map(); // session name → why its last action failed
+  #busy = new Set(); // `${name} ${action}` while that action is on its way
+  #cards = new Map(); // session name → {el, shape}: the card on show and what it was built from
 
   /** `onAction(name, action)` starts, stops or restarts a session (a promise). */
   constructor(root, store, { onAction, signal }) {
@@ -23,10 +29,50 @@ export class SessionsView {
   }
 
   render() {
-    const cards = [...this.store.sessions.values()]
-      .filter((entry) => entry.state)
-      .map(({ record, state }) => this.#card(record, state));
-    fill(this.root, cards.length ? cards : h('p', { class: 'muted' }, 'Loading sessions…'));
+    const shown = [...this.store.sessions.values()].filter((entry) => entry.state);
+    const cards = shown.map(({ record, state }) => {
+      const name = state.session;
+      const shape = this.#shape(record, state);
+      const kept = this.#cards.get(name);
+      if (kept && kept.shape === shape) {
+        this.#refresh(kept.el, state);
+        return kept.el;
+      }
+      const el = this.#card(record, state);
+      this.#cards.set(name, { el, shape });
+      return el;
+    });
+    const names = new Set(shown.map(({ state }) => state.session));
+    for (const name of this.#cards.keys()) if (!names.has(name)) this.#cards.delete(name);
+    const current = [...this.root.children];
+    if (current.length !== cards.length || current.some((el, i) => el !== cards[i])) {
+      fill(this.root, cards.length ? cards : h('p', { class: 'muted' }, 'Loading sessions…'));
+    }
+  }
+
+  /** What a card shows apart from its counters and update time: equal shapes, equal cards. */
+  #shape(record, state) {
+    const name = state.session;
+    const info = state.info ?? {};
+    return JSON.stringify([
+      sessionStatus(record, state), info.pushname, info.phoneMasked, info.platform, state.engine, state.lastError,
+      record ? record.running : null, name === this.store.selected && this.store.sessions.size > 1,
+      this.#errors.get(name) ?? null, [...this.#busy].filter((key) => key.startsWith(`${name} `)),
+    ]);
+  }
+
+  /** Counters and update time, changed in place. */
+  #refresh(card, state) {
+    const set = (el, text) => {
+      if (el && el.textContent !== text) el.textContent = text;
+    };
+    set(card.querySelector('[data-stat="sent"]'), String(state.stats?.messagesSent ?? 0));
+    set(card.querySelector('[data-stat="received"]'), String(state.stats?.messagesReceived ?? 0));
+    const updated = card.querySelector('time[data-role="updated"]');
+    if (updated && updated.getAttribute('datetime') !== state.lastUpdate) {
+      updated.setAttribute('datetime', state.lastUpdate);
+      updated.textContent = formatTime(state.lastUpdate);
+    }
   }
 
   /** Called every half second: the uptimes count on without waiting for the gateway. */
@@ -65,7 +111,7 @@ export class SessionsView {
       fact('Sent', h('span', { dataset: { stat: 'sent' } }, String(state.stats?.messagesSent ?? 0))),
       fact('Received', h('span', { dataset: { stat: 'received' } }, String(state.stats?.messagesReceived ?? 0))),
       fact('Engine', state.engine, state.engine === 'sandbox' ? h('span', { class: 'tag' }, 'simulated') : null),
-      fact('Updated', h('time', { datetime: state.lastUpdate }, formatTime(state.lastUpdate)))),
+      fact('Updated', h('time', { datetime: state.lastUpdate, dataset: { role: 'updated' } }, formatTime(state.lastUpdate)))),
     this.#lastError(state.lastError),
     record ? this.#actions(name, record) : null);
   }
@@ -87,18 +133,20 @@ export class SessionsView {
   }
 
   #button(name, action, label, style) {
-    const button = h('button', { type: 'button', class: style, dataset: { action } }, label);
+    const key = `${name} ${action}`;
+    const button = h('button', { type: 'button', class: style, dataset: { action }, disabled: this.#busy.has(key) }, label);
     button.addEventListener('click', async (event) => {
       event.stopPropagation(); // acting on a card is not choosing it
-      button.disabled = true;
+      this.#busy.add(key);
       this.#errors.delete(name);
+      this.render();
       try {
         await this.onAction(name, action);
       } catch (error) {
         this.#errors.set(name, `Could not ${action} the session: ${error.message}`);
-        this.render();
       } finally {
-        button.disabled = false;
+        this.#busy.delete(key);
+        this.render();
       }
     });
     return button;
