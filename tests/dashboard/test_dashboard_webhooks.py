@@ -43,3 +43,15 @@ async def test_webhooks_show_their_delivery_health_and_a_disabled_one_shows_at_o
         await expect(health).to_have_text("Disabled")
         await expect(health).to_have_attribute("title", re.compile(r"in a row failed"))
         await expect(rows.nth(1).locator(".health")).to_have_text("Healthy")
+
+
+async def test_a_key_without_admin_sees_a_note_instead_of_a_failure(data_dir: Path, dashboard: Dashboard) -> None:
+    async with live_server(make_settings(data_dir)) as live:
+        async with live.client() as client:
+            created = await client.post("/api/keys", json={"name": "support desk", "scopes": ["read", "send"]})
+            assert created.status_code == 201, created.text
+        await dashboard.sign_in(live.http, created.json()["data"]["key"])
+        await expect(dashboard.connection).to_have_attribute("data-state", "open")
+        panel = dashboard.page.locator("#webhooks")
+        await expect(panel.locator('[data-role="restricted"]')).to_contain_text("admin scope")
+        await expect(panel.locator(".error")).to_have_count(0)

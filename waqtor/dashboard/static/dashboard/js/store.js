@@ -23,7 +23,7 @@ export class Store extends EventTarget {
     // The feed's place in the log: the cursor of the next older page of its query, whether a page is
     // on its way, why the last one failed, and whether the page holds all it may (MAX_MESSAGES).
     this.feed = { nextCursor: null, loading: false, error: '', note: '', full: false };
-    this.webhooks = { list: null, error: '' }; // list null until fetched
+    this.webhooks = { list: null, error: '', restricted: false }; // list null until fetched
     this.campaigns = new CampaignStore((part) => this.#changed(part));
   }
 
@@ -34,7 +34,7 @@ export class Store extends EventTarget {
     this.messages.clear();
     this.selected = DEFAULT_SESSION;
     this.feed = { nextCursor: null, loading: false, error: '', note: '', full: false };
-    this.webhooks = { list: null, error: '' };
+    this.webhooks = { list: null, error: '', restricted: false };
     this.campaigns.reset();
     this.#changed('sessions');
     this.#changed('messages');
@@ -191,9 +191,10 @@ export class Store extends EventTarget {
 
   // ---- webhooks -----------------------------------------------------------------------------------
 
-  /** The webhooks list, or null with why it could not be fetched (the last list stays shown). */
-  setWebhooks(list, error = '') {
-    this.webhooks = { list: list ?? this.webhooks.list, error };
+  /** The webhooks list, or null with why it could not be fetched (the last list stays shown);
+   * `restricted`: the key may not see webhooks (no admin scope). */
+  setWebhooks(list, error = '', { restricted = false } = {}) {
+    this.webhooks = { list: restricted ? null : list ?? this.webhooks.list, error, restricted };
     this.#changed('webhooks');
   }
 

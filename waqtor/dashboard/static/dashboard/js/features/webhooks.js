@@ -17,6 +17,11 @@ export class WebhooksFeature {
     try {
       this.store.setWebhooks(await this.webhooks.list());
     } catch (error) {
+      if (error.code === 'insufficient_scope') {
+        // Webhooks are the admin's business: a key without that scope is not a failure to report.
+        this.store.setWebhooks(null, '', { restricted: true });
+        return;
+      }
       this.store.setWebhooks(null, `Could not load the webhooks: ${error.message}`);
       throw error;
     }

@@ -18,10 +18,15 @@ export class WebhooksView {
   }
 
   render() {
-    const { list, error } = this.store.webhooks;
+    const { list, error, restricted } = this.store.webhooks;
     const refresh = h('button', { type: 'button', class: 'link', id: 'webhooks-refresh' }, 'Refresh');
     refresh.addEventListener('click', () => this.onRefresh().catch(() => {}));
     let body = null;
+    if (restricted) {
+      fill(this.root, h('p', { class: 'muted', dataset: { role: 'restricted' } },
+        'Webhooks are shown to keys with the admin scope; this key does not have it.'));
+      return;
+    }
     if (list === null) body = error ? null : h('p', { class: 'muted' }, 'Loading webhooks…');
     else if (!list.length) {
       body = h('p', { class: 'muted' }, 'No webhooks. Register one with ', h('code', {}, 'POST /api/webhooks'), '.');
