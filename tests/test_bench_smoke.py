@@ -18,6 +18,10 @@ from bench.harness import Target, discover
 from bench.harness.stats import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
+# The smoke run starts about a dozen gateway processes; on a CI machine busy with the rest of the suite
+# that took over two minutes. The limit only catches a hang: nothing here is timed.
+SMOKE_LIMIT = 240
+pytestmark = pytest.mark.timeout(SMOKE_LIMIT + 30)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +30,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:  # type
     run = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--json", str(out / "results.json"),
          "--markdown", str(out / "BENCHMARKS.md")],
-        cwd=ROOT, capture_output=True, text=True, timeout=110,
+        cwd=ROOT, capture_output=True, text=True, timeout=SMOKE_LIMIT,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads((out / "results.json").read_text()), (out / "BENCHMARKS.md").read_text()

@@ -1,8 +1,9 @@
 """The WebSocket bridge at `/ws` (spec section 3).
 
-One bus subscription feeds every client. Each client has a bounded send queue drained by its own
-writer task, so a slow client never delays the others: when its queue is full it is closed with 1013
-and may come back with `?after=<last id>` to resume. Frames are serialised once per event.
+One bus subscription feeds every client (`waqtor.api.ws_client`): a frame is sent at once when the
+socket takes it, else it waits in the client's bounded queue for the client's own writer task, so a slow
+client never delays the others: when its queue is full it is closed with 1013 and may come back with
+`?after=<last id>` to resume. Frames are serialised once per event.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import logging
 import re
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from waqtor.access.scopes import READ, Identity
-from waqtor.api.ws_protocol import Command, ProtocolError, Subscriptions, parse_command
+from waqtor.api.ws_client import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_TRY_AGAIN, Client
+from waqtor.api.ws_protocol import Command, ProtocolError, parse_command
 from waqtor.bus import Bus, ReplayGap, SubscriptionOverflow
 from waqtor.errors import RateLimited, WaqtorError
 from waqtor.events import Event
@@ -37,81 +38,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CLOSE_POLICY = 1008
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN = 1013
-CLOSE_GOING_AWAY = 1001
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
 def _dumps(obj: dict[str, Any]) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-
-
-@dataclass(eq=False)
-class Client:
-    id: int
-    ws: WebSocket
-    limit: int
-    identity: Identity = field(default_factory=Identity.gateway)
-    subs: Subscriptions = field(default_factory=Subscriptions)
-    queue: deque[tuple[int | None, str]] = field(default_factory=deque)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    drained: asyncio.Event = field(default_factory=asyncio.Event)
-    held_limit: int = 0
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    held: list[Event] | None = None  # live events kept aside while a resume replays history
-    close_code: int = 1000
-    close_reason: str = ""
-    closing: bool = False
-    last_event_id: int = 0
-
-    def push(self, event_id: int | None, text: str) -> None:
-        """Queue a frame; a client whose queue is full is closed with 1013."""
-        if self.closing:
-            return
-        if len(self.queue) >= self.limit:
-            self.close(CLOSE_TRY_AGAIN, f"client too slow: more than {self.limit} frames behind; "
-                                        f"reconnect with ?after={self.last_event_id} to resume")
-            return
-        self.queue.append((event_id, text))
-        self.wake.set()
-
-    def offer(self, event: Event, text: str) -> None:
-        if self.held is not None:
-            if len(self.held) >= self.held_limit:
-                self.close(CLOSE_TRY_AGAIN, "client too slow while resuming; resume again")
-                return
-            self.held.append(event)
-            return
-        if self.wants(event):
-            self.push(event.id, text)
-
-    def wants(self, event: Event) -> bool:
-        """Whether this client subscribed to the event and its key may see it."""
-        return self.identity.may_see(event.session) and self.subs.wants(event.type, event.session)
-
-    def close(self, code: int, reason: str) -> None:
-        if not self.closing:
-            self.closing = True
-            self.close_code = code
-            self.close_reason = reason[:120]
-            self.done.set()
-            self.drained.set()
-            self.wake.set()
-
-    def info(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "readyState": "CLOSING" if self.closing else "OPEN",
-            "authenticated": True,
-            "subscriptions": self.subs.event_list(),
-            "sessions": self.subs.session_list(),
-            "queued": len(self.queue),
-        }
 
 
 class Bridge:
@@ -228,7 +160,7 @@ class Bridge:
             else:
                 self._reply(client, ProtocolError("invalid_field", "`after` must be a non-negative integer"))
         reader = asyncio.create_task(self._read(client, after), name=f"ws{client.id}:read")
-        writer = asyncio.create_task(self._write(client), name=f"ws{client.id}:write")
+        writer = asyncio.create_task(client.write(), name=f"ws{client.id}:write")
         try:
             await client.done.wait()
         finally:
@@ -243,6 +175,7 @@ class Bridge:
                 await asyncio.wait_for(writer, timeout=2)
             except (asyncio.TimeoutError, asyncio.CancelledError, Exception):
                 writer.cancel()
+            await client.stop_sending()
             self.clients.pop(client.id, None)
             if client.close_code == CLOSE_TRY_AGAIN:
                 self.dropped += 1
@@ -252,22 +185,6 @@ class Bridge:
                 except Exception:
                     log.debug("ws client %d: close did not complete", client.id)
             log.info("ws client %d closed (%d %s)", client.id, client.close_code, client.close_reason)
-
-    async def _write(self, client: Client) -> None:
-        try:
-            while True:
-                while client.queue:
-                    event_id, text = client.queue.popleft()
-                    await client.ws.send_text(text)
-                    if event_id is not None:
-                        client.last_event_id = event_id
-                client.drained.set()
-                if client.closing:
-                    return
-                client.wake.clear()
-                await client.wake.wait()
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            client.close(1006, "connection lost")
 
     async def _read(self, client: Client, after: int | None) -> None:
         limit = self._settings.ws_max_frame
