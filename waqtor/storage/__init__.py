@@ -128,5 +128,7 @@ class Storage:
 
     async def close(self) -> None:
         if self._engine is not None:
+            if hasattr(self, "messages"):
+                await self.messages.close()  # the group-committed writes in flight
             await self._engine.dispose()
             self._engine = None

@@ -1,0 +1,163 @@
+"""The message log's writes done for many messages at once (see `groupcommit`): inserts, and status moves
+(compare-and-set) with the session counters that move with them, each batch in one transaction and as
+few statements as the batch allows.
+
+- **Inserts**: one multi-row `INSERT … RETURNING id` per shape of row (the same columns given). An
+  incoming message is inserted with `ON CONFLICT DO NOTHING`: a redelivered one (same session,
+  direction and WhatsApp id, the log's unique index) is not inserted, and its caller gets None.
+- **Moves**: one `UPDATE … SET status = CASE id … END … WHERE id IN (…) AND status = CASE id … END
+  RETURNING id` for the whole batch: each message moves only from the status its caller saw, and the
+  ids returned say which did.
+- **Counters**: one `UPDATE session_state` per session and counter, adding what the batch counted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, case, insert, literal, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from waqtor.messaging.status import FAILED, STEP_COLUMN
+from waqtor.storage.records import MediaRecord
+from waqtor.storage.tables import UTCDateTime, messages, session_state
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """One row to log. `count`: the session counter it adds one to (`messages_received`); `new_only`:
+    skip it (result None) when the log already holds its WhatsApp id in its direction."""
+
+    values: dict[str, Any]
+    attached: MediaRecord | None = None
+    count: str | None = None
+    new_only: bool = False
+
+    def row(self) -> dict[str, Any]:
+        return {**self.values, "media_id": self.attached.id if self.attached else None}
+
+    @property
+    def identity(self) -> tuple[str, str, str | None]:
+        return self.values["session"], self.values["direction"], self.values.get("wa_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Move message `id` from `expected` to `new` (setting its step time `at`, and `error` when it
+    fails); `wa_id` is set with it when given; `count`: the session counter it adds one to."""
+
+    id: int
+    expected: str
+    new: str
+    at: datetime
+    error: str | None = None
+    wa_id: str | None = None
+    session: str | None = None
+    count: str | None = None
+
+
+async def _add(conn: AsyncConnection, counted: Counter[tuple[str, str]]) -> None:
+    for (session, counter), added in counted.items():
+        column = session_state.c[counter]
+        await conn.execute(update(session_state).where(session_state.c.session == session)
+                           .values({column: column + added}))
+
+
+def _insert(dialect: str, new_only: bool) -> Insert:
+    if not new_only:
+        return insert(messages)
+    if dialect == "postgresql":
+        return postgresql.insert(messages).on_conflict_do_nothing()
+    return sqlite.insert(messages).on_conflict_do_nothing()
+
+
+async def insert_batch(conn: AsyncConnection, items: Sequence[NewMessage]) -> list[int | None]:
+    """Insert `items` in this transaction; each one's new id, or None for a `new_only` row the log already
+    had. Rows of one shape go in one statement; their ids come back in the order given."""
+    dialect = conn.dialect.name
+    groups: dict[tuple[bool, tuple[str, ...]], list[int]] = {}
+    rows = [item.row() for item in items]
+    for index, (item, row) in enumerate(zip(items, rows, strict=True)):
+        groups.setdefault((item.new_only, tuple(row)), []).append(index)
+    ids: list[int | None] = [None] * len(items)
+    for (new_only, _), indexes in groups.items():
+        if new_only:
+            # Rows a conflict skipped return nothing: match the others by their (unique) identity.
+            statement = _insert(dialect, True).returning(
+                messages.c.id, messages.c.session, messages.c.direction, messages.c.wa_id)
+            result = await conn.execute(statement, [rows[i] for i in indexes])
+            stored = {(row.session, row.direction, row.wa_id): row.id for row in result}
+            for i in indexes:
+                ids[i] = stored.get(items[i].identity)
+        else:
+            for i, new_id in zip(indexes, await _ordered_ids(conn, [rows[i] for i in indexes]), strict=True):
+                ids[i] = new_id
+    counted: Counter[tuple[str, str]] = Counter()
+    for item, new_id in zip(items, ids, strict=True):
+        if new_id is not None and item.count is not None:
+            counted[(item.values["session"], item.count)] += 1
+    await _add(conn, counted)
+    return ids
+
+
+async def _ordered_ids(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert `rows` with one statement; their ids in the order given."""
+    if conn.dialect.name == "postgresql" or len(rows) == 1:
+        # SQLAlchemy orders PostgreSQL's RETURNING rows by the parameters itself (its sentinel support).
+        result = await conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows)
+        return [int(row.id) for row in result.all()]
+    # SQLite: SQLAlchemy would insert row by row to keep the order. One multi-row INSERT assigns
+    # consecutive rowids in the order of its VALUES while this transaction holds the write lock; the
+    # RETURNING rows may come in any order, so they are sorted. Ids that are not consecutive would
+    # mean that reasoning failed: the batch is undone and its rows are written one by one.
+    result = await conn.execute(insert(messages).values(rows).returning(messages.c.id))
+    ids = sorted(int(row.id) for row in result.all())
+    if len(ids) != len(rows) or ids[-1] - ids[0] != len(rows) - 1:
+        raise RuntimeError(f"a multi-row insert returned ids that are not consecutive: {ids[:3]}…")
+    return ids
+
+
+def _by_id(moves: Sequence[Move], value: Any, column: Any, type_: Any = None) -> Any:
+    """CASE id WHEN … THEN value(move) … ELSE column END over the moves for which value is not None."""
+    whens = []
+    for move in moves:
+        found = value(move)
+        if found is not None:
+            whens.append((messages.c.id == move.id, literal(found, type_) if type_ is not None else literal(found)))
+    if not whens:
+        return None
+    return case(*whens, else_=column)
+
+
+async def move_batch(conn: AsyncConnection, moves: Sequence[Move]) -> list[bool]:
+    """Apply `moves` (distinct ids) in this transaction; for each, whether the message was still in
+    `expected` and moved. Counters move only for the messages that moved."""
+    if not moves:
+        return []
+    c = messages.c
+    values: dict[Any, Any] = {c.status: case(*((c.id == m.id, literal(m.new)) for m in moves), else_=c.status)}
+    for step, column in STEP_COLUMN.items():
+        moved_here = [m for m in moves if m.new == step]
+        if moved_here:
+            values[c[column]] = _by_id(moved_here, lambda m: m.at, c[column], UTCDateTime())
+    failing = [m for m in moves if m.new == FAILED]
+    if failing:
+        values[c.error] = case(*((c.id == m.id, literal(m.error)) for m in failing), else_=c.error)
+    with_id = _by_id(moves, lambda m: m.wa_id, c.wa_id)
+    if with_id is not None:
+        values[c.wa_id] = with_id
+    expected = case(*((c.id == m.id, literal(m.expected)) for m in moves))
+    statement = (update(messages).where(c.id.in_([m.id for m in moves]), c.status == expected)
+                 .values(values).returning(c.id))
+    moved = {int(row.id) for row in await conn.execute(statement)}
+    counted: Counter[tuple[str, str]] = Counter()
+    for move in moves:
+        if move.id in moved and move.count is not None and move.session is not None:
+            counted[(move.session, move.count)] += 1
+    await _add(conn, counted)
+    return [move.id in moved for move in moves]
