@@ -1,5 +1,9 @@
-"""One session's campaign sender: the only task that sends campaign messages on that session, one at a
-time, whatever the number of campaigns on it.
+"""One session's campaign sender: the only task that sends campaign messages on that session, whatever
+the number of campaigns on it: one at a time, or, for a campaign with no throttle at all (no delay, no
+caps) on a session with no send rate, up to `WINDOW` recipients at once, so that their database writes
+(claims, the log, status moves) are committed together (`waqtor.storage.groupcommit`). Each recipient
+still goes through the steps below in order, so a crash leaves what it left before; a throttled
+campaign waits for the window to empty and is then sent one at a time, exactly as before.
 
 Each pass: pause the campaigns if the session reported an error, resume those a reconnect clears,
 start scheduled campaigns whose time came, then pick the running campaign that may send soonest
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 100
+WINDOW = 32  # recipients of an unthrottled campaign in flight at once on one session
 LONGEST_SLEEP = 3600.0
 RETRY_SOON = 0.05  # seconds after a pass that found its campaigns changed under it
 NOT_ON_WHATSAPP = "not_on_whatsapp: the number has no WhatsApp account"
@@ -71,6 +76,8 @@ class SessionSender:
         self._turn = 0
         self.not_before: datetime | None = None
         self._primed = False
+        self._flight: set[asyncio.Task[None]] = set()  # sends in flight (unthrottled campaigns)
+        self._landed = asyncio.Event()  # set when a send in flight ends
         state = runner.sessions.get(session).monitor.state
         self._seen_error = (state.last_error or {}).get("at")
         self._ready = state.ready
@@ -104,6 +111,16 @@ class SessionSender:
     # ---- the loop -------------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        try:
+            await self._run()
+            await self._drain()
+        finally:
+            for task in self._flight:  # cut off (stopped past its grace): settled at the next start
+                task.cancel()
+            if self._flight:
+                await asyncio.gather(*self._flight, return_exceptions=True)
+
+    async def _run(self) -> None:
         while not self.stopping:
             try:
                 await self._runner.settle(self.session)
@@ -157,6 +174,9 @@ class SessionSender:
         for item in list(self._campaigns.values()):
             # A campaign with no one left is done, whatever its throttle would say about the next send.
             if item.record.status == model.RUNNING and not await self._refill(item):
+                if self._flight:  # its last recipients are in flight (one may yet go back to pending)
+                    await self._drain()
+                    return None
                 return None if await self._finish(item) else self._runner.poll_interval
         if not state.ready:
             return wait
@@ -165,8 +185,46 @@ class SessionSender:
             return wait
         if at > now:
             return min(wait, (at - now).total_seconds())
-        await self._send(chosen, chosen.queue.popleft())
+        if not self._unthrottled(chosen):
+            if self._flight:
+                await self._drain()  # a throttled send waits until nothing else is in flight
+                return None
+            await self._send(chosen, chosen.queue.popleft())
+            return None
+        if len(self._flight) >= WINDOW:
+            self._landed.clear()
+            await self._landed.wait()
+            return None
+        task = asyncio.create_task(self._send_in_flight(chosen, chosen.queue.popleft()),
+                                   name=f"campaign-send[{self.session}]")
+        self._flight.add(task)
         return None
+
+    def _unthrottled(self, item: _Campaign) -> bool:
+        """No delay, no caps, no send rate on the session: nothing orders its sends in time."""
+        throttle = throttle_of(item.record.throttle)
+        return (self._runner.session_interval == 0 and throttle.max_delay <= 0 and throttle.min_delay <= 0
+                and not throttle.caps())
+
+    async def _send_in_flight(self, item: _Campaign, recipient: RecipientRecord) -> None:
+        try:
+            await self._send(item, recipient)
+        except WaqtorError as exc:
+            log.info("session %s: campaigns changed during a send (%s); looking again", self.session, exc.message)
+            self._reload = True
+        except Exception:
+            log.exception("session %s: a campaign send failed; the recipient is settled from the message log",
+                          self.session)
+            self._reload = True
+        finally:
+            self._flight.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._landed.set()
+            self.wake()
+
+    async def _drain(self) -> None:
+        """Wait until every send in flight has ended."""
+        while self._flight:
+            await asyncio.gather(*list(self._flight), return_exceptions=True)
 
     def _choose(self, now: datetime) -> tuple[_Campaign | None, datetime | None]:
         running = [c for c in self._campaigns.values() if c.record.status == model.RUNNING]
