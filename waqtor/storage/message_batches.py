@@ -5,27 +5,28 @@ few statements as the batch allows.
 - **Inserts**: one multi-row `INSERT … RETURNING id` per shape of row (the same columns given). An
   incoming message is inserted with `ON CONFLICT DO NOTHING`: a redelivered one (same session,
   direction and WhatsApp id, the log's unique index) is not inserted, and its caller gets None.
-- **Moves**: one `UPDATE … SET status = CASE id … END … WHERE id IN (…) AND status = CASE id … END
-  RETURNING id` for the whole batch: each message moves only from the status its caller saw, and the
-  ids returned say which did.
+- **Moves**: one `UPDATE messages … FROM (VALUES (id, expected, new, …), …) WHERE messages.id = id AND
+  messages.status = expected RETURNING id` for the whole batch (PostgreSQL, and SQLite from 3.33): each
+  message moves only from the status its caller saw, and the ids returned say which did.
 - **Counters**: one `UPDATE session_state` per session and counter, adding what the batch counted.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, case, insert, literal, update
+from sqlalchemy import Insert, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from waqtor.messaging.status import FAILED, STEP_COLUMN
 from waqtor.storage.records import MediaRecord
-from waqtor.storage.tables import UTCDateTime, messages, session_state
+from waqtor.storage.tables import messages, session_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,27 +112,41 @@ async def _ordered_ids(conn: AsyncConnection, rows: list[dict[str, Any]]) -> lis
         # SQLAlchemy orders PostgreSQL's RETURNING rows by the parameters itself (its sentinel support).
         result = await conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows)
         return [int(row.id) for row in result.all()]
-    # SQLite: SQLAlchemy would insert row by row to keep the order. One multi-row INSERT assigns
-    # consecutive rowids in the order of its VALUES while this transaction holds the write lock; the
-    # RETURNING rows may come in any order, so they are sorted. Ids that are not consecutive would
+    # SQLite: asked to keep the order, SQLAlchemy would insert row by row. Its multi-row INSERTs
+    # ("insertmanyvalues") assign consecutive rowids in the order of their VALUES while this
+    # transaction holds the write lock; the RETURNING rows may come in any order, so they are sorted. Ids that are not consecutive would
     # mean that reasoning failed: the batch is undone and its rows are written one by one.
-    result = await conn.execute(insert(messages).values(rows).returning(messages.c.id))
+    result = await conn.execute(insert(messages).returning(messages.c.id), rows)
     ids = sorted(int(row.id) for row in result.all())
     if len(ids) != len(rows) or ids[-1] - ids[0] != len(rows) - 1:
         raise RuntimeError(f"a multi-row insert returned ids that are not consecutive: {ids[:3]}…")
     return ids
 
 
-def _by_id(moves: Sequence[Move], value: Any, column: Any, type_: Any = None) -> Any:
-    """CASE id WHEN … THEN value(move) … ELSE column END over the moves for which value is not None."""
-    whens = []
-    for move in moves:
-        found = value(move)
-        if found is not None:
-            whens.append((messages.c.id == move.id, literal(found, type_) if type_ is not None else literal(found)))
-    if not whens:
-        return None
-    return case(*whens, else_=column)
+# One row of the moves' VALUES list: id, expected status, new status, step time, error, WhatsApp id.
+_MOVE_TYPES = ("BIGINT", "VARCHAR", "VARCHAR", "TIMESTAMP WITHOUT TIME ZONE", "TEXT", "VARCHAR")
+
+
+@functools.lru_cache(maxsize=1024)
+def _move_sql(dialect: str, count: int) -> str:
+    """The driver's SQL moving `count` messages at once: each row of the VALUES list moves the message
+    with its id only from its expected status (compare-and-set), and RETURNING names those it moved.
+    Written by hand and cached by size: building and compiling a SQLAlchemy statement of a few hundred
+    parameters for every batch cost more than the round trips it saved."""
+    width = len(_MOVE_TYPES)
+    if dialect == "postgresql":
+        rows = ", ".join(
+            "(" + ", ".join(f"CAST(${n * width + k + 1} AS {kind})" for k, kind in enumerate(_MOVE_TYPES)) + ")"
+            for n in range(count))
+    else:
+        rows = ", ".join(["(" + ", ".join("?" * width) + ")"] * count)
+    steps = ", ".join(f"{column} = CASE WHEN v.column3 = '{step}' THEN v.column4 ELSE messages.{column} END"
+                      for step, column in STEP_COLUMN.items())
+    return (f"UPDATE messages SET status = v.column3, {steps}, "
+            f"error = CASE WHEN v.column3 = '{FAILED}' THEN v.column5 ELSE messages.error END, "
+            f"wa_id = COALESCE(v.column6, messages.wa_id) "
+            f"FROM (VALUES {rows}) AS v "
+            f"WHERE messages.id = v.column1 AND messages.status = v.column2 RETURNING messages.id")
 
 
 async def move_batch(conn: AsyncConnection, moves: Sequence[Move]) -> list[bool]:
@@ -139,25 +154,21 @@ async def move_batch(conn: AsyncConnection, moves: Sequence[Move]) -> list[bool]
     `expected` and moved. Counters move only for the messages that moved."""
     if not moves:
         return []
-    c = messages.c
-    values: dict[Any, Any] = {c.status: case(*((c.id == m.id, literal(m.new)) for m in moves), else_=c.status)}
-    for step, column in STEP_COLUMN.items():
-        moved_here = [m for m in moves if m.new == step]
-        if moved_here:
-            values[c[column]] = _by_id(moved_here, lambda m: m.at, c[column], UTCDateTime())
-    failing = [m for m in moves if m.new == FAILED]
-    if failing:
-        values[c.error] = case(*((c.id == m.id, literal(m.error)) for m in failing), else_=c.error)
-    with_id = _by_id(moves, lambda m: m.wa_id, c.wa_id)
-    if with_id is not None:
-        values[c.wa_id] = with_id
-    expected = case(*((c.id == m.id, literal(m.expected)) for m in moves))
-    statement = (update(messages).where(c.id.in_([m.id for m in moves]), c.status == expected)
-                 .values(values).returning(c.id))
-    moved = {int(row.id) for row in await conn.execute(statement)}
+    dialect = conn.dialect
+    when = _processor(messages.c.sent_at, dialect)
+    params: list[Any] = []
+    for m in moves:
+        params += (m.id, m.expected, m.new, when(m.at), m.error if m.new == FAILED else None, m.wa_id)
+    result = await conn.exec_driver_sql(_move_sql(dialect.name, len(moves)), tuple(params))
+    moved = {int(row[0]) for row in result}
     counted: Counter[tuple[str, str]] = Counter()
     for move in moves:
         if move.id in moved and move.count is not None and move.session is not None:
             counted[(move.session, move.count)] += 1
     await _add(conn, counted)
     return [move.id in moved for move in moves]
+
+
+def _processor(column: Any, dialect: Any) -> Callable[[Any], Any]:
+    found = column.type.bind_processor(dialect)
+    return found if found is not None else (lambda value: value)
