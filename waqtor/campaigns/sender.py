@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 100
-WINDOW = 32  # recipients of an unthrottled campaign in flight at once on one session
+WINDOW = 64  # recipients of an unthrottled campaign in flight at once on one session
 LONGEST_SLEEP = 3600.0
 RETRY_SOON = 0.05  # seconds after a pass that found its campaigns changed under it
 NOT_ON_WHATSAPP = "not_on_whatsapp: the number has no WhatsApp account"
