@@ -1,8 +1,9 @@
 """One session's campaign sender: the only task that sends campaign messages on that session, whatever
 the number of campaigns on it: one at a time, or, for a campaign with no throttle at all (no delay, no
-caps) on a session with no send rate, up to `WINDOW` recipients at once, so that their database writes
-(claims, the log, status moves) are committed together (`waqtor.storage.groupcommit`). Each recipient
-still goes through the steps below in order, so a crash leaves what it left before; a throttled
+caps) on a session with no send rate, up to `WINDOW` recipients at once (and, with `stopAfterFailures`,
+no more than the failures it may still take), so that their database writes (claims, the log, status
+moves) are committed together (`waqtor.storage.groupcommit`). Each recipient still goes through the
+steps below in order, so a crash leaves what it left before, for each recipient in flight; a throttled
 campaign waits for the window to empty and is then sent one at a time, exactly as before.
 
 Each pass: pause the campaigns if the session reported an error, resume those a reconnect clears,
@@ -60,6 +61,7 @@ class _Campaign:
     after: int = 0
     history: deque[datetime] = field(default_factory=deque)
     failures: int = 0
+    flying: int = 0  # its sends in flight
 
 
 class SessionSender:
@@ -191,10 +193,14 @@ class SessionSender:
                 return None
             await self._send(chosen, chosen.queue.popleft())
             return None
-        if len(self._flight) >= WINDOW:
+        limit = stop_after(chosen.record)
+        # With `stopAfterFailures`, never more in flight than failures it may still take: the campaign
+        # pauses after exactly that many failures in a row, as when it sends one at a time.
+        if len(self._flight) >= WINDOW or limit is not None and chosen.failures + chosen.flying >= limit:
             self._landed.clear()
             await self._landed.wait()
             return None
+        chosen.flying += 1
         task = asyncio.create_task(self._send_in_flight(chosen, chosen.queue.popleft()),
                                    name=f"campaign-send[{self.session}]")
         self._flight.add(task)
@@ -217,6 +223,7 @@ class SessionSender:
                           self.session)
             self._reload = True
         finally:
+            item.flying -= 1
             self._flight.discard(asyncio.current_task())  # type: ignore[arg-type]
             self._landed.set()
             self.wake()
