@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from waqtor.campaigns.importer import Row
 from waqtor.campaigns.model import DELIVERED, PENDING, R_FAILED, READ, RECIPIENT_FROM, RUNNING, SENDING, SENT
-from waqtor.storage.records import CampaignRecord, MessageRecord, RecipientRecord
 from waqtor.storage.groupcommit import GroupCommit
+from waqtor.storage.records import CampaignRecord, MessageRecord, RecipientRecord
 from waqtor.storage.tables import UTCDateTime, campaign_recipients, campaigns, messages
 
 INSERT_BATCH = 5_000

@@ -13,8 +13,8 @@ few statements as the batch allows.
 
 from __future__ import annotations
 
-from collections import Counter
 import functools
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,9 +69,8 @@ async def _add(conn: AsyncConnection, counted: Counter[tuple[str, str]]) -> None
                            .values({column: column + added}))
 
 
-def _insert(dialect: str, new_only: bool) -> Insert:
-    if not new_only:
-        return insert(messages)
+def _insert_new(dialect: str) -> Insert:
+    """INSERT that skips a row the log's unique index already holds."""
     if dialect == "postgresql":
         return postgresql.insert(messages).on_conflict_do_nothing()
     return sqlite.insert(messages).on_conflict_do_nothing()
@@ -89,7 +88,7 @@ async def insert_batch(conn: AsyncConnection, items: Sequence[NewMessage]) -> li
     for (new_only, _), indexes in groups.items():
         if new_only:
             # Rows a conflict skipped return nothing: match the others by their (unique) identity.
-            statement = _insert(dialect, True).returning(
+            statement = _insert_new(dialect).returning(
                 messages.c.id, messages.c.session, messages.c.direction, messages.c.wa_id)
             result = await conn.execute(statement, [rows[i] for i in indexes])
             stored = {(row.session, row.direction, row.wa_id): row.id for row in result}
@@ -114,8 +113,9 @@ async def _ordered_ids(conn: AsyncConnection, rows: list[dict[str, Any]]) -> lis
         return [int(row.id) for row in result.all()]
     # SQLite: asked to keep the order, SQLAlchemy would insert row by row. Its multi-row INSERTs
     # ("insertmanyvalues") assign consecutive rowids in the order of their VALUES while this
-    # transaction holds the write lock; the RETURNING rows may come in any order, so they are sorted. Ids that are not consecutive would
-    # mean that reasoning failed: the batch is undone and its rows are written one by one.
+    # transaction holds the write lock; the RETURNING rows may come in any order, so they are sorted.
+    # Ids that are not consecutive would mean that reasoning failed: the batch is undone and its rows
+    # are written one by one.
     result = await conn.execute(insert(messages).returning(messages.c.id), rows)
     ids = sorted(int(row.id) for row in result.all())
     if len(ids) != len(rows) or ids[-1] - ids[0] != len(rows) - 1:

@@ -15,9 +15,9 @@ from sqlalchemy import ColumnElement, Select, and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from waqtor.messaging.status import FAILED, QUEUED, SENT
-from waqtor.storage.records import MediaRecord, MessageRecord
 from waqtor.storage.groupcommit import GroupCommit
 from waqtor.storage.message_batches import Move, NewMessage, insert_batch, move_batch
+from waqtor.storage.records import MediaRecord, MessageRecord
 from waqtor.storage.tables import media, messages
 
 _MESSAGE_FIELDS = [c.name for c in messages.columns if c.name != "media_id"]
