@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tests.campaigns.helpers import contact, create, phones, recipients, wait_for
 from tests.conftest import Harness, make_settings
-from waqtor.campaigns.sender import WINDOW
+from waqtor.campaigns.window import SIZE as WINDOW
 from waqtor.config import Settings
 from waqtor.storage.tables import messages
 

@@ -1,6 +1,6 @@
 """One session's campaign sender: the only task that sends campaign messages on that session, whatever
 the number of campaigns on it: one at a time, or, for a campaign with no throttle at all (no delay, no
-caps) on a session with no send rate, up to `WINDOW` recipients at once (and, with `stopAfterFailures`,
+caps) on a session with no send rate, up to `window.SIZE` recipients at once (and, with `stopAfterFailures`,
 no more than the failures it may still take), so that their database writes (claims, the log, status
 moves) are committed together (`waqtor.storage.groupcommit`). Each recipient still goes through the
 steps below in order, so a crash leaves what it left before, for each recipient in flight; a throttled
@@ -33,6 +33,7 @@ from waqtor.campaigns import model
 from waqtor.campaigns.definition import checks_whatsapp, schedule_of, stop_after, throttle_of
 from waqtor.campaigns.importer import template_values
 from waqtor.campaigns.throttle import draw_delay, next_send_time
+from waqtor.campaigns.window import SendWindow
 from waqtor.errors import SessionNotFound, SessionNotReady, WaqtorError
 from waqtor.messaging.phones import Recipient
 from waqtor.messaging.service import Draft
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 100
-WINDOW = 64  # recipients of an unthrottled campaign in flight at once on one session
 LONGEST_SLEEP = 3600.0
 RETRY_SOON = 0.05  # seconds after a pass that found its campaigns changed under it
 NOT_ON_WHATSAPP = "not_on_whatsapp: the number has no WhatsApp account"
@@ -78,8 +78,8 @@ class SessionSender:
         self._turn = 0
         self.not_before: datetime | None = None
         self._primed = False
-        self._flight: set[asyncio.Task[None]] = set()  # sends in flight (unthrottled campaigns)
-        self._landed = asyncio.Event()  # set when a send in flight ends
+        self._flight = SendWindow(session)  # sends in flight (unthrottled campaigns)
+        self._broken = False  # a send in flight failed unexpectedly
         state = runner.sessions.get(session).monitor.state
         self._seen_error = (state.last_error or {}).get("at")
         self._ready = state.ready
@@ -115,12 +115,9 @@ class SessionSender:
     async def run(self) -> None:
         try:
             await self._run()
-            await self._drain()
+            await self._flight.drain()
         finally:
-            for task in self._flight:  # cut off (stopped past its grace): settled at the next start
-                task.cancel()
-            if self._flight:
-                await asyncio.gather(*self._flight, return_exceptions=True)
+            await self._flight.cut_off()
 
     async def _run(self) -> None:
         while not self.stopping:
@@ -177,7 +174,7 @@ class SessionSender:
             # A campaign with no one left is done, whatever its throttle would say about the next send.
             if item.record.status == model.RUNNING and not await self._refill(item):
                 if self._flight:  # its last recipients are in flight (one may yet go back to pending)
-                    await self._drain()
+                    await self._flight.drain()
                     return None
                 return None if await self._finish(item) else self._runner.poll_interval
         if not state.ready:
@@ -189,21 +186,23 @@ class SessionSender:
             return min(wait, (at - now).total_seconds())
         if not self._unthrottled(chosen):
             if self._flight:
-                await self._drain()  # a throttled send waits until nothing else is in flight
+                await self._flight.drain()  # a throttled send waits until nothing else is in flight
                 return None
             await self._send(chosen, chosen.queue.popleft())
             return None
+        if self._broken:
+            # A send in flight failed unexpectedly (the database?): pause as a failed pass would.
+            self._broken = False
+            await self._flight.drain()
+            return self._runner.poll_interval
         limit = stop_after(chosen.record)
         # With `stopAfterFailures`, never more in flight than failures it may still take: the campaign
         # pauses after exactly that many failures in a row, as when it sends one at a time.
-        if len(self._flight) >= WINDOW or limit is not None and chosen.failures + chosen.flying >= limit:
-            self._landed.clear()
-            await self._landed.wait()
+        if self._flight.full or limit is not None and chosen.failures + chosen.flying >= limit:
+            await self._flight.landing()  # at once when nothing is in flight
             return None
         chosen.flying += 1
-        task = asyncio.create_task(self._send_in_flight(chosen, chosen.queue.popleft()),
-                                   name=f"campaign-send[{self.session}]")
-        self._flight.add(task)
+        self._flight.launch(self._send_in_flight(chosen, chosen.queue.popleft()))
         return None
 
     def _unthrottled(self, item: _Campaign) -> bool:
@@ -222,16 +221,10 @@ class SessionSender:
             log.exception("session %s: a campaign send failed; the recipient is settled from the message log",
                           self.session)
             self._reload = True
+            self._broken = True
         finally:
             item.flying -= 1
-            self._flight.discard(asyncio.current_task())  # type: ignore[arg-type]
-            self._landed.set()
             self.wake()
-
-    async def _drain(self) -> None:
-        """Wait until every send in flight has ended."""
-        while self._flight:
-            await asyncio.gather(*list(self._flight), return_exceptions=True)
 
     def _choose(self, now: datetime) -> tuple[_Campaign | None, datetime | None]:
         running = [c for c in self._campaigns.values() if c.record.status == model.RUNNING]
