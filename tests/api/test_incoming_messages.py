@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import UTC, datetime
 
@@ -105,3 +106,23 @@ async def test_a_location_received_without_details_is_logged_without_them(gw: Ha
                                     type="location", text=None, timestamp=datetime.now(UTC)))
     row = (await gw.client.get("/api/messages")).json()["data"]["messages"][0]
     assert (row["type"], row["location"], row["body"]) == ("location", None, None)
+
+
+async def test_many_messages_arriving_at_once_are_all_logged_published_and_counted(live: LiveServer) -> None:
+    # Their writes are group-committed (several share a transaction); none may be lost or counted twice.
+    count = 150
+    async with live.client() as http, await open_ws(live) as ws:
+        await http.post("/api/sandbox/scan")
+        await command(ws, "subscribed", type="subscribe", events=["message"])
+        answers = await asyncio.gather(*(http.post("/api/sandbox/inbound", json={"from": SENDER, "body": f"n{n}"})
+                                         for n in range(count)))
+        assert all(answer.status_code == 200 for answer in answers)
+        published = {(await recv_type(ws, "message"))["data"]["body"] for _ in range(count)}
+        assert published == {f"n{n}" for n in range(count)}
+        rows = (await http.get("/api/messages", params={"direction": "in", "limit": 500})).json()["data"]["messages"]
+        assert sorted(r["body"] for r in rows) == sorted(f"n{n}" for n in range(count))
+        assert len({r["id"] for r in rows}) == count
+        state = (await http.get("/api/session/state")).json()["data"]
+        assert state["stats"]["messagesReceived"] == count
+    stored = await live.app.state.gateway.storage.sessions.load_state("default")
+    assert stored is not None and stored.messages_received == count

@@ -3,7 +3,8 @@
 - **One sender per session** (`sender.SessionSender`), and only while that session's engine runs on
   this instance: the session manager calls `start_session_runner(name)` after it started the engine
   and `stop_session_runner(name)` before it stops it. So a session sends one campaign message at a
-  time whatever the number of campaigns on it, and with several gateway instances only the one that
+  time whatever the number of campaigns on it (a campaign with no throttle, on a session with no send
+  rate, a bounded window of them: see `sender`), and with several gateway instances only the one that
   runs a session sends its campaigns (and every claim of a recipient is a conditional UPDATE besides).
 - **Statuses from the acknowledgements**: the runner listens to the message service
   (`add_status_listener`): each delivered, read or failed report of a campaign message moves its

@@ -1,5 +1,10 @@
-"""One session's campaign sender: the only task that sends campaign messages on that session, one at a
-time, whatever the number of campaigns on it.
+"""One session's campaign sender: the only task that sends campaign messages on that session, whatever
+the number of campaigns on it: one at a time, or, for a campaign with no throttle at all (no delay, no
+caps) on a session with no send rate, up to `window.SIZE` recipients at once (and, with `stopAfterFailures`,
+no more than the failures it may still take), so that their database writes (claims, the log, status
+moves) are committed together (`waqtor.storage.groupcommit`). Each recipient still goes through the
+steps below in order, so a crash leaves what it left before, for each recipient in flight; a throttled
+campaign waits for the window to empty and is then sent one at a time, exactly as before.
 
 Each pass: pause the campaigns if the session reported an error, resume those a reconnect clears,
 start scheduled campaigns whose time came, then pick the running campaign that may send soonest
@@ -28,6 +33,7 @@ from waqtor.campaigns import model
 from waqtor.campaigns.definition import checks_whatsapp, schedule_of, stop_after, throttle_of
 from waqtor.campaigns.importer import template_values
 from waqtor.campaigns.throttle import draw_delay, next_send_time
+from waqtor.campaigns.window import SendWindow
 from waqtor.errors import SessionNotFound, SessionNotReady, WaqtorError
 from waqtor.messaging.phones import Recipient
 from waqtor.messaging.service import Draft
@@ -55,6 +61,7 @@ class _Campaign:
     after: int = 0
     history: deque[datetime] = field(default_factory=deque)
     failures: int = 0
+    flying: int = 0  # its sends in flight
 
 
 class SessionSender:
@@ -71,6 +78,8 @@ class SessionSender:
         self._turn = 0
         self.not_before: datetime | None = None
         self._primed = False
+        self._flight = SendWindow(session)  # sends in flight (unthrottled campaigns)
+        self._broken = False  # a send in flight failed unexpectedly
         state = runner.sessions.get(session).monitor.state
         self._seen_error = (state.last_error or {}).get("at")
         self._ready = state.ready
@@ -104,6 +113,13 @@ class SessionSender:
     # ---- the loop -------------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        try:
+            await self._run()
+            await self._flight.drain()
+        finally:
+            await self._flight.cut_off()
+
+    async def _run(self) -> None:
         while not self.stopping:
             try:
                 await self._runner.settle(self.session)
@@ -157,6 +173,9 @@ class SessionSender:
         for item in list(self._campaigns.values()):
             # A campaign with no one left is done, whatever its throttle would say about the next send.
             if item.record.status == model.RUNNING and not await self._refill(item):
+                if self._flight:  # its last recipients are in flight (one may yet go back to pending)
+                    await self._flight.drain()
+                    return None
                 return None if await self._finish(item) else self._runner.poll_interval
         if not state.ready:
             return wait
@@ -165,8 +184,47 @@ class SessionSender:
             return wait
         if at > now:
             return min(wait, (at - now).total_seconds())
-        await self._send(chosen, chosen.queue.popleft())
+        if not self._unthrottled(chosen):
+            if self._flight:
+                await self._flight.drain()  # a throttled send waits until nothing else is in flight
+                return None
+            await self._send(chosen, chosen.queue.popleft())
+            return None
+        if self._broken:
+            # A send in flight failed unexpectedly (the database?): pause as a failed pass would.
+            self._broken = False
+            await self._flight.drain()
+            return self._runner.poll_interval
+        limit = stop_after(chosen.record)
+        # With `stopAfterFailures`, never more in flight than failures it may still take: the campaign
+        # pauses after exactly that many failures in a row, as when it sends one at a time.
+        if self._flight.full or limit is not None and chosen.failures + chosen.flying >= limit:
+            await self._flight.landing()  # at once when nothing is in flight
+            return None
+        chosen.flying += 1
+        self._flight.launch(self._send_in_flight(chosen, chosen.queue.popleft()))
         return None
+
+    def _unthrottled(self, item: _Campaign) -> bool:
+        """No delay, no caps, no send rate on the session: nothing orders its sends in time."""
+        throttle = throttle_of(item.record.throttle)
+        return (self._runner.session_interval == 0 and throttle.max_delay <= 0 and throttle.min_delay <= 0
+                and not throttle.caps())
+
+    async def _send_in_flight(self, item: _Campaign, recipient: RecipientRecord) -> None:
+        try:
+            await self._send(item, recipient)
+        except WaqtorError as exc:
+            log.info("session %s: campaigns changed during a send (%s); looking again", self.session, exc.message)
+            self._reload = True
+        except Exception:
+            log.exception("session %s: a campaign send failed; the recipient is settled from the message log",
+                          self.session)
+            self._reload = True
+            self._broken = True
+        finally:
+            item.flying -= 1
+            self.wake()
 
     def _choose(self, now: datetime) -> tuple[_Campaign | None, datetime | None]:
         running = [c for c in self._campaigns.values() if c.record.status == model.RUNNING]

@@ -135,5 +135,8 @@ class Storage:
 
     async def close(self) -> None:
         if self._engine is not None:
+            if hasattr(self, "messages"):  # the group-committed writes in flight
+                await self.messages.close()
+                await self.campaigns.close()
             await self._engine.dispose()
             self._engine = None

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from waqtor.campaigns.importer import Row
 from waqtor.campaigns.model import DELIVERED, PENDING, R_FAILED, READ, RECIPIENT_FROM, RUNNING, SENDING, SENT
+from waqtor.storage.groupcommit import GroupCommit
 from waqtor.storage.records import CampaignRecord, MessageRecord, RecipientRecord
-from waqtor.storage.tables import campaign_recipients, campaigns, messages
+from waqtor.storage.tables import UTCDateTime, campaign_recipients, campaigns, messages
 
 INSERT_BATCH = 5_000
 _CAMPAIGN_FIELDS = [c.name for c in campaigns.columns]
@@ -99,9 +100,23 @@ class InFlight:
     message: MessageRecord | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    recipient_id: int
+    campaign_id: str
+    at: datetime
+
+
 class CampaignRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # Claims of recipients sent concurrently (a campaign with no delay) share a transaction.
+        self._claims: GroupCommit[_Claim, bool] = GroupCommit(
+            "recipient-claims", self._write_claims, key=lambda claim: claim.recipient_id)
+
+    async def close(self) -> None:
+        """Wait for the claims in flight (the storage closes this before its engine)."""
+        await self._claims.close()
 
     # ---- campaigns ----------------------------------------------------------------------------------
 
@@ -186,14 +201,28 @@ class CampaignRepository:
             return [_recipient(row) for row in (await conn.execute(query)).all()]
 
     async def claim(self, recipient_id: int, campaign_id: str, at: datetime) -> bool:
-        """pending → sending, only while the campaign is running: the one step that lets a message go."""
-        running = exists().where(c.id == campaign_id, c.status == RUNNING)
+        """pending → sending, only while the campaign is running: the one step that lets a message go.
+        Returns once the claim committed (claims made at the same time are written together)."""
+        return await self._claims.submit(_Claim(recipient_id, campaign_id, at))
+
+    async def _write_claims(self, claims: Sequence[_Claim]) -> list[bool]:
+        """One conditional UPDATE per campaign for the batch; which recipients it claimed."""
+        by_campaign: dict[str, list[_Claim]] = {}
+        for claim in claims:
+            by_campaign.setdefault(claim.campaign_id, []).append(claim)
+        claimed: set[int] = set()
         async with self._engine.begin() as conn:
-            result = await conn.execute(
-                update(campaign_recipients).where(r.id == recipient_id, r.status == PENDING, running)
-                .values(status=SENDING, attempted_at=at, updated_at=at, reason=None)
-            )
-        return result.rowcount == 1
+            for campaign_id, group in by_campaign.items():
+                running = exists().where(c.id == campaign_id, c.status == RUNNING)
+                at = case(*((r.id == one.recipient_id, literal(one.at, UTCDateTime())) for one in group))
+                result = await conn.execute(
+                    update(campaign_recipients)
+                    .where(r.id.in_([one.recipient_id for one in group]), r.status == PENDING, running)
+                    .values(status=SENDING, attempted_at=at, updated_at=at, reason=None)
+                    .returning(r.id)
+                )
+                claimed.update(int(row.id) for row in result)
+        return [claim.recipient_id in claimed for claim in claims]
 
     async def skip(self, recipient_id: int, reason: str, at: datetime) -> bool:
         """pending → skipped with `reason`."""

@@ -6,18 +6,19 @@ acknowledgements racing for one message cannot move it backwards.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import ColumnElement, Select, and_, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from waqtor.messaging.status import FAILED, QUEUED, SENT, STEP_COLUMN
+from waqtor.messaging.status import FAILED, QUEUED, SENT
+from waqtor.storage.groupcommit import GroupCommit
+from waqtor.storage.message_batches import Move, NewMessage, insert_batch, move_batch
 from waqtor.storage.records import MediaRecord, MessageRecord
-from waqtor.storage.tables import media, messages, session_state
+from waqtor.storage.tables import media, messages
 
 _MESSAGE_FIELDS = [c.name for c in messages.columns if c.name != "media_id"]
 _MEDIA_COLUMNS = [c.label(f"m__{c.name}") for c in media.columns]
@@ -73,36 +74,53 @@ def _record(row: Any) -> MessageRecord:
     return MessageRecord(media=attached, **{name: values[name] for name in _MESSAGE_FIELDS})
 
 
-async def _add_one(conn: AsyncConnection, session: str, counter: str) -> None:
-    column = session_state.c[counter]
-    await conn.execute(update(session_state).where(session_state.c.session == session).values({column: column + 1}))
+def _insert_key(item: NewMessage) -> object:
+    # Two deliveries of one incoming message go in different batches: the second finds the first.
+    return item.identity if item.new_only else object()
+
+
+def _move_key(item: Move) -> int:
+    return item.id
 
 
 class MessageRepository:
+    """Inserts, `mark_sent` and `move` are group-committed (`waqtor.storage.groupcommit`): concurrent
+    callers share a transaction, and each returns once its own write committed."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._inserts: GroupCommit[NewMessage, int | None] = GroupCommit(
+            "message-inserts", self._write_inserts, key=_insert_key)
+        self._moves: GroupCommit[Move, bool] = GroupCommit("message-moves", self._write_moves, key=_move_key)
+
+    async def close(self) -> None:
+        """Wait for the writes in flight (the storage closes this before its engine)."""
+        await self._inserts.close()
+        await self._moves.close()
+
+    async def _write_inserts(self, items: Sequence[NewMessage]) -> list[int | None]:
+        async with self._engine.begin() as conn:
+            return await insert_batch(conn, items)
+
+    async def _write_moves(self, items: Sequence[Move]) -> list[bool]:
+        async with self._engine.begin() as conn:
+            return await move_batch(conn, items)
 
     async def insert(self, values: dict[str, Any], attached: MediaRecord | None = None, *,
                      count: str | None = None) -> MessageRecord:
         """Log a message; `values` are column values (without `id`); returns the stored record. `count`
         (`messages_received`) adds one to that counter of the session's state in the same transaction:
         after a crash the log and the counter agree."""
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                insert(messages).values(**values, media_id=attached.id if attached else None)
-            )
-            if count is not None:
-                await _add_one(conn, values["session"], count)
-        return self._built(result.inserted_primary_key[0], values, attached)
+        message_id = await self._inserts.submit(NewMessage(values, attached, count))
+        assert message_id is not None
+        return self._built(message_id, values, attached)
 
     async def insert_new(self, values: dict[str, Any], attached: MediaRecord | None = None, *,
                          count: str | None = None) -> MessageRecord | None:
         """Like `insert`, but None (and nothing counted) when the session already logged this WhatsApp
         id in this direction."""
-        try:
-            return await self.insert(values, attached, count=count)
-        except IntegrityError:
-            return None
+        message_id = await self._inserts.submit(NewMessage(values, attached, count, new_only=True))
+        return None if message_id is None else self._built(message_id, values, attached)
 
     async def delete_session(self, session: str, batch: int = 5000) -> set[str]:
         """Remove every message of `session`, `batch` rows per transaction (so a long log never holds the
@@ -138,26 +156,12 @@ class MessageRepository:
     async def mark_sent(self, message_id: int, wa_id: str, at: datetime, session: str | None = None) -> bool:
         """queued → sent with the engine's id, adding one to `session`'s `messages_sent` in the same
         transaction when it is given; False (nothing counted) when the message was no longer queued."""
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                update(messages)
-                .where(messages.c.id == message_id, messages.c.status == QUEUED)
-                .values(status=SENT, wa_id=wa_id, sent_at=at)
-            )
-            if result.rowcount == 1 and session is not None:
-                await _add_one(conn, session, "messages_sent")
-        return result.rowcount == 1
+        count = "messages_sent" if session is not None else None
+        return await self._moves.submit(Move(message_id, QUEUED, SENT, at, wa_id=wa_id, session=session, count=count))
 
     async def move(self, message_id: int, expected: str, new: str, at: datetime, error: str | None = None) -> bool:
         """Set `new` (and its step time) if the message is still in `expected`; False otherwise."""
-        values: dict[str, Any] = {"status": new, STEP_COLUMN[new]: at}
-        if new == FAILED:
-            values["error"] = error
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                update(messages).where(messages.c.id == message_id, messages.c.status == expected).values(**values)
-            )
-        return result.rowcount == 1
+        return await self._moves.submit(Move(message_id, expected, new, at, error if new == FAILED else None))
 
     async def fail_queued(self, at: datetime, error: str, ids: list[int] | None = None, *,
                           session: str | None = None) -> int:
