@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN = 1013
 CLOSE_GOING_AWAY = 1001
 CLOSE_LOST = 1006
+CLOSE_INTERNAL = 1011
+
+log = logging.getLogger(__name__)
 
 # What a send raises when the connection is gone.
 SEND_FAILURES = (WebSocketDisconnect, RuntimeError, OSError)
@@ -56,6 +60,7 @@ class Client:
     # The writer is sending (or a send that had to wait is being finished): later frames queue.
     busy: bool = False
     _finishing: asyncio.Task[None] | None = None
+    _waiting_send: Coroutine[Any, Any, None] | None = None
 
     def push(self, event_id: int | None, text: str) -> None:
         """Send a frame now if nothing is ahead of it, else queue it; a client whose queue is full is
@@ -120,7 +125,14 @@ class Client:
             send.close()
             self.close(CLOSE_LOST, "connection lost")
             return
+        except Exception:
+            # Not this client's business to stop the fan-out that called it: only this client goes.
+            send.close()
+            log.exception("ws client %d: sending a frame failed", self.id)
+            self.close(CLOSE_INTERNAL, "internal error while sending; reconnect with ?after= to resume")
+            return
         self.busy = True
+        self._waiting_send = send
         self._finishing = asyncio.get_running_loop().create_task(self._finish(send, waiting, event_id),
                                                                  name=f"ws{self.id}:send")
 
@@ -149,6 +161,7 @@ class Client:
         finally:
             send.close()  # a no-op once it returned; else it is told it will not be resumed
             self.busy = False
+            self._waiting_send = None
             self._finishing = None
             self.wake.set()
 
@@ -181,7 +194,15 @@ class Client:
 
     async def stop_sending(self) -> None:
         """Stop a send still being finished (the connection is going away)."""
-        if self._finishing is not None:
-            self._finishing.cancel()
-            with contextlib.suppress(asyncio.CancelledError, *SEND_FAILURES):
-                await self._finishing
+        finishing = self._finishing
+        if finishing is None:
+            return
+        finishing.cancel()
+        with contextlib.suppress(asyncio.CancelledError, *SEND_FAILURES):
+            await finishing
+        # A task cancelled before its first step never ran its own clean-up: do it here.
+        if self._waiting_send is not None:
+            self._waiting_send.close()
+        self._waiting_send = None
+        self._finishing = None
+        self.busy = False
