@@ -130,7 +130,10 @@ class TextFormatter(logging.Formatter):
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
         line = redact(super().formatMessage(record))
         rid = getattr(record, "request_id", None) or request_id.get()
-        fields = ({"request_id": rid} if rid else {}) | {k: _clean(v) for k, v in _extras(record).items()}
+        extras = _extras(record)
+        if not extras:  # most lines, every access line
+            return f"{line} request_id={rid}" if rid else line
+        fields = ({"request_id": rid} if rid else {}) | {k: _clean(v) for k, v in extras.items()}
         return line + "".join(f" {key}={value}" for key, value in fields.items())
 
 

@@ -15,15 +15,22 @@ does not see the `X-API-Key` header and `apiKey` query schemes it accepts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.encoders import jsonable_encoder
-from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from waqtor.api.deps import api_key_header, api_key_query
 from waqtor.api.schemas import ErrorEnvelope
+
+try:
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # a FastAPI whose app.routes are the routes themselves, included routers flattened
+    def iter_route_contexts(routes: Sequence[Any]) -> Iterator[Any]:  # type: ignore[misc]
+        return iter(routes)
 
 REF = "#/components/schemas/{model}"
 ERROR_CONTENT = {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}}
@@ -65,7 +72,7 @@ def _is_error(response: dict[str, Any]) -> bool:
 KEY_SCHEMES = (api_key_header, api_key_query)
 
 
-def _scoped(route: RouteContext) -> bool:
+def _scoped(route: Any) -> bool:
     """Whether `route` declares the scope a key needs (one of its dependencies has a `scope`)."""
     return any(hasattr(depends.dependency, "scope") for depends in getattr(route, "dependencies", ()))
 
@@ -80,7 +87,7 @@ def document_keys(schema: dict[str, Any], routes: list[BaseRoute]) -> dict[str, 
         schemes.setdefault(scheme.scheme_name, described)
     paths = schema.get("paths", {})
     for route in iter_route_contexts(routes):
-        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+        if not isinstance(getattr(route, "original_route", route), APIRoute) or not route.include_in_schema:
             continue
         if not _scoped(route):
             continue
