@@ -58,9 +58,18 @@ class Metrics:
         )
         self._live = LiveState()
         self.registry.register(self._live)
+        # The histogram's child by (method, route template, status): `labels()` costs a lock and label
+        # checks on every request. Bounded: route templates and statuses are few, odd methods not kept.
+        self._latency_children: dict[tuple[str, str, int], Any] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self._latency.labels(method if method in METHODS else "other", route, str(status)).observe(seconds)
+        key = (method, route, status)
+        child = self._latency_children.get(key)
+        if child is None:
+            child = self._latency.labels(method if method in METHODS else "other", route, str(status))
+            if method in METHODS:
+                self._latency_children[key] = child
+        child.observe(seconds)
 
     async def on_publish(self, event: events.Event) -> None:
         self._events.labels(event.type).inc()

@@ -48,7 +48,7 @@ class Identity:
 
     @classmethod
     def gateway(cls) -> Identity:
-        return cls(key_id=None, name="gateway key", scopes=frozenset(SCOPES))
+        return GATEWAY
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes or ADMIN in self.scopes
@@ -85,3 +85,7 @@ class Identity:
             return next(iter(self.sessions))
         raise Forbidden(f"this API key is limited to the sessions {', '.join(sorted(self.sessions))}; "
                         "name one with ?session=", code="forbidden_session")
+
+
+# The gateway's own key: immutable, so one shared object rather than a new one on every request.
+GATEWAY = Identity(key_id=None, name="gateway key", scopes=frozenset(SCOPES))

@@ -2,7 +2,8 @@
 
 Most routes take small JSON bodies and get `WAQTOR_MAX_BODY`; the two upload routes take files and get
 room for the largest one they accept. A `Content-Length` over the limit is refused before anything is
-read; a body sent without one (chunked) is counted as it arrives and cut off at the limit.
+read; a body sent without one (chunked) is counted as it arrives and cut off at the limit. A request
+with neither header has no body, and one with a `Content-Length` under the limit cannot send more.
 """
 
 from __future__ import annotations
@@ -28,12 +29,21 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.limits.get((scope["method"], scope["path"].rstrip("/")), self.default)
+        length: bytes | None = None
+        chunked = False
         for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                if value.isdigit() and int(value) > limit:
-                    await self._refuse(limit, scope, receive, send)
-                    return
-                break
+            if name == b"content-length" and length is None:
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._refuse(limit, scope, receive, send)
+            return
+        if not chunked and (length is None or length.isdigit()):
+            # HTTP/1.1 framing: without Transfer-Encoding the body is exactly Content-Length bytes (no
+            # more is read), and empty without either; nothing to count, so no wrappers on every GET.
+            await self.app(scope, receive, send)
+            return
         received = 0
         too_big = False
         answered = False

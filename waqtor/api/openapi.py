@@ -7,15 +7,30 @@ gave only a description gets the error envelope as its body; and the envelope is
 routes whose success is plain text, and also for 422 (FastAPI would describe its own `detail` shape,
 which the gateway never sends). The fuzz test (tests/api/test_fuzz.py) checks the result against the
 running gateway.
+
+It also documents the API key on every operation whose route declares a scope (a `require(scope)`
+dependency, waqtor/api/deps.py): that dependency reads the key from the request itself, so FastAPI
+does not see the `X-API-Key` header and `apiKey` query schemes it accepts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
+from waqtor.api.deps import api_key_header, api_key_query
 from waqtor.api.schemas import ErrorEnvelope
+
+try:
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # a FastAPI whose app.routes are the routes themselves, included routers flattened
+    def iter_route_contexts(routes: Sequence[Any]) -> Iterator[Any]:  # type: ignore[misc]
+        return iter(routes)
 
 REF = "#/components/schemas/{model}"
 ERROR_CONTENT = {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}}
@@ -54,13 +69,43 @@ def _is_error(response: dict[str, Any]) -> bool:
     return all(media.get("schema", {}).get("$ref") in _ERROR_REFS for media in content.values())
 
 
+KEY_SCHEMES = (api_key_header, api_key_query)
+
+
+def _scoped(route: Any) -> bool:
+    """Whether `route` declares the scope a key needs (one of its dependencies has a `scope`)."""
+    return any(hasattr(depends.dependency, "scope") for depends in getattr(route, "dependencies", ()))
+
+
+def document_keys(schema: dict[str, Any], routes: list[BaseRoute]) -> dict[str, Any]:
+    """Add the API key schemes to every operation of the scoped `routes` (in place), as FastAPI does
+    for `Security` dependencies; returns `schema`."""
+    requirements = [{scheme.scheme_name: []} for scheme in KEY_SCHEMES]
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    for scheme in KEY_SCHEMES:
+        described = jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
+        schemes.setdefault(scheme.scheme_name, described)
+    paths = schema.get("paths", {})
+    for route in iter_route_contexts(routes):
+        if not isinstance(getattr(route, "original_route", route), APIRoute) or not route.include_in_schema:
+            continue
+        if not _scoped(route):
+            continue
+        for method in route.methods or ():
+            operation = paths.get(route.path_format, {}).get(method.lower())
+            if operation is not None:
+                present = operation.setdefault("security", [])
+                present[:0] = [item for item in requirements if item not in present]
+    return schema
+
+
 def install(app: FastAPI) -> None:
     """Make `app.openapi()` (and so /openapi.json and /docs) return the completed schema."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = complete(build())
+            app.openapi_schema = complete(document_keys(build(), app.routes))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
