@@ -17,10 +17,12 @@ MESSAGE = "message"
 MESSAGE_ACK = "message_ack"
 CAMPAIGN = "campaign"
 WEBHOOK_DISABLED = "webhook_disabled"
+SESSION_DELETED = "session_deleted"
 
 # Names a client may subscribe to, in the order websocket/info lists them. (A webhook's `test` delivery
 # is not among them: it goes to that one webhook only and never travels on the bus.)
-EVENT_TYPES: tuple[str, ...] = (SESSION_UPDATE, QR_CODE, MESSAGE, MESSAGE_ACK, CAMPAIGN, WEBHOOK_DISABLED)
+EVENT_TYPES: tuple[str, ...] = (SESSION_UPDATE, QR_CODE, MESSAGE, MESSAGE_ACK, CAMPAIGN, WEBHOOK_DISABLED,
+                                SESSION_DELETED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,3 +51,16 @@ async def test_websocket_info_shows_each_client_s_sessions_and_the_session_usage
         usage = {c["type"]: c["example"] for c in data["usage"]["commands"]}
         assert usage["get_state"]["session"] == "default" and usage["get_qr"]["session"] == "default"
         assert usage["subscribe"]["sessions"] == ["default"]
+
+
+async def test_deleting_a_session_tells_its_subscribers_with_session_deleted(live: LiveServer) -> None:
+    await _two_sessions(live)
+    async with live.client() as http, await open_ws(live) as shop, await open_ws(live) as support:
+        await command(shop, "subscribed", type="subscribe", events=["session_deleted"], sessions=["shop"])
+        await command(support, "subscribed", type="subscribe", events=["session_deleted"], sessions=["support"])
+        assert (await http.delete("/api/sessions/shop")).status_code == 200
+        frame = await recv_type(shop, "session_deleted")
+        assert frame["session"] == "shop" and frame["data"] == {"session": "shop"} and frame["id"]
+        # A client that follows only another session hears nothing of it.
+        assert (await http.delete("/api/sessions/support")).status_code == 200
+        assert (await recv_type(support, "session_deleted"))["session"] == "support"

@@ -106,3 +106,15 @@ async def test_a_card_stays_the_same_element_while_its_counters_move(gateway: Li
     await expect(dashboard.card.locator('button[data-action="stop"]')).to_have_count(1)
     await stop.click()
     await expect(dashboard.card.locator(".pill")).to_have_text("Stopped")
+
+
+async def test_a_session_deleted_while_the_page_is_open_loses_its_card(gateway: LiveServer, dashboard: Dashboard) -> None:
+    await create_session(gateway, "shop")
+    await dashboard.signed_in(gateway.http)
+    await expect(dashboard.card_of("shop")).to_be_visible()
+    await dashboard.card_of("shop").click()  # the linking panel and the send form work on it now
+    async with gateway.client() as client:
+        assert (await client.delete("/api/sessions/shop")).status_code == 200
+    await expect(dashboard.card_of("shop")).to_have_count(0)
+    await expect(dashboard.card).to_be_visible()
+    await expect(dashboard.page.locator("#linking")).not_to_contain_text("shop")

@@ -29,6 +29,7 @@ from waqtor.config import Settings
 from waqtor.engines import engine_class
 from waqtor.engines.base import Crashed, Engine, EngineContext, EngineEvent, Ready
 from waqtor.errors import Conflict, InvalidInput, SessionNotFound, Unavailable
+from waqtor.events import SESSION_DELETED
 from waqtor.messaging.routing import MessageSink, Sink, split_events
 from waqtor.sessions.actions import SessionActions
 from waqtor.sessions.monitor import Clock, SessionMonitor, utcnow
@@ -290,8 +291,14 @@ class SessionManager(SessionActions):
                 log.exception("session %s: a %s hook failed", name, kind)
 
     async def deleted(self, name: str) -> None:
-        """Tell the `deleted` hooks that `name` is gone (called by both ways of deleting it)."""
+        """Tell the `deleted` hooks that `name` is gone (called by both ways of deleting it), then every
+        client and webhook (`session_deleted`): no `session_update` will ever come for it again."""
         await self._run_hooks(self._deleted, name, "deleted")
+        try:
+            await self._bus.publish(SESSION_DELETED, {"session": name}, session=name)
+        except Exception:  # it is deleted either way: the caller is answered, the miss is logged
+            log.error("session %s: deleted, but the session_deleted event could not be published", name,
+                      exc_info=True)
 
     async def give_up(self, name: str) -> None:
         """Stop running `name` here and release its lease (shutdown, a stop, or a fairer spread)."""

@@ -1,5 +1,6 @@
 // Sessions: the status cards (with start, stop and restart), linking a phone by QR code or pairing
-// code, and logout. Turns `session_update` and `qr_code` events and the sessions list into the store.
+// code, and logout. Turns `session_update`, `session_deleted` and `qr_code` events and the sessions list
+// into the store.
 
 import { $ } from '../dom.js';
 import { Sessions } from '../sessions.js';
@@ -25,6 +26,10 @@ export class SessionsFeature {
     ];
     this.handlers = {
       session_update: (frame) => this.#putStates([frame.data], frame.timestamp),
+      session_deleted: (frame) => {
+        const gone = frame.data?.session ?? frame.session;
+        this.store.retainSessions([...this.store.sessions.keys()].filter((name) => name !== gone));
+      },
       qr_code: (frame) => {
         const name = frame.session ?? frame.data?.session;
         if (frame.data?.hasQR && name) this.loadQr(name, frame.data.expiresAt);
