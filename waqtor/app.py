@@ -31,6 +31,7 @@ from waqtor.api import openapi
 from waqtor.api.access_log import AccessLog
 from waqtor.api.body_limit import FORM_OVERHEAD, BodyLimit
 from waqtor.api.ratelimit import RateLimit
+from waqtor.api.routes.session import StateAnswers
 from waqtor.api.routes import (
     campaigns,
     cloud_webhooks,
@@ -190,6 +191,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.state_answers = StateAnswers()  # the state routes' answers, made once per state
     api_errors.install(app)
     openapi.install(app)
     app.add_middleware(RateLimit, window=rest_window, rate=settings.rate_limit)

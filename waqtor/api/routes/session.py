@@ -101,7 +101,9 @@ class StateAnswers:
         return Response(self.body(state, now), media_type="application/json")
 
 
-STATE_ANSWERS = StateAnswers()
+def state_answers(request: Request) -> StateAnswers:
+    """This app's cache of state answers (made with the app, in create_app)."""
+    return request.app.state.state_answers  # type: ignore[no-any-return]
 
 
 @router.get("/state", response_model=Envelope[SessionStateOut], summary="Current session state",
@@ -109,7 +111,7 @@ STATE_ANSWERS = StateAnswers()
 async def get_state(request: Request) -> Response:
     # The request rather than GatewayDep: one dependency fewer for FastAPI to solve on the busiest route.
     gateway = get_gateway(request)
-    return STATE_ANSWERS.response(await gateway.sessions.state_of(DEFAULT_SESSION), gateway.clock())
+    return state_answers(request).response(await gateway.sessions.state_of(DEFAULT_SESSION), gateway.clock())
 
 
 QR_IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from waqtor.api.deps import GatewayDep, IdentityDep, require
@@ -12,10 +12,10 @@ from waqtor.api.routes.session import (
     PAIR_RESPONSES,
     QR_IMAGE_RESPONSES,
     QRFormat,
-    STATE_ANSWERS,
     pair_view,
     qr_response,
     reset_view,
+    state_answers,
 )
 from waqtor.api.schemas import (
     ERROR_RESPONSES,
@@ -124,8 +124,8 @@ async def logout_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
 
 
 @router.get("/{name}/state", response_model=Envelope[SessionStateOut], summary="A session's state", dependencies=READ)
-async def session_state(gateway: GatewayDep, name: Name) -> Response:
-    return STATE_ANSWERS.response(await gateway.sessions.state_of(name), gateway.clock())
+async def session_state(gateway: GatewayDep, name: Name, request: Request) -> Response:
+    return state_answers(request).response(await gateway.sessions.state_of(name), gateway.clock())
 
 
 @router.get("/{name}/qr", response_model=Envelope[QROut], response_model_exclude_none=True,
