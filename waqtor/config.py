@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     webhook_poll_interval: float = Field(2.0, gt=0, description="Seconds between looks for due deliveries and expired leases.")
     webhook_refresh_interval: float = Field(30.0, gt=0, description="Seconds between reloads of the webhook list (picks up changes made on other instances).")
     webhook_outbox_timeout: float = Field(5.0, gt=0, description="Seconds publishing an event waits for the database to take its delivery rows before buffering them.")
+    webhook_retention_days: int = Field(30, ge=0, description="Days finished deliveries (delivered or given up) stay in the delivery log; 0 keeps them forever. Waiting ones are never removed.")
     webhook_outbox_buffer: int = Field(10_000, ge=1, description="Delivery rows held in memory while the database cannot take them; beyond, the oldest are dropped.")
     inbound_buffer: int = Field(10_000, ge=1, description="Received messages and status changes held in memory while the database cannot take them; beyond, the oldest are dropped.")
     # ---- messaging ----

@@ -4,6 +4,7 @@ leases that one sender at a time can hold, and what a disabled webhook keeps."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from waqtor.errors import Conflict
 from waqtor.storage import Storage
 from waqtor.storage.records import DeliveryRecord, WebhookRecord
 from waqtor.storage.webhooks import WebhookRepository
-from waqtor.webhooks.model import new_delivery_id
+from waqtor.webhooks.model import delivery_id_floor, new_delivery_id
 
 T0 = datetime(2025, 10, 28, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=50)
@@ -223,3 +224,16 @@ async def test_consecutive_failures_count_up_and_a_success_resets_them(repo: Web
     assert [await repo.record_dead("wh_a") for _ in range(3)] == [1, 2, 3]
     await repo.record_delivered("wh_a")
     assert (await repo.get("wh_a")).consecutive_failures == 0  # type: ignore[union-attr]
+
+
+async def test_pruning_removes_only_finished_deliveries_made_before_the_floor(repo: WebhookRepository) -> None:
+    await add_webhook(repo)
+    old, new = T0 - timedelta(days=40), T0
+    statuses = ("pending", "delivering", "failed", "delivered", "dead")
+    await repo.enqueue([replace(row(event_id=n, at=at), status=status)
+                        for n, (at, status) in enumerate((at, s) for at in (old, new) for s in statuses)])
+    assert await repo.prune_finished(delivery_id_floor(T0 - timedelta(days=30)), batch=1) == 2
+    left = {(d.created_at, d.status) for d in await repo.deliveries("wh_a", limit=50)}
+    # What is still owed to the receiver stays however old; only old finished ones went.
+    assert left == {(old, s) for s in ("pending", "delivering", "failed")} | {(new, s) for s in statuses}
+    assert await repo.prune_finished(delivery_id_floor(T0 - timedelta(days=30))) == 0

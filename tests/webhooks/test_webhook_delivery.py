@@ -4,12 +4,13 @@ actions, retries, refusals, Retry-After, disabling, redelivery, and receivers th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Harness, in_process, make_settings
+from tests.conftest import Harness, ShiftedClock, in_process, make_settings
 from tests.webhook_receiver import (
     FAST,
     Receiver,
@@ -280,3 +281,36 @@ async def test_a_redirect_is_not_followed(gw: Harness, receiver: Receiver) -> No
     await receiver.wait_for(2, "/moved")
     await delivery_settles(gw.client, hook["id"], "delivered")
     assert receiver.at("/elsewhere") == []
+
+
+async def test_finished_deliveries_leave_the_log_after_the_retention_and_waiting_ones_stay(
+        data_dir: Path, receiver: Receiver) -> None:
+    clock = ShiftedClock()
+    async with in_process(make_settings(data_dir, webhook_retention_days=30, **FAST), clock=clock) as gw:
+        assert gw.gateway.webhooks.retention.days == 30
+        done = await register(gw.client, receiver.url("/done"), events=["message"])
+        await publish(gw, 1)
+        await delivery_settles(gw.client, done["id"], "delivered")
+        # A receiver that fails: its delivery waits for a retry, long past the retention.
+        receiver.always("/down", Reply(503))
+        waiting = await register(gw.client, receiver.url("/down"), events=["campaign"])
+        await publish(gw, 2, type="campaign")
+        await delivery_settles(gw.client, waiting["id"], "failed")
+
+        clock.offset = timedelta(days=29)
+        assert await gw.gateway.webhooks.retention.sweep() == 0
+        clock.offset = timedelta(days=31)
+        assert await gw.gateway.webhooks.retention.sweep() == 1
+        assert await deliveries(gw.client, done["id"]) == []
+        assert [d["status"] for d in await deliveries(gw.client, waiting["id"])] == ["failed"]
+
+
+async def test_retention_zero_keeps_every_delivery(data_dir: Path, receiver: Receiver) -> None:
+    clock = ShiftedClock()
+    async with in_process(make_settings(data_dir, webhook_retention_days=0, **FAST), clock=clock) as gw:
+        hook = await register(gw.client, receiver.url("/kept"), events=["message"])
+        await publish(gw, 1)
+        await delivery_settles(gw.client, hook["id"], "delivered")
+        clock.offset = timedelta(days=3650)
+        assert await gw.gateway.webhooks.retention.sweep() == 0
+        assert len(await deliveries(gw.client, hook["id"])) == 1

@@ -22,7 +22,7 @@ from waqtor.errors import Conflict
 from waqtor.storage.records import ClaimedDelivery, DeliveryRecord, WebhookRecord
 from waqtor.storage.tables import UTCDateTime, webhooks
 from waqtor.storage.tables import webhook_deliveries as deliveries
-from waqtor.webhooks.model import DELIVERING, FAILED, PENDING
+from waqtor.webhooks.model import DEAD, DELIVERED, DELIVERING, FAILED, PENDING
 
 _WEBHOOK_FIELDS = (
     "id",
@@ -171,6 +171,20 @@ class WebhookRepository:
             values = [asdict(row) for row in rows if row.webhook_id in known]
             if values:
                 await conn.execute(self._insert(deliveries).on_conflict_do_nothing(), values)
+
+    async def prune_finished(self, before_id: str, batch: int = 5000) -> int:
+        """Delete the finished deliveries (delivered or dead) whose id sorts before `before_id` (made
+        earlier, see `delivery_id_floor`), `batch` rows per transaction; how many were deleted."""
+        removed = 0
+        while True:
+            chosen = (select(deliveries.c.id)
+                      .where(deliveries.c.id < before_id, deliveries.c.status.in_((DELIVERED, DEAD)))
+                      .limit(batch).scalar_subquery())
+            async with self._engine.begin() as conn:
+                count = (await conn.execute(delete(deliveries).where(deliveries.c.id.in_(chosen)))).rowcount or 0
+            removed += count
+            if count < batch:
+                return removed
 
     async def delivery(self, webhook_id: str, delivery_id: str) -> DeliveryRecord | None:
         async with self._engine.connect() as conn:

@@ -59,7 +59,12 @@ def new_webhook_id() -> str:
 def new_delivery_id(now: datetime) -> str:
     """`dlv_`, the creation time in ms (12 hex digits) and 64 random bits: unique across instances and
     ordered by creation, so the delivery log pages by id."""
-    return f"dlv_{int(now.timestamp() * 1000):012x}{secrets.token_hex(8)}"
+    return f"{delivery_id_floor(now)}{secrets.token_hex(8)}"
+
+
+def delivery_id_floor(moment: datetime) -> str:
+    """A string every delivery id made at `moment` or later sorts after, and every earlier one before."""
+    return f"dlv_{int(moment.timestamp() * 1000):012x}"
 
 
 def check_url(url: str) -> str:

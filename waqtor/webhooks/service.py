@@ -1,5 +1,5 @@
-"""`Webhooks`: what the API and the lifespan use. Owns the outbox (registered as a bus publish hook)
-and the sender; checks what callers register; disables a webhook that keeps failing and publishes
+"""`Webhooks`: what the API and the lifespan use. Owns the outbox (registered as a bus publish hook),
+the sender and the delivery log's retention; checks what callers register; disables a webhook that keeps failing and publishes
 `webhook_disabled`.
 """
 
@@ -20,6 +20,7 @@ from waqtor.storage.webhooks import WebhookRepository
 from waqtor.webhooks.guard import Origin, points_at_gateway
 from waqtor.webhooks.model import PENDING, TEST_EVENT, new_delivery_id, new_webhook_id, payload_for_test
 from waqtor.webhooks.outbox import Outbox
+from waqtor.webhooks.retention import DeliveryRetention
 from waqtor.webhooks.sender import Sender
 from waqtor.webhooks.signer import new_secret
 
@@ -42,14 +43,17 @@ class Webhooks:
         self._clock = clock
         self.outbox = Outbox(repo, settings, clock, on_queued=self._wake_sender)
         self.sender = Sender(settings, repo, clock, on_dead=self._gave_up)
+        self.retention = DeliveryRetention(repo, settings.webhook_retention_days, clock)
         self._remove_hook: Callable[[], None] | None = None
 
     async def start(self) -> None:
         await self.outbox.start()
         self._remove_hook = self._bus.add_publish_hook(self.outbox.on_publish)
         await self.sender.start()
+        await self.retention.start()
 
     async def stop(self) -> None:
+        await self.retention.stop()
         await self.sender.stop()
         if self._remove_hook is not None:
             self._remove_hook()
