@@ -227,9 +227,12 @@ async def test_a_webhooks_health_reads_from_its_failures_and_whether_it_is_enabl
         {enabled: true, consecutiveFailures: 1},
         {enabled: true, consecutiveFailures: 3},
         {enabled: false, consecutiveFailures: 20, disabledReason: '20 deliveries in a row failed'},
+        {enabled: true, consecutiveFailures: 0, waiting: 1},
+        {enabled: true, consecutiveFailures: 2, waiting: 40},
     ].map(m.webhookHealth).map((h) => [h.level, h.text])""")
     assert health == [["ok", "Healthy"], ["warn", "1 delivery given up in a row"],
-                      ["warn", "3 deliveries given up in a row"], ["bad", "Disabled"]]
+                      ["warn", "3 deliveries given up in a row"], ["bad", "Disabled"],
+                      ["ok", "Healthy; 1 delivery waiting"], ["warn", "2 deliveries given up in a row; 40 waiting"]]
 
 
 async def test_a_campaign_offers_the_moves_its_status_allows_and_delete_unless_it_runs(page: Page) -> None:

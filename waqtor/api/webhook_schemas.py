@@ -89,6 +89,9 @@ class WebhookOut(BaseModel):
     consecutiveFailures: int = Field(description="Deliveries given up in a row; reset by a success.")
     disabledReason: str | None
     disabledAt: str | None
+    waiting: int = Field(description="Deliveries still owed to the receiver: pending, being delivered, or "
+                                     "failed with a retry due. A number that keeps growing means the "
+                                     "receiver is not keeping up (or is down).")
 
 
 class WebhookCreatedOut(WebhookOut):
@@ -124,7 +127,7 @@ def _iso(value: Any) -> str | None:
     return None if value is None else iso_ms(value)
 
 
-def webhook_view(webhook: WebhookRecord, *, with_secret: bool = False) -> dict[str, Any]:
+def webhook_view(webhook: WebhookRecord, *, waiting: int = 0, with_secret: bool = False) -> dict[str, Any]:
     view = {
         "id": webhook.id,
         "url": webhook.url,
@@ -136,6 +139,7 @@ def webhook_view(webhook: WebhookRecord, *, with_secret: bool = False) -> dict[s
         "consecutiveFailures": webhook.consecutive_failures,
         "disabledReason": webhook.disabled_reason,
         "disabledAt": _iso(webhook.disabled_at),
+        "waiting": waiting,
     }
     if with_secret:
         view["secret"] = webhook.secret

@@ -172,6 +172,18 @@ class WebhookRepository:
             if values:
                 await conn.execute(self._insert(deliveries).on_conflict_do_nothing(), values)
 
+    async def waiting(self, webhook_ids: Collection[str]) -> dict[str, int]:
+        """For each of `webhook_ids`, its deliveries still owed to the receiver (pending, being
+        delivered, or failed with a retry due); webhooks with none are left out."""
+        if not webhook_ids:
+            return {}
+        query = (select(deliveries.c.webhook_id, func.count())
+                 .where(deliveries.c.webhook_id.in_(list(webhook_ids)),
+                        deliveries.c.status.in_((PENDING, DELIVERING, FAILED)))
+                 .group_by(deliveries.c.webhook_id))
+        async with self._engine.connect() as conn:
+            return {webhook_id: int(count) for webhook_id, count in (await conn.execute(query)).all()}
+
     async def prune_finished(self, before_id: str, batch: int = 5000) -> int:
         """Delete the finished deliveries (delivered or dead) whose id sorts before `before_id` (made
         earlier, see `delivery_id_floor`), `batch` rows per transaction; how many were deleted."""

@@ -111,6 +111,10 @@ class Webhooks:
     async def all(self) -> list[WebhookRecord]:
         return await self._repo.list()
 
+    async def waiting(self, webhooks: list[WebhookRecord]) -> dict[str, int]:
+        """How many deliveries each webhook still owes its receiver (absent: none)."""
+        return await self._repo.waiting([webhook.id for webhook in webhooks])
+
     async def get(self, webhook_id: str) -> WebhookRecord:
         webhook = await self._repo.get(webhook_id)
         if webhook is None:

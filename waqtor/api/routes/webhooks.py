@@ -71,12 +71,19 @@ async def create_webhook(body: WebhookIn, request: Request, gateway: GatewayDep)
 
 @router.get("", response_model=Envelope[list[WebhookOut]], summary="List webhooks")
 async def list_webhooks(gateway: GatewayDep) -> dict[str, Any]:
-    return {"success": True, "data": [webhook_view(webhook) for webhook in await gateway.webhooks.all()]}
+    found = await gateway.webhooks.all()
+    waiting = await gateway.webhooks.waiting(found)
+    return {"success": True, "data": [webhook_view(webhook, waiting=waiting.get(webhook.id, 0)) for webhook in found]}
+
+
+async def _view(gateway: Any, webhook: Any) -> dict[str, Any]:
+    waiting = await gateway.webhooks.waiting([webhook])
+    return webhook_view(webhook, waiting=waiting.get(webhook.id, 0))
 
 
 @router.get("/{webhook_id}", response_model=Envelope[WebhookOut], responses=NOT_FOUND, summary="One webhook")
 async def get_webhook(webhook_id: WebhookId, gateway: GatewayDep) -> dict[str, Any]:
-    return {"success": True, "data": webhook_view(await gateway.webhooks.get(webhook_id))}
+    return {"success": True, "data": await _view(gateway, await gateway.webhooks.get(webhook_id))}
 
 
 @router.patch(
@@ -89,7 +96,7 @@ async def update_webhook(
     webhook_id: WebhookId, body: WebhookPatch, request: Request, gateway: GatewayDep
 ) -> dict[str, Any]:
     webhook = await gateway.webhooks.update(webhook_id, body.changes(), origin(request))
-    return {"success": True, "data": webhook_view(webhook)}
+    return {"success": True, "data": await _view(gateway, webhook)}
 
 
 @router.delete(

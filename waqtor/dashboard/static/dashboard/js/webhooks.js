@@ -20,8 +20,12 @@ export function webhookHealth(webhook) {
   }
   const failures = webhook.consecutiveFailures ?? 0;
   if (failures > 0) {
-    const text = `${failures} ${failures === 1 ? 'delivery' : 'deliveries'} given up in a row`;
+    const waiting = webhook.waiting ?? 0;
+    const text = `${failures} ${failures === 1 ? 'delivery' : 'deliveries'} given up in a row`
+      + (waiting ? `; ${waiting} waiting` : '');
     return { level: 'warn', text, title: 'See GET /api/webhooks/{id}/deliveries for the reasons.' };
   }
-  return { level: 'ok', text: 'Healthy', title: 'No delivery given up since the last success.' };
+  const waiting = webhook.waiting ?? 0;
+  const queued = waiting ? `; ${waiting} ${waiting === 1 ? 'delivery' : 'deliveries'} waiting` : '';
+  return { level: 'ok', text: `Healthy${queued}`, title: 'No delivery given up since the last success.' };
 }
