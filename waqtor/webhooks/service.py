@@ -1,6 +1,6 @@
 """`Webhooks`: what the API and the lifespan use. Owns the outbox (registered as a bus publish hook),
-the sender and the delivery log's retention; checks what callers register; disables a webhook that keeps failing and publishes
-`webhook_disabled`.
+the sender and the delivery log's retention; checks what callers register; disables a webhook that
+keeps failing and publishes `webhook_disabled`.
 """
 
 from __future__ import annotations
