@@ -25,6 +25,7 @@ from tests.pg import fresh_database
 from waqtor.app import Gateway, create_app
 from waqtor.config import Settings
 from waqtor.sessions.monitor import Clock, utcnow
+from waqtor.storage import Storage
 from waqtor.server import uvicorn_config
 
 API_KEY = "test-key-0123456789abcdef"
@@ -80,6 +81,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     else:
         async with fresh_database() as url:
             yield url
+
+
+@pytest.fixture
+async def sqlite_storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    """A migrated SQLite store of its own, for tests that need one database and no gateway around it."""
+    store = Storage(f"sqlite:///{tmp_path / 'store.db'}")
+    await store.open()
+    yield store
+    await store.close()
 
 
 @pytest.fixture

@@ -9,10 +9,7 @@ read and its answer so the race happens every time, on the real SQLite store.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 
 from waqtor.access.keys import KeyService
 from waqtor.access.notices import Notices
@@ -39,14 +36,6 @@ class PausingRepository(KeyRepository):
         return records
 
 
-@pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    store = Storage(f"sqlite:///{tmp_path / 'keys.db'}")
-    await store.open()
-    yield store
-    await store.close()
-
-
 async def service_on(storage: Storage) -> tuple[KeyService, PausingRepository, list[tuple[str, str]]]:
     repo = PausingRepository(storage)
     service = KeyService(ApiKeys(hash_key("gateway-key-0123456789")), repo, Notices(), refresh_interval=3600)
@@ -63,8 +52,8 @@ async def paused_reload(repo: PausingRepository, service: KeyService) -> asyncio
     return task
 
 
-async def test_a_key_created_during_a_reload_stays_valid_and_is_not_announced(storage: Storage) -> None:
-    service, repo, announced = await service_on(storage)
+async def test_a_key_created_during_a_reload_stays_valid_and_is_not_announced(sqlite_storage: Storage) -> None:
+    service, repo, announced = await service_on(sqlite_storage)
     reload = await paused_reload(repo, service)
     record, key = await service.create("made meanwhile", ["read"], None, None)
     repo.release.set()
@@ -74,8 +63,8 @@ async def test_a_key_created_during_a_reload_stays_valid_and_is_not_announced(st
     assert identity is not None and identity.key_id == record.id
 
 
-async def test_a_key_revoked_during_a_reload_stays_refused_and_is_announced_once(storage: Storage) -> None:
-    service, repo, announced = await service_on(storage)
+async def test_a_key_revoked_during_a_reload_stays_refused_and_is_announced_once(sqlite_storage: Storage) -> None:
+    service, repo, announced = await service_on(sqlite_storage)
     record, key = await service.create("revoked meanwhile", ["read"], None, None)
     reload = await paused_reload(repo, service)  # this read still sees the key
     await service.revoke(record.id)
@@ -85,10 +74,10 @@ async def test_a_key_revoked_during_a_reload_stays_refused_and_is_announced_once
     assert await service.verify(key) is None
 
 
-async def test_a_key_deleted_elsewhere_is_announced_by_the_next_reload(storage: Storage) -> None:
-    service, repo, announced = await service_on(storage)
+async def test_a_key_deleted_elsewhere_is_announced_by_the_next_reload(sqlite_storage: Storage) -> None:
+    service, repo, announced = await service_on(sqlite_storage)
     record, key = await service.create("deleted by another instance", ["read"], None, None)
-    assert await KeyRepository(storage.engine).delete(record.id)
+    assert await KeyRepository(sqlite_storage.engine).delete(record.id)
     await service.reload()
     assert announced == [(record.id, "API key revoked")]
     assert await service.verify(key) is None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -17,17 +15,15 @@ T0 = datetime(2025, 10, 28, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    store = Storage(f"sqlite:///{tmp_path / 'o.db'}")
-    await store.open()
+async def storage(sqlite_storage: Storage) -> Storage:
+    store = sqlite_storage
     values = {"id": "cmp_o", "name": "o", "session": "default", "status": "running", "message": {}, "throttle": {},
               "options": {}, "variables": [], "report": {}, "total": 3, "created_at": T0, "updated_at": T0}
     await store.campaigns.create(values, [Row(n, f"+49151{10000000 + n}", f"{n}@s.whatsapp.net", None, {})
                                           for n in range(3)], T0)
     for recipient in await store.campaigns.pending("cmp_o", 0, 10):
         await store.campaigns.claim(recipient.id, "cmp_o", T0)
-    yield store
-    await store.close()
+    return store
 
 
 async def statuses(storage: Storage) -> list[str]:

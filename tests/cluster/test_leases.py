@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -23,13 +21,10 @@ T0 = datetime(2025, 10, 28, tzinfo=UTC)
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    storage = Storage(f"sqlite:///{tmp_path / 'leases.db'}")
-    await storage.open()
-    await storage.sessions.create(SessionRecord(name="shop", engine="sandbox", created_at=T0),
-                                  SessionState(session="shop", engine="sandbox", last_update=T0))
-    yield storage
-    await storage.close()
+async def storage(sqlite_storage: Storage) -> Storage:
+    await sqlite_storage.sessions.create(SessionRecord(name="shop", engine="sandbox", created_at=T0),
+                                         SessionState(session="shop", engine="sandbox", last_update=T0))
+    return sqlite_storage
 
 
 async def test_a_taken_lease_is_held_until_its_local_deadline_then_overdue(storage: Storage) -> None:

@@ -25,11 +25,8 @@ class Clock:
 
 
 @pytest.fixture
-async def storage(data_dir: Path) -> AsyncIterator[Storage]:
-    store = Storage(f"sqlite:///{data_dir / 'test.db'}")
-    await store.open()
-    yield store
-    await store.close()
+def storage(sqlite_storage: Storage) -> Storage:
+    return sqlite_storage
 
 
 def media_store(data_dir: Path, storage: Storage, clock: Clock, **settings: object) -> MediaStore:

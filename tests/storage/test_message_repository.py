@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import asyncpg
-import pytest
 from sqlalchemy import insert
 
 from waqtor.storage import Storage
@@ -17,29 +12,7 @@ from waqtor.storage.messages import MessageFilter
 from waqtor.storage.records import MediaRecord
 from waqtor.storage.tables import messages
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 T0 = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    if request.param == "sqlite":
-        store = Storage(f"sqlite:///{tmp_path / 'test.db'}")
-        await store.open()
-        yield store
-        await store.close()
-        return
-    name = f"waqtor_msg_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        store = Storage(f"postgresql://postgres@127.0.0.1:5432/{name}")
-        await store.open()
-        yield store
-        await store.close()
-    finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def outgoing(**changes: Any) -> dict[str, Any]:

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.pg import fresh_database
 from waqtor.errors import Conflict
 from waqtor.storage import Storage
 from waqtor.storage.records import DeliveryRecord, WebhookRecord
@@ -22,23 +19,10 @@ T0 = datetime(2025, 10, 28, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=50)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def repo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[WebhookRepository]:
-    if request.param == "sqlite":
-        storage = Storage(f"sqlite:///{tmp_path / 'w.db'}")
-        await storage.open()
-        try:
-            yield storage.webhooks
-        finally:
-            await storage.close()
-        return
-    async with fresh_database() as url:
-        storage = Storage(url)
-        await storage.open()
-        try:
-            yield storage.webhooks
-        finally:
-            await storage.close()
+@pytest.fixture
+def repo(storage: Storage) -> WebhookRepository:
+    """The webhook repository of the contract store (tests/storage/conftest.py: SQLite and PostgreSQL)."""
+    return storage.webhooks
 
 
 async def add_webhook(repo: WebhookRepository, id: str = "wh_a", enabled: bool = True) -> WebhookRecord:
