@@ -116,3 +116,17 @@ async def test_stopping_a_waiting_send_leaves_nothing_running() -> None:
     await client.stop_sending()
     tasks: set[Any] = {t for t in asyncio.all_tasks() if t.get_name() == "ws1:send"}
     assert tasks == set() and not client.busy and socket.frames == []
+
+
+async def test_a_send_that_waits_and_then_fails_unexpectedly_closes_the_client_with_1011() -> None:
+    socket = Socket()
+    client = client_on(socket)
+    socket.writable.clear()
+    client.push(1, "a")
+    socket.fail = ValueError("a bug in a layer below")
+    socket.writable.set()
+    for _ in range(50):
+        if client.closing:
+            break
+        await asyncio.sleep(0.01)
+    assert client.close_code == CLOSE_INTERNAL and not client.busy

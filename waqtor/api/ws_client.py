@@ -121,15 +121,10 @@ class Client:
         except StopIteration:
             self._sent(event_id)
             return
-        except SEND_FAILURES:
-            send.close()
-            self.close(CLOSE_LOST, "connection lost")
-            return
-        except Exception:
+        except Exception as exc:
             # Not this client's business to stop the fan-out that called it: only this client goes.
             send.close()
-            log.exception("ws client %d: sending a frame failed", self.id)
-            self.close(CLOSE_INTERNAL, "internal error while sending; reconnect with ?after= to resume")
+            self._failed(exc)
             return
         self.busy = True
         self._waiting_send = send
@@ -151,8 +146,8 @@ class Client:
                 except StopIteration:
                     self._sent(event_id)
                     return
-        except SEND_FAILURES:
-            self.close(CLOSE_LOST, "connection lost")
+        except Exception as exc:
+            self._failed(exc)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -164,6 +159,14 @@ class Client:
             self._waiting_send = None
             self._finishing = None
             self.wake.set()
+
+    def _failed(self, exc: Exception) -> None:
+        """A send failed: closed as lost when the connection went, else with 1011 (and logged)."""
+        if isinstance(exc, SEND_FAILURES):
+            self.close(CLOSE_LOST, "connection lost")
+            return
+        log.error("ws client %d: sending a frame failed", self.id, exc_info=exc)
+        self.close(CLOSE_INTERNAL, "internal error while sending; reconnect with ?after= to resume")
 
     def _sent(self, event_id: int | None) -> None:
         if event_id is not None:
@@ -187,8 +190,8 @@ class Client:
                     return
                 self.wake.clear()
                 await self.wake.wait()
-        except SEND_FAILURES:
-            self.close(CLOSE_LOST, "connection lost")
+        except Exception as exc:
+            self._failed(exc)
         finally:
             self.busy = False
 
