@@ -88,6 +88,19 @@ async def contact(client: httpx.AsyncClient, phone: str, **behaviour: Any) -> No
     assert response.status_code == 200, response.text
 
 
+async def paused_after_three_failures(client: httpx.AsyncClient) -> dict[str, Any]:
+    """Run a campaign of 8 numbers that all fail, with `stopAfterFailures` 3: it must pause with
+    `too_many_failures` after exactly 3 of them, the other 5 still pending. Returns the campaign."""
+    numbers = phones(8)
+    for phone in numbers:
+        await contact(client, phone, fail="send")
+    campaign = await create(client, recipients=recipients(numbers), start=True, options={"stopAfterFailures": 3})
+    paused = await wait_for(client, campaign["id"], "paused")
+    assert paused["reason"]["code"] == "too_many_failures"
+    assert paused["counts"]["failed"] == 3 and paused["counts"]["pending"] == 5
+    return paused
+
+
 class Clock:
     """A clock the test moves by hand; it stands still otherwise."""
 

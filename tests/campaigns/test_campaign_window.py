@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.campaigns.helpers import contact, create, phones, recipients, wait_for
+from tests.campaigns.helpers import create, paused_after_three_failures, phones, recipients, wait_for
 from tests.conftest import Harness, make_settings
 from waqtor.campaigns.window import SIZE as WINDOW
 from waqtor.config import Settings
@@ -87,11 +87,4 @@ async def test_a_capped_campaign_sends_one_message_at_a_time(linked: Harness) ->
 
 
 async def test_an_unthrottled_campaign_still_pauses_after_exactly_its_failures_in_a_row(linked: Harness) -> None:
-    numbers = phones(8)
-    for phone in numbers:
-        await contact(linked.client, phone, fail="send")
-    campaign = await create(linked.client, recipients=recipients(numbers), start=True,
-                            options={"stopAfterFailures": 3})
-    paused = await wait_for(linked.client, campaign["id"], "paused")
-    assert paused["reason"]["code"] == "too_many_failures"
-    assert paused["counts"]["failed"] == 3 and paused["counts"]["pending"] == 5
+    await paused_after_three_failures(linked.client)  # with the window: no more in flight than may fail
