@@ -14,6 +14,7 @@ from sqlalchemy import update
 from tests.api.test_bad_input import assert_error
 from tests.conftest import Harness, eventually, in_process, make_settings
 from tests.pg import fresh_database
+from waqtor.engines.base import QRCode
 from waqtor.storage import Storage
 from waqtor.storage.tables import session_leases, session_state
 
@@ -66,6 +67,21 @@ async def test_an_instance_running_more_than_its_share_hands_one_session_over(tm
             assert (await gw.state(handed))["status"] == "disconnected"
         finally:
             task.cancel()
+
+
+async def test_an_engine_event_still_on_its_way_cannot_overwrite_the_state_of_a_session_handed_over(
+        tmp_path: Path) -> None:
+    # What made the test above flaky: a QR code the sandbox emitted as the session was handed over was
+    # written after its final `disconnected`.
+    async with in_process(make_settings(tmp_path, lease_ttl=300)) as gw:
+        assert (await gw.client.post("/api/sessions", json={"name": "shop", "engine": "sandbox"})).status_code == 201
+        left = gw.gateway.sessions.get("shop")
+        await gw.gateway.sessions.give_up("shop")
+        assert (await gw.state("shop"))["status"] == "disconnected"
+        await left.monitor.handle(QRCode(code="2@late", expires_at=datetime.now(UTC) + timedelta(seconds=20)))
+        assert (await gw.state("shop"))["status"] == "disconnected"
+        stored = await gw.gateway.storage.sessions.load_state("shop")
+        assert stored is not None and stored.status == "disconnected" and stored.qr_code is None
 
 
 async def test_on_sqlite_a_restart_after_a_crash_takes_the_sessions_back_at_once(tmp_path: Path) -> None:

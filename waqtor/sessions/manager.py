@@ -264,14 +264,18 @@ class SessionManager(SessionActions):
         await session.monitor.stopped()
 
     async def _leave(self, name: str, *, release: bool) -> None:
-        """Forget the session here: run the `stopping` hooks, stop its engine, run the `stopped` hooks,
-        give its lease up."""
+        """Forget the session here: run the `stopping` hooks, stop its engine (its last state written:
+        `disconnected`), run the `stopped` hooks, give its lease up. Its monitor writes nothing after
+        that: an engine event still on its way must not overwrite the last state, which is the next
+        owner's to write (or, once deleted, nobody's)."""
         await self._run_hooks(self._stopping, name, "stopping")
         session = self._sessions.pop(name, None)
         try:
             if session is not None:
                 await self._stop_engine(session)
         finally:
+            if session is not None:
+                session.monitor.detach()
             await self._run_hooks(self._stopped, name, "stopped")
             if release:
                 try:
