@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from waqtor.api.ws_client import CLOSE_INTERNAL, CLOSE_LOST, Client
 
 
@@ -93,18 +95,20 @@ async def test_an_unexpected_failure_closes_only_that_client_with_1011() -> None
     assert client.closing and client.close_code == CLOSE_INTERNAL
 
 
-async def test_a_send_that_waits_and_then_fails_closes_the_client() -> None:
+@pytest.mark.parametrize(("failure", "code"), [(OSError("gone while waiting"), CLOSE_LOST),
+                                                (ValueError("a bug in a layer below"), CLOSE_INTERNAL)])
+async def test_a_send_that_waits_and_then_fails_closes_the_client(failure: Exception, code: int) -> None:
     socket = Socket()
     client = client_on(socket)
     socket.writable.clear()
     client.push(1, "a")
-    socket.fail = OSError("gone while waiting")
+    socket.fail = failure
     socket.writable.set()
     for _ in range(50):
         if client.closing:
             break
         await asyncio.sleep(0.01)
-    assert client.close_code == CLOSE_LOST and not client.busy
+    assert client.close_code == code and not client.busy
 
 
 async def test_stopping_a_waiting_send_leaves_nothing_running() -> None:
@@ -116,17 +120,3 @@ async def test_stopping_a_waiting_send_leaves_nothing_running() -> None:
     await client.stop_sending()
     tasks: set[Any] = {t for t in asyncio.all_tasks() if t.get_name() == "ws1:send"}
     assert tasks == set() and not client.busy and socket.frames == []
-
-
-async def test_a_send_that_waits_and_then_fails_unexpectedly_closes_the_client_with_1011() -> None:
-    socket = Socket()
-    client = client_on(socket)
-    socket.writable.clear()
-    client.push(1, "a")
-    socket.fail = ValueError("a bug in a layer below")
-    socket.writable.set()
-    for _ in range(50):
-        if client.closing:
-            break
-        await asyncio.sleep(0.01)
-    assert client.close_code == CLOSE_INTERNAL and not client.busy
