@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, eventually
 from waqtor.bus import Bus, ReplayGap, SubscriptionOverflow, backend_factory
 
 
@@ -84,6 +84,9 @@ async def test_history_past_what_is_kept_raises_replay_gap_with_the_oldest(bus: 
 async def test_a_subscriber_that_falls_behind_is_cut_off_after_draining(bus: Bus) -> None:
     sub = bus.subscribe(queue_size=5)
     sent = [await bus.publish("message", {"n": n}) for n in range(8)]
+    # On Redis the events reach the subscription a moment after publish returns: consuming before the
+    # sixth has arrived would keep it from ever falling behind.
+    await eventually(lambda: sub.closed, timeout=10, what="the subscription cut off after its fifth event")
     assert [await sub.get() for _ in range(5)] == sent[:5]
     with pytest.raises(SubscriptionOverflow) as overflow:
         await sub.get()
