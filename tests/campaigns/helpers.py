@@ -97,7 +97,7 @@ async def paused_after_three_failures(client: httpx.AsyncClient) -> dict[str, An
     campaign = await create(client, recipients=recipients(numbers), start=True, options={"stopAfterFailures": 3})
     paused = await wait_for(client, campaign["id"], "paused")
     assert paused["reason"]["code"] == "too_many_failures"
-    assert paused["counts"]["failed"] == 3 and paused["counts"]["pending"] == 5
+    assert paused["counts"]["failed"] == 3 and paused["counts"]["pending"] == 5, paused["counts"]
     return paused
 
 

@@ -360,9 +360,13 @@ class SessionSender:
             await runner.report(record.session, record.id, recipient.id, recipient.phone, status, reason, sent.id)
         limit = stop_after(record)
         if limit is not None and item.failures >= limit:
-            item.failures = 0
-            await runner.lifecycle.move(record.id, "pause", reason=model.TOO_MANY_FAILURES,
-                                        message=f"{limit} messages in a row failed; the last: {sent.error}")
+            # The count goes back to 0 only once the pause is written: until then it keeps the send
+            # window from launching more recipients, whose claims would still find the campaign running.
+            try:
+                await runner.lifecycle.move(record.id, "pause", reason=model.TOO_MANY_FAILURES,
+                                            message=f"{limit} messages in a row failed; the last: {sent.error}")
+            finally:
+                item.failures = 0
 
     async def _release(self, item: _Campaign, recipient: RecipientRecord) -> None:
         """The engine never had the message (the session was not ready): back to pending, sent later."""
