@@ -31,7 +31,6 @@ from waqtor.api import openapi
 from waqtor.api.access_log import AccessLog
 from waqtor.api.body_limit import FORM_OVERHEAD, BodyLimit
 from waqtor.api.ratelimit import RateLimit
-from waqtor.api.routes.session import StateAnswers
 from waqtor.api.routes import (
     campaigns,
     cloud_webhooks,
@@ -40,7 +39,6 @@ from waqtor.api.routes import (
     media,
     message_log,
     messages,
-    metrics as metrics_route,
     sandbox,
     session,
     sessions,
@@ -49,6 +47,10 @@ from waqtor.api.routes import (
     webhooks,
     websocket,
 )
+from waqtor.api.routes import (
+    metrics as metrics_route,
+)
+from waqtor.api.routes.session import StateAnswers
 from waqtor.api.ws import Bridge
 from waqtor.auth import ApiKeys
 from waqtor.bus import Bus, backend_factory
@@ -59,13 +61,13 @@ from waqtor.cluster.identity import default_instance_id
 from waqtor.cluster.leases import LeaseKeeper
 from waqtor.config import Settings
 from waqtor.console import ConsoleQR
+from waqtor.dashboard import routes as dashboard
 from waqtor.engines import engine_class
 from waqtor.engines.sandbox.commands import COMMANDS as SANDBOX_COMMANDS
 from waqtor.errors import ConfigError, InvalidInput
 from waqtor.messaging.service import MessageService
 from waqtor.metrics import Metrics
 from waqtor.ratelimit import RateWindow, parse_rate
-from waqtor.dashboard import routes as dashboard
 from waqtor.sessions.manager import SessionManager
 from waqtor.sessions.monitor import Clock, utcnow
 from waqtor.storage import Storage

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -34,15 +34,17 @@ def setup_logging(level: str, fmt: str = "text") -> None:
 
 @cli.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Bind address [env WAQTOR_HOST, default 0.0.0.0]")] = None,
-    port: Annotated[Optional[int], typer.Option(help="HTTP port [env WAQTOR_PORT, default 8080]")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address [env WAQTOR_HOST, default 0.0.0.0]")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port [env WAQTOR_PORT, default 8080]")] = None,
     engine: Annotated[
-        Optional[str],
-        typer.Option(help="Engine of the default session: neonize, cloud or sandbox [env WAQTOR_ENGINE, default neonize]"),
+        str | None,
+        typer.Option(
+            help="Engine of the default session: neonize, cloud or sandbox [env WAQTOR_ENGINE, default neonize]"
+        ),
     ] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Data directory [env WAQTOR_DATA_DIR, default ./data]")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory [env WAQTOR_DATA_DIR, default ./data]")] = None,
     database_url: Annotated[
-        Optional[str], typer.Option(help="Database URL [env WAQTOR_DATABASE_URL, default SQLite in the data dir]")
+        str | None, typer.Option(help="Database URL [env WAQTOR_DATABASE_URL, default SQLite in the data dir]")
     ] = None,
 ) -> None:
     """Start the gateway."""
@@ -65,7 +67,7 @@ def serve(
 
 @cli.command("new-key")
 def new_key(
-    data_dir: Annotated[Optional[Path], typer.Option(help="Data directory [env WAQTOR_DATA_DIR]")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory [env WAQTOR_DATA_DIR]")] = None,
 ) -> None:
     """Replace the generated API key with a new one (shown once). Restart the gateway to use it."""
     from waqtor.auth import KEY_FILE, announce_key, generate_key, write_key_hash

@@ -71,7 +71,8 @@ class Settings(BaseSettings):
         60.0, gt=0, description="The longest pause before a crashed engine is started again."
     )
     sandbox_enabled: bool = Field(
-        False, description="Offer the sandbox (its routes, and sandbox sessions) although `default` runs another engine."
+        False,
+        description="Offer the sandbox (its routes, and sandbox sessions) although `default` runs another engine.",
     )
     connect_timeout: float = Field(
         30.0, gt=0, description="Seconds a WhatsApp connection may take to show a sign of life before it is cut."
@@ -85,49 +86,91 @@ class Settings(BaseSettings):
         None, description="Token Meta echoes when it verifies the Cloud API webhook URL."
     )
     bus_url: str = Field(
-        "memory://", description="Event bus: memory:// (one process) or redis://host:port/db?prefix=name (several instances)."
+        "memory://",
+        description="Event bus: memory:// (one process) or redis://host:port/db?prefix=name (several instances).",
     )
     bus_queue_size: int = Field(10_000, ge=16, description="Events a bus subscriber may hold before it is cut off.")
     ws_replay: int = Field(10_000, ge=0, description="Events kept for WebSocket resume.")
     ws_ping_interval: float = Field(30.0, gt=0, description="Seconds between WebSocket protocol pings.")
-    ws_ping_timeout: float = Field(20.0, gt=0, description="Seconds a client has to answer a ping before it is dropped.")
+    ws_ping_timeout: float = Field(
+        20.0, gt=0, description="Seconds a client has to answer a ping before it is dropped."
+    )
     ws_send_queue: int = Field(1_000, ge=1, description="Frames a WebSocket client may fall behind before 1013.")
     ws_max_frame: int = Field(65_536, ge=1024, description="Largest client frame in bytes; larger closes with 1009.")
-    webhook_timeout: float = Field(10.0, gt=0, description="Seconds one webhook attempt may take, from connect to the last byte read.")
-    webhook_concurrency: int = Field(32, ge=1, description="Webhook attempts this instance makes at once, over every webhook.")
+    webhook_timeout: float = Field(
+        10.0, gt=0, description="Seconds one webhook attempt may take, from connect to the last byte read."
+    )
+    webhook_concurrency: int = Field(
+        32, ge=1, description="Webhook attempts this instance makes at once, over every webhook."
+    )
     webhook_concurrency_per_webhook: int = Field(4, ge=1, description="Attempts at once to one webhook.")
     webhook_max_attempts: int = Field(10, ge=1, description="Attempts before a delivery is given up (`dead`).")
-    webhook_backoff_base: float = Field(10.0, gt=0, description="Seconds before the first retry; doubled for each further retry, with jitter.")
+    webhook_backoff_base: float = Field(
+        10.0, gt=0, description="Seconds before the first retry; doubled for each further retry, with jitter."
+    )
     webhook_backoff_max: float = Field(3600.0, gt=0, description="Longest wait between two attempts, seconds.")
-    webhook_retry_after_max: float = Field(3600.0, ge=0, description="Longest `Retry-After` honoured, seconds; a longer one is cut to this.")
-    webhook_disable_after: int = Field(20, ge=1, description="Deliveries given up in a row after which a webhook is disabled.")
-    webhook_max_response: int = Field(65_536, ge=0, description="Bytes of a receiver's answer read; the rest is left unread.")
-    webhook_poll_interval: float = Field(2.0, gt=0, description="Seconds between looks for due deliveries and expired leases.")
-    webhook_refresh_interval: float = Field(30.0, gt=0, description="Seconds between reloads of the webhook list (picks up changes made on other instances).")
-    webhook_outbox_timeout: float = Field(5.0, gt=0, description="Seconds publishing an event waits for the database to take its delivery rows before buffering them.")
-    webhook_retention_days: int = Field(30, ge=0, description="Days finished deliveries (delivered or given up) stay in the delivery log; 0 keeps them forever. Waiting ones are never removed.")
-    webhook_outbox_buffer: int = Field(10_000, ge=1, description="Delivery rows held in memory while the database cannot take them; beyond, the oldest are dropped.")
-    inbound_buffer: int = Field(10_000, ge=1, description="Received messages and status changes held in memory while the database cannot take them; beyond, the oldest are dropped.")
+    webhook_retry_after_max: float = Field(
+        3600.0, ge=0, description="Longest `Retry-After` honoured, seconds; a longer one is cut to this."
+    )
+    webhook_disable_after: int = Field(
+        20, ge=1, description="Deliveries given up in a row after which a webhook is disabled."
+    )
+    webhook_max_response: int = Field(
+        65_536, ge=0, description="Bytes of a receiver's answer read; the rest is left unread."
+    )
+    webhook_poll_interval: float = Field(
+        2.0, gt=0, description="Seconds between looks for due deliveries and expired leases."
+    )
+    webhook_refresh_interval: float = Field(
+        30.0, gt=0,
+        description="Seconds between reloads of the webhook list (picks up changes made on other instances)."
+    )
+    webhook_outbox_timeout: float = Field(
+        5.0, gt=0,
+        description="Seconds publishing an event waits for the database to take its delivery rows before buffering "
+                    "them."
+    )
+    webhook_retention_days: int = Field(
+        30, ge=0,
+        description="Days finished deliveries (delivered or given up) stay in the delivery log; 0 keeps them forever. "
+                    "Waiting ones are never removed."
+    )
+    webhook_outbox_buffer: int = Field(
+        10_000, ge=1,
+        description="Delivery rows held in memory while the database cannot take them; beyond, the oldest are dropped."
+    )
+    inbound_buffer: int = Field(
+        10_000, ge=1,
+        description="Received messages and status changes held in memory while the database cannot take them; beyond, "
+                    "the oldest are dropped."
+    )
     # ---- messaging ----
     default_region: str | None = Field(
         None, description="ISO country code (DE, US…) for phone numbers written without a country code."
     )
     timezone: str = Field("UTC", description="Time zone of {date} and {time} in message templates.")
-    rate_limit: str = Field("120/minute", description="REST requests per API key, e.g. 120/minute; 0 or empty disables.")
+    rate_limit: str = Field(
+        "120/minute", description="REST requests per API key, e.g. 120/minute; 0 or empty disables."
+    )
     rate_limit_storage: str | None = Field(
         None,
         description="Where rate-limit counters live: memory:// or redis://host:port/db?prefix=name; unset: the bus's "
                     "Redis when WAQTOR_BUS_URL is redis://, else memory://.",
     )
-    send_rate: str = Field("20/minute", description="Messages a session sends per period; beyond it sends wait in a queue.")
+    send_rate: str = Field(
+        "20/minute", description="Messages a session sends per period; beyond it sends wait in a queue."
+    )
     send_queue_size: int = Field(100, ge=1, description="Sends that may wait per session before send_queue_full.")
     media_max_image: int = Field(5_242_880, ge=1, description="Largest image in bytes.")
     media_max_video: int = Field(16_777_216, ge=1, description="Largest video in bytes.")
     media_max_audio: int = Field(16_777_216, ge=1, description="Largest audio file in bytes.")
     media_max_document: int = Field(104_857_600, ge=1, description="Largest document in bytes.")
     media_retention_days: int = Field(30, ge=0, description="Days media files are kept; 0 keeps them forever.")
-    media_cleanup_interval: float = Field(3600.0, gt=0, description="Seconds between media sweeps: retention, and files "
-                                                                         "no record refers to (left by a killed process).")
+    media_cleanup_interval: float = Field(
+        3600.0, gt=0,
+        description="Seconds between media sweeps: retention, and files no record refers to (left by a killed "
+                    "process).",
+    )
     media_download_timeout: float = Field(30.0, gt=0, description="Seconds allowed to download media from a URL.")
     # ---- campaigns ----
     campaign_max_recipients: int = Field(100_000, ge=1, description="Most recipients one campaign may have.")

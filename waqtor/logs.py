@@ -20,7 +20,7 @@ import re
 import sys
 import time
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 LogFormat = Literal["text", "json"]
@@ -92,7 +92,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds")
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
                     .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
@@ -116,7 +116,7 @@ class TextFormatter(logging.Formatter):
         self._second = -1
         self._second_text = ""
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         """logging's own `2026-01-02 03:04:05,678`, with the part up to the seconds made once a second
         rather than for every line."""
         if datefmt or not self.default_msec_format:
@@ -127,7 +127,7 @@ class TextFormatter(logging.Formatter):
             self._second = second
         return self.default_msec_format % (self._second_text, record.msecs)
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+    def formatMessage(self, record: logging.LogRecord) -> str:
         line = redact(super().formatMessage(record))
         rid = getattr(record, "request_id", None) or request_id.get()
         extras = _extras(record)

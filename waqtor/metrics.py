@@ -138,7 +138,7 @@ class LiveState(Collector):
             counts = await repo.counts([record.id for record in active])
             recipients = {(cid, status): float(by_status.get(status, 0))
                           for cid, by_status in counts.items() for status in RECIPIENT_STATUSES}
-        except Exception as exc:  # noqa: BLE001 - a scrape reports what it can read
+        except Exception as exc:
             log.warning("metrics: the database could not be read (%s); sessions and campaigns left out", exc)
             return
         self._sessions, self._campaigns, self._recipients = sessions, campaigns, recipients

@@ -102,9 +102,9 @@ class KeyService:
         fresh = {r.hash: r for r in records
                  if (r.expires_at is None or r.expires_at > now) and r.id not in forgotten}
         fresh_ids = {r.id for r in fresh.values()}
-        for key_hash, record in self._by_hash.items():
-            if record.id not in before and record.id not in fresh_ids:  # created or looked up during the read
-                fresh[key_hash] = record
+        # Created or looked up during the read: kept.
+        fresh.update({key_hash: record for key_hash, record in self._by_hash.items()
+                      if record.id not in before and record.id not in fresh_ids})
         gone = (before & current) - fresh_ids
         expired = {r.id for r in records} & gone
         self._by_hash = fresh
@@ -207,4 +207,4 @@ class KeyService:
                 if result is not None:
                     await result
             except Exception:
-                log.error("a listener failed on the revocation of key %s", key_id, exc_info=True)
+                log.exception("a listener failed on the revocation of key %s", key_id)

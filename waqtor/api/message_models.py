@@ -15,7 +15,7 @@ def _storable(values: dict[str, str | int | float]) -> dict[str, str | int | flo
     # A union lets lone surrogates (\ud800) through JSON parsing; no database stores them as UTF-8.
     for name, value in values.items():
         try:
-            f"{name}{value}".encode("utf-8")
+            f"{name}{value}".encode()
         except UnicodeEncodeError:
             raise ValueError(f"variable {name!r} is not valid Unicode text") from None
     return values

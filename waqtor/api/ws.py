@@ -9,6 +9,7 @@ client never delays the others: when its queue is full it is closed with 1013 an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -59,6 +60,7 @@ class Bridge:
         self._throttle = throttle
         self._sessions = sessions
         self.clients: dict[int, Client] = {}
+        self._all_gone = asyncio.Event()  # set whenever the last client has gone
         self._next_id = 1
         self._tasks = TaskSet("ws-bridge")
         self.dropped = 0
@@ -71,9 +73,10 @@ class Bridge:
     async def stop(self) -> None:
         for client in list(self.clients.values()):
             client.close(CLOSE_GOING_AWAY, "gateway shutting down; reconnect with ?after= to resume")
-        deadline = time.monotonic() + 5
-        while self.clients and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        self._all_gone.clear()
+        if self.clients:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_gone.wait(), timeout=5)
         await self._tasks.close()
 
     # ---- fan-out ----------------------------------------------------------------------------------
@@ -173,10 +176,12 @@ class Bridge:
             await asyncio.gather(reader, return_exceptions=True)
             try:
                 await asyncio.wait_for(writer, timeout=2)
-            except (asyncio.TimeoutError, asyncio.CancelledError, Exception):
+            except (TimeoutError, asyncio.CancelledError, Exception):
                 writer.cancel()
             await client.stop_sending()
             self.clients.pop(client.id, None)
+            if not self.clients:
+                self._all_gone.set()
             if client.close_code == CLOSE_TRY_AGAIN:
                 self.dropped += 1
             if ws.application_state is WebSocketState.CONNECTED and ws.client_state is WebSocketState.CONNECTED:
@@ -202,7 +207,8 @@ class Bridge:
                     if len(data) > limit:
                         client.close(CLOSE_TOO_BIG, f"frame over {limit} bytes")
                         return
-                    self._reply(client, ProtocolError("invalid_frame", "binary frames are not supported; send JSON text"))
+                    self._reply(client, ProtocolError("invalid_frame",
+                                                      "binary frames are not supported; send JSON text"))
                     continue
                 if len(text) > limit and len(text.encode("utf-8")) > limit:
                     client.close(CLOSE_TOO_BIG, f"frame over {limit} bytes")

@@ -137,7 +137,8 @@ class Client:
         try:
             while True:
                 if isinstance(waiting, asyncio.Future):
-                    waiting._asyncio_future_blocking = False  # what a task does with what it is handed
+                    # What a task does with the future it is handed (asyncio's protocol between the two).
+                    waiting._asyncio_future_blocking = False  # noqa: SLF001
                     await asyncio.wait((waiting,))
                 else:  # a bare yield: give the loop one turn
                     await asyncio.sleep(0)

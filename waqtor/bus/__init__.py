@@ -56,7 +56,7 @@ class Subscription:
             return
         if self._queue.qsize() >= self._limit:
             self.closed = True
-            self._bus._unregister(self)
+            self._bus.unregister(self)
             self._queue.put_nowait(_OVERFLOW)
             return
         self._queue.put_nowait(event)
@@ -73,7 +73,7 @@ class Subscription:
 
     def close(self) -> None:
         self.closed = True
-        self._bus._unregister(self)
+        self._bus.unregister(self)
 
     def __aiter__(self) -> Subscription:
         return self
@@ -114,9 +114,8 @@ class Bus:
                 await hook(event)
             except Exception:
                 self.hook_failures += 1
-                log.error("publish hook %s failed on event %d (%s); subscribers got the event, this hook "
-                          "did not handle it", getattr(hook, "__qualname__", hook), event.id, event.type,
-                          exc_info=True)
+                log.exception("publish hook %s failed on event %d (%s); subscribers got the event, this hook "
+                              "did not handle it", getattr(hook, "__qualname__", hook), event.id, event.type)
         return event
 
     def add_publish_hook(self, hook: PublishHook) -> Callable[[], None]:
@@ -147,7 +146,7 @@ class Bus:
         for sub in tuple(self._subscriptions):
             sub.offer(event)
 
-    def _unregister(self, sub: Subscription) -> None:
+    def unregister(self, sub: Subscription) -> None:
         self._subscriptions.discard(sub)
 
 

@@ -1,8 +1,9 @@
 """Redis bus: every gateway instance on the same Redis shares one stream of events.
 
 Ids come from one Redis counter, so they are global: a client may resume on any instance. The
-events live in a Redis Stream whose entry ids are `<event id>-1`, trimmed to exactly `replay` entries (so `replay_gap` names the true oldest id);
-each instance reads the stream and delivers every event to its local subscribers, in id order.
+events live in a Redis Stream whose entry ids are `<event id>-1`, trimmed to exactly `replay` entries
+(so `replay_gap` names the true oldest id); each instance reads the stream and delivers every event to
+its local subscribers, in id order.
 
 The counter is seeded from the clock (`epoch ms * 1000`) when it is missing, e.g. after a Redis
 restart without persistence, so ids keep increasing and an old id gets an honest `replay_gap`.

@@ -131,10 +131,7 @@ def variable_name(header: str) -> str:
 
 def decode(data: bytes) -> str:
     """The text of a CSV file; InvalidInput (`invalid_csv`) when it is not UTF-8 or UTF-16 with a BOM."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8-sig"
+    encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:

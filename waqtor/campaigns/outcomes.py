@@ -19,6 +19,7 @@ recipient left `sending` at once, by the sender itself, when it finds one at the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
 
@@ -92,10 +93,8 @@ class OutcomeBuffer:
     async def run(self) -> None:
         """Write the buffer every interval or when it fills, for ever (the owner cancels it)."""
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._full.wait(), self._interval)
-            except TimeoutError:
-                pass
             try:
                 await self.flush()
             except Exception:

@@ -23,6 +23,7 @@ the sender starts again (`settle`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -143,10 +144,8 @@ class SessionSender:
             # Woken during the pass: go round again at once (idle would describe a pass that is stale).
             if wait is not None and not self.stopping and not self._wake.is_set():
                 self.idle.set()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), min(max(wait, 0.0), LONGEST_SLEEP))
-                except TimeoutError:
-                    pass
                 self.idle.clear()
 
     async def _pass(self) -> float | None:
@@ -198,7 +197,7 @@ class SessionSender:
         limit = stop_after(chosen.record)
         # With `stopAfterFailures`, never more in flight than failures it may still take: the campaign
         # pauses after exactly that many failures in a row, as when it sends one at a time.
-        if self._flight.full or limit is not None and chosen.failures + chosen.flying >= limit:
+        if self._flight.full or (limit is not None and chosen.failures + chosen.flying >= limit):
             await self._flight.landing()  # at once when nothing is in flight
             return None
         chosen.flying += 1

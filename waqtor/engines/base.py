@@ -266,7 +266,7 @@ class Engine(ABC):
 
         raise InvalidInput(f"the {self.name} engine does not link with a pairing code", code="pairing_not_supported")
 
-    async def forget(self) -> None:
+    async def forget(self) -> None:  # noqa: B027  a default that does nothing, not a missing override
         """Remove what the engine keeps outside the session row (called on a stopped engine when its
         session is deleted). Engines that keep nothing elsewhere have nothing to do."""
 

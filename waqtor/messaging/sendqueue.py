@@ -85,7 +85,8 @@ class SessionQueue:
         send one message at a time per session, wait here instead of filling the queue)."""
         if self._window is None:
             return
-        while not (decision := await self._window.hit(self.session)).allowed:
+        # Not a busy wait: the window says when its next slot frees, and may be shared with other instances.
+        while not (decision := await self._window.hit(self.session)).allowed:  # noqa: ASYNC110
             await asyncio.sleep(max(0.005, decision.retry_after()))
 
     async def _drain(self) -> None:

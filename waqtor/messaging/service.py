@@ -33,7 +33,6 @@ import dataclasses
 import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -343,7 +342,8 @@ class MessageService:
                     current, status=new, error=error if new == st.FAILED else current.error,
                     **{st.STEP_COLUMN[new]: at},
                 )
-                await self._bus.publish(events.MESSAGE_ACK, ack_view(moved, current.status, at), session=current.session)
+                await self._bus.publish(events.MESSAGE_ACK, ack_view(moved, current.status, at),
+                                        session=current.session)
                 for listener in self._listeners:
                     try:
                         await listener(moved, current.status)
@@ -389,7 +389,8 @@ class MessageService:
             assert isinstance(data, bytes | bytearray)
             name = event.media.get("fileName") if isinstance(event.media, dict) else None
             attached = await self.media.save(chunks_of(bytes(data)), _short(name, 200), enforce_limits=False)
-        kind = event.type if isinstance(event.type, str) and event.type.isalnum() and len(event.type) <= 16 else "unknown"
+        known = isinstance(event.type, str) and event.type.isalnum() and len(event.type) <= 16
+        kind = event.type if known else "unknown"
         record = await self._repo.insert_new(
             {
                 "session": session,

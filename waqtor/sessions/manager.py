@@ -444,7 +444,7 @@ class SessionManager(SessionActions):
         """Start a session nobody runs on the live instance that runs the fewest (this one on a tie);
         True when it now runs somewhere."""
         owners = await self._storage.cluster.owners()
-        load = {instance: 0 for instance in self._leases.live}
+        load = dict.fromkeys(self._leases.live, 0)
         load[self.instance] = len(self._sessions)
         for owner in owners.values():
             if owner in load and owner != self.instance:

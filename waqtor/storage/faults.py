@@ -31,7 +31,7 @@ def disk_full(exc: BaseException) -> bool:
         orig = exc.orig
         if isinstance(orig, sqlite3.Error):
             return getattr(orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(orig)
-        return getattr(orig, "sqlstate", None) == PG_DISK_FULL or isinstance(orig, OSError) and disk_full(orig)
+        return getattr(orig, "sqlstate", None) == PG_DISK_FULL or (isinstance(orig, OSError) and disk_full(orig))
     return False
 
 
@@ -48,7 +48,7 @@ def unreachable(exc: BaseException) -> bool:
     if isinstance(orig, ConnectionError | TimeoutError):
         return True
     state = str(getattr(orig, "sqlstate", None) or "")
-    return state.startswith(PG_UNREACHABLE) or state == PG_NOT_ACCEPTING and "accepting connections" in str(orig)
+    return state.startswith(PG_UNREACHABLE) or (state == PG_NOT_ACCEPTING and "accepting connections" in str(orig))
 
 
 def full(what: str = "the data disk") -> InsufficientStorage:
@@ -58,7 +58,7 @@ def full(what: str = "the data disk") -> InsufficientStorage:
 
 def storage_error(exc: BaseException) -> WaqtorError | None:
     """The domain error for a storage failure, or None when `exc` is not one this module knows."""
-    if isinstance(exc, InsufficientStorage) or isinstance(exc, Unavailable) and exc.code == "database_unavailable":
+    if isinstance(exc, InsufficientStorage) or (isinstance(exc, Unavailable) and exc.code == "database_unavailable"):
         return exc
     if disk_full(exc):
         return full("the database's disk" if isinstance(exc, DBAPIError) else "the data disk")

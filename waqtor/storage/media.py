@@ -91,7 +91,8 @@ class MediaRepository:
             if not found:
                 return []
             # A campaign keeps its file in its message definition (JSON), for every recipient to come.
-            kept = {(row.message or {}).get("mediaId") for row in (await conn.execute(select(campaigns.c.message))).all()}
+            rows = (await conn.execute(select(campaigns.c.message))).all()
+            kept = {(row.message or {}).get("mediaId") for row in rows}
         return [record for record in found if record.id not in kept]
 
     async def delete(self, ids: Collection[str]) -> None:

@@ -12,7 +12,6 @@ from waqtor.sessions.state import SessionState, Status
 from waqtor.storage.records import SessionRecord
 from waqtor.storage.tables import session_leases, session_state, sessions
 
-
 # The message counters change only with the message log, in the same transaction
 # (`MessageRepository.insert(count=...)`, `mark_sent`), or through `reset_counters`: a state write never
 # carries them, so a crash between a logged message and its count cannot leave them disagreeing.

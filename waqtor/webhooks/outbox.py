@@ -66,12 +66,11 @@ class Outbox:
                 await self._write(rows)
                 self.held.clear()
             except Exception:
-                log.error(
+                log.exception(
                     "webhook outbox: LOST %d delivery rows at shutdown (the database did not take "
                     "them); events %s",
                     len(rows),
                     _event_ids(rows),
-                    exc_info=True,
                 )
 
     async def refresh(self) -> None:

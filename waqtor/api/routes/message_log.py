@@ -26,7 +26,8 @@ EXPORT_BATCH = 500
 
 router = APIRouter(prefix="/api/messages", tags=["messages"], dependencies=[Depends(require("read"))],
                    responses={**ERROR_RESPONSES,
-                              400: {"model": ErrorEnvelope, "description": "`invalid_phone` (chat), `invalid_cursor`."}})
+                              400: {"model": ErrorEnvelope,
+                                    "description": "`invalid_phone` (chat), `invalid_cursor`."}})
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -38,7 +39,7 @@ def _utc(value: datetime | None) -> datetime | None:
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        return (datetime.max if value.year > 1 else datetime.min).replace(tzinfo=UTC)
+        return datetime.max.replace(tzinfo=UTC) if value.year > 1 else datetime.min.replace(tzinfo=UTC)
 
 
 def log_filter(

@@ -104,7 +104,8 @@ async def send_contact(gateway: GatewayDep, identity: IdentityDep, body: SendCon
     summary="Send an image, video, audio file or document (by URL or upload)",
     responses={
         413: {"model": ErrorEnvelope, "description": "`media_too_large`: over the limit of its kind."},
-        415: {"model": ErrorEnvelope, "description": "`media_type_mismatch`, or a body that is neither JSON nor multipart."},
+        415: {"model": ErrorEnvelope,
+              "description": "`media_type_mismatch`, or a body that is neither JSON nor multipart."},
         507: {"model": ErrorEnvelope, "description": "`insufficient_storage`: the disk is full; nothing was kept."},
     },
     openapi_extra={

@@ -1,8 +1,8 @@
 """`GET /metrics`: Prometheus' text format (waqtor.metrics says what is measured).
 
 Who may read it: a caller with a `read` key not limited to sessions (`X-API-Key`, `?apiKey=` or
-`Authorization: Bearer <key>`), or, when `WAQTOR_METRICS_TOKEN` is set, with that token as `Authorization: Bearer <token>`: Prometheus
-then holds a credential that reads metrics and nothing else.
+`Authorization: Bearer <key>`), or, when `WAQTOR_METRICS_TOKEN` is set, with that token as
+`Authorization: Bearer <token>`: Prometheus then holds a credential that reads metrics and nothing else.
 """
 
 from __future__ import annotations

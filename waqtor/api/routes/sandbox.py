@@ -145,4 +145,5 @@ async def contacts(gateway: GatewayDep, identity: IdentityDep, body: ContactIn) 
 
 @router.post("/fail", response_model=Envelope[FailOut], summary="Inject a fault")
 async def fail(gateway: GatewayDep, identity: IdentityDep, body: FailIn) -> dict[str, Any]:
-    return {"success": True, "data": await _command(gateway, identity, body.session, "sandbox.fail", {"kind": body.kind})}
+    answer = await _command(gateway, identity, body.session, "sandbox.fail", {"kind": body.kind})
+    return {"success": True, "data": answer}

@@ -24,7 +24,7 @@ router = APIRouter(tags=["tools"])
 
 PAGE = "dashboard/static/websocket-test.html"
 
-_INLINE = re.compile(r"<(script|style)\b[^>]*>(.*?)</\1>", re.S | re.I)
+_INLINE = re.compile(r"<(script|style)\b[^>]*>(.*?)</\1>", re.DOTALL | re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ import logging
 import random
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from waqtor.engines.backoff import backoff_delay
 from waqtor.engines.base import (
@@ -34,6 +34,7 @@ from waqtor.engines.base import (
     Disconnected,
     Engine,
     EngineContext,
+    MessageIn,
     OutgoingMessage,
     Ready,
     SendResult,
@@ -81,7 +82,7 @@ def _build_client(dsn: str, jid: str | None, session: str) -> Any:
     client.uuid = f"waqtor/{session}".encode()
     # Its finalizer stops the Go client of the same id when the object is collected, which could be a
     # newer attempt's; the engine stops every client itself.
-    client._stop_finalizer.detach()
+    client._stop_finalizer.detach()  # noqa: SLF001  neonize offers no public way to keep it from stopping
     return client
 
 

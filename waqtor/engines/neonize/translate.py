@@ -274,8 +274,9 @@ def connection_verdict(event: Any, now: datetime) -> Verdict | None:
         if reason == "TEMP_BANNED":
             return temporary_ban("TEMP_BANNED", 0, 0, now)
         detail = f": {event.Message}" if event.Message else ""
-        return Verdict(Disconnected(code="connect_failure", message=f"WhatsApp refused the connection ({reason}){detail}",
-                                    reconnecting=True, details={"reason": reason}), "retry")
+        refused = Disconnected(code="connect_failure", message=f"WhatsApp refused the connection ({reason}){detail}",
+                               reconnecting=True, details={"reason": reason})
+        return Verdict(refused, "retry")
     if name == "Disconnected":
         return Verdict(Disconnected(code="connection_lost", message="the connection to WhatsApp dropped; reconnecting",
                                     reconnecting=True), "keep")
@@ -284,8 +285,9 @@ def connection_verdict(event: Any, now: datetime) -> Verdict | None:
         return Verdict(Disconnected(code="keepalive_timeout", message="WhatsApp stopped answering keep-alives",
                                     reconnecting=True, details=details), "keep")
     if name == "StreamError":
-        return Verdict(Disconnected(code="stream_error", message=f"WhatsApp closed the stream (code {event.Code or '?'})",
-                                    reconnecting=True, details={"streamCode": event.Code}), "keep")
+        closed = Disconnected(code="stream_error", message=f"WhatsApp closed the stream (code {event.Code or '?'})",
+                              reconnecting=True, details={"streamCode": event.Code})
+        return Verdict(closed, "keep")
     if name == "PairStatus" and _enum_name(event, "Status") == "ERROR":
         return Verdict(Disconnected(code="pair_failed", message=f"linking the phone failed: {event.Error or 'unknown'}",
                                     reconnecting=True), "retry")

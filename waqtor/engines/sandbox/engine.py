@@ -59,7 +59,8 @@ class SandboxEngine(Engine):
     # ---- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        log.info("session %s runs on the SANDBOX engine: a simulated account, nothing reaches WhatsApp", self.ctx.session)
+        log.info("session %s runs on the SANDBOX engine: a simulated account, nothing reaches WhatsApp",
+                 self.ctx.session)
         self._link = await self.ctx.store.load()
         await self._connect()
 
