@@ -162,7 +162,7 @@ def gateway_create(server: Server, data: bytes, rows: int) -> tuple[float, float
 
 
 def _when(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return datetime.fromisoformat(value)
 
 
 def gateway_send(server: Server, messages: int) -> tuple[float, float, float]:

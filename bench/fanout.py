@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import httpx
 from websockets.asyncio.client import connect as async_connect
@@ -40,12 +40,13 @@ gateway's `message` event) and the same pacing, right after the gateway at each 
 *Latency*: events one at a time (the next when every client has the previous), after a few warm-up
 events; p50 and p99 over the events of time-to-last-client. *Sustained rate*: events injected open-loop
 at a fixed rate for a few seconds, the rate raised ×1.5 per step from a quarter of the rate the
-closed-loop latency suggests (halved instead while no step has held yet); the figure is the highest achieved rate at which every client got every
-event, no client was dropped, and p99 time-to-last-client stayed within 2 × the closed-loop p99 + 5 ms.
+closed-loop latency suggests (halved instead while no step has held yet); the figure is the highest
+achieved rate at which every client got every event, no client was dropped, and p99
+time-to-last-client stayed within 2 × the closed-loop p99 + 5 ms.
 *Server CPU per delivered frame*: the server process's CPU time (user + system, `/proc/<pid>/stat`)
 over the closed-loop events divided by events × clients: the cost of fan-out itself, and the figure
-least disturbed by other work on the machine. On 2 cores the load generators share the CPU with the server, so the yardstick's rate is bounded by
-the clients as much as by the server.
+least disturbed by other work on the machine. On 2 cores the load generators share the CPU with the
+server, so the yardstick's rate is bounded by the clients as much as by the server.
 """
 
 SIZES: dict[Mode, tuple[int, ...]] = {"full": (100, 1000, 5000), "quick": (100,), "smoke": (4,)}
@@ -62,7 +63,7 @@ class Subject(Protocol):
     """A server under test with the way to reach and feed it."""
 
     name: str
-    subscribe: list[str] | None
+    subscribe: ClassVar[list[str] | None]
 
     def server(self) -> Server: ...
     def ws_url(self, server: Server) -> str: ...
@@ -73,7 +74,7 @@ class Subject(Protocol):
 
 class Gateway:
     name = "gateway"
-    subscribe: list[str] | None = ["message"]
+    subscribe: ClassVar[list[str] | None] = ["message"]
 
     def server(self) -> Server:
         return gateway()
@@ -111,7 +112,7 @@ def yardstick_frame(seq: int) -> str:
 
 class Yardstick:
     name = "yardstick"
-    subscribe: list[str] | None = None
+    subscribe: ClassVar[list[str] | None] = None
 
     def server(self) -> Server:
         return yardstick("broadcast")
@@ -177,9 +178,7 @@ async def _sweep_step(subject: Subject, server: Server, pool: ClientPool, seqs: 
     pool.attach(loop)
     try:
         took = await subject.open_loop(server, seqs, rate)
-        deadline = time.monotonic() + settle
-        while not pool.all_done(seqs) and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        await pool.settle(seqs, settle)
         return len(seqs) / took, pool.all_done(seqs)
     finally:
         pool.detach(loop)
@@ -199,7 +198,7 @@ def sweep(subject: Subject, server: Server, pool: ClientPool, base: Latency, mod
         seqs = range(seq, seq + max(10, int(rate * STEP_SECONDS[mode])))
         seq = seqs.stop
         achieved, complete = asyncio.run(_sweep_step(subject, server, pool, seqs, rate, settle=5 + limit / 1000))
-        stats, live, codes = pool.collect()
+        stats, live, _codes = pool.collect()
         lasts = [stats[s][2] / 1e6 for s in seqs if s in stats]
         p99 = percentile(lasts, 99)
         dropped = pool.size - live

@@ -97,7 +97,7 @@ def cluster(count: int, **shared: str) -> list[Server]:
 def _enter(server: Server) -> Server | None:
     try:
         return server.__enter__()
-    except Exception as exc:  # noqa: BLE001 - reported by the caller once every start has ended
+    except Exception as exc:  # reported by the caller once every start has ended
         print(f"{server.name} did not start: {exc}")
         return None
 
@@ -117,7 +117,7 @@ def _measure(servers: list[Server], clients: int, events: int) -> dict[str, floa
     with ExitStack() as stack:
         pools = [stack.enter_context(ClientPool(url, workers=1, subscribe=["message"])) for url in urls]
         shares = [clients // INSTANCES + (1 if i < clients % INSTANCES else 0) for i in range(INSTANCES)]
-        for pool, share in zip(pools, shares):
+        for pool, share in zip(pools, shares, strict=True):
             pool.connect(share)
         for pool in pools:
             pool.notify(True)

@@ -23,8 +23,9 @@ app (`bench/yardsticks/rest_app.py`) under the very same uvicorn settings
 (`waqtor.server.uvicorn_config`), measured right after with the same load: for the state endpoint it
 answers a constant JSON of the same shape and size; for the send it validates a body of the same
 shape with pydantic and answers a constant message of the same shape and size. Each run is preceded
-by a one-second warm-up run (in the full run). The server's CPU time per request (from `/proc/<pid>/stat`, user + system,
-over the measured run) is the figure least disturbed by other work on the machine.
+by a one-second warm-up run (in the full run). The server's CPU time per request (from
+`/proc/<pid>/stat`, user + system, over the measured run) is the figure least disturbed by other work on
+the machine.
 
 Every send is the whole path of a text message with no send limit: the phone number parsed, the
 message logged as `queued` (a database write), published as a `message` event, handed to the

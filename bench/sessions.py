@@ -129,7 +129,7 @@ def slope(steps: list[Step]) -> float:
     xs = [s.sessions for s in steps]
     ys = [s.rss for s in steps]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
 
 
 def run(mode: Mode) -> list[Result | Table]:

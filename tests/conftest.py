@@ -8,10 +8,10 @@ import os
 import socket
 import time
 import uuid
-from datetime import datetime, timedelta
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from tests.pg import fresh_database
-from waqtor.app import Gateway, create_app
+from waqtor.app import create_app
+from waqtor.clock import Clock, utcnow
 from waqtor.config import Settings
-from waqtor.sessions.monitor import Clock, utcnow
-from waqtor.storage import Storage
+from waqtor.gateway import Gateway
 from waqtor.server import uvicorn_config
+from waqtor.storage import Storage
 
 API_KEY = "test-key-0123456789abcdef"
 # The real services the suite uses; ./scripts/test starts them when they are down.

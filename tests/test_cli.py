@@ -21,7 +21,8 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"gateway exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise AssertionError(f"gateway exited with {proc.returncode}: "
+                                 f"{proc.stderr.read().decode() if proc.stderr else ''}")
         try:
             return httpx.get(url, timeout=1)
         except httpx.TransportError:

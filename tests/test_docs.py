@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_readme_lists_every_setting_with_its_default() -> None:
     readme = (ROOT / "README.md").read_text()
-    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `WAQTOR_([A-Z_]+)` \| ([^|]+) \|", readme, re.M)}
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `WAQTOR_([A-Z_]+)` \| ([^|]+) \|", readme, re.MULTILINE)}
     for name, field in Settings.model_fields.items():
         assert name.upper() in rows, f"README settings table misses WAQTOR_{name.upper()}"
         default = field.default
@@ -50,4 +50,4 @@ def test_api_reference_documents_the_page_routes() -> None:
     # Pages stay out of /openapi.json, so the check above cannot see them.
     reference = (ROOT / "docs" / "api-reference.md").read_text()
     for heading in ("`GET /`", "`GET /dashboard/`", "`GET /ws-test`"):
-        assert re.search(rf"^#+ .*{re.escape(heading)}", reference, re.M), f"no section for {heading}"
+        assert re.search(rf"^#+ .*{re.escape(heading)}", reference, re.MULTILINE), f"no section for {heading}"

@@ -16,7 +16,7 @@ GUIDE = ROOT / "documentation" / "QUICKSTART.md"
 
 def curl_blocks(text: str) -> list[str]:
     """The guide's bash blocks that call the API (the others start the gateway or set the key)."""
-    return [block for block in re.findall(r"```bash\n(.*?)```", text, re.S) if "curl " in block]
+    return [block for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL) if "curl " in block]
 
 
 async def run(block: str, base: str) -> tuple[int, str]:

@@ -8,6 +8,7 @@ chosen up front, so a gateway can be pointed at it while nothing listens) and st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import defaultdict, deque
@@ -86,10 +87,8 @@ class Receiver:
                     f"receiver got {len(got)} requests{f' to {path}' if path else ''}, wanted {count}"
                 )
             self.arrived.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.arrived.wait(), min(remaining, 0.5))
-            except TimeoutError:
-                pass
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"

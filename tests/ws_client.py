@@ -50,6 +50,6 @@ async def no_frame(ws: ClientConnection, within: float = 0.3) -> bool:
     """True when nothing arrives within `within` seconds."""
     try:
         await asyncio.wait_for(ws.recv(), within)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return True
     return False

@@ -12,6 +12,9 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The engines a session may run; `waqtor.engines` maps each name to its adapter.
+ENGINE_NAMES = ("neonize", "cloud", "sandbox")
+
 
 class Settings(BaseSettings):
     """Every setting of the gateway; README.md has the table with each default."""
@@ -198,10 +201,8 @@ class Settings(BaseSettings):
     @field_validator("engine")
     @classmethod
     def _known_engine(cls, value: str) -> str:
-        from waqtor.engines import engine_names
-
-        if value not in engine_names():
-            raise ValueError(f"unknown engine {value!r}; choose one of: {', '.join(engine_names())}")
+        if value not in ENGINE_NAMES:
+            raise ValueError(f"unknown engine {value!r}; choose one of: {', '.join(ENGINE_NAMES)}")
         return value
 
     @field_validator("default_region")

@@ -116,7 +116,7 @@ class TextFormatter(logging.Formatter):
         self._second = -1
         self._second_text = ""
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # logging's name
         """logging's own `2026-01-02 03:04:05,678`, with the part up to the seconds made once a second
         rather than for every line."""
         if datefmt or not self.default_msec_format:
@@ -127,7 +127,7 @@ class TextFormatter(logging.Formatter):
             self._second = second
         return self.default_msec_format % (self._second_text, record.msecs)
 
-    def formatMessage(self, record: logging.LogRecord) -> str:
+    def formatMessage(self, record: logging.LogRecord) -> str:  # logging's name
         line = redact(super().formatMessage(record))
         rid = getattr(record, "request_id", None) or request_id.get()
         extras = _extras(record)

@@ -14,7 +14,7 @@ values (take one, or `max`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -26,7 +26,7 @@ from waqtor.campaigns.model import PAUSED, RECIPIENT_STATUSES, RUNNING, STATUSES
 from waqtor.sessions.state import Status
 
 if TYPE_CHECKING:
-    from waqtor.app import Gateway
+    from waqtor.gateway import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +78,14 @@ class Metrics:
         elif event.type == events.MESSAGE_ACK:
             self._messages.labels("out", str(event.data.get("status"))).inc()
 
-    def attach(self, gateway: Gateway) -> Callable[[], None]:
-        """Read `gateway` at every scrape and count what its bus publishes; returns the detacher."""
+    def attach(self, gateway: Gateway) -> None:
+        """Read the started `gateway` at every scrape (its bus calls `on_publish`, given to it as a
+        publish hook, for what it publishes)."""
         self._live.gateway = gateway
-        remove = gateway.bus.add_publish_hook(self.on_publish)
 
-        def detach() -> None:
-            remove()
-            self._live.gateway = None
-
-        return detach
+    def detach(self) -> None:
+        """Stop reading the gateway (it is stopping)."""
+        self._live.gateway = None
 
     async def render(self) -> bytes:
         """The exposition text of every metric, the database-backed ones read now."""
@@ -138,7 +136,7 @@ class LiveState(Collector):
             counts = await repo.counts([record.id for record in active])
             recipients = {(cid, status): float(by_status.get(status, 0))
                           for cid, by_status in counts.items() for status in RECIPIENT_STATUSES}
-        except Exception as exc:
+        except Exception as exc:  # a scrape reports what it can read
             log.warning("metrics: the database could not be read (%s); sessions and campaigns left out", exc)
             return
         self._sessions, self._campaigns, self._recipients = sessions, campaigns, recipients

@@ -149,7 +149,7 @@ def run_all(modules: dict[str, ModuleType], mode: Mode, log: Any = print) -> dic
                     entry["tables"].append(item.to_json())
                 else:
                     raise TypeError(f"{name}.run returned {type(item).__name__}, not Result or Table")
-        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
+        except Exception as exc:  # one broken benchmark must not hide the others
             entry["error"] = f"{type(exc).__name__}: {exc}"
             log(traceback.format_exc())
         entry["seconds"] = round(time.monotonic() - t0, 1)

@@ -64,7 +64,8 @@ def machine_lines(machine: dict[str, Any]) -> list[str]:
         ["packages", packages],
         ["HTTP load tool", machine.get("wrk") or "httpx (wrk not installed)"],
         ["open files limit", machine.get("open_files_limit")],
-        ["load average when the latest run began (each benchmark gives its own)", " / ".join(str(x) for x in machine["load_average"])],
+        ["load average when the latest run began (each benchmark gives its own)",
+         " / ".join(str(x) for x in machine["load_average"])],
         ["commit", machine.get("commit") or "unknown"],
         ["date", machine["date"]],
     ]
@@ -105,7 +106,7 @@ def render(report: dict[str, Any]) -> str:
         if entry["error"]:
             lines += [f"**This benchmark failed in this run:** `{entry['error']}`", ""]
         if entry["results"]:
-            lines += _table(FIGURE_COLUMNS + ["note"],
+            lines += _table([*FIGURE_COLUMNS, "note"],
                             [[*_figure(r), r["note"] or ""] for r in entry["results"]])
             lines.append("")
         for table in entry["tables"]:

@@ -5,11 +5,12 @@ library's sans-I/O `ClientProtocol` (compression off, no client-side pings: the 
 and the closing handshake are the library's) driven straight from an `asyncio.Protocol`: no task and
 no queue per client, so a frame costs the load generator as little as Python allows. With 2 cores
 shared by server and clients, the library's full asyncio client (a reader task per connection) made
-the clients, not the servers, the bottleneck, and hid the difference between them. Latency is measured without a clock shared over the
-network: the injector writes `bench:<seq>:<t0>` into the event (t0 = `time.monotonic_ns()` just before
-it sends; on Linux that clock is the same for every process), and a worker computes `now - t0` the
-moment a client's frame arrives. Per event a worker keeps the count, the earliest and the latest
-arrival; the parent merges them, so "time until the last client has it" is the max over workers.
+the clients, not the servers, the bottleneck, and hid the difference between them. Latency is
+measured without a clock shared over the network: the injector writes `bench:<seq>:<t0>` into the
+event (t0 = `time.monotonic_ns()` just before it sends; on Linux that clock is the same for every
+process), and a worker computes `now - t0` the moment a client's frame arrives. Per event a worker
+keeps the count, the earliest and the latest arrival; the parent merges them, so "time until the last
+client has it" is the max over workers.
 
 Workers speak to the parent over a pipe: commands in, replies and (when asked) a `done` note per event
 once every one of the worker's live clients has it, which lets the parent pace events closed-loop.
@@ -18,6 +19,7 @@ once every one of the worker's live clients has it, which lets the parent pace e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import time
@@ -52,6 +54,7 @@ class _Worker:
         self.watch_seen: set[int] = set()
         self.watch_max = 0
         self.stop = asyncio.Event()
+        self.none_live = asyncio.Event()  # set when the last live client closes
         self.tasks: set[asyncio.Task[Any]] = set()
 
     # ---- receiving ------------------------------------------------------------------------------
@@ -86,6 +89,8 @@ class _Worker:
     def closed(self, code: int) -> None:
         self.live -= 1
         self.close_codes[code] += 1
+        if self.live <= 0:
+            self.none_live.set()
 
     async def open_one(self) -> None:
         loop = asyncio.get_running_loop()
@@ -109,7 +114,7 @@ class _Worker:
             async with gate:
                 try:
                     await self.open_one()
-                except Exception as exc:  # noqa: BLE001 - counted and reported to the parent
+                except Exception as exc:  # counted and reported to the parent
                     errors.append(f"{type(exc).__name__}: {exc}")
 
         started = time.monotonic()
@@ -117,11 +122,12 @@ class _Worker:
         self.conn.send(("connected", self.live, len(errors), errors[:3], time.monotonic() - started))
 
     async def close_all(self) -> None:
+        self.none_live.clear()
         for client in self.clients:
             client.close()
-        deadline = time.monotonic() + 5
-        while self.live > 0 and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        if self.live > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.none_live.wait(), 5)
         for client in self.clients:
             client.abort()
         self.conn.send(("closed",))
@@ -233,10 +239,8 @@ class _Client(asyncio.Protocol):
             self.answered.set_exception(exc or ConnectionError("connection closed before `subscribed`"))
         if self.counted:
             self.counted = False
-            try:
+            with contextlib.suppress(EOFError):
                 self.protocol.receive_eof()
-            except EOFError:
-                pass
             code = self.protocol.close_code
             self.worker.closed(code if code is not None else 1006)
 
@@ -263,6 +267,7 @@ class ClientPool:
             self.pipes.append(parent)
             self.procs.append(proc)
         self.done: Counter[int] = Counter()
+        self.counted: asyncio.Event | None = None  # while attached: set whenever `done` notes are counted
         self.size = 0
 
     def __enter__(self) -> ClientPool:
@@ -274,15 +279,11 @@ class ClientPool:
 
     def __exit__(self, *exc: object) -> None:
         for pipe in self.pipes:
-            try:
+            with contextlib.suppress(OSError):
                 pipe.send(("close",))
-            except OSError:
-                pass
         for pipe in self.pipes:
-            try:
+            with contextlib.suppress(TimeoutError, EOFError, OSError):
                 self._reply(pipe, "closed", 30)
-            except (TimeoutError, EOFError, OSError):
-                pass
         for proc in self.procs:
             proc.join(5)
             if proc.is_alive():
@@ -314,7 +315,7 @@ class ClientPool:
         any failed to connect."""
         started = time.monotonic()
         shares = [n // len(self.pipes) + (1 if i < n % len(self.pipes) else 0) for i in range(len(self.pipes))]
-        for pipe, share in zip(self.pipes, shares):
+        for pipe, share in zip(self.pipes, shares, strict=True):
             pipe.send(("connect", share, concurrency))
         replies = [self._reply(pipe, "connected", timeout) for pipe in self.pipes]
         failed = sum(r[2] for r in replies)
@@ -346,18 +347,36 @@ class ClientPool:
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Count `done` notes from inside the caller's event loop (open-loop runs, where the parent
         is busy injecting and must still read the pipes so no worker blocks on a full one)."""
+        self.counted = asyncio.Event()
         for pipe in self.pipes:
             loop.add_reader(pipe.fileno(), self._drain, pipe)
 
     def detach(self, loop: asyncio.AbstractEventLoop) -> None:
         for pipe in self.pipes:
             loop.remove_reader(pipe.fileno())
+        self.counted = None
 
     def _drain(self, pipe: Connection) -> None:
         while pipe.poll():
             message = pipe.recv()
             if message[0] == "done":
                 self.done[message[1]] += 1
+                if self.counted is not None:
+                    self.counted.set()
+
+    async def settle(self, seqs: range, timeout: float) -> bool:
+        """While attached: wait until every worker said all its clients have every event of `seqs`;
+        False on timeout."""
+        assert self.counted is not None, "settle() needs attach() first"
+        deadline = time.monotonic() + timeout
+        while not self.all_done(seqs):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.counted.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.counted.wait(), left)
+        return True
 
     def all_done(self, seqs: range) -> bool:
         return all(self.done[seq] >= len(self.pipes) for seq in seqs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
@@ -36,10 +37,8 @@ async def main(host: str, port: int) -> None:
         asyncio.get_running_loop().add_signal_handler(sig, stop.cancel)
     async with serve(handler, host, port, compression=None, max_size=65_536, ping_interval=30,
                      ping_timeout=20, backlog=2048):
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await stop
-        except asyncio.CancelledError:
-            pass
 
 
 if __name__ == "__main__":

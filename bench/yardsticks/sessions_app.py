@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -88,14 +88,10 @@ class Sessions:
         while not self.stop.is_set():
             client = NewClient(self.store, uuid=name, new_device=True)
             client.uuid = f"yardstick/{name}".encode()
-            try:
+            with suppress(Exception):  # offline: "no such host"; the point is to try again
                 client.connect()
-            except Exception:  # noqa: BLE001 - offline: "no such host"; the point is to try again
-                pass
-            try:
+            with suppress(Exception):  # a client that never connected may refuse to stop
                 client.stop()
-            except Exception:  # noqa: BLE001 - a client that never connected may refuse to stop
-                pass
             attempt += 1
             self.stop.wait(backoff_delay(attempt, minimum=settings.reconnect_min, maximum=settings.reconnect_max,
                                          draw=random.random()))

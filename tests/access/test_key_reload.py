@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 
-
 from waqtor.access.keys import KeyService
 from waqtor.access.notices import Notices
 from waqtor.auth import ApiKeys, hash_key
@@ -75,7 +74,7 @@ async def test_a_key_revoked_during_a_reload_stays_refused_and_is_announced_once
 
 
 async def test_a_key_deleted_elsewhere_is_announced_by_the_next_reload(sqlite_storage: Storage) -> None:
-    service, repo, announced = await service_on(sqlite_storage)
+    service, _repo, announced = await service_on(sqlite_storage)
     record, key = await service.create("deleted by another instance", ["read"], None, None)
     assert await KeyRepository(sqlite_storage.engine).delete(record.id)
     await service.reload()

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from tests.campaigns.helpers import definition
 from tests.conftest import Harness, ShiftedClock, in_process
 from tests.messaging.samples import sample
+from waqtor.clock import iso_ms
 from waqtor.config import Settings
-from waqtor.sessions.state import iso_ms
 from waqtor.storage.tables import api_keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,8 @@ def as_key(gw: Harness, key: str) -> httpx.AsyncClient:
 
 def documented_scopes() -> dict[tuple[str, str], str]:
     text = (ROOT / "docs" / "api-reference.md").read_text()
-    rows = re.findall(r"^\| `(GET|POST|PATCH|DELETE) (/api/[^`]*)` \| (read|send|control|admin) \|$", text, re.M)
+    rows = re.findall(r"^\| `(GET|POST|PATCH|DELETE) (/api/[^`]*)` \| (read|send|control|admin) \|$", text,
+                      re.MULTILINE)
     return {(method, path): scope for method, path, scope in rows}
 
 

@@ -6,7 +6,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -129,7 +129,7 @@ async def test_media_needs_the_api_key(small: Harness) -> None:
 
 class Files(BaseHTTPRequestHandler):
     release = threading.Event()
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = {
+    routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {
         "/cat.png": (200, {}, sample("png", 800)),
         "/download": (200, {"Content-Disposition": 'attachment; filename="report.pdf"'}, sample("pdf", 900)),
         "/big.pdf": (200, {}, sample("pdf", 5000)),
@@ -137,7 +137,7 @@ class Files(BaseHTTPRequestHandler):
         "/moved": (302, {"Location": "/cat.png"}, b""),
     }
 
-    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+    def do_GET(self) -> None:  # the standard library's name
         if self.path == "/slow":
             self.release.wait(10)
             return

@@ -15,8 +15,8 @@ from sqlalchemy import insert
 
 from tests.api.test_bad_input import assert_error
 from tests.conftest import Harness, LiveServer
+from waqtor.clock import iso_ms
 from waqtor.messaging.views import EXPORT_COLUMNS
-from waqtor.sessions.state import iso_ms
 from waqtor.storage.tables import messages
 
 ROWS = 3000

@@ -63,11 +63,11 @@ async def test_metrics_need_a_read_key_over_every_session(live: LiveServer) -> N
 
 
 async def test_the_metrics_token_opens_metrics_and_nothing_else(data_dir: Path) -> None:
-    async with live_server(make_settings(data_dir, metrics_token=TOKEN)) as live:
-        async with httpx.AsyncClient(base_url=live.http, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
-            metrics = await client.get("/metrics")
-            api = await client.get("/api/session/state")
-            as_key = await client.get("/metrics", headers={"Authorization": "", "X-API-Key": TOKEN})
+    async with (live_server(make_settings(data_dir, metrics_token=TOKEN)) as live,
+                httpx.AsyncClient(base_url=live.http, headers={"Authorization": f"Bearer {TOKEN}"}) as client):
+        metrics = await client.get("/metrics")
+        api = await client.get("/api/session/state")
+        as_key = await client.get("/metrics", headers={"Authorization": "", "X-API-Key": TOKEN})
     assert metrics.status_code == 200 and "waqtor_info" in metrics.text
     assert api.status_code == 401 and as_key.status_code == 401
 

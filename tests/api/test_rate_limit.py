@@ -76,7 +76,8 @@ async def test_an_empty_or_zero_limit_disables_it(data_dir: Path, disabled: str)
 
 
 def test_the_limit_is_keyed_on_a_hash_of_the_key_never_the_key() -> None:
-    scope = {"type": "http", "headers": [(b"x-api-key", API_KEY.encode())], "query_string": b"", "client": ("1.2.3.4", 5)}
+    scope = {"type": "http", "headers": [(b"x-api-key", API_KEY.encode())], "query_string": b"",
+             "client": ("1.2.3.4", 5)}
     assert caller(scope) == "key:" + hash_key(API_KEY)
     assert API_KEY not in caller(scope)
     query = {"type": "http", "headers": [], "query_string": f"apiKey={API_KEY}".encode(), "client": ("1.2.3.4", 5)}

@@ -41,7 +41,8 @@ async def test_temporary_ban_fault_is_reported_like_a_real_ban_and_ends_by_itsel
     response = await gw.client.post("/api/sandbox/fail", json={"kind": "temporary_ban"})
     assert response.json()["data"] == {"kind": "temporary_ban", "status": "disconnected"}
     error = (await gw.state())["lastError"]
-    assert error["code"] == "temporary_ban" and error["details"]["expiresInSeconds"] == gw.settings.sandbox_reconnect_delay
+    assert (error["code"] == "temporary_ban"
+            and error["details"]["expiresInSeconds"] == gw.settings.sandbox_reconnect_delay)
     monitor = gw.gateway.sessions.get("default").monitor
     await eventually(lambda: monitor.state.ready, what="the ban to end")
 

@@ -1,11 +1,11 @@
-"""The state routes answer bytes they make themselves (waqtor/api/routes/session.py, `StateAnswers`),
+"""The state routes answer bytes they make themselves (waqtor/api/routes/default_session.py, `StateAnswers`),
 so FastAPI does not validate and serialise the view on every request: these must be the very bytes
 FastAPI makes from the route's response model, for every shape of state, and a new state or a new
 uptime must make new ones. The API key schemes stay documented on every scoped operation."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,12 +13,12 @@ import pytest
 from fastapi import FastAPI
 
 from tests.conftest import Harness, in_process
-from waqtor.api.routes.session import StateAnswers
+from waqtor.api.routes.default_session import StateAnswers
 from waqtor.api.schemas import Envelope, SessionStateOut
 from waqtor.config import Settings
 from waqtor.sessions.state import SessionState, Status, public_view
 
-T0 = datetime(2026, 1, 2, 3, 4, 5, 678_901, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC)
 ERROR = {"code": "stream_error", "message": "the connection dropped", "at": "2026-01-02T03:04:05.678Z"}
 
 
@@ -80,7 +80,7 @@ async def test_a_new_uptime_or_a_new_state_makes_a_new_answer() -> None:
 
 class FixedClock:
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self.now

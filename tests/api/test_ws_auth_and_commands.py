@@ -9,7 +9,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import API_KEY, LiveServer, eventually
-from tests.ws_client import command, no_frame, open_ws, recv, recv_type, send
+from tests.ws_client import command, no_frame, open_ws, recv, recv_type
 
 
 @pytest.mark.parametrize(

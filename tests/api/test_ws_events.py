@@ -110,7 +110,7 @@ async def test_resume_command_replays_only_subscribed_events_then_live(live: Liv
             await bus.publish("message", {"n": n})
         for n in range(3):
             assert (await recv_type(ws, "campaign"))["data"]["n"] == n
-        await ws.send('{"type": "resume", "after": %d}' % start)
+        await ws.send(f'{{"type": "resume", "after": {start}}}')
         replay = []
         while True:
             frame = await recv(ws)
@@ -179,8 +179,8 @@ async def test_a_client_that_stops_reading_is_closed_with_1013_and_others_keep_u
             await bus.publish("campaign", {"n": n, "pad": pad})
             while True:  # the fast client reads everything as it comes
                 try:
-                    frame = await asyncio.wait_for(fast.recv(), 0.001 if received < n else 5)
-                except asyncio.TimeoutError:
+                    await asyncio.wait_for(fast.recv(), 0.001 if received < n else 5)
+                except TimeoutError:
                     break
                 received += 1
                 if received > n:

@@ -17,7 +17,7 @@ from tests.conftest import API_KEY, LiveServer, eventually, live_server, make_se
 from tests.ws_client import command, open_ws, recv, recv_type
 from waqtor.access.scopes import Identity
 from waqtor.access.tickets import Tickets
-from waqtor.sessions.monitor import utcnow
+from waqtor.clock import utcnow
 from waqtor.storage.tables import api_keys
 
 

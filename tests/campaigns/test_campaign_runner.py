@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -126,7 +127,7 @@ async def test_events_tell_the_story_and_progress_is_coalesced(linked: Harness) 
         assert statuses[0] == "sending" and statuses[-1] == "read"
         assert [order.index(s) for s in statuses] == sorted({order.index(s) for s in statuses})
     progress = [e for e in seen if e.data["kind"] == "progress"]
-    gaps = [b.timestamp - a.timestamp for a, b in zip(progress, progress[1:], strict=False)]
+    gaps = [b.timestamp - a.timestamp for a, b in pairwise(progress)]
     assert all(gap >= 450 for gap in gaps), gaps  # at most two a second (ms, with the clock's rounding)
     assert progress[-1].data["percent"] == 100.0 and progress[-1].data["total"] == 40
     assert set(progress[-1].data) >= {"counts", "percent", "etaSeconds", "status"}

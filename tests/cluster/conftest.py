@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -34,10 +35,8 @@ async def make_cluster(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[
         for cluster, database, redis_url, prefix in made:
             await cluster.close()
             await database.__aexit__(None, None, None)
-            try:
+            with contextlib.suppress(OSError):
                 await drop_keys(redis_url, prefix)
-            except OSError:
-                pass
 
 
 @pytest.fixture

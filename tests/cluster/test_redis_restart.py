@@ -39,14 +39,21 @@ class RedisServer:
             return False
 
     async def start(self) -> None:
-        subprocess.run(["bash", "-c", '. scripts/_services.sh && start_redis "$@"', "start_redis", str(self.port),
-                        str(self.dir), str(self.dir / "redis.log")], cwd=ROOT, check=True, capture_output=True)
+        await run(["bash", "-c", '. scripts/_services.sh && start_redis "$@"', "start_redis", str(self.port),
+                   str(self.dir), str(self.dir / "redis.log")], cwd=ROOT, check=True)
         await eventually(self._answers, timeout=10, what="Redis answering")
 
     async def shutdown(self) -> None:
-        subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "shutdown", "nosave"],
-                       capture_output=True, check=False)
+        await run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "shutdown", "nosave"], check=False)
         await eventually(lambda: not self._answers(), timeout=10, what="Redis gone")
+
+
+async def run(argv: list[str], check: bool, cwd: Path | None = None) -> None:
+    """`subprocess.run(argv, capture_output=True, check=check)` without blocking the event loop."""
+    proc = await asyncio.create_subprocess_exec(*argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = await proc.communicate()
+    if check and proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, argv, stdout, stderr)
 
 
 @pytest.fixture

@@ -214,7 +214,8 @@ async def test_the_form_sends_a_file_with_the_campaign_and_its_page_names_it(
     assert await gateway.gateway.campaigns.page(None, None, None, 10) == [], "a preview stores nothing"
     await page.click("#cf-create")
     await expect(page.locator("#campaign-name")).to_contain_text("Leaflet")
-    await expect(page.locator('#campaign-summary [data-role="media"]')).to_have_text("With the image leaflet.png (2.0 KB)")
+    await expect(page.locator('#campaign-summary [data-role="media"]')).to_have_text(
+        "With the image leaflet.png (2.0 KB)")
     [stored] = await gateway.gateway.campaigns.page(None, None, None, 10)
     assert stored.message.get("mediaId") and not stored.message.get("text")
 

@@ -11,8 +11,8 @@ from playwright.async_api import expect
 
 from tests.conftest import API_KEY, LiveServer, eventually, in_process, live_server, make_settings
 from tests.dashboard.conftest import BROWSER_LOOP, Dashboard
-from waqtor.api.ws import CLOSE_TRY_AGAIN
 from waqtor.engines.sandbox.engine import SandboxEngine
+from waqtor.errors import Close
 
 pytestmark = BROWSER_LOOP
 
@@ -60,7 +60,7 @@ async def test_a_dropped_socket_is_shown_and_resumed_without_missing_a_message(
     # The gateway drops the page (as it drops a client that falls behind), and a message arrives before
     # the page can be back: nothing in this block yields to the loop between the two.
     for client in list(gateway.gateway.bridge.clients.values()):
-        client.close(CLOSE_TRY_AGAIN, "dropped by the test")
+        client.close(Close.TRY_AGAIN, "dropped by the test")
     await sandbox(gateway).inbound("4915112345678", "sent while the page was away")
 
     await expect(dashboard.feed.first).to_contain_text("sent while the page was away")

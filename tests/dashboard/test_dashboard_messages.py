@@ -3,6 +3,7 @@ read, refusals shown with their reason, files, and the CSV export."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import re
 from pathlib import Path
@@ -139,10 +140,15 @@ async def test_a_refused_send_says_why_on_its_field_and_the_corrected_file_goes_
         await message.locator(".media button").click()
     download = await info.value
     assert download.suggested_filename == "menu.png"
-    assert Path(await download.path()).read_bytes() == picture
+    assert await asyncio.to_thread(Path(await download.path()).read_bytes) == picture
 
 
 # ---- export -----------------------------------------------------------------------------------------
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
 
 async def test_export_downloads_the_matching_messages_as_csv_without_the_key_in_a_url(
         gateway: LiveServer, dashboard: Dashboard) -> None:
@@ -160,8 +166,7 @@ async def test_export_downloads_the_matching_messages_as_csv_without_the_key_in_
     download = await info.value
     assert download.url.startswith("blob:")
     assert re.fullmatch(r"messages-\d{8}T\d{6}Z\.csv", download.suggested_filename)
-    with open(await download.path(), newline="") as file:
-        rows = list(csv.DictReader(file))
+    rows = await asyncio.to_thread(csv_rows, await download.path())
     assert [(row["direction"], row["from"], row["body"]) for row in rows] == [
         ("in", f"{PEER}@s.whatsapp.net", "First order"), ("in", f"{PEER}@s.whatsapp.net", "Second order")]
 

@@ -108,7 +108,8 @@ async def test_a_card_stays_the_same_element_while_its_counters_move(gateway: Li
     await expect(dashboard.card.locator(".pill")).to_have_text("Stopped")
 
 
-async def test_a_session_deleted_while_the_page_is_open_loses_its_card(gateway: LiveServer, dashboard: Dashboard) -> None:
+async def test_a_session_deleted_while_the_page_is_open_loses_its_card(
+        gateway: LiveServer, dashboard: Dashboard) -> None:
     await create_session(gateway, "shop")
     await dashboard.signed_in(gateway.http)
     await expect(dashboard.card_of("shop")).to_be_visible()

@@ -97,7 +97,7 @@ async def page(gateway: LiveServer) -> AsyncIterator[Page]:
             proc.stdin.close()
         try:
             await asyncio.wait_for(proc.wait(), 10)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             proc.kill()
             await proc.wait()
 

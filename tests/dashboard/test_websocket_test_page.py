@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from tests.npm import require_node
-from waqtor.api.ws_protocol import COMMANDS
 from waqtor.events import EVENT_TYPES
+from waqtor.ws.protocol import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "waqtor" / "dashboard" / "static" / "websocket-test.html"

@@ -74,7 +74,8 @@ def signed(body: dict[str, Any], secret: str = APP_SECRET) -> tuple[bytes, dict[
 def webhook(value: dict[str, Any]) -> dict[str, Any]:
     return {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [
         {"field": "messages", "value": {"messaging_product": "whatsapp",
-                                        "metadata": {"display_phone_number": "15550100199", "phone_number_id": PHONE_ID},
+                                        "metadata": {"display_phone_number": "15550100199",
+                                                     "phone_number_id": PHONE_ID},
                                         **value}}]}]}
 
 

@@ -94,7 +94,8 @@ async def test_a_restart_restores_the_stored_device_without_a_new_qr(data_dir: P
         assert client.new_device is False
 
 
-async def test_a_link_whose_device_left_the_store_pairs_anew_instead_of_opening_it(data_dir: Path, fake: FakeGo) -> None:
+async def test_a_link_whose_device_left_the_store_pairs_anew_instead_of_opening_it(
+        data_dir: Path, fake: FakeGo) -> None:
     settings = make_settings(data_dir, engine="neonize")
     async with in_process(settings) as gw:
         await gw.gateway.storage.sessions.save_engine_data("default", {"jid": "4915100000000:2@s.whatsapp.net"})

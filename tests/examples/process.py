@@ -55,14 +55,14 @@ class Running:
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), max(0.01, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pytest.fail(f"{self.what} did not print {pattern!r} within {timeout} s; " + self._report(),
                             pytrace=False)
 
     async def exit_code(self, timeout: float = 20.0) -> int:
         try:
             code = await asyncio.wait_for(self.proc.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pytest.fail(f"{self.what} did not exit within {timeout} s; " + self._report(), pytrace=False)
         await asyncio.gather(*self._readers)
         return code

@@ -36,34 +36,33 @@ async def bodies(gw: Harness) -> list[str]:
 
 async def test_messages_received_while_the_database_is_down_are_stored_in_order_when_it_is_back(
         data_dir: Path) -> None:
-    async with fresh_database() as url:
-        async with in_process(make_settings(data_dir, database_url=url, lease_ttl=60)) as gw:
-            await gw.scan()
-            await receive(gw, "before")
-            await set_connections_allowed(url, False)
-            try:
-                for n in range(3):
-                    await receive(gw, f"during {n}")
-                status, body = await health(gw)
-                assert status == 503 and body["status"] == "degraded"
-                assert body["database"] == {"reachable": False} and body["bus"]["reachable"] is True
-                assert body["held"]["inbound"] == 3
-                # A send cannot be logged now: the caller is told to come back, not given a 500.
-                sent = await gw.client.post("/api/messages/send", json={"to": SENDER, "text": "not now"})
-                assert sent.status_code == 503 and sent.json()["error"]["code"] == "database_unavailable"
-                assert sent.headers["Retry-After"]
-            finally:
-                await set_connections_allowed(url, True)
-
-            async def stored() -> bool:
-                return await bodies(gw) == ["before", "during 0", "during 1", "during 2"]
-
-            await eventually(stored, timeout=30, what="the held messages stored once the database is back")
+    async with fresh_database() as url, in_process(make_settings(data_dir, database_url=url, lease_ttl=60)) as gw:
+        await gw.scan()
+        await receive(gw, "before")
+        await set_connections_allowed(url, False)
+        try:
+            for n in range(3):
+                await receive(gw, f"during {n}")
             status, body = await health(gw)
-            assert (status, body["status"], body["held"]["inbound"]) == (200, "ok", 0)
-            assert (await gw.state())["stats"]["messagesReceived"] == 4
-            await receive(gw, "after")
-            assert (await bodies(gw))[-1] == "after"
+            assert status == 503 and body["status"] == "degraded"
+            assert body["database"] == {"reachable": False} and body["bus"]["reachable"] is True
+            assert body["held"]["inbound"] == 3
+            # A send cannot be logged now: the caller is told to come back, not given a 500.
+            sent = await gw.client.post("/api/messages/send", json={"to": SENDER, "text": "not now"})
+            assert sent.status_code == 503 and sent.json()["error"]["code"] == "database_unavailable"
+            assert sent.headers["Retry-After"]
+        finally:
+            await set_connections_allowed(url, True)
+
+        async def stored() -> bool:
+            return await bodies(gw) == ["before", "during 0", "during 1", "during 2"]
+
+        await eventually(stored, timeout=30, what="the held messages stored once the database is back")
+        status, body = await health(gw)
+        assert (status, body["status"], body["held"]["inbound"]) == (200, "ok", 0)
+        assert (await gw.state())["stats"]["messagesReceived"] == 4
+        await receive(gw, "after")
+        assert (await bodies(gw))[-1] == "after"
 
 
 async def test_when_the_held_messages_pass_the_limit_the_oldest_are_dropped(data_dir: Path) -> None:

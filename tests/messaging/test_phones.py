@@ -31,7 +31,8 @@ COUNTRIES = [
 
 
 @pytest.mark.parametrize(("written", "region", "digits"), COUNTRIES)
-def test_international_numbers_of_many_countries_become_their_jid(written: str, region: str | None, digits: str) -> None:
+def test_international_numbers_of_many_countries_become_their_jid(
+        written: str, region: str | None, digits: str) -> None:
     recipient = normalize(written, region)
     assert recipient.jid == f"{digits}@s.whatsapp.net"
     assert recipient.phone == "+" + digits

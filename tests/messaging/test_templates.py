@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from waqtor.errors import InvalidInput
 from waqtor.messaging.templates import MissingVariables, builtin_values, render, variables_in
 
-NOW = datetime(2025, 10, 28, 14, 5, 9)
+NOW = datetime(2025, 10, 28, 14, 5, 9, tzinfo=UTC)
 
 
 def test_variables_are_replaced_by_their_values() -> None:

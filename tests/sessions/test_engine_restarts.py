@@ -89,7 +89,8 @@ async def test_an_engine_that_keeps_crashing_before_it_connects_waits_longer_eac
 
 async def test_a_fresh_engine_that_crashes_while_it_starts_is_replaced_too(gw: Harness) -> None:
     manager = gw.gateway.sessions
-    make = manager._engine_for
+    registry = manager._registry  # where every fresh engine is made
+    make = registry.new_engine
     made: list[Any] = []
 
     def engine_for(record: Any, emit: Any) -> Any:
@@ -105,7 +106,7 @@ async def test_a_fresh_engine_that_crashes_while_it_starts_is_replaced_too(gw: H
             engine.start = start_then_crash
         return engine
 
-    manager._engine_for = engine_for
+    registry.new_engine = engine_for
     await crash(gw)
 
     async def second_attempt() -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from tests.pg import fresh_database
 from waqtor.engines.base import QRCode
 from waqtor.storage import Storage
 from waqtor.storage.tables import session_leases, session_state
-
 
 # Short enough that a test waits a round (a third of it) in about a second, long enough that a loaded
 # machine's stalls do not lose leases.
@@ -91,8 +89,8 @@ async def test_on_sqlite_a_restart_after_a_crash_takes_the_sessions_back_at_once
     settings = make_settings(tmp_path, lease_ttl=300)
     async with in_process(settings):
         pass
-    gone = subprocess.Popen(["true"])
-    gone.wait()
+    gone = await asyncio.create_subprocess_exec("true")
+    await gone.wait()
     crashed = f"{socket.gethostname()[:60]}:{gone.pid}:abcdef"
     storage = Storage(settings.resolved_database_url)
     await storage.open()

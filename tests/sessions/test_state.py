@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from waqtor.clock import iso_ms
 from waqtor.errors import IllegalTransition
-from waqtor.sessions.state import ALLOWED, SessionState, Status, iso_ms, mask_phone, move
+from waqtor.sessions.state import ALLOWED, SessionState, Status, mask_phone, move
 
 T0 = datetime(2025, 10, 28, 12, 30, tzinfo=UTC)
 

@@ -15,13 +15,14 @@ T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
 
 def key(key_id: str = "key_0000000000000001", hash: str = "a" * 64, **changes: object) -> KeyRecord:
-    values: dict[str, object] = dict(id=key_id, name="shop backend", prefix="wqt_abcdefgh", hash=hash,
-                                     scopes=("read", "send"), sessions=("shop",), created_at=T0)
+    values: dict[str, object] = {"id": key_id, "name": "shop backend", "prefix": "wqt_abcdefgh", "hash": hash,
+                                 "scopes": ("read", "send"), "sessions": ("shop",), "created_at": T0}
     values.update(changes)
     return KeyRecord(**values)  # type: ignore[arg-type]
 
 
-def ticket(key_id: str | None = "key_0000000000000001", expires_at: datetime = T0 + timedelta(seconds=60)) -> TicketRecord:
+def ticket(key_id: str | None = "key_0000000000000001",
+           expires_at: datetime = T0 + timedelta(seconds=60)) -> TicketRecord:
     return TicketRecord(key_id=key_id, scopes=("read",), sessions=("shop",), expires_at=expires_at)
 
 
@@ -68,7 +69,8 @@ async def test_a_ticket_of_the_gateway_key_has_no_key_id(storage: Storage) -> No
 
 
 async def test_adding_a_ticket_drops_the_expired_ones(storage: Storage) -> None:
-    await storage.keys.add_ticket("1" * 64, ticket(None, expires_at=T0 - timedelta(seconds=1)), T0 - timedelta(minutes=2))
+    await storage.keys.add_ticket("1" * 64, ticket(None, expires_at=T0 - timedelta(seconds=1)),
+                                  T0 - timedelta(minutes=2))
     await storage.keys.add_ticket("2" * 64, ticket(None, expires_at=T0 + timedelta(seconds=60)), T0)
     async with storage.engine.connect() as conn:
         left = [row.hash for row in await conn.execute(select(ws_tickets.c.hash))]

@@ -80,8 +80,9 @@ async def test_migrations_are_idempotent_on_reopen(database_url: str) -> None:
 
 
 async def test_naive_datetimes_are_refused(storage: Storage) -> None:
+    naive = datetime(2025, 1, 1)  # noqa: DTZ001  naive on purpose: this test checks it is refused
     with pytest.raises(StatementError, match="naive"):
         await storage.sessions.create(
-            SessionRecord(name="x", engine="sandbox", created_at=datetime(2025, 1, 1)),
+            SessionRecord(name="x", engine="sandbox", created_at=naive),
             SessionState(session="x", engine="sandbox", last_update=T0),
         )

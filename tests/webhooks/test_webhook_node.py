@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.conftest import Harness, free_port
 from tests.webhook_receiver import delivery_settles, doc_block, register

@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from waqtor.access.notices import Notices
 from waqtor.access.scopes import ADMIN, Identity, normalize_scopes
 from waqtor.auth import ApiKeys, generate_key, hash_key
+from waqtor.clock import Clock, utcnow
 from waqtor.errors import InvalidInput, NotFound
-from waqtor.sessions.monitor import Clock, utcnow
 from waqtor.storage.keys import KeyRepository
 from waqtor.storage.records import KeyRecord
 from waqtor.tasks import TaskSet

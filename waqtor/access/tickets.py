@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from waqtor.access.scopes import Identity
 from waqtor.auth import hash_key
-from waqtor.sessions.monitor import Clock, utcnow
+from waqtor.clock import Clock, utcnow
 from waqtor.storage.keys import KeyRepository
 from waqtor.storage.records import TicketRecord
 

@@ -13,8 +13,6 @@ from typing import Any
 from waqtor.api.errors import error_response
 from waqtor.errors import PayloadTooLarge
 
-FORM_OVERHEAD = 1_048_576  # the form's other fields and boundaries around the files
-
 
 class BodyLimit:
     """Pure ASGI middleware; `limits` maps (method, path) to a larger limit than `default`."""

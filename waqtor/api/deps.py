@@ -9,28 +9,25 @@ that session (403 `forbidden_session`). Routes that need the caller's identity t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, APIKeyQuery
 
 from waqtor.access.scopes import Identity
 from waqtor.errors import Unauthorized
-
-if TYPE_CHECKING:
-    from waqtor.app import Gateway
+from waqtor.gateway import Gateway
+from waqtor.sessions.session import DEFAULT_SESSION
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
 api_key_query = APIKeyQuery(
     name="apiKey", auto_error=False, description="An API key as a query parameter (prefer the header)."
 )
 
-DEFAULT_SESSION = "default"
-
 
 def get_gateway(request: Request) -> Gateway:
-    return request.app.state.gateway  # type: ignore[no-any-return]
+    gateway: Gateway = request.app.state.gateway  # set by the app's lifespan, before any request
+    return gateway
 
 
 async def gateway_dependency(request: Request) -> Gateway:
@@ -39,7 +36,7 @@ async def gateway_dependency(request: Request) -> Gateway:
     return get_gateway(request)
 
 
-GatewayDep = Annotated["Gateway", Depends(gateway_dependency)]
+GatewayDep = Annotated[Gateway, Depends(gateway_dependency)]
 
 
 def presented_key(header: str | None, query: str | None) -> str | None:
@@ -78,7 +75,27 @@ def key_of(request: Request) -> str | None:
     return request.query_params.get("apiKey") or None
 
 
-def require(scope: str, session: SessionFrom = None) -> Callable[..., Awaitable[Identity]]:
+class ScopeCheck:
+    """A route's scope dependency (see `require`); its `scope` tells waqtor.api.openapi and the docs
+    check which scope the route asks for."""
+
+    def __init__(self, scope: str, session: SessionFrom) -> None:
+        self.scope = scope
+        self.session = session
+        self.__name__ = f"require_{scope}" + (f"_{session}_session" if session else "")
+
+    async def __call__(self, request: Request) -> Identity:
+        identity = await authenticate(get_gateway(request), client_address(request.client), key_of(request))
+        identity.require(self.scope)
+        if self.session == "path":
+            identity.check_session(request.path_params["name"])
+        elif self.session == "default":
+            identity.check_session(DEFAULT_SESSION)
+        request.state.identity = identity
+        return identity
+
+
+def require(scope: str, session: SessionFrom = None) -> ScopeCheck:
     """The dependency that admits a caller with `scope`; with `session="path"` the caller must also
     reach the session named by the `{name}` path parameter, with `"default"` the default session.
 
@@ -86,25 +103,13 @@ def require(scope: str, session: SessionFrom = None) -> Callable[..., Awaitable[
     `Security(api_key_query)` sub-dependencies: FastAPI's solving of those was about a seventh of the
     CPU time of a cheap GET (bench/profiles.md). waqtor.api.openapi documents both schemes on every
     operation whose route has a dependency with a `scope`."""
-
-    async def dependency(request: Request) -> Identity:
-        identity = await authenticate(get_gateway(request), client_address(request.client), key_of(request))
-        identity.require(scope)
-        if session == "path":
-            identity.check_session(request.path_params["name"])
-        elif session == "default":
-            identity.check_session(DEFAULT_SESSION)
-        request.state.identity = identity
-        return identity
-
-    dependency.scope = scope  # type: ignore[attr-defined]  # read by tests, the docs check and the OpenAPI
-    dependency.__name__ = f"require_{scope}" + (f"_{session}_session" if session else "")
-    return dependency
+    return ScopeCheck(scope, session)
 
 
 async def current_identity(request: Request) -> Identity:
     """The identity the route's scope dependency admitted (it runs before the route's parameters)."""
-    return request.state.identity  # type: ignore[no-any-return]
+    identity: Identity = request.state.identity
+    return identity
 
 
 IdentityDep = Annotated[Identity, Depends(current_identity)]

@@ -180,3 +180,22 @@ FORWARD_RESPONSES: dict[int | str, dict[str, Any]] = {
           "or the instance that runs it cannot be reached (`instance_unreachable`, `redis_unreachable`); "
           "with Retry-After."},
 }
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic JSON schema with every `#/$defs/…` reference replaced by its definition, so it can sit
+    anywhere in an OpenAPI document (the models must not refer to themselves)."""
+    defs = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items() if key != "$defs"}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved

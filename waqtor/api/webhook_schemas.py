@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from waqtor.clock import iso_ms
 from waqtor.events import EVENT_TYPES
-from waqtor.sessions.state import iso_ms
 from waqtor.storage.records import DeliveryRecord, WebhookRecord
 from waqtor.webhooks import model
 

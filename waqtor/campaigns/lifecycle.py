@@ -4,19 +4,17 @@ conditional UPDATE (so racing callers, on any instance, cannot both win), and pu
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
 
 from waqtor.campaigns import model
 from waqtor.campaigns.notify import CampaignEvents
+from waqtor.clock import Clock
 from waqtor.errors import NotFound
 from waqtor.storage.campaigns import CampaignRepository
 from waqtor.storage.records import CampaignRecord
 from waqtor.storage.tables import campaigns
-
-Clock = Callable[[], datetime]
 
 KINDS = {"start": "started", "begin": "started", "pause": "paused", "resume": "resumed", "cancel": "cancelled",
          "complete": "completed", "fail": "failed"}

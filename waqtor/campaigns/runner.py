@@ -26,30 +26,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import timedelta
 
 from waqtor import events
 from waqtor.bus import Bus, SubscriptionOverflow
 from waqtor.campaigns import model
+from waqtor.campaigns.context import SenderContext
 from waqtor.campaigns.lifecycle import Lifecycle
 from waqtor.campaigns.notify import CampaignEvents
 from waqtor.campaigns.outcomes import OutcomeBuffer
 from waqtor.campaigns.sender import SessionSender
 from waqtor.campaigns.views import phone_of
+from waqtor.clock import Clock
 from waqtor.config import Settings
 from waqtor.errors import WaqtorError
+from waqtor.messaging.service import MessageService
 from waqtor.ratelimit import parse_rate
+from waqtor.sessions.manager import SessionManager
 from waqtor.storage import Storage
 from waqtor.storage.campaigns import Outcome
 from waqtor.storage.records import MessageRecord
 from waqtor.tasks import TaskSet
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from waqtor.messaging.service import MessageService
-    from waqtor.sessions.manager import SessionManager
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +60,12 @@ INTERRUPTED = ("interrupted: the gateway stopped while this campaign message was
 
 class CampaignRunner:
     def __init__(self, settings: Settings, storage: Storage, bus: Bus, sessions: SessionManager,
-                 messages: MessageService, clock: Callable[[], datetime], rng: random.Random | None = None) -> None:
+                 messages: MessageService, clock: Clock, rng: random.Random | None = None) -> None:
         self.repo = storage.campaigns
-        self.sessions = sessions
         self.messages = messages
-        self.media = messages.media
-        self.clock = clock
-        self.rng = rng or random.Random()
-        self.poll_interval = settings.campaign_poll_interval
+        self._sessions = sessions
+        self._clock = clock
+        self._poll_interval = settings.campaign_poll_interval
         self._storage = storage
         self._bus = bus
         rate = parse_rate(settings.send_rate)
@@ -78,6 +73,11 @@ class CampaignRunner:
         self.outcomes = OutcomeBuffer(self.repo)
         self.events = CampaignEvents(bus, self.repo, self.outcomes.flush, self.session_interval)
         self.lifecycle = Lifecycle(self.repo, self.events, clock, self.wake)
+        self._context = SenderContext(
+            repo=self.repo, lifecycle=self.lifecycle, outcomes=self.outcomes, events=self.events, messages=messages,
+            sessions=sessions, settle=self.settle, clock=clock, rng=rng or random.Random(),
+            poll_interval=self._poll_interval, session_interval=self.session_interval,
+        )
         self._senders: dict[str, SessionSender] = {}
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._tasks = TaskSet("campaigns")
@@ -114,7 +114,7 @@ class CampaignRunner:
         """Start sending the campaigns of session `name` (its engine now runs on this instance)."""
         if self._closed or name in self._senders:
             return
-        sender = SessionSender(self, name)
+        sender = SessionSender(self._context, name)
         self._senders[name] = sender
         self._runs[name] = self._tasks.spawn(sender.run(), f"sender[{name}]")
 
@@ -157,10 +157,6 @@ class CampaignRunner:
         if sender is not None:
             sender.wake(reload=True)
 
-    async def report(self, session: str, campaign_id: str, recipient_id: int, phone: str, status: str,
-                     reason: str | None = None, message_id: int | None = None) -> None:
-        await self.events.recipient(session, campaign_id, recipient_id, phone, status, reason, message_id)
-
     async def on_status(self, record: MessageRecord, previous: str) -> None:
         """The message service's listener: an acknowledgement of a campaign message moves its recipient."""
         if record.campaign_recipient_id is None or record.campaign_id is None:
@@ -171,9 +167,9 @@ class CampaignRunner:
         reason = record.error if status == model.R_FAILED else None
         if status == model.R_FAILED and model.error_code(record.error) == "session_not_ready":
             return  # the engine never had it: the sender puts the recipient back to pending
-        if self.outcomes.put(Outcome(record.campaign_recipient_id, status, self.clock(), reason, record.id)):
-            await self.report(record.session, record.campaign_id, record.campaign_recipient_id, phone_of(record.chat),
-                              status, reason, record.id)
+        if self.outcomes.put(Outcome(record.campaign_recipient_id, status, self._clock(), reason, record.id)):
+            await self.events.recipient(record.session, record.campaign_id, record.campaign_recipient_id,
+                                        phone_of(record.chat), status, reason, record.id)
 
     # ---- crash safety ----------------------------------------------------------------------------------
 
@@ -182,7 +178,7 @@ class CampaignRunner:
         found = await self.repo.for_session(session, set(model.STATUSES) - {model.DRAFT})
         if not found:
             return
-        now = self.clock()
+        now = self._clock()
         ids = [record.id for record in found]
         outcomes: list[tuple[Outcome, str, str]] = []
         for item in await self.repo.in_flight(ids):
@@ -206,8 +202,8 @@ class CampaignRunner:
         await self.repo.catch_up(recent, now)
         for outcome, campaign_id, phone in outcomes:
             self.outcomes.know(outcome.recipient_id, outcome.status)
-            await self.report(session, campaign_id, outcome.recipient_id, phone, outcome.status, outcome.reason,
-                              outcome.message_id)
+            await self.events.recipient(session, campaign_id, outcome.recipient_id, phone, outcome.status,
+                                        outcome.reason, outcome.message_id)
         if outcomes:
             log.warning("session %s: settled %d campaign recipient(s) a previous run left sending (%d unknown)",
                         session, len(outcomes), sum(1 for o, _, _ in outcomes if o.status == model.UNKNOWN))
@@ -224,12 +220,12 @@ class CampaignRunner:
             except SubscriptionOverflow:
                 log.warning("campaigns: fell behind the session updates; looking at every session again")
                 for name, sender in list(self._senders.items()):
-                    sender.observe(self.sessions.get(name).monitor.view())
+                    sender.observe(self._sessions.get(name).monitor.view())
             finally:
                 subscription.close()
 
     async def _poll(self) -> None:
         while True:
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(self._poll_interval)
             for sender in list(self._senders.values()):
                 sender.wake(reload=True)

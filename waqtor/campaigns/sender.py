@@ -28,21 +28,19 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from waqtor.campaigns import model
+from waqtor.campaigns.context import SenderContext
 from waqtor.campaigns.definition import checks_whatsapp, schedule_of, stop_after, throttle_of
 from waqtor.campaigns.importer import template_values
 from waqtor.campaigns.throttle import draw_delay, next_send_time
 from waqtor.campaigns.window import SendWindow
 from waqtor.errors import SessionNotFound, SessionNotReady, WaqtorError
+from waqtor.messaging.draft import Draft
 from waqtor.messaging.phones import Recipient
-from waqtor.messaging.service import Draft
 from waqtor.storage.campaigns import Outcome
 from waqtor.storage.records import CampaignRecord, MediaRecord, RecipientRecord
-
-if TYPE_CHECKING:
-    from waqtor.campaigns.runner import CampaignRunner
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +64,9 @@ class _Campaign:
 
 
 class SessionSender:
-    def __init__(self, runner: CampaignRunner, session: str) -> None:
+    def __init__(self, ctx: SenderContext, session: str) -> None:
         self.session = session
-        self._runner = runner
+        self._ctx = ctx
         self._wake = asyncio.Event()
         self.idle = asyncio.Event()  # set while it sleeps with nothing to do before a wake or a time
         self.stopping = False
@@ -81,7 +79,7 @@ class SessionSender:
         self._primed = False
         self._flight = SendWindow(session)  # sends in flight (unthrottled campaigns)
         self._broken = False  # a send in flight failed unexpectedly
-        state = runner.sessions.get(session).monitor.state
+        state = ctx.sessions.get(session).monitor.state
         self._seen_error = (state.last_error or {}).get("at")
         self._ready = state.ready
 
@@ -123,11 +121,11 @@ class SessionSender:
     async def _run(self) -> None:
         while not self.stopping:
             try:
-                await self._runner.settle(self.session)
+                await self._ctx.settle(self.session)
                 break
             except Exception:
                 log.exception("session %s: could not settle the campaign sends a previous run left", self.session)
-                await asyncio.sleep(self._runner.poll_interval)
+                await asyncio.sleep(self._ctx.poll_interval)
         while not self.stopping:
             self._wake.clear()
             try:
@@ -140,7 +138,7 @@ class SessionSender:
             except Exception:
                 log.exception("session %s: the campaign sender failed; it tries again shortly", self.session)
                 self._reload = True
-                wait = self._runner.poll_interval
+                wait = self._ctx.poll_interval
             # Woken during the pass: go round again at once (idle would describe a pass that is stale).
             if wait is not None and not self.stopping and not self._wake.is_set():
                 self.idle.set()
@@ -150,23 +148,23 @@ class SessionSender:
 
     async def _pass(self) -> float | None:
         """Do one thing; None to go on at once, else seconds to sleep (or until woken)."""
-        runner = self._runner
+        ctx = self._ctx
         if self._errors:
             error, self._errors = self._errors[-1], []
             await self._pause_all(error)
-        state = runner.sessions.get(self.session).monitor.state
+        state = ctx.sessions.get(self.session).monitor.state
         if state.ready and self._resume_due:
             self._resume_due = False
             await self._resume_cleared()
         if self._reload:
             await self._load()
-        now = runner.clock()
+        now = ctx.clock()
         wait = float("inf")
         for item in list(self._campaigns.values()):
             record = item.record
             if record.status == model.SCHEDULED:
                 if record.start_at is None or record.start_at <= now:
-                    await runner.lifecycle.move(record.id, "begin")
+                    await ctx.lifecycle.move(record.id, "begin")
                     return None
                 wait = min(wait, (record.start_at - now).total_seconds())
         for item in list(self._campaigns.values()):
@@ -175,7 +173,7 @@ class SessionSender:
                 if self._flight:  # its last recipients are in flight (one may yet go back to pending)
                     await self._flight.drain()
                     return None
-                return None if await self._finish(item) else self._runner.poll_interval
+                return None if await self._finish(item) else self._ctx.poll_interval
         if not state.ready:
             return wait
         chosen, at = self._choose(now)
@@ -193,7 +191,7 @@ class SessionSender:
             # A send in flight failed unexpectedly (the database?): pause as a failed pass would.
             self._broken = False
             await self._flight.drain()
-            return self._runner.poll_interval
+            return self._ctx.poll_interval
         limit = stop_after(chosen.record)
         # With `stopAfterFailures`, never more in flight than failures it may still take: the campaign
         # pauses after exactly that many failures in a row, as when it sends one at a time.
@@ -207,7 +205,7 @@ class SessionSender:
     def _unthrottled(self, item: _Campaign) -> bool:
         """No delay, no caps, no send rate on the session: nothing orders its sends in time."""
         throttle = throttle_of(item.record.throttle)
-        return (self._runner.session_interval == 0 and throttle.max_delay <= 0 and throttle.min_delay <= 0
+        return (self._ctx.session_interval == 0 and throttle.max_delay <= 0 and throttle.min_delay <= 0
                 and not throttle.caps())
 
     async def _send_in_flight(self, item: _Campaign, recipient: RecipientRecord) -> None:
@@ -240,7 +238,7 @@ class SessionSender:
 
     async def _load(self) -> None:
         self._reload = False
-        repo = self._runner.repo
+        repo = self._ctx.repo
         found = await repo.for_session(self.session, model.ACTIVE)
         if not self._primed and found:
             # The delay after the last send of a previous run still applies.
@@ -254,14 +252,14 @@ class SessionSender:
             if item is None:
                 item = _Campaign(record)
                 count, span = throttle_of(record.throttle).history_needed
-                item.history = deque(await repo.history(record.id, self._runner.clock() - span, count),
+                item.history = deque(await repo.history(record.id, self._ctx.clock() - span, count),
                                      maxlen=count)
             item.record = record
             if record.message.get("mediaId") and item.media is None:
                 try:
-                    item.media = await self._runner.media.get(record.message["mediaId"])
+                    item.media = await self._ctx.messages.media.get(record.message["mediaId"])
                 except WaqtorError as exc:
-                    await self._runner.lifecycle.move(record.id, "fail", reason=exc.code,
+                    await self._ctx.lifecycle.move(record.id, "fail", reason=exc.code,
                                                       message=f"its media file is gone: {exc.message}")
                     continue
             kept[record.id] = item
@@ -270,12 +268,12 @@ class SessionSender:
     async def _refill(self, item: _Campaign) -> bool:
         """Make sure the campaign's queue holds its next pending recipients; False when none is left."""
         if not item.queue:
-            batch = await self._runner.repo.pending(item.record.id, item.after, BATCH)
+            batch = await self._ctx.repo.pending(item.record.id, item.after, BATCH)
             if not batch and item.after:
                 # A recipient may have gone back to pending behind us; what waits to be written first.
-                await self._runner.outcomes.flush()
+                await self._ctx.outcomes.flush()
                 item.after = 0
-                batch = await self._runner.repo.pending(item.record.id, 0, BATCH)
+                batch = await self._ctx.repo.pending(item.record.id, 0, BATCH)
             item.queue.extend(batch)
             if batch:
                 item.after = batch[-1].id
@@ -283,26 +281,26 @@ class SessionSender:
 
     async def _finish(self, item: _Campaign) -> bool:
         """Complete a campaign with no one pending; False when a recipient is still left `sending`."""
-        runner = self._runner
+        ctx = self._ctx
         self._reload = True
-        await runner.outcomes.flush()
-        await runner.messages.flush_counts(self.session)  # a completed campaign is counted in messagesSent
-        if await runner.repo.has_open(item.record.id):
+        await ctx.outcomes.flush()
+        await ctx.messages.flush_counts(self.session)  # a completed campaign is counted in messagesSent
+        if await ctx.repo.has_open(item.record.id):
             # Nothing is in flight on this session between two sends: a recipient left sending was cut
             # off by an error of an earlier pass, and is settled from the message log like after a crash.
-            await runner.settle(self.session)
-            if await runner.repo.has_open(item.record.id):
+            await ctx.settle(self.session)
+            if await ctx.repo.has_open(item.record.id):
                 return False
-        await runner.lifecycle.move(item.record.id, "complete")
+        await ctx.lifecycle.move(item.record.id, "complete")
         return True
 
     # ---- one recipient --------------------------------------------------------------------------------
 
     async def _send(self, item: _Campaign, recipient: RecipientRecord) -> None:
-        runner, record = self._runner, item.record
+        ctx, record = self._ctx, item.record
         to = Recipient(jid=recipient.jid, phone=recipient.phone if recipient.phone.startswith("+") else None)
         if checks_whatsapp(record):
-            engine = runner.sessions.get(self.session).engine
+            engine = ctx.sessions.get(self.session).engine
             try:
                 known = await engine.is_on_whatsapp([recipient.jid])
             except SessionNotReady:
@@ -312,33 +310,34 @@ class SessionSender:
                 log.exception("session %s: could not check whether %s is on WhatsApp", self.session, to.phone)
                 known = None
             if known is not None and known.get(recipient.jid) is False:
-                if await runner.repo.skip(recipient.id, NOT_ON_WHATSAPP, runner.clock()):
-                    await runner.report(record.session, record.id, recipient.id, recipient.phone, model.SKIPPED,
-                                        NOT_ON_WHATSAPP)
+                if await ctx.repo.skip(recipient.id, NOT_ON_WHATSAPP, ctx.clock()):
+                    await ctx.events.recipient(record.session, record.id, recipient.id, recipient.phone, model.SKIPPED,
+                                               NOT_ON_WHATSAPP)
                 return
         text = record.message.get("text")
         try:
             if text is not None:
-                text = runner.messages.render(text, to, template_values(recipient.name, recipient.variables))
+                text = ctx.messages.render(text, to, template_values(recipient.name, recipient.variables))
         except WaqtorError as exc:
             reason = f"{exc.code}: {exc.message}"
-            if runner.outcomes.put(Outcome(recipient.id, model.R_FAILED, runner.clock(), reason)):
-                await runner.report(record.session, record.id, recipient.id, recipient.phone, model.R_FAILED, reason)
+            if ctx.outcomes.put(Outcome(recipient.id, model.R_FAILED, ctx.clock(), reason)):
+                await ctx.events.recipient(record.session, record.id, recipient.id, recipient.phone, model.R_FAILED,
+                                           reason)
             return
-        now = runner.clock()
-        if not await runner.repo.claim(recipient.id, record.id, now):
+        now = ctx.clock()
+        if not await ctx.repo.claim(recipient.id, record.id, now):
             # Paused or cancelled meanwhile, or no longer pending: look again from the start.
             self._reload = True
             item.queue.clear()
             item.after = 0
             return
-        runner.outcomes.know(recipient.id, model.SENDING)
-        await runner.report(record.session, record.id, recipient.id, recipient.phone, model.SENDING)
+        ctx.outcomes.know(recipient.id, model.SENDING)
+        await ctx.events.recipient(record.session, record.id, recipient.id, recipient.phone, model.SENDING)
         item.history.append(now)
-        self.not_before = now + timedelta(seconds=draw_delay(throttle_of(record.throttle), runner.rng))
+        self.not_before = now + timedelta(seconds=draw_delay(throttle_of(record.throttle), ctx.rng))
         draft = Draft(to=to, type=record.message.get("type", "text"), text=text, media=item.media)
         try:
-            sent = await runner.messages.send_for_campaign(self.session, draft, campaign_id=record.id,
+            sent = await ctx.messages.send_for_campaign(self.session, draft, campaign_id=record.id,
                                                            recipient_id=recipient.id)
         except (SessionNotReady, SessionNotFound):
             await self._release(item, recipient)
@@ -355,45 +354,46 @@ class SessionSender:
             item.failures = 0
             status = model.FROM_MESSAGE.get(sent.status, model.SENT)
         reason = sent.error if status == model.R_FAILED else None
-        if runner.outcomes.put(Outcome(recipient.id, status, runner.clock(), reason, sent.id)):
-            await runner.report(record.session, record.id, recipient.id, recipient.phone, status, reason, sent.id)
+        if ctx.outcomes.put(Outcome(recipient.id, status, ctx.clock(), reason, sent.id)):
+            await ctx.events.recipient(record.session, record.id, recipient.id, recipient.phone, status, reason,
+                                       sent.id)
         limit = stop_after(record)
         if limit is not None and item.failures >= limit:
             # The count goes back to 0 only once the pause is written: until then it keeps the send
             # window from launching more recipients, whose claims would still find the campaign running.
             try:
-                await runner.lifecycle.move(record.id, "pause", reason=model.TOO_MANY_FAILURES,
+                await ctx.lifecycle.move(record.id, "pause", reason=model.TOO_MANY_FAILURES,
                                             message=f"{limit} messages in a row failed; the last: {sent.error}")
             finally:
                 item.failures = 0
 
     async def _release(self, item: _Campaign, recipient: RecipientRecord) -> None:
         """The engine never had the message (the session was not ready): back to pending, sent later."""
-        runner = self._runner
-        await runner.repo.apply([Outcome(recipient.id, model.PENDING, runner.clock())])
-        runner.outcomes.know(recipient.id, model.PENDING)
+        ctx = self._ctx
+        await ctx.repo.apply([Outcome(recipient.id, model.PENDING, ctx.clock())])
+        ctx.outcomes.know(recipient.id, model.PENDING)
         item.queue.appendleft(recipient)
-        await runner.report(item.record.session, item.record.id, recipient.id, recipient.phone, model.PENDING)
+        await ctx.events.recipient(item.record.session, item.record.id, recipient.id, recipient.phone, model.PENDING)
 
     # ---- the session's health -------------------------------------------------------------------------
 
     async def _pause_all(self, error: dict[str, Any]) -> None:
         code = str(error.get("code") or "session_error")
         message = str(error.get("message") or code)
-        for record in await self._runner.repo.for_session(self.session, model.ACTIVE):
+        for record in await self._ctx.repo.for_session(self.session, model.ACTIVE):
             try:
-                await self._runner.lifecycle.move(record.id, "pause", reason=code, message=message)
+                await self._ctx.lifecycle.move(record.id, "pause", reason=code, message=message)
             except WaqtorError:
                 continue  # it moved meanwhile
         self._reload = True
 
     async def _resume_cleared(self) -> None:
-        for record in await self._runner.repo.for_session(self.session, {model.PAUSED}):
+        for record in await self._ctx.repo.for_session(self.session, {model.PAUSED}):
             if not model.resumes_by_itself(record.reason_code):
                 continue
-            ahead = record.start_at is not None and record.start_at > self._runner.clock()
+            ahead = record.start_at is not None and record.start_at > self._ctx.clock()
             try:
-                await self._runner.lifecycle.move(record.id, "resume", to=model.SCHEDULED if ahead else None)
+                await self._ctx.lifecycle.move(record.id, "resume", to=model.SCHEDULED if ahead else None)
             except WaqtorError:
                 continue
         self._reload = True

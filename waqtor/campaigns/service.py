@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,10 +17,12 @@ from waqtor.campaigns.lifecycle import not_found
 from waqtor.campaigns.numbers import normalize_many
 from waqtor.campaigns.runner import CampaignRunner
 from waqtor.campaigns.throttle import Throttle
-from waqtor.campaigns.views import campaign_view, recipient_view
+from waqtor.campaigns.views import campaign_view, export_header, export_row, recipient_view
 from waqtor.config import Settings
 from waqtor.errors import Conflict, InvalidInput, SessionNotFound, WaqtorError
+from waqtor.exports import csv_text
 from waqtor.messaging.phones import Recipient
+from waqtor.messaging.request import MediaSource
 from waqtor.messaging.templates import variables_in
 from waqtor.messaging.views import media_view
 from waqtor.storage import Storage
@@ -95,6 +98,24 @@ class CampaignService:
             raise InvalidInput("no recipient can be sent to: every row has a problem (see details)",
                                code="no_recipients", details=report.view())
 
+    async def submit(self, spec: CampaignSpec, recipients: bytes | Sequence[dict[str, Any]],
+                     media: MediaSource | None, *, dry_run: bool) -> dict[str, Any]:
+        """Check a campaign the API was given and, unless `dry_run`, store it (started when `spec.start`):
+        the answer's data, `{"campaign", "report", "preview", "dryRun"}`. A dry run stores and fetches
+        nothing. Raises what `require_session`, `check`, `require_recipients` and getting the file
+        raise."""
+        await self.require_session(spec.session)
+        # Reading 100,000 rows takes a while: off the event loop, so other requests are served meanwhile.
+        report = await asyncio.to_thread(self.check, spec, recipients)
+        preview = self.preview(spec, report)
+        if dry_run:
+            return {"campaign": None, "report": report.view(), "preview": preview, "dryRun": True}
+        self.require_recipients(report)
+        stored = await self.runner.messages.obtain_media(media) if media is not None else None
+        record = await self.create(spec, report, stored)
+        view = (await self.views([record]))[0]
+        return {"campaign": view, "report": report.view(), "preview": preview, "dryRun": False}
+
     async def create(self, spec: CampaignSpec, report: Report, media: MediaRecord | None) -> CampaignRecord:
         """Store the campaign (a draft, or started when `spec.start`); see `require_recipients`."""
         self.require_recipients(report)
@@ -147,6 +168,13 @@ class CampaignService:
         await self.runner.outcomes.flush()
         async for batch in self._repo.stream(campaign_id, status):
             yield batch
+
+    def export_csv(self, record: CampaignRecord, status: str | None) -> AsyncIterator[str]:
+        """The campaign's recipients (those in `status`) as CSV text, streamed: their columns, then one
+        per template variable."""
+        variables = record.variables
+        return csv_text(export_header(variables), self.stream(record.id, status),
+                        lambda recipient: export_row(recipient, variables))
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 from waqtor.campaigns import model
 from waqtor.campaigns.definition import throttle_of
 from waqtor.campaigns.throttle import estimate_seconds
-from waqtor.sessions.state import iso_ms
+from waqtor.clock import iso_ms
 from waqtor.storage.records import CampaignRecord, RecipientRecord
 
 

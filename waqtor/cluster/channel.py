@@ -13,26 +13,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from waqtor.errors import (
-    Conflict,
-    EngineError,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    PayloadTooLarge,
-    RateLimited,
-    Unauthorized,
-    Unavailable,
-    UnsupportedMediaType,
-    WaqtorError,
-)
+from waqtor.errors import RateLimited, Unavailable, WaqtorError, kind_for_status
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-
-_BY_STATUS: dict[int, type[WaqtorError]] = {
-    400: InvalidInput, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict, 413: PayloadTooLarge,
-    415: UnsupportedMediaType, 502: EngineError,
-}
 
 
 def error_to_json(exc: WaqtorError) -> dict[str, Any]:
@@ -48,10 +31,7 @@ def error_from_json(data: dict[str, Any]) -> WaqtorError:
         return RateLimited(message, retry_after=float(retry or 1), code=code)
     if status == 503:
         return Unavailable(message, retry_after=float(retry or 1), code=code, details=data.get("details"))
-    cls = _BY_STATUS.get(status, WaqtorError)
-    error = cls(message, code=code, details=data.get("details"))
-    error.status = status
-    return error
+    return kind_for_status(status)(message, code=code, details=data.get("details"))
 
 
 class CommandChannel(ABC):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from waqtor.config import ENGINE_NAMES
 from waqtor.engines.base import Engine
 from waqtor.errors import ConfigError
 
@@ -12,10 +13,11 @@ _ENGINES: dict[str, str] = {
     "cloud": "waqtor.engines.cloud.engine:CloudEngine",
     "sandbox": "waqtor.engines.sandbox.engine:SandboxEngine",
 }
+assert tuple(_ENGINES) == ENGINE_NAMES, "every engine the settings accept has an adapter, and no other"
 
 
 def engine_names() -> tuple[str, ...]:
-    return tuple(_ENGINES)
+    return ENGINE_NAMES
 
 
 def engine_class(name: str) -> type[Engine]:
@@ -25,4 +27,5 @@ def engine_class(name: str) -> type[Engine]:
     except KeyError:
         raise ConfigError(f"unknown engine {name!r}; choose one of: {', '.join(_ENGINES)}") from None
     module_name, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+    engine: type[Engine] = getattr(importlib.import_module(module_name), attr)
+    return engine

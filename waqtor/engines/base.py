@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from waqtor.config import Settings
@@ -298,3 +298,23 @@ class Engine(ABC):
         raises SessionNotReady while it is not connected.
         """
         return None
+
+
+class CommandTarget(Protocol):
+    """What an engine's own session command (the sandbox's, the Cloud API webhook's) is handed: the
+    session as the instance that runs it holds it (`waqtor.sessions.session.Session`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def status(self) -> str:
+        """The session's status as its monitor last saw it."""
+        ...
+
+
+# An engine's session command: the JSON-ready answer, or a WaqtorError.
+EngineCommand = Callable[[CommandTarget, dict[str, Any]], Awaitable[dict[str, Any]]]

@@ -16,10 +16,11 @@ import os
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Collection
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator, Collection
+from datetime import timedelta
 from pathlib import Path
 
+from waqtor.clock import Clock
 from waqtor.config import Settings
 from waqtor.errors import InvalidInput, NotFound, PayloadTooLarge
 from waqtor.messaging.mime import KINDS, SNIFF_BYTES, Kind, choose_kind, detect, file_name
@@ -34,7 +35,6 @@ CHUNK = 65_536
 STRAY_AGE = 3600.0
 STORED_NAME = re.compile(r"[0-9a-f]{32}\.[A-Za-z0-9]+")
 
-Clock = Callable[[], datetime]
 
 
 def _age(path: Path) -> float:

@@ -1,8 +1,9 @@
 """The message service: it sends messages and is the one writer of the message log.
 
-Sending — `submit(session, draft)` sends from the instance that runs the session (this one, or the
-owner it is carried to), which calls `send`. `send(session, draft)`: the session must be ready (else
-409 `session_not_ready` at once);
+Sending — `send_request(request)` checks what a caller asked for (the recipient, the session's
+readiness, the contact card, the file, the template) and `submit`s the message: `send` here when this
+instance runs the session, else carried (as JSON) to the owner, which calls `send`. `send(session,
+draft)`: the session must be ready (else 409 `session_not_ready` at once);
 the message takes a slot of the session's send rate or a place in its queue (`sendqueue`), is logged
 as `queued` and published as a `message` event (direction `out`), then handed to the engine, at once
 or when its turn comes. When the engine accepts it, it is `sent` (a `message_ack`) and counted in
@@ -39,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 from waqtor import events
 from waqtor.bus import Bus
+from waqtor.clock import Clock
 from waqtor.config import Settings
 from waqtor.engines.base import (
     ContactCard,
@@ -48,25 +50,27 @@ from waqtor.engines.base import (
     OutgoingMedia,
     OutgoingMessage,
 )
-from waqtor.errors import EngineError, NotFound, SessionNotReady, WaqtorError
+from waqtor.errors import EngineError, InvalidInput, NotFound, SessionNotReady, WaqtorError
+from waqtor.messaging import phones, vcard
 from waqtor.messaging import status as st
 from waqtor.messaging.backlog import Backlog
 from waqtor.messaging.counts import SentCounter
-from waqtor.messaging.download import http_client
+from waqtor.messaging.download import fetch, http_client
 from waqtor.messaging.draft import Draft, draft_from_json, draft_to_json
 from waqtor.messaging.media import MediaStore, chunks_of
 from waqtor.messaging.phones import Recipient
+from waqtor.messaging.request import ContactRequest, MediaSource, MediaUpload, SendRequest, StoredMedia
 from waqtor.messaging.sendqueue import SendQueues
 from waqtor.messaging.templates import builtin_values, render
 from waqtor.messaging.views import ack_view, message_view
 from waqtor.ratelimit import RateWindow, parse_rate
-from waqtor.sessions.monitor import Clock
 from waqtor.storage import Storage
-from waqtor.storage.records import MessageRecord
+from waqtor.storage.records import MediaRecord, MessageRecord
 from waqtor.tasks import TaskSet
 
 if TYPE_CHECKING:
-    from waqtor.sessions.manager import Session, SessionManager
+    from waqtor.sessions.manager import SessionManager
+    from waqtor.sessions.session import Session
 
 __all__ = ["Draft", "MessageService"]
 
@@ -178,9 +182,58 @@ class MessageService:
 
     # ---- sending ----------------------------------------------------------------------------------
 
-    async def submit(self, session: str, draft: Draft) -> dict[str, Any]:
-        """Send `draft` on `session` from the instance that runs it; the message as `message_view`
-        shows it. Raises what `send` raises, or Unavailable while the session is moving."""
+    async def send_request(self, request: SendRequest) -> dict[str, Any]:
+        """Check and send what a caller asked for, from the instance that runs the session; the message
+        as `message_view` shows it. In this order, each failing fast: the recipient (InvalidInput
+        `invalid_phone`), the session (SessionNotFound, SessionNotReady), before any download; the
+        contact's number; the file (downloaded or stored: `fetch`'s and the store's errors); the
+        template (MissingVariables); then what `submit` raises."""
+        session = request.session
+        to = phones.normalize(request.to, self._settings.default_region)
+        await self.require_ready(session)
+        contact = self._card(request.contact) if request.contact is not None else None
+        media = await self.obtain_media(request.media) if request.media is not None else None
+        text = request.text
+        if text is not None and request.variables is not None:
+            text = self.render(text, to, request.variables)
+        if media is not None:
+            kind = media.kind
+        elif request.location is not None:
+            kind = "location"
+        else:
+            kind = "contact" if contact is not None else "text"
+        draft = Draft(to=to, type=kind, text=text, media=media, location=request.location, contact=contact,
+                      reply_to=request.reply_to)
+        # Readiness was checked just now; a download leaves the session time to change, so `send`
+        # checks again after one.
+        return await self.submit(session, draft, ready_checked=media is None)
+
+    def _card(self, contact: ContactRequest) -> ContactCard:
+        if contact.vcard is not None:
+            return ContactCard(vcard.display_name(contact.vcard), contact.vcard)
+        assert contact.name is not None and contact.phone is not None
+        number = phones.normalize(contact.phone, self._settings.default_region)
+        if number.phone is None:
+            raise InvalidInput("phone: a contact card needs a phone number, not a group", code="invalid_phone")
+        return ContactCard(contact.name, vcard.build(contact.name, number.phone))
+
+    async def obtain_media(self, source: MediaSource) -> MediaRecord:
+        """The file a send names: stored from an upload, downloaded, or found by its id. Raises the
+        store's, `fetch`'s or `MediaStore.get`'s errors."""
+        if isinstance(source, MediaUpload):
+            return await self.media.save(source.chunks, source.file_name, source.kind)
+        if isinstance(source, StoredMedia):
+            return await self.media.get(source.id, source.sessions)
+        return await fetch(self.media, self.http, source.url, timeout=self._settings.media_download_timeout,
+                           given_name=source.file_name, requested=source.kind)
+
+    async def submit(self, session: str, draft: Draft, *, ready_checked: bool = False) -> dict[str, Any]:
+        """Send `draft` on `session` from the instance that runs it: here without a detour, else carried
+        to its owner; the message as `message_view` shows it. Raises what `send` raises, or Unavailable
+        while the session is moving. `ready_checked`: the caller has just checked the session is ready
+        here, with nothing awaited since."""
+        if self._sessions.runs_here(session):
+            return message_view(await self.send(session, draft, ready_checked=ready_checked))
         return await self._sessions.command(session, "messages.send", draft_to_json(draft))
 
     async def _send_here(self, session: Session, args: dict[str, Any]) -> dict[str, Any]:
@@ -199,11 +252,14 @@ class MessageService:
         if not state.ready:
             raise SessionNotReady(f"session {session!r} is not ready to send (it is {state.status})")
 
-    async def send(self, session: str, draft: Draft, *, campaign_id: str | None = None) -> MessageRecord:
+    async def send(self, session: str, draft: Draft, *, campaign_id: str | None = None,
+                   ready_checked: bool = False) -> MessageRecord:
         """Log and send `draft` on `session`; returns the message as it stands (`sent`, or `queued`
         behind the send rate). Raises SessionNotFound, SessionNotReady, NotFound (`reply_not_found`),
-        RateLimited (`send_queue_full`), or the engine's refusal (the message is then logged `failed`)."""
-        await self.require_ready(session)
+        RateLimited (`send_queue_full`), or the engine's refusal (the message is then logged `failed`).
+        `ready_checked`: see `submit`."""
+        if not ready_checked:
+            await self.require_ready(session)
         if draft.reply_to is not None and await self._repo.find_by_wa_id(session, draft.reply_to) is None:
             raise NotFound(
                 f"replyTo: session {session!r} has no message with WhatsApp id {draft.reply_to!r}",
@@ -359,7 +415,7 @@ class MessageService:
     # ---- what the engine reports ------------------------------------------------------------------
 
     async def handle(self, session: str, event: MessageIn | MessageStatus) -> None:
-        """The message half of an engine's sink (see `waqtor.messaging.routing`): stored now, or held
+        """The message half of an engine's sink (see `waqtor.sessions.routing`): stored now, or held
         while the database cannot take it (`waqtor.messaging.backlog`)."""
         await self.backlog.offer(session, event)
 

@@ -25,11 +25,10 @@ _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|\{|\}")
 class MissingVariables(InvalidInput):
     """The template uses variables that have no value; `missing` lists them in order of first use."""
 
-    code = "missing_variables"
-
     def __init__(self, missing: list[str]) -> None:
         names = ", ".join("{" + name + "}" for name in missing)
-        super().__init__(f"the message uses {names} with no value", details={"missing": missing})
+        super().__init__(f"the message uses {names} with no value", code="missing_variables",
+                         details={"missing": missing})
         self.missing = missing
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from waqtor.sessions.state import iso_ms
+from waqtor.clock import iso_ms
 from waqtor.storage.records import MediaRecord, MessageRecord
 
 

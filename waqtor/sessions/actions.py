@@ -1,28 +1,31 @@
 """What the API asks of sessions: create, delete, start, stop, restart, log out, pair, reset counters.
 
-Each action runs on the instance that runs the session (`SessionManager.command` carries it there); the
+Each action runs on the instance that runs the session (`CommandRouter.command` carries it there); the
 `_here` half is what that instance does, the `_unowned` half what any instance does for a session no
 instance runs (a stopped one, or one between two owners).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from waqtor import events
+from waqtor.bus import Bus
+from waqtor.clock import Clock
+from waqtor.config import Settings
 from waqtor.engines import engine_class, engine_names
 from waqtor.errors import Conflict, InvalidInput, SessionNotFound
+from waqtor.sessions.registry import SessionRegistry
+from waqtor.sessions.router import CommandRouter
 from waqtor.sessions.session import DEFAULT_SESSION, NAME_PATTERN, RUNNING, STOPPED, Session
-from waqtor.sessions.snapshot import Snapshot
-from waqtor.sessions.state import public_view
+from waqtor.sessions.state import SessionState, public_view
+from waqtor.storage import Storage
 from waqtor.storage.records import SessionRecord
-
-if TYPE_CHECKING:
-    from waqtor.sessions.manager import SessionManager
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +35,52 @@ async def _ignore(_event: object) -> None:
 
 
 class SessionActions:
-    """Mixed into `SessionManager`, whose state these methods use."""
+    """The actions, each registered with the router as the command it runs where the session runs."""
 
-    def _register_actions(self: SessionManager) -> None:
+    def __init__(self, settings: Settings, storage: Storage, bus: Bus, clock: Clock, registry: SessionRegistry,
+                 router: CommandRouter) -> None:
+        self._settings = settings
+        self._storage = storage
+        self._bus = bus
+        self._clock = clock
+        self._registry = registry
+        self._router = router
         for op, handler in (("start", self._start_here), ("stop", self._stop_here), ("restart", self._restart_here),
                             ("delete", self._delete_here), ("logout", self._logout_here), ("pair", self._pair_here),
                             ("reset_stats", self._reset_here)):
-            self.handle(op, handler)
+            router.handle(op, handler)
 
-    def _check_sandbox(self: SessionManager, engine: str) -> None:
+    async def ensure_default(self) -> None:
+        """Create `default` on the first run; switch its engine when `WAQTOR_ENGINE` changed (unless
+        another instance runs it on the old one: every instance needs the same settings)."""
+        repo = self._storage.sessions
+        default = await repo.get(DEFAULT_SESSION)
+        if default is None:
+            with contextlib.suppress(IntegrityError):  # another instance created it at the same moment
+                await self._insert(DEFAULT_SESSION, self._settings.engine, {})
+        elif default.engine != self._settings.engine:
+            owner = await self._storage.cluster.owner(DEFAULT_SESSION)
+            if owner is not None and owner != self._registry.instance:
+                log.error("session default runs the %s engine on instance %s but WAQTOR_ENGINE is %s here: every "
+                          "instance needs the same settings; left on %s", default.engine, owner,
+                          self._settings.engine, default.engine)
+                return
+            log.warning("session default switches from the %s engine to %s (WAQTOR_ENGINE); its old link is dropped",
+                        default.engine, self._settings.engine)
+            await repo.switch_engine(DEFAULT_SESSION, self._settings.engine)
+
+    async def _insert(self, name: str, engine: str, config: dict[str, Any]) -> SessionRecord:
+        now = self._clock()
+        record = SessionRecord(name=name, engine=engine, created_at=now, config=config, desired=RUNNING)
+        await self._storage.sessions.create(record, SessionState(session=name, engine=engine, last_update=now))
+        return record
+
+    def _check_sandbox(self, engine: str) -> None:
         if engine == "sandbox" and not self._settings.sandbox_offered:
             raise InvalidInput("the sandbox is not enabled on this gateway (set WAQTOR_SANDBOX_ENABLED=true)",
                                code="sandbox_disabled")
 
-    async def create(self: SessionManager, name: str, engine: str, config: dict[str, Any]) -> Snapshot:
+    async def create(self, name: str, engine: str, config: dict[str, Any]) -> None:
         """Store a new session and start it on the instance that runs the fewest. InvalidInput for a bad
         name, engine or engine settings; Conflict (`session_exists`) when the name is taken."""
         if not NAME_PATTERN.match(name):
@@ -62,109 +97,108 @@ class SessionActions:
             record = await self._insert(name, engine, checked)
         except IntegrityError:
             raise exists from None
-        await self._place(record)
+        await self._router.place(record)
         log.info("session %s created on the %s engine", name, engine)
-        return await self.snapshot(name)
 
-    async def delete(self: SessionManager, name: str) -> None:
+    async def delete(self, name: str) -> None:
         """Stop the session and remove it with everything it kept; `default` cannot be deleted."""
         if name == DEFAULT_SESSION:
             raise Conflict("the default session cannot be deleted (log it out instead)", code="default_session")
-        await self.command(name, "delete", unowned=self._delete_unowned)
+        await self._router.command(name, "delete", unowned=self._delete_unowned)
         log.info("session %s deleted", name)
 
-    async def _delete_here(self: SessionManager, session: Session, _args: dict[str, Any]) -> dict[str, Any]:
-        async with self._locks[session.name]:
-            await self._leave(session.name, release=False)
+    async def _delete_here(self, session: Session, _args: dict[str, Any]) -> dict[str, Any]:
+        async with self._registry.lock(session.name):
+            await self._registry.leave(session.name, release=False)
             await session.engine.forget()
             await self._storage.sessions.delete(session.name)
-        await self.deleted(session.name)
+        await self._registry.deleted(session.name)
         return {}
 
-    async def _delete_unowned(self: SessionManager, record: SessionRecord) -> dict[str, Any]:
-        await self._engine_for(record, _ignore).forget()
+    async def _delete_unowned(self, record: SessionRecord) -> dict[str, Any]:
+        await self._registry.new_engine(record, _ignore).forget()
         await self._storage.sessions.delete(record.name)
-        await self.deleted(record.name)
+        await self._registry.deleted(record.name)
         return {}
 
-    async def start_session(self: SessionManager, name: str) -> None:
+    async def start_session(self, name: str) -> None:
         """Start the session (and keep it running). InvalidInput (`sandbox_disabled`) for a sandbox
         session while the sandbox is off."""
         await self._startable(name)
-        await self.command(name, "start", unowned=self._start_unowned)
+        await self._router.command(name, "start", unowned=self._start_unowned)
 
-    async def _startable(self: SessionManager, name: str) -> None:
+    async def _startable(self, name: str) -> None:
         record = await self._storage.sessions.get(name)
         if record is None:
             raise SessionNotFound(name)
         self._check_sandbox(record.engine)
 
-    async def _start_here(self: SessionManager, session: Session, _args: dict[str, Any]) -> dict[str, Any]:
-        async with self._locks[session.name]:
+    async def _start_here(self, session: Session, _args: dict[str, Any]) -> dict[str, Any]:
+        async with self._registry.lock(session.name):
             await self._set_desired(session, RUNNING)
-            await self._start_engine(session)
+            await self._registry.start_engine(session)
         return {}
 
-    async def _start_unowned(self: SessionManager, record: SessionRecord) -> dict[str, Any] | None:
+    async def _start_unowned(self, record: SessionRecord) -> dict[str, Any] | None:
         if record.desired != RUNNING:
             await self._storage.sessions.set_desired(record.name, RUNNING)
-        return {} if await self._place(dataclasses.replace(record, desired=RUNNING)) else None
+        return {} if await self._router.place(dataclasses.replace(record, desired=RUNNING)) else None
 
-    async def stop_session(self: SessionManager, name: str) -> None:
+    async def stop_session(self, name: str) -> None:
         """Stop the session (and keep it stopped); its instance releases it."""
-        await self.command(name, "stop", unowned=self._stop_unowned)
+        await self._router.command(name, "stop", unowned=self._stop_unowned)
 
-    async def _stop_here(self: SessionManager, session: Session, _args: dict[str, Any]) -> dict[str, Any]:
+    async def _stop_here(self, session: Session, _args: dict[str, Any]) -> dict[str, Any]:
         await self._set_desired(session, STOPPED)
-        await self.give_up(session.name)
+        await self._registry.give_up(session.name)
         return {}
 
-    async def _stop_unowned(self: SessionManager, record: SessionRecord) -> dict[str, Any]:
+    async def _stop_unowned(self, record: SessionRecord) -> dict[str, Any]:
         await self._storage.sessions.set_desired(record.name, STOPPED)
         return {}
 
-    async def restart(self: SessionManager, name: str) -> None:
+    async def restart(self, name: str) -> None:
         """Stop and start the session, keeping its link (a stopped one just starts)."""
         await self._startable(name)
-        await self.command(name, "restart", unowned=self._start_unowned)
+        await self._router.command(name, "restart", unowned=self._start_unowned)
 
-    async def _restart_here(self: SessionManager, session: Session, _args: dict[str, Any]) -> dict[str, Any]:
-        async with self._locks[session.name]:
-            await self._stop_engine(session)
+    async def _restart_here(self, session: Session, _args: dict[str, Any]) -> dict[str, Any]:
+        async with self._registry.lock(session.name):
+            await self._registry.stop_engine(session)
             await self._set_desired(session, RUNNING)
-            await self._start_engine(session)
+            await self._registry.start_engine(session)
         return {}
 
-    async def _set_desired(self: SessionManager, session: Session, desired: str) -> None:
+    async def _set_desired(self, session: Session, desired: str) -> None:
         if session.record.desired != desired:
             await self._storage.sessions.set_desired(session.name, desired)
             session.record = dataclasses.replace(session.record, desired=desired)
 
-    async def logout(self: SessionManager, name: str) -> str:
+    async def logout(self, name: str) -> str:
         """Unlink the session's account; it goes back to offering a QR code. Returns its status after."""
-        return str((await self.command(name, "logout"))["status"])
+        return str((await self._router.command(name, "logout"))["status"])
 
-    async def _logout_here(self: SessionManager, session: Session, _args: dict[str, Any]) -> dict[str, Any]:
+    async def _logout_here(self, session: Session, _args: dict[str, Any]) -> dict[str, Any]:
         async with session.lock:
             await session.engine.logout()
         return {"status": str(session.monitor.state.status)}
 
-    async def pair(self: SessionManager, name: str, phone: str) -> str:
+    async def pair(self, name: str, phone: str) -> str:
         """A pairing code to link `phone` (digits) to the session, instead of scanning its QR code."""
-        return str((await self.command(name, "pair", {"phone": phone}))["code"])
+        return str((await self._router.command(name, "pair", {"phone": phone}))["code"])
 
-    async def _pair_here(self: SessionManager, session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    async def _pair_here(self, session: Session, args: dict[str, Any]) -> dict[str, Any]:
         return {"code": await session.engine.pair(str(args["phone"]))}
 
-    async def reset_stats(self: SessionManager, name: str) -> dict[str, Any]:
+    async def reset_stats(self, name: str) -> dict[str, Any]:
         """Zero the session's message counters; its `stats` after."""
-        return await self.command(name, "reset_stats", unowned=self._reset_unowned)
+        return await self._router.command(name, "reset_stats", unowned=self._reset_unowned)
 
-    async def _reset_here(self: SessionManager, session: Session, _args: dict[str, Any]) -> dict[str, Any]:
+    async def _reset_here(self, session: Session, _args: dict[str, Any]) -> dict[str, Any]:
         await session.monitor.reset_stats()
         return {"stats": session.monitor.view()["stats"]}
 
-    async def _reset_unowned(self: SessionManager, record: SessionRecord) -> dict[str, Any]:
+    async def _reset_unowned(self, record: SessionRecord) -> dict[str, Any]:
         now = self._clock()
         state = await self._storage.sessions.reset_counters(record.name, now)
         if state is None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from waqtor import events
 from waqtor.bus import Bus
+from waqtor.clock import Clock, iso_ms, utcnow
 from waqtor.engines.base import (
     Authenticated,
     Connecting,
@@ -28,18 +28,11 @@ from waqtor.engines.base import (
     Solved,
 )
 from waqtor.errors import IllegalTransition
-from waqtor.sessions.state import SessionState, Status, iso_ms, move, public_view
+from waqtor.sessions.state import SessionState, Status, move, public_view
 from waqtor.storage.faults import storage_error
 from waqtor.storage.sessions import SessionRepository
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 class SessionMonitor:
     """Tracks one session; safe to call from several tasks (changes are serialised)."""
@@ -115,7 +108,7 @@ class SessionMonitor:
                     await self._note(now, None)
             case MessageIn() | MessageStatus():
                 # The message service logs, counts (through `count`) and publishes messages; the
-                # session manager routes these events to it (waqtor.messaging.routing).
+                # session registry routes these events to it (waqtor.sessions.routing).
                 pass
 
     # ---- changes --------------------------------------------------------------------------------

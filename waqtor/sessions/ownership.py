@@ -18,22 +18,21 @@ import asyncio
 import logging
 import random
 import time
-from typing import TYPE_CHECKING
 
 from waqtor.cluster.identity import gone_from_this_host
 from waqtor.cluster.leases import LeaseKeeper
 from waqtor.cluster.share import plan
+from waqtor.sessions.registry import SessionRegistry
+from waqtor.sessions.session import RUNNING, STOPPED
 from waqtor.storage import Storage
-
-if TYPE_CHECKING:
-    from waqtor.sessions.manager import SessionManager
+from waqtor.storage.records import SessionRecord
 
 log = logging.getLogger(__name__)
 
 
 class Ownership:
-    def __init__(self, manager: SessionManager, leases: LeaseKeeper, storage: Storage) -> None:
-        self._manager = manager
+    def __init__(self, registry: SessionRegistry, leases: LeaseKeeper, storage: Storage) -> None:
+        self._registry = registry
         self._leases = leases
         self._storage = storage
         self._failing = False
@@ -60,7 +59,7 @@ class Ownership:
 
     async def tick(self) -> None:
         for name in self._leases.overdue():
-            await self._manager.lost(name, "its lease could not be renewed in time")
+            await self._registry.lost(name, "its lease could not be renewed in time")
         try:
             live, lost = await asyncio.wait_for(self._renew(), timeout=self._budget())
         except Exception as exc:
@@ -73,7 +72,7 @@ class Ownership:
             log.info("sessions: leases renewed again")
             self._failing = False
         for name in lost:
-            await self._manager.lost(name, "another instance holds its lease now")
+            await self._registry.lost(name, "another instance holds its lease now")
         await self._balance(live)
 
     async def _renew(self) -> tuple[list[str], set[str]]:
@@ -83,7 +82,7 @@ class Ownership:
 
     async def _balance(self, live: list[str]) -> None:
         records = {record.name: record for record in await self._storage.sessions.list()}
-        await self._manager.sync(records)
+        await self._sync(records)
         owners = await self._storage.cluster.owners()
         if self._storage.dialect == "sqlite":
             dead = {owner for owner in set(owners.values()) | set(live) if gone_from_this_host(owner)}
@@ -92,8 +91,8 @@ class Ownership:
                 await self._storage.cluster.expire(instance)
             owners = {name: owner for name, owner in owners.items() if owner not in dead}
             live = self._leases.live = [instance for instance in live if instance not in dead]
-        wanted = [r for r in records.values() if r.desired == "running" and self._manager.can_run(r)]
-        mine = {session.name for session in self._manager.local()}
+        wanted = [r for r in records.values() if r.desired == RUNNING and self._registry.can_run(r)]
+        mine = {session.name for session in self._registry.local()}
         # A lease the database still gives this instance for a session it stopped (its renewal was late)
         # is free for it to take again.
         free = [r for r in wanted if owners.get(r.name, self._leases.instance) == self._leases.instance
@@ -104,7 +103,22 @@ class Ownership:
         for record in free:
             if taken >= step.take:
                 break
-            if await self._manager.take(record):
+            if await self._registry.take(record):
                 taken += 1
         if step.shed:
-            await self._manager.shed_one()
+            await self._shed_one()
+
+    async def _sync(self, records: dict[str, SessionRecord]) -> None:
+        """Stop running sessions that were deleted, or stopped, while this instance was not asked."""
+        for session in self._registry.local():
+            record = records.get(session.name)
+            if record is None or record.desired == STOPPED:
+                await self._registry.give_up(session.name)
+
+    async def _shed_one(self) -> None:
+        """Give one session up so another instance can take it: one not connected if there is one
+        (cheapest to move), else the one taken last."""
+        candidates = sorted(self._registry.local(), key=lambda s: (s.monitor.state.ready, -s.taken_at))
+        if candidates:
+            log.info("session %s handed over: this instance runs more than its share", candidates[0].name)
+            await self._registry.give_up(candidates[0].name)

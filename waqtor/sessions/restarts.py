@@ -15,15 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import TYPE_CHECKING
 
+from waqtor.config import Settings
 from waqtor.engines.backoff import backoff_delay
 from waqtor.engines.base import Disconnected, Engine
+from waqtor.sessions.registry import SessionRegistry
+from waqtor.sessions.session import Session
 from waqtor.tasks import TaskSet
-
-if TYPE_CHECKING:
-    from waqtor.config import Settings
-    from waqtor.sessions.manager import SessionManager
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +29,8 @@ CRASHED = "engine_crashed"
 
 
 class Restarts:
-    def __init__(self, manager: SessionManager, settings: Settings, rng: random.Random | None = None) -> None:
-        self._manager = manager
+    def __init__(self, registry: SessionRegistry, settings: Settings, rng: random.Random | None = None) -> None:
+        self._registry = registry
         self._minimum = settings.engine_restart_delay
         self._maximum = settings.engine_restart_max_delay
         self._rng = rng or random.Random()
@@ -59,15 +57,22 @@ class Restarts:
     async def close(self) -> None:
         await self._tasks.close()
 
+    def _still_on(self, name: str, engine: Engine) -> Session | None:
+        """The session, when it still runs `engine` here (not stopped, restarted by hand or moved)."""
+        session = self._registry.find(name)
+        if session is None or not session.running or session.engine is not engine:
+            return None
+        return session
+
     async def _restart(self, name: str, engine: Engine, reason: str) -> None:
-        manager = self._manager
+        registry = self._registry
         try:
             while True:
                 attempt = self._attempts[name] = self._attempts.get(name, 0) + 1
                 delay = backoff_delay(attempt, minimum=self._minimum, maximum=self._maximum, draw=self._rng.random())
-                async with manager._locks[name]:
-                    session = manager._sessions.get(name)
-                    if session is None or not session.running or session.engine is not engine:
+                async with registry.lock(name):
+                    session = self._still_on(name, engine)
+                    if session is None:
                         return
                     log.error("session %s: the %s engine crashed (%s); a fresh one starts in %.1f s (attempt %d)",
                               name, engine.name, reason, delay, attempt)
@@ -83,11 +88,11 @@ class Restarts:
                         details={"reason": reason, "attempt": attempt, "retryInSeconds": round(delay, 3)},
                     ))
                 await asyncio.sleep(delay)
-                async with manager._locks[name]:
-                    session = manager._sessions.get(name)
-                    if session is None or not session.running or session.engine is not engine:
+                async with registry.lock(name):
+                    session = self._still_on(name, engine)
+                    if session is None:
                         return
-                    session.engine = engine = manager._engine_for(session.record, engine.ctx.emit)
+                    session.engine = engine = registry.new_engine(session.record, engine.ctx.emit)
                     self._starting[name] = engine
                     try:
                         await engine.start()

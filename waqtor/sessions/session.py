@@ -48,6 +48,10 @@ class Session:
     def name(self) -> str:
         return self.record.name
 
+    @property
+    def status(self) -> str:
+        return str(self.monitor.state.status)
+
 
 # A command's handler on the instance that runs the session: its JSON answer, or a WaqtorError.
 Handler = Callable[[Session, dict[str, Any]], Awaitable[dict[str, Any]]]

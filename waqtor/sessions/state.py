@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from waqtor.clock import iso_ms
 from waqtor.errors import IllegalTransition
 
 
@@ -103,11 +104,6 @@ def mask_phone(phone: str | None) -> str | None:
         return None
     digits = "".join(ch for ch in phone if ch.isdigit())
     return "***" + digits[-4:]
-
-
-def iso_ms(value: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and a `Z`, as the spec's `lastUpdate`."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def public_view(state: SessionState, now: datetime) -> dict[str, Any]:

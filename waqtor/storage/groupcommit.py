@@ -109,7 +109,7 @@ class GroupCommit(Generic[T, R]):
             results = await self._write([item for item, _ in taken])
             if len(results) != len(taken):
                 raise RuntimeError(f"{self.name}: the write answered {len(results)} results for {len(taken)} items")
-        except Exception as exc:
+        except Exception as exc:  # every caller gets its write's failure
             if len(taken) > 1 and storage_error(exc) is None:
                 log.warning("%s: a batch of %d failed (%r); writing its items one by one", self.name, len(taken), exc)
                 for one in taken:

@@ -23,9 +23,9 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
+from waqtor.clock import Clock
 from waqtor.config import Settings
 from waqtor.events import Event
-from waqtor.sessions.monitor import Clock
 from waqtor.storage.records import DeliveryRecord
 from waqtor.storage.webhooks import WebhookRepository
 from waqtor.tasks import TaskSet

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from waqtor.sessions.monitor import Clock
+from waqtor.clock import Clock
 from waqtor.storage.webhooks import WebhookRepository
 from waqtor.tasks import TaskSet
 from waqtor.webhooks.model import delivery_id_floor

@@ -30,8 +30,8 @@ from datetime import timedelta
 import httpx
 
 from waqtor import __version__
+from waqtor.clock import Clock
 from waqtor.config import Settings
-from waqtor.sessions.monitor import Clock
 from waqtor.storage.records import ClaimedDelivery
 from waqtor.storage.webhooks import WebhookRepository
 from waqtor.tasks import TaskSet

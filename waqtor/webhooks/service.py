@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 from waqtor import events
 from waqtor.bus import Bus
+from waqtor.clock import Clock
 from waqtor.config import Settings
 from waqtor.errors import Conflict, InvalidInput, NotFound
-from waqtor.sessions.monitor import Clock
 from waqtor.storage.records import DeliveryRecord, WebhookRecord
 from waqtor.storage.webhooks import WebhookRepository
 from waqtor.webhooks.guard import Origin, points_at_gateway

@@ -3,13 +3,7 @@ CSV), start, pause, resume, cancel, delete."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
-import csv
-import io
-import json
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -18,10 +12,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from waqtor.access.scopes import Identity
-from waqtor.api.campaign_models import (
+from waqtor.api import cursors
+from waqtor.api.bodies import FORM_OVERHEAD, chunks, read_body, read_form
+from waqtor.api.campaign_schemas import (
     CampaignCreatedOut,
     CampaignDefinition,
     CampaignDeletedOut,
@@ -33,12 +28,11 @@ from waqtor.api.campaign_models import (
     RecipientStatus,
 )
 from waqtor.api.deps import GatewayDep, IdentityDep, require
-from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
-from waqtor.api.uploads import bounded, chunks, inline_refs
-from waqtor.campaigns.views import export_header, export_row
-from waqtor.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from waqtor.messaging.download import fetch
-from waqtor.storage.records import CampaignRecord, MediaRecord
+from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope, inline_refs
+from waqtor.errors import PayloadTooLarge, UnsupportedMediaType
+from waqtor.gateway import Gateway
+from waqtor.messaging.request import MediaFromUrl, MediaSource, MediaUpload, StoredMedia
+from waqtor.storage.records import CampaignRecord
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"],
                    responses={**ERROR_RESPONSES,
@@ -60,18 +54,27 @@ def _check_message(definition: CampaignDefinition, uploaded: bool) -> None:
         raise RequestValidationError([{"type": "value_error", "loc": ("body", "message"), "msg": str(exc)}]) from None
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body is {declared} bytes, over {limit} (WAQTOR_CAMPAIGN_MAX_UPLOAD)",
-                              code="payload_too_large")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the body is over {limit} bytes (WAQTOR_CAMPAIGN_MAX_UPLOAD)",
-                                  code="payload_too_large")
-    return bytes(body)
+def _body_too_large(limit: int) -> Callable[[int | None], PayloadTooLarge]:
+    def too_large(size: int | None) -> PayloadTooLarge:
+        if size is not None:
+            return PayloadTooLarge(f"the body is {size} bytes, over {limit} (WAQTOR_CAMPAIGN_MAX_UPLOAD)")
+        return PayloadTooLarge(f"the body is over {limit} bytes (WAQTOR_CAMPAIGN_MAX_UPLOAD)")
+
+    return too_large
+
+
+def _media(definition: CampaignDefinition, upload: UploadFile | None,
+           sessions: frozenset[str] | None) -> MediaSource | None:
+    """Where the campaign's file comes from: uploaded, fetched, or stored already (`mediaId`; a key
+    limited to `sessions` may name only a file of their messages and campaigns, as on GET /api/media)."""
+    message = definition.message
+    if upload is not None:
+        return MediaUpload(chunks(upload), message.fileName or upload.filename, message.mediaType)
+    if message.mediaId is not None:
+        return StoredMedia(message.mediaId, sessions)
+    if message.mediaUrl is not None:
+        return MediaFromUrl(message.mediaUrl, message.fileName, message.mediaType)
+    return None
 
 
 def _request_schema() -> dict[str, Any]:
@@ -114,25 +117,22 @@ async def create_campaign(
     response: Response,
     dryRun: Annotated[bool, Query(description="Check and preview only; nothing is stored or fetched.")] = False,
 ) -> dict[str, Any]:
-    settings, store, service = gateway.settings, gateway.messages.media, gateway.campaigns
+    settings = gateway.settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     upload: UploadFile | None = None
     form = None
     try:
         if content_type == "application/json":
+            limit = settings.campaign_max_upload
             try:
-                body = CampaignIn.model_validate_json(await _body(request, settings.campaign_max_upload))
+                body = CampaignIn.model_validate_json(await read_body(request, limit, _body_too_large(limit)))
             except ValidationError as exc:
                 raise _validation(exc) from None
             definition: CampaignDefinition = body
             source: bytes | list[dict[str, Any]] = [r.model_dump() for r in body.recipients]
         elif content_type == "multipart/form-data":
-            limit = settings.campaign_max_upload + store.largest + 1_048_576
-            try:
-                form = await MultiPartParser(request.headers, bounded(request.stream(), limit),
-                                             max_files=2, max_fields=4).parse()
-            except MultiPartException as exc:
-                raise InvalidInput(f"invalid multipart body: {exc.message}", code="invalid_multipart") from None
+            form = await read_form(request, settings.campaign_max_upload + gateway.messages.media.largest
+                                   + FORM_OVERHEAD, max_files=2, max_fields=4)
             raw, csv_file, media_file = form.get("campaign"), form.get("recipients"), form.get("media")
             if not isinstance(raw, str) or not isinstance(csv_file, UploadFile):
                 raise RequestValidationError([{"type": "missing", "loc": ("body", "campaign" if not isinstance(
@@ -151,65 +151,25 @@ async def create_campaign(
                                        "(a `campaign` JSON field and a `recipients` CSV file)")
         identity.check_session(definition.session)
         _check_message(definition, upload is not None)
-        spec = definition.spec()
-        await service.require_session(spec.session)
-        # Reading 100,000 rows takes a while: off the event loop, so other requests are served meanwhile.
-        report = await asyncio.to_thread(service.check, spec, source)
-        preview = service.preview(spec, report)
-        if dryRun:
-            response.status_code = 200
-            return {"success": True, "data": {"campaign": None, "report": report.view(), "preview": preview,
-                                              "dryRun": True}}
-        service.require_recipients(report)
-        media = await _media(gateway, definition, upload, identity.sessions)
+        data = await gateway.campaigns.submit(definition.spec(), source, _media(definition, upload, identity.sessions),
+                                              dry_run=dryRun)
     finally:
         if form is not None:
             await form.close()
-    record = await service.create(spec, report, media)
-    view = (await service.views([record]))[0]
-    return {"success": True, "data": {"campaign": view, "report": report.view(), "preview": preview,
-                                      "dryRun": False}}
-
-
-async def _media(gateway: Any, definition: CampaignDefinition, upload: UploadFile | None,
-                 sessions: frozenset[str] | None) -> MediaRecord | None:
-    """The campaign's file: uploaded, fetched, or stored already (`mediaId`; a key limited to `sessions`
-    may name only a file of their messages and campaigns, as on GET /api/media)."""
-    message, store = definition.message, gateway.messages.media
-    if upload is not None:
-        return await store.save(chunks(upload), message.fileName or upload.filename, message.mediaType)  # type: ignore[no-any-return]
-    if message.mediaId is not None:
-        return await store.get(message.mediaId, sessions)  # type: ignore[no-any-return]
-    if message.mediaUrl is not None:
-        return await fetch(store, gateway.messages.http, message.mediaUrl,  # type: ignore[no-any-return]
-                           timeout=gateway.settings.media_download_timeout, given_name=message.fileName,
-                           requested=message.mediaType)
-    return None
-
-
-def _encode(value: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> dict[str, Any]:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError):
-        value = None
-    if not isinstance(value, dict):
-        raise InvalidInput("cursor: not a cursor this gateway gave out", code="invalid_cursor")
-    return value
+    if dryRun:
+        response.status_code = 200
+    return {"success": True, "data": data}
 
 
 READ = [Depends(require("read"))]
 CONTROL = [Depends(require("control"))]
 
 
-async def _reachable(gateway: Any, identity: Identity, campaign_id: str) -> CampaignRecord:
+async def _reachable(gateway: Gateway, identity: Identity, campaign_id: str) -> CampaignRecord:
     """The campaign, when the key may reach its session (else Forbidden `forbidden_session`)."""
     record = await gateway.campaigns.get(campaign_id)
     identity.check_session(record.session)
-    return record  # type: ignore[no-any-return]
+    return record
 
 
 class _ListCursor(BaseModel):
@@ -231,14 +191,14 @@ async def list_campaigns(
     before = None
     if cursor is not None:
         try:
-            parsed = _ListCursor.model_validate(_decode(cursor))
+            parsed = _ListCursor.model_validate(cursors.decode(cursor))
         except ValidationError:
-            raise InvalidInput("cursor: not a cursor this gateway gave out", code="invalid_cursor") from None
+            raise cursors.invalid_cursor() from None
         before = (parsed.at, parsed.id)
     records = await gateway.campaigns.page(status, session, before, limit + 1)
     more = len(records) > limit
     records = records[:limit]
-    next_cursor = _encode({"at": records[-1].created_at.isoformat(), "id": records[-1].id}) if more else None
+    next_cursor = cursors.encode({"at": records[-1].created_at.isoformat(), "id": records[-1].id}) if more else None
     return {"success": True, "data": {"campaigns": await gateway.campaigns.views(records), "nextCursor": next_cursor}}
 
 
@@ -270,34 +230,14 @@ async def list_recipients(
     service = gateway.campaigns
     record = await _reachable(gateway, identity, campaign_id)
     if format == "csv":
-        return _csv_export(gateway, record.id, record.variables, status)
-    after = None
-    if cursor is not None:
-        after = _decode(cursor).get("after")
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-            raise InvalidInput("cursor: not a cursor this gateway gave out", code="invalid_cursor")
+        return StreamingResponse(service.export_csv(record, status), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="{record.id}-recipients.csv"'})
+    after = cursors.positive_int(cursor, "after", minimum=0) if cursor is not None else None
     rows = await service.recipients(campaign_id, status, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return {"success": True, "data": {"recipients": rows,
-                                      "nextCursor": _encode({"after": rows[-1]["id"]}) if more else None}}
-
-
-def _csv_export(gateway: Any, campaign_id: str, variables: list[str], status: str | None) -> StreamingResponse:
-    async def chunks() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(export_header(variables))
-        async for batch in gateway.campaigns.stream(campaign_id, status):
-            writer.writerows(export_row(record, variables) for record in batch)
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        if buffer.tell():
-            yield buffer.getvalue()
-
-    return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="{campaign_id}-recipients.csv"'})
+                                      "nextCursor": cursors.encode({"after": rows[-1]["id"]}) if more else None}}
 
 
 def _action(name: str, summary: str) -> None:

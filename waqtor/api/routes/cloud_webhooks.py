@@ -14,27 +14,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 
+from waqtor.api.bodies import read_body
 from waqtor.api.deps import GatewayDep
 from waqtor.api.schemas import ErrorEnvelope
-from waqtor.errors import Conflict, SessionNotFound, SessionNotReady, WaqtorError
+from waqtor.errors import Conflict, PayloadTooLarge, SessionNotFound, SessionNotReady
+from waqtor.gateway import Gateway
 
 MAX_BODY = 1 << 20  # Meta's deliveries are a few kilobytes; a public route reads no more than this
 
 
-class BodyTooLarge(WaqtorError):
-    code = "payload_too_large"
-    status = 413
-
-
-async def _read_body(request: Request) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise BodyTooLarge(f"a webhook body may be at most {MAX_BODY} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _too_large(_size: int | None) -> PayloadTooLarge:
+    return PayloadTooLarge(f"a webhook body may be at most {MAX_BODY} bytes")
 
 router = APIRouter(prefix="/webhooks/cloud", tags=["cloud webhooks"])
 
@@ -46,37 +36,17 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _command(gateway: Any, name: str, op: str, args: dict[str, Any]) -> dict[str, Any]:
-    """Run a Cloud API webhook command on the instance that runs the session."""
+async def _command(gateway: Gateway, name: str, op: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Run a Cloud API webhook command (`waqtor.engines.cloud.commands`) on the instance that runs the
+    session."""
     if (await gateway.sessions.state_of(name)).engine != "cloud":
         raise SessionNotFound(name)  # other engines have no webhook: the URL does not exist for them
     try:
-        return await gateway.sessions.command(name, op, args)  # type: ignore[no-any-return]
+        return await gateway.sessions.command(name, op, args)
     except Conflict as exc:
         if exc.code == "session_stopped":
             raise SessionNotReady(f"session {name!r} is stopped") from None
         raise
-
-
-def _engine(session: Any) -> Any:
-    # Imported here: pywa loads in about a second, and only Cloud API sessions need it.
-    from waqtor.engines.cloud.engine import CloudEngine
-
-    if not isinstance(session.engine, CloudEngine):
-        raise SessionNotFound(session.name)
-    return session.engine
-
-
-async def _verify(session: Any, args: dict[str, Any]) -> dict[str, Any]:
-    return {"answer": await _engine(session).verify_webhook(args.get("mode"), args.get("token"), args.get("challenge"))}
-
-
-async def _deliver(session: Any, args: dict[str, Any]) -> dict[str, Any]:
-    await _engine(session).handle_webhook(base64.b64decode(args["body"]), args.get("signature"))
-    return {}
-
-
-COMMANDS = {"cloud.verify": _verify, "cloud.deliver": _deliver}
 
 
 @router.get("/{name}", response_class=PlainTextResponse, summary="Meta's webhook verification",
@@ -106,6 +76,6 @@ async def deliver(
     name: Name,
     signature: Annotated[str | None, Header(alias="X-Hub-Signature-256")] = None,
 ) -> PlainTextResponse:
-    body = base64.b64encode(await _read_body(request)).decode("ascii")
+    body = base64.b64encode(await read_body(request, MAX_BODY, _too_large)).decode("ascii")
     await _command(gateway, name, "cloud.deliver", {"body": body, "signature": signature})
     return PlainTextResponse("ok")

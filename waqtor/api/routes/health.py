@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from waqtor import __version__
 from waqtor.api.deps import GatewayDep
 from waqtor.api.schemas import HealthOut
-from waqtor.sessions.manager import DEFAULT_SESSION
+from waqtor.sessions.session import DEFAULT_SESSION
 
 router = APIRouter(tags=["health"])
 
@@ -34,7 +34,7 @@ async def health(gateway: GatewayDep) -> Any:
     if database:
         try:
             state = await gateway.sessions.state_of(DEFAULT_SESSION)
-        except Exception:
+        except Exception:  # health reports what it can read
             state = None
         if state is not None:
             engine = state.engine

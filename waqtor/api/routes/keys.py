@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from waqtor.api.deps import GatewayDep, require
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
-from waqtor.sessions.state import iso_ms
+from waqtor.clock import iso_ms
 from waqtor.storage.records import KeyRecord
 
 router = APIRouter(prefix="/api/keys", tags=["keys"], dependencies=[Depends(require("admin"))],

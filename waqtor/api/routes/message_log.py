@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import csv
-import io
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,10 +10,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 
+from waqtor.api import cursors
 from waqtor.api.deps import GatewayDep, IdentityDep, require
-from waqtor.api.message_models import MessageOut, MessagePage, MessageStatus
+from waqtor.api.message_schemas import MessageOut, MessagePage, MessageStatus
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
-from waqtor.errors import InvalidInput, NotFound
+from waqtor.errors import NotFound
+from waqtor.exports import csv_text
 from waqtor.messaging import phones
 from waqtor.messaging.views import EXPORT_COLUMNS, export_row, message_view
 from waqtor.storage.messages import MessageFilter
@@ -64,20 +62,6 @@ def log_filter(
 FilterDep = Annotated[MessageFilter, Depends(log_filter)]
 
 
-def _cursor(before: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"before": before}).encode()).decode().rstrip("=")
-
-
-def _before(cursor: str) -> int:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["before"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        value = None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InvalidInput("cursor: not a cursor this gateway gave out", code="invalid_cursor")
-    return value
-
-
 @router.get("", response_model=Envelope[MessagePage], summary="List and search the message log")
 async def list_messages(
     gateway: GatewayDep,
@@ -85,11 +69,11 @@ async def list_messages(
     limit: Annotated[int, Query(ge=1, le=500, description="Messages per page.")] = 50,
     cursor: Annotated[str | None, Query(max_length=200, description="nextCursor of the previous page.")] = None,
 ) -> dict[str, Any]:
-    before = _before(cursor) if cursor is not None else None
+    before = cursors.positive_int(cursor, "before", minimum=1) if cursor is not None else None
     rows = await gateway.storage.messages.page(where, before, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _cursor(rows[-1].id) if more else None
+    next_cursor = cursors.encode({"before": rows[-1].id}) if more else None
     return {"success": True, "data": {"messages": [message_view(r) for r in rows], "nextCursor": next_cursor}}
 
 
@@ -108,18 +92,6 @@ async def export_messages(
 ) -> StreamingResponse:
     repo = gateway.storage.messages
 
-    async def csv_chunks() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(EXPORT_COLUMNS)
-        async for batch in repo.stream(where, EXPORT_BATCH):
-            writer.writerows(export_row(record) for record in batch)
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        if buffer.tell():
-            yield buffer.getvalue()
-
     async def jsonl_chunks() -> AsyncIterator[str]:
         async for batch in repo.stream(where, EXPORT_BATCH):
             yield "".join(json.dumps(message_view(r), ensure_ascii=False) + "\n" for r in batch)
@@ -127,7 +99,7 @@ async def export_messages(
     stamp = gateway.clock().strftime("%Y%m%dT%H%M%SZ")
     media_type = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     return StreamingResponse(
-        csv_chunks() if format == "csv" else jsonl_chunks(),
+        csv_text(EXPORT_COLUMNS, repo.stream(where, EXPORT_BATCH), export_row) if format == "csv" else jsonl_chunks(),
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="messages-{stamp}.{format}"'},
     )

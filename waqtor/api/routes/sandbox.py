@@ -17,7 +17,7 @@ from waqtor.api.schemas import ERROR_RESPONSES, FORWARD_RESPONSES, Envelope
 from waqtor.engines.sandbox.commands import not_sandbox
 from waqtor.engines.sandbox.contacts import DEFAULT_ERROR
 from waqtor.messaging import phones
-from waqtor.sessions.manager import DEFAULT_SESSION
+from waqtor.sessions.session import DEFAULT_SESSION
 
 router = APIRouter(prefix="/api/sandbox", tags=["sandbox"], dependencies=[Depends(require("control"))],
                    responses={**ERROR_RESPONSES, 409: {"description": "The sandbox is not in a state for this."},

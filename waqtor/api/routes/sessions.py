@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from waqtor.api.deps import GatewayDep, IdentityDep, require
-from waqtor.api.routes.session import (
+from waqtor.api.routes.default_session import (
     PAIR_RESPONSES,
     QR_IMAGE_RESPONSES,
     QRFormat,
@@ -31,9 +31,10 @@ from waqtor.api.schemas import (
     SessionStateOut,
     StatsResetOut,
 )
+from waqtor.clock import iso_ms
 from waqtor.engines import engine_class
 from waqtor.sessions.snapshot import Snapshot
-from waqtor.sessions.state import iso_ms, public_view
+from waqtor.sessions.state import public_view
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such session (`session_not_found`)."}}
 router = APIRouter(prefix="/api/sessions", tags=["sessions"],

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from waqtor.api.deps import GatewayDep, require
 from waqtor.api.schemas import ERROR_RESPONSES, FORWARD_RESPONSES, ClientStatusOut, Envelope, LogoutOut
-from waqtor.sessions.manager import DEFAULT_SESSION
+from waqtor.sessions.session import DEFAULT_SESSION
 from waqtor.sessions.state import client_view
 
 router = APIRouter(prefix="/api/status", tags=["status"], responses=ERROR_RESPONSES)

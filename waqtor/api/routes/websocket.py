@@ -9,9 +9,9 @@ from pydantic import BaseModel
 
 from waqtor.api.deps import GatewayDep, IdentityDep, require
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope
-from waqtor.api.ws_protocol import COMMANDS
+from waqtor.clock import iso_ms
 from waqtor.events import EVENT_TYPES
-from waqtor.sessions.state import iso_ms
+from waqtor.ws.protocol import COMMANDS
 
 router = APIRouter(tags=["websocket"])
 

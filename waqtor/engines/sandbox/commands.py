@@ -1,33 +1,34 @@
 """What the sandbox routes do to a simulated account, as session commands: they run on the instance
-that runs the session (`SessionManager.command`), with JSON arguments and answers."""
+that runs the session (`waqtor.sessions.router`), with JSON arguments and answers."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
+from waqtor.clock import iso_ms
+from waqtor.engines.base import CommandTarget, EngineCommand
 from waqtor.engines.sandbox.contacts import ContactBehaviour
 from waqtor.engines.sandbox.engine import SandboxEngine
 from waqtor.errors import InvalidInput
-from waqtor.sessions.state import iso_ms
 
 
 def not_sandbox(name: str) -> InvalidInput:
     return InvalidInput(f"session {name!r} does not run on the sandbox engine", code="not_sandbox")
 
 
-def _engine(session: Any) -> SandboxEngine:
+def _engine(session: CommandTarget) -> SandboxEngine:
     if not isinstance(session.engine, SandboxEngine):
         raise not_sandbox(session.name)
     return session.engine
 
 
-async def scan(session: Any, args: dict[str, Any]) -> dict[str, Any]:
+async def scan(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any]:
     account = await _engine(session).scan(phone=args.get("phone"), pushname=args.get("pushname"))
     return {"phone": account.phone, "pushname": account.pushname, "platform": account.platform}
 
 
-async def inbound(session: Any, args: dict[str, Any]) -> dict[str, Any]:
+async def inbound(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any]:
     media = args.get("media")
     attached = (base64.b64decode(media["data"]), media.get("fileName")) if media else None
     message = await _engine(session).inbound(str(args["from"]), args.get("body"), attached)
@@ -35,7 +36,7 @@ async def inbound(session: Any, args: dict[str, Any]) -> dict[str, Any]:
             "timestamp": iso_ms(message.timestamp)}
 
 
-async def contact(session: Any, args: dict[str, Any]) -> dict[str, Any]:
+async def contact(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any]:
     behaviour = ContactBehaviour(on_whatsapp=bool(args["onWhatsApp"]), reply=args.get("reply"), fail=args.get("fail"),
                                  error=str(args["error"]), reads=bool(args["reads"]))
     _engine(session).set_contact(str(args["jid"]), behaviour)
@@ -43,9 +44,10 @@ async def contact(session: Any, args: dict[str, Any]) -> dict[str, Any]:
             "fail": behaviour.fail, "error": behaviour.error, "reads": behaviour.reads}
 
 
-async def fail(session: Any, args: dict[str, Any]) -> dict[str, Any]:
+async def fail(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any]:
     await _engine(session).fail(args["kind"])
-    return {"kind": args["kind"], "status": str(session.monitor.state.status)}
+    return {"kind": args["kind"], "status": session.status}
 
 
-COMMANDS = {"sandbox.scan": scan, "sandbox.inbound": inbound, "sandbox.contact": contact, "sandbox.fail": fail}
+COMMANDS: dict[str, EngineCommand] = {"sandbox.scan": scan, "sandbox.inbound": inbound, "sandbox.contact": contact,
+                                      "sandbox.fail": fail}

@@ -1,6 +1,6 @@
 """The WebSocket bridge at `/ws` (spec section 3).
 
-One bus subscription feeds every client (`waqtor.api.ws_client`): a frame is sent at once when the
+One bus subscription feeds every client (`waqtor.ws.client`): a frame is sent at once when the
 socket takes it, else it waits in the client's bounded queue for the client's own writer task, so a slow
 client never delays the others: when its queue is full it is closed with 1013 and may come back with
 `?after=<last id>` to resume. Frames are serialised once per event.
@@ -13,22 +13,21 @@ import contextlib
 import json
 import logging
 import re
-import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from waqtor.access.scopes import READ, Identity
-from waqtor.api.ws_client import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_TRY_AGAIN, Client
-from waqtor.api.ws_protocol import Command, ProtocolError, parse_command
 from waqtor.bus import Bus, ReplayGap, SubscriptionOverflow
-from waqtor.errors import RateLimited, WaqtorError
+from waqtor.clock import Clock, iso_ms, now_ms, utcnow
+from waqtor.errors import Close, PayloadTooLarge, RateLimited, Unauthorized, WaqtorError
 from waqtor.events import Event
-from waqtor.sessions.monitor import Clock, utcnow
 from waqtor.sessions.snapshot import Snapshot
-from waqtor.sessions.state import iso_ms, public_view
+from waqtor.sessions.state import public_view
 from waqtor.tasks import TaskSet
+from waqtor.ws.client import Client
+from waqtor.ws.protocol import Command, ProtocolError, error_frame, parse_command
 
 if TYPE_CHECKING:
     from waqtor.access.keys import KeyService
@@ -38,10 +37,6 @@ if TYPE_CHECKING:
     from waqtor.sessions.manager import SessionManager
 
 log = logging.getLogger(__name__)
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
 
 def _dumps(obj: dict[str, Any]) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
@@ -72,7 +67,7 @@ class Bridge:
 
     async def stop(self) -> None:
         for client in list(self.clients.values()):
-            client.close(CLOSE_GOING_AWAY, "gateway shutting down; reconnect with ?after= to resume")
+            client.close(Close.GOING_AWAY, "gateway shutting down; reconnect with ?after= to resume")
         self._all_gone.clear()
         if self.clients:
             with contextlib.suppress(TimeoutError):
@@ -93,7 +88,7 @@ class Bridge:
                     missed = await self._bus.history(overflow.last_id)
                 except ReplayGap:
                     for client in list(self.clients.values()):
-                        client.close(CLOSE_TRY_AGAIN, "gateway overloaded; reconnect with ?after= to resume")
+                        client.close(Close.TRY_AGAIN, "gateway overloaded; reconnect with ?after= to resume")
                     continue
                 for event in missed:
                     self._fan_out(event)
@@ -111,9 +106,9 @@ class Bridge:
 
     # ---- one connection ---------------------------------------------------------------------------
 
-    async def authenticate(self, ws: WebSocket) -> Identity | str:
-        """The identity of a ticket (`?ticket=`) or a key (X-API-Key header, `?apiKey=`), or the reason
-        it is refused."""
+    async def authenticate(self, ws: WebSocket) -> Identity:
+        """The identity of a ticket (`?ticket=`) or a key (X-API-Key header, `?apiKey=`); Unauthorized,
+        saying why, when it is refused."""
         address = ws.client.host if ws.client else "unknown"
         try:
             self._throttle.check(address)
@@ -127,26 +122,28 @@ class Bridge:
                 refused = "API key refused: pass a valid key as ?apiKey= or X-API-Key"
             if identity is None:
                 await self._throttle.failed(address)
-                return refused
+                raise Unauthorized(refused)
         except RateLimited as exc:
-            return f"too many failed authentications; retry in {max(1, round(exc.retry_after))} s"
+            raise Unauthorized(f"too many failed authentications; retry in {max(1, round(exc.retry_after))} s",
+                               code=exc.code) from None
         if not identity.has(READ):
-            return "API key refused: the WebSocket needs the read scope"
+            raise Unauthorized("API key refused: the WebSocket needs the read scope", code="insufficient_scope")
         return identity
 
     def key_revoked(self, key_id: str, reason: str) -> None:
-        """Close every connection opened with the key `key_id` (or a ticket it issued) with 1008 and
-        `reason`."""
+        """Close every connection opened with the key `key_id` (or a ticket it issued), as a refused key
+        is (1008), with `reason`."""
         for client in tuple(self.clients.values()):
             if client.identity.key_id == key_id:
-                client.close(CLOSE_POLICY, reason)
+                self._fail(client, Unauthorized(reason))
 
     async def serve(self, ws: WebSocket) -> None:
         """Run one client connection from accept to close."""
         await ws.accept()
-        identity = await self.authenticate(ws)
-        if isinstance(identity, str):
-            await ws.close(CLOSE_POLICY, identity)
+        try:
+            identity = await self.authenticate(ws)
+        except Unauthorized as refused:
+            await ws.close(refused.ws or Close.POLICY, refused.message)
             return
         after_raw = ws.query_params.get("after")
         client = Client(id=self._next_id, ws=ws, limit=self._settings.ws_send_queue, identity=identity,
@@ -161,14 +158,14 @@ class Bridge:
                 # Hold live events from this instant, so the replay that follows leaves no gap.
                 client.held = []
             else:
-                self._reply(client, ProtocolError("invalid_field", "`after` must be a non-negative integer"))
+                self._fail(client, ProtocolError("invalid_field", "`after` must be a non-negative integer"))
         reader = asyncio.create_task(self._read(client, after), name=f"ws{client.id}:read")
         writer = asyncio.create_task(client.write(), name=f"ws{client.id}:write")
         try:
             await client.done.wait()
         finally:
             reader.cancel()
-            if client.close_code in (CLOSE_TRY_AGAIN, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_GOING_AWAY):
+            if client.close_code in (Close.TRY_AGAIN, Close.POLICY, Close.TOO_BIG, Close.GOING_AWAY):
                 writer.cancel()
             else:
                 # flush what is queued before a normal close
@@ -182,7 +179,7 @@ class Bridge:
             self.clients.pop(client.id, None)
             if not self.clients:
                 self._all_gone.set()
-            if client.close_code == CLOSE_TRY_AGAIN:
+            if client.close_code == Close.TRY_AGAIN:
                 self.dropped += 1
             if ws.application_state is WebSocketState.CONNECTED and ws.client_state is WebSocketState.CONNECTED:
                 try:
@@ -205,28 +202,31 @@ class Bridge:
                 if text is None:
                     data = message.get("bytes") or b""
                     if len(data) > limit:
-                        client.close(CLOSE_TOO_BIG, f"frame over {limit} bytes")
+                        self._fail(client, PayloadTooLarge(f"frame over {limit} bytes"))
                         return
-                    self._reply(client, ProtocolError("invalid_frame",
-                                                      "binary frames are not supported; send JSON text"))
+                    self._fail(client, ProtocolError("invalid_frame",
+                                                     "binary frames are not supported; send JSON text"))
                     continue
                 if len(text) > limit and len(text.encode("utf-8")) > limit:
-                    client.close(CLOSE_TOO_BIG, f"frame over {limit} bytes")
+                    self._fail(client, PayloadTooLarge(f"frame over {limit} bytes"))
                     return
                 try:
-                    command = parse_command(text)
-                    await self._run(client, command)
-                except ProtocolError as exc:
-                    self._reply(client, exc)
+                    await self._run(client, parse_command(text))
                 except WaqtorError as exc:
-                    self._reply(client, ProtocolError(exc.code, exc.message))
+                    self._fail(client, exc)
         except WebSocketDisconnect as exc:
             client.close(exc.code, "client closed")
 
-    def _reply(self, client: Client, payload: dict[str, Any] | ProtocolError) -> None:
-        if isinstance(payload, ProtocolError):
-            payload = payload.frame(now_ms())
+    def _reply(self, client: Client, payload: dict[str, Any]) -> None:
         client.push(None, _dumps(payload))
+
+    def _fail(self, client: Client, exc: WaqtorError) -> None:
+        """Tell the client what went wrong, as `waqtor.errors.WIRE` says: an error frame (the connection
+        stays open), or closing the connection with the error's close code."""
+        if exc.ws is not None:
+            client.close(exc.ws, exc.message)
+        else:
+            self._reply(client, error_frame(exc, now_ms()))
 
     # ---- commands -----------------------------------------------------------------------------------
 
@@ -276,7 +276,7 @@ class Bridge:
             history = await self._bus.history(after)
         except ReplayGap as gap:
             held, client.held = client.held, None
-            self._reply(client, ProtocolError("replay_gap", str(gap), oldest=gap.oldest, after=after))
+            self._fail(client, ProtocolError("replay_gap", str(gap), oldest=gap.oldest, after=after))
             for event in held:
                 client.offer(event, event.to_json())
             return

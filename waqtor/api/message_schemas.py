@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from waqtor.sessions.manager import DEFAULT_SESSION
+from waqtor.sessions.session import DEFAULT_SESSION
 
 MediaKind = Literal["image", "video", "audio", "document"]
 MessageStatus = Literal["queued", "sent", "delivered", "read", "played", "failed", "received"]

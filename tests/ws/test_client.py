@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from waqtor.api.ws_client import CLOSE_INTERNAL, CLOSE_LOST, Client
+from waqtor.errors import Close
+from waqtor.ws.client import Client
 
 
 class Socket:
@@ -84,7 +85,7 @@ async def test_a_lost_connection_closes_the_client_without_raising_to_the_fan_ou
     socket.fail = OSError("connection reset")
     client = client_on(socket)
     client.push(1, "a")
-    assert client.closing and client.close_code == CLOSE_LOST
+    assert client.closing and client.close_code == Close.LOST
 
 
 async def test_an_unexpected_failure_closes_only_that_client_with_1011() -> None:
@@ -92,11 +93,11 @@ async def test_an_unexpected_failure_closes_only_that_client_with_1011() -> None
     socket.fail = ValueError("a bug in a layer below")
     client = client_on(socket)
     client.push(1, "a")  # must not raise: the dispatcher is sending to every other client too
-    assert client.closing and client.close_code == CLOSE_INTERNAL
+    assert client.closing and client.close_code == Close.INTERNAL
 
 
-@pytest.mark.parametrize(("failure", "code"), [(OSError("gone while waiting"), CLOSE_LOST),
-                                                (ValueError("a bug in a layer below"), CLOSE_INTERNAL)])
+@pytest.mark.parametrize(("failure", "code"), [(OSError("gone while waiting"), Close.LOST),
+                                                (ValueError("a bug in a layer below"), Close.INTERNAL)])
 async def test_a_send_that_waits_and_then_fails_closes_the_client(failure: Exception, code: int) -> None:
     socket = Socket()
     client = client_on(socket)

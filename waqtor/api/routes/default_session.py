@@ -23,11 +23,12 @@ from waqtor.api.schemas import (
     SessionStateOut,
     StatsResetOut,
 )
+from waqtor.clock import iso_ms
 from waqtor.errors import NotFound
 from waqtor.messaging import phones
-from waqtor.sessions.manager import DEFAULT_SESSION
+from waqtor.sessions.session import DEFAULT_SESSION
 from waqtor.sessions.snapshot import Snapshot
-from waqtor.sessions.state import SessionState, iso_ms, public_view
+from waqtor.sessions.state import SessionState, public_view
 
 router = APIRouter(prefix="/api/session", tags=["session"], responses=ERROR_RESPONSES)
 

@@ -17,7 +17,7 @@ from waqtor.engines.base import (
     OutgoingMessage,
     SendResult,
 )
-from waqtor.messaging.routing import split_events
+from waqtor.sessions.routing import split_events
 
 NOW = datetime(2025, 10, 28, tzinfo=UTC)
 INCOMING = MessageIn(id="A", chat="1@s.whatsapp.net", sender="1@s.whatsapp.net", type="text", text="x", timestamp=NOW)
@@ -41,7 +41,8 @@ async def test_message_events_go_to_the_message_service_and_the_rest_to_the_moni
     assert to_messages == [("shop", INCOMING), ("shop", STATUS)]
 
 
-async def test_a_failing_message_service_is_logged_never_raised_into_the_engine(caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failing_message_service_is_logged_never_raised_into_the_engine(
+        caplog: pytest.LogCaptureFixture) -> None:
     async def monitor(event: EngineEvent) -> None:
         raise AssertionError("not for the monitor")
 

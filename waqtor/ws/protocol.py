@@ -1,7 +1,7 @@
 """The WebSocket protocol's client commands, parsed without touching a socket.
 
 `parse_command(raw)` turns one client frame into a `Command`, or raises `ProtocolError` with the stable
-code the bridge sends back in `{"type": "error", "error": {"code", "message"}}`.
+code the bridge sends back in `{"type": "error", "error": {"code", "message"}}` (`error_frame`).
 """
 
 from __future__ import annotations
@@ -10,22 +10,26 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from waqtor.errors import InvalidInput, WaqtorError
 from waqtor.events import EVENT_TYPES
 
 COMMANDS = ("ping", "get_state", "get_qr", "subscribe", "unsubscribe", "resume")
 ALL = "all"
 
 
-class ProtocolError(Exception):
+class ProtocolError(InvalidInput):
+    """A frame that is not a valid command; `extra` goes into the error frame beside code and message."""
+
     def __init__(self, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
         self.extra = extra
 
-    def frame(self, timestamp: int) -> dict[str, Any]:
-        return {"type": "error", "error": {"code": self.code, "message": self.message, **self.extra},
-                "timestamp": timestamp}
+
+def error_frame(exc: WaqtorError, timestamp: int) -> dict[str, Any]:
+    """The frame that tells a client an error, its connection kept: `{"type": "error", "error": {"code",
+    "message"}, "timestamp"}`, with a ProtocolError's `extra` beside code and message."""
+    extra = exc.extra if isinstance(exc, ProtocolError) else {}
+    return {"type": "error", "error": {"code": exc.code, "message": exc.message, **extra}, "timestamp": timestamp}
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,15 +24,9 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from waqtor.access.scopes import Identity
-from waqtor.api.ws_protocol import Subscriptions
+from waqtor.errors import Close
 from waqtor.events import Event
-
-CLOSE_POLICY = 1008
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN = 1013
-CLOSE_GOING_AWAY = 1001
-CLOSE_LOST = 1006
-CLOSE_INTERNAL = 1011
+from waqtor.ws.protocol import Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +65,7 @@ class Client:
             self._send_now(event_id, text)
             return
         if len(self.queue) >= self.limit:
-            self.close(CLOSE_TRY_AGAIN, f"client too slow: more than {self.limit} frames behind; "
+            self.close(Close.TRY_AGAIN, f"client too slow: more than {self.limit} frames behind; "
                                         f"reconnect with ?after={self.last_event_id} to resume")
             return
         self.queue.append((event_id, text))
@@ -80,7 +74,7 @@ class Client:
     def offer(self, event: Event, text: str) -> None:
         if self.held is not None:
             if len(self.held) >= self.held_limit:
-                self.close(CLOSE_TRY_AGAIN, "client too slow while resuming; resume again")
+                self.close(Close.TRY_AGAIN, "client too slow while resuming; resume again")
                 return
             self.held.append(event)
             return
@@ -153,7 +147,7 @@ class Client:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise  # stopped by stop_sending()
-            self.close(CLOSE_LOST, "connection lost")  # what the send waited on was cancelled
+            self.close(Close.LOST, "connection lost")  # what the send waited on was cancelled
         finally:
             send.close()  # a no-op once it returned; else it is told it will not be resumed
             self.busy = False
@@ -164,10 +158,10 @@ class Client:
     def _failed(self, exc: Exception) -> None:
         """A send failed: closed as lost when the connection went, else with 1011 (and logged)."""
         if isinstance(exc, SEND_FAILURES):
-            self.close(CLOSE_LOST, "connection lost")
+            self.close(Close.LOST, "connection lost")
             return
         log.error("ws client %d: sending a frame failed", self.id, exc_info=exc)
-        self.close(CLOSE_INTERNAL, "internal error while sending; reconnect with ?after= to resume")
+        self.close(Close.INTERNAL, "internal error while sending; reconnect with ?after= to resume")
 
     def _sent(self, event_id: int | None) -> None:
         if event_id is not None:

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from waqtor.api.message_models import MediaKind, MediaOut, Variables
+from waqtor.api.message_schemas import MediaKind, MediaOut, Variables
 from waqtor.campaigns.definition import DAY_NAMES, DEFAULT_STOP_AFTER, parse_time
 from waqtor.campaigns.service import CampaignSpec
 from waqtor.campaigns.throttle import Throttle
-from waqtor.sessions.manager import DEFAULT_SESSION
+from waqtor.sessions.session import DEFAULT_SESSION
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 CampaignStatus = Literal["draft", "scheduled", "running", "paused", "completed", "cancelled", "failed"]

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from waqtor.api.ws_protocol import ProtocolError, Subscriptions, parse_command
 from waqtor.events import EVENT_TYPES
+from waqtor.ws.protocol import ProtocolError, Subscriptions, error_frame, parse_command
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -34,7 +34,7 @@ def test_any_json_object_parses_or_raises_a_protocol_error(obj: dict) -> None:  
     try:
         parse_command(json.dumps(obj))
     except ProtocolError as exc:
-        frame = exc.frame(1)
+        frame = error_frame(exc, 1)
         assert frame["type"] == "error" and frame["error"]["code"] == exc.code
 
 
