@@ -140,7 +140,7 @@ async def test_an_ack_moves_the_message_on_and_records_when(page: Page) -> None:
 
 
 async def test_ticks_follow_the_status_and_a_failure_carries_its_error(page: Page) -> None:
-    drawn = await run(page, "status.js", """[
+    drawn = await run(page, "message-ticks.js", """[
         {status: 'queued'}, {status: 'sent'}, {status: 'delivered'}, {status: 'read'},
         {status: 'failed', error: 'no route'}, {status: 'received'},
     ].map(m.ticks).map((t) => t && [t.symbol, t.title])""")
@@ -222,7 +222,7 @@ async def test_the_store_takes_a_sessions_settings_with_an_older_state_and_forge
 
 
 async def test_a_webhooks_health_reads_from_its_failures_and_whether_it_is_enabled(page: Page) -> None:
-    health = await run(page, "webhooks.js", """[
+    health = await run(page, "webhook-health.js", """[
         {enabled: true, consecutiveFailures: 0},
         {enabled: true, consecutiveFailures: 1},
         {enabled: true, consecutiveFailures: 3},
@@ -236,14 +236,14 @@ async def test_a_webhooks_health_reads_from_its_failures_and_whether_it_is_enabl
 
 
 async def test_a_campaign_offers_the_moves_its_status_allows_and_delete_unless_it_runs(page: Page) -> None:
-    offered = await run(page, "campaigns.js", """['draft', 'scheduled', 'running', 'paused', 'completed',
+    offered = await run(page, "campaign-rules.js", """['draft', 'scheduled', 'running', 'paused', 'completed',
         'cancelled', 'failed'].map(m.allowedActions)""")
     assert offered == [["start", "cancel", "delete"], ["pause", "cancel", "delete"], ["pause", "cancel"],
                        ["resume", "cancel", "delete"], ["delete"], ["delete"], ["delete"]]
 
 
 async def test_a_campaigns_progress_counts_what_is_neither_pending_nor_sending(page: Page) -> None:
-    progress = await run(page, "campaigns.js", """[
+    progress = await run(page, "campaign-rules.js", """[
         {total: 10, percent: 40, counts: {pending: 5, sending: 1, read: 3, failed: 1}},
         {total: 0, counts: {}},
     ].map(m.progressOf)""")
@@ -251,7 +251,7 @@ async def test_a_campaigns_progress_counts_what_is_neither_pending_nor_sending(p
 
 
 async def test_a_pasted_list_becomes_csv_with_a_header_unless_it_brings_its_own(page: Page) -> None:
-    pasted = await run(page, "campaigns.js", """[
+    pasted = await run(page, "campaign-rules.js", """[
         '+49 151 12345678, Ana\\r\\n+971501234567\\n\\n',
         'mobile;first name\\n+49 151 12345678;Ana',
     ].map(m.pastedCsv)""")
@@ -261,7 +261,7 @@ async def test_a_pasted_list_becomes_csv_with_a_header_unless_it_brings_its_own(
 
 async def test_the_form_becomes_a_definition_with_empty_caps_as_none_and_a_window_only_when_whole(
         page: Page) -> None:
-    made = await run(page, "campaigns.js", """(() => {
+    made = await run(page, "campaign-rules.js", """(() => {
         const form = {name: ' Sale ', session: 'shop', text: 'Hi {name}', minDelay: '2', maxDelay: '5',
                       perMinute: '', perHour: '100', perDay: '', stopAfter: '', checkWhatsApp: true,
                       startAt: '', windowStart: '09:00', windowEnd: '', timezone: 'Asia/Dubai', start: false};
@@ -283,7 +283,7 @@ async def test_the_form_becomes_a_definition_with_empty_caps_as_none_and_a_windo
 
 
 async def test_a_file_without_a_text_makes_a_message_without_one_and_a_text_stays_its_caption(page: Page) -> None:
-    made = await run(page, "campaigns.js", """(() => {
+    made = await run(page, "campaign-rules.js", """(() => {
         const form = {name: 'Leaflet', session: 'default', text: '  ', minDelay: '', maxDelay: '', perMinute: '',
                       perHour: '', perDay: '', stopAfter: '', checkWhatsApp: false, startAt: '', windowStart: '',
                       windowEnd: '', timezone: '', start: false};

@@ -5,7 +5,7 @@
 
 import { $, fill, h } from '../dom.js';
 import { errorFields, errorText } from '../format.js';
-import { campaignDefinition, pastedCsv } from '../campaigns.js';
+import { campaignDefinition, pastedCsv } from '../campaign-rules.js';
 
 const FIELDS = {
   name: 'cf-name', session: 'cf-session', text: 'cf-text', media: 'cf-media', csv: 'cf-csv', paste: 'cf-paste',

@@ -4,7 +4,7 @@
 
 import { $, fill, h, saveBlob } from '../dom.js';
 import { formatBytes, formatTime } from '../format.js';
-import { allowedActions, RECIPIENT_STATUSES } from '../campaigns.js';
+import { allowedActions, RECIPIENT_STATUSES } from '../campaign-rules.js';
 import { campaignPill, progressBar, setProgress, timeLeft } from './campaigns.js';
 
 const ACTIONS = {

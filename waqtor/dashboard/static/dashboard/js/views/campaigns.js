@@ -4,7 +4,7 @@
 
 import { $, fill, h } from '../dom.js';
 import { formatDuration, formatTime } from '../format.js';
-import { progressOf } from '../campaigns.js';
+import { progressOf } from '../campaign-rules.js';
 
 export const CAMPAIGN_LABELS = Object.freeze({
   draft: 'Draft', scheduled: 'Scheduled', running: 'Running', paused: 'Paused',

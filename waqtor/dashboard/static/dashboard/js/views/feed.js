@@ -5,7 +5,7 @@
 
 import { fill, h, saveBlob } from '../dom.js';
 import { DIRECTIONS, formatBytes, formatTime, messageMatches, peer } from '../format.js';
-import { ticks } from '../status.js';
+import { ticks } from '../message-ticks.js';
 
 export class FeedView {
   /** `el`: {list, count, direction (a <select>), search (an <input>), more, exportButton, status}.

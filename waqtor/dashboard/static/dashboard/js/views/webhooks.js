@@ -2,7 +2,7 @@
 // deliveries.
 
 import { fill, h } from '../dom.js';
-import { webhookHealth } from '../webhooks.js';
+import { webhookHealth } from '../webhook-health.js';
 
 const all = (names) => (!names?.length || names.includes('all') ? 'all' : names.join(', '));
 
