@@ -1,7 +1,7 @@
 // Which URL does what for campaigns. The one module that knows the API's layout for campaigns; the
-// rules the page applies to them (which moves a status allows) are in campaign-rules.js.
+// rules the page applies to them (which moves a status allows) are in lib/campaign-rules.js.
 
-import { MOVES } from './campaign-rules.js';
+import { MOVES } from '../lib/campaign-rules.js';
 
 export const RECIPIENTS_PAGE = 50;
 
