@@ -74,7 +74,7 @@ def test_no_file_reaches_elsewhere(path: Path) -> None:
     text = path.read_text()
     # The SVG namespace is a name, not a place the browser goes.
     without_namespaces = text.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    remote = re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", without_namespaces, re.I)
+    remote = re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", without_namespaces, re.IGNORECASE)
     assert not remote, f"no CDN, no remote asset: {remote.group(0) if remote else ''}"
     if path.suffix == ".css":
         assert "@import" not in text
@@ -100,8 +100,8 @@ def test_scripts_keep_the_key_out_of_lasting_storage(path: Path) -> None:
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(STATIC)))
 def test_every_module_import_resolves(path: Path) -> None:
-    for target in re.findall(r"""^import .* from '([^']+)';$""", path.read_text(), re.M):
-        assert target.startswith("./") or target.startswith("../"), f"{target}: bare imports need a bundler"
+    for target in re.findall(r"""^import .* from '([^']+)';$""", path.read_text(), re.MULTILINE):
+        assert target.startswith(("./", "../")), f"{target}: bare imports need a bundler"
         assert (path.parent / target).resolve().is_file(), f"{path.name} imports missing {target}"
 
 
