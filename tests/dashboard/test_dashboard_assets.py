@@ -1,10 +1,12 @@
-"""The dashboard's files, read as files: self-contained, no inline script the policy would block, no
-secret, and every module import and element lookup pointing at something that exists. Their behaviour
-in a real browser is tested in test_dashboard_in_browser.py."""
+"""The dashboard's files, read as files: modules laid out by role with no file name used twice,
+self-contained, no inline script the policy would block, no secret, and every module import and element
+lookup pointing at something that exists. Their behaviour in a real browser is tested in
+test_dashboard_in_browser.py."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,6 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "waqtor" / "dashboard" / "static" / "dashboard"
 INDEX = STATIC / "index.html"
 SCRIPTS = sorted(STATIC.rglob("*.js"))
+JS = STATIC / "js"
+# js/ holds the entry point and, beside it, one folder per role: what talks to the gateway, what the page
+# knows, what draws it, what wires a view to the API and the store, pure helpers, and the app shell.
+ENTRY_POINT = "main.js"
+ROLES = {"api", "store", "views", "features", "lib", "app"}
 ALL_FILES = sorted(path for path in STATIC.rglob("*") if path.is_file())
 
 
@@ -47,6 +54,24 @@ def index() -> Tags:
 def test_the_dashboard_has_files_to_check() -> None:
     assert INDEX.is_file()
     assert len(SCRIPTS) >= 5
+
+
+def test_no_two_modules_share_a_file_name() -> None:
+    # A stack trace or an editor tab shows the file name only: it must say which module it is.
+    names = Counter(path.name for path in JS.rglob("*.js"))
+    shared = sorted(name for name, count in names.items() if count > 1)
+    assert not shared, f"file names used more than once under js/: {shared}"
+
+
+def test_only_the_entry_point_sits_directly_in_js() -> None:
+    assert [attrs["src"] for tag, attrs in index().tags if tag == "script"] == [f"js/{ENTRY_POINT}"]
+    top = sorted(path.name for path in JS.glob("*.js"))
+    assert top == [ENTRY_POINT], f"every other module goes in a folder by role ({', '.join(sorted(ROLES))})"
+
+
+def test_every_other_module_sits_in_a_folder_by_role() -> None:
+    folders = {path.parent.relative_to(JS).as_posix() for path in JS.rglob("*.js") if path.parent != JS}
+    assert folders <= ROLES, f"not a role folder: {sorted(folders - ROLES)}"
 
 
 def test_page_has_no_inline_script_handler_or_style() -> None:

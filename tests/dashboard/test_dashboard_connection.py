@@ -28,10 +28,10 @@ new MutationObserver(() => {
 
 # The page's message feature on its own, against the gateway, reading at most one page per catch-up.
 FEATURE = """async (key) => {
-  const { Api } = await import('./js/api.js');
-  const { ServerClock } = await import('./js/clock.js');
-  const { MessagesFeature } = await import('./js/features/messages.js');
-  const { Store } = await import('./js/store.js');
+  const { Api } = await import('./js/api/http-client.js');
+  const { ServerClock } = await import('./js/store/server-clock.js');
+  const { MessagesFeature } = await import('./js/features/messages-feature.js');
+  const { Store } = await import('./js/store/store.js');
   const store = new Store(new ServerClock());
   const signal = new AbortController().signal;
   window.__feature = new MessagesFeature(new Api(key), store, { signal, catchUpPages: 1 });

@@ -34,20 +34,20 @@ async def run(page: Page, module: str, body: str) -> Any:
 
 
 async def test_durations_read_as_hours_minutes_and_seconds(page: Page) -> None:
-    shown = await run(page, "format.js", "[0, 59, 61, 3725, 2 * 86400 + 3 * 3600 + 4 * 60, -5, null]"
-                                         ".map(m.formatDuration)")
+    shown = await run(page, "lib/format.js", "[0, 59, 61, 3725, 2 * 86400 + 3 * 3600 + 4 * 60, -5, null]"
+                                             ".map(m.formatDuration)")
     assert shown == ["0s", "59s", "1m 01s", "1h 02m 05s", "2d 03h 04m", "0s", "0s"]
 
 
 async def test_a_whatsapp_id_reads_as_the_phone_number(page: Page) -> None:
-    shown = await run(page, "format.js", "['4915112345678@s.whatsapp.net', "
-                                         "'4915112345678:12@s.whatsapp.net', "
-                                         "'120363025@g.us', 'status@broadcast', null].map(m.peer)")
+    shown = await run(page, "lib/format.js", "['4915112345678@s.whatsapp.net', "
+                                             "'4915112345678:12@s.whatsapp.net', "
+                                             "'120363025@g.us', 'status@broadcast', null].map(m.peer)")
     assert shown == ["+4915112345678", "+4915112345678", "120363025", "status", ""]
 
 
 async def test_feed_filter_matches_direction_and_text_in_any_case(page: Page) -> None:
-    matches = await run(page, "format.js", """[
+    matches = await run(page, "lib/format.js", """[
         m.messageMatches({direction: 'in', body: 'Hello'}, {direction: 'all', query: ''}),
         m.messageMatches({direction: 'in', body: 'Hello'}, {direction: 'out', query: ''}),
         m.messageMatches({direction: 'in', body: 'Hello World'}, {direction: 'in', query: ' WORLD '}),
@@ -59,13 +59,13 @@ async def test_feed_filter_matches_direction_and_text_in_any_case(page: Page) ->
 
 
 async def test_reconnect_pauses_grow_with_jitter_up_to_a_ceiling(page: Page) -> None:
-    delays = await run(page, "live.js", "[[0, 0], [0, 0.999], [1, 0], [3, 0.5], [20, 0], [20, 0.999]]"
-                                        ".map(([attempt, r]) => m.backoffDelay(attempt, r))")
+    delays = await run(page, "api/live-socket.js", "[[0, 0], [0, 0.999], [1, 0], [3, 0.5], [20, 0], [20, 0.999]]"
+                                                   ".map(([attempt, r]) => m.backoffDelay(attempt, r))")
     assert delays == [250, 500, 500, 3000, 7500, 14993]
 
 
 async def test_the_clock_estimate_keeps_the_freshest_sample_until_a_reconnect(page: Page) -> None:
-    offsets = await run(page, "clock.js", """(() => {
+    offsets = await run(page, "store/server-clock.js", """(() => {
         const clock = new m.ServerClock();
         const offset = () => Math.round((clock.now() - Date.now()) / 1000);
         const seen = [offset()];
@@ -79,7 +79,7 @@ async def test_the_clock_estimate_keeps_the_freshest_sample_until_a_reconnect(pa
 
 
 async def test_the_store_keeps_the_newer_of_two_crossing_states(page: Page) -> None:
-    kept = await run(page, "store.js", """(() => {
+    kept = await run(page, "store/store.js", """(() => {
         const store = new m.Store({now: () => 1_000_000});
         const state = (status, lastUpdate) => ({session: 'default', status, lastUpdate,
                                                 ready: status === 'connected', hasQR: false, uptime: 10});
@@ -92,7 +92,7 @@ async def test_the_store_keeps_the_newer_of_two_crossing_states(page: Page) -> N
 
 
 async def test_the_gateway_root_is_found_behind_a_path_prefix(page: Page) -> None:
-    roots = await run(page, "api.js", """[
+    roots = await run(page, "api/http-client.js", """[
         'http://gw:8080/dashboard/',
         'https://example.test/wa/dashboard/?x=1#top',
         'http://gw/dashboard/index.html',
@@ -101,7 +101,7 @@ async def test_the_gateway_root_is_found_behind_a_path_prefix(page: Page) -> Non
 
 
 async def test_a_file_name_is_read_from_the_content_disposition(page: Page) -> None:
-    names = await run(page, "api.js", """[
+    names = await run(page, "api/http-client.js", """[
         'attachment; filename="messages-20251028T123000Z.csv"',
         'inline; filename="../../etc/passwd"',
         'attachment',
@@ -111,7 +111,7 @@ async def test_a_file_name_is_read_from_the_content_disposition(page: Page) -> N
 
 
 async def test_a_message_status_never_moves_back(page: Page) -> None:
-    later = await run(page, "status.js", """[
+    later = await run(page, "store/message-status.js", """[
         ['sent', 'delivered'], ['read', 'delivered'], ['sent', 'failed'], ['queued', 'read'],
         [null, 'sent'], ['read', null], ['received', 'received'],
     ].map(([a, b]) => m.laterStatus(a, b))""")
@@ -119,7 +119,7 @@ async def test_a_message_status_never_moves_back(page: Page) -> None:
 
 
 async def test_merging_a_stale_copy_keeps_the_newer_status_and_every_step_time(page: Page) -> None:
-    merged = await run(page, "status.js", """(() => {
+    merged = await run(page, "store/message-status.js", """(() => {
         const known = {id: 1, body: 'Hi', status: 'read', sentAt: 'T1', deliveredAt: 'T2', readAt: 'T3'};
         const stale = {id: 1, body: 'Hi', status: 'sent', sentAt: 'T1', deliveredAt: null, readAt: null};
         return m.mergeMessage(known, stale);
@@ -129,7 +129,7 @@ async def test_merging_a_stale_copy_keeps_the_newer_status_and_every_step_time(p
 
 
 async def test_an_ack_moves_the_message_on_and_records_when(page: Page) -> None:
-    moved = await run(page, "status.js", """(() => {
+    moved = await run(page, "store/message-status.js", """(() => {
         const sent = {id: 7, status: 'sent', sentAt: 'T1', error: null};
         const failed = m.applyAck(sent, {id: 7, status: 'failed', timestamp: 'T2', error: 'switched off'});
         const late = m.applyAck(m.applyAck(sent, {status: 'read', timestamp: 'T3'}),
@@ -140,7 +140,7 @@ async def test_an_ack_moves_the_message_on_and_records_when(page: Page) -> None:
 
 
 async def test_ticks_follow_the_status_and_a_failure_carries_its_error(page: Page) -> None:
-    drawn = await run(page, "status.js", """[
+    drawn = await run(page, "views/message-ticks.js", """[
         {status: 'queued'}, {status: 'sent'}, {status: 'delivered'}, {status: 'read'},
         {status: 'failed', error: 'no route'}, {status: 'received'},
     ].map(m.ticks).map((t) => t && [t.symbol, t.title])""")
@@ -149,7 +149,7 @@ async def test_ticks_follow_the_status_and_a_failure_carries_its_error(page: Pag
 
 
 async def test_the_feed_filter_becomes_the_log_query(page: Page) -> None:
-    queries = await run(page, "messages.js", """[
+    queries = await run(page, "api/messages-api.js", """[
         {}, {direction: 'in'}, {direction: 'all', query: '  invoice '},
         {direction: 'out', query: '+49 151 1234'},
     ].map(m.logQuery)""")
@@ -158,14 +158,14 @@ async def test_the_feed_filter_becomes_the_log_query(page: Page) -> None:
 
 
 async def test_a_number_in_the_search_matches_however_it_is_written(page: Page) -> None:
-    matches = await run(page, "format.js", """[
+    matches = await run(page, "lib/format.js", """[
         '+49 151 1234', '+49-151-(1234)', '+4915112', '+4917',
     ].map((query) => m.messageMatches({direction: 'in', from: '4915112345678@s.whatsapp.net'}, {query}))""")
     assert matches == [True, True, True, False]
 
 
 async def test_refusals_read_as_sentences_on_their_fields(page: Page) -> None:
-    read = await run(page, "format.js", """(() => {
+    read = await run(page, "lib/format.js", """(() => {
         const validation = {code: 'validation_error', message: 'Invalid request',
                             details: [{field: 'to', message: 'Field required'},
                                       {field: 'text', message: 'too short'}]};
@@ -179,7 +179,7 @@ async def test_refusals_read_as_sentences_on_their_fields(page: Page) -> None:
 
 
 async def test_sizes_and_session_statuses_read_plainly(page: Page) -> None:
-    shown = await run(page, "format.js", """[
+    shown = await run(page, "lib/format.js", """[
         [0, 1023, 1024, 48213, 5 * 1024 * 1024].map(m.formatBytes),
         [m.sessionStatus({running: false}, {status: 'disconnected'}),
          m.sessionStatus({running: true}, {status: 'qr'}), m.sessionStatus(null, {status: 'connected'})],
@@ -188,7 +188,7 @@ async def test_sizes_and_session_statuses_read_plainly(page: Page) -> None:
 
 
 async def test_the_store_holds_messages_newest_first_and_lets_the_oldest_go(page: Page) -> None:
-    held = await run(page, "store.js", """(() => {
+    held = await run(page, "store/store.js", """(() => {
         const store = new m.Store({now: () => 0});
         store.putMessages([{id: 5, status: 'received'}, {id: 9, status: 'received'}]);
         store.putMessages([{id: 2, status: 'sent'}]);  // an older page arrives last
@@ -204,7 +204,7 @@ async def test_the_store_holds_messages_newest_first_and_lets_the_oldest_go(page
 
 async def test_the_store_takes_a_sessions_settings_with_an_older_state_and_forgets_deleted_ones(
         page: Page) -> None:
-    kept = await run(page, "store.js", """(() => {
+    kept = await run(page, "store/store.js", """(() => {
         const store = new m.Store({now: () => 0});
         const state = (status, lastUpdate) => ({session: 'shop', status, lastUpdate, ready: false,
                                                 hasQR: false, uptime: 0});
@@ -222,7 +222,7 @@ async def test_the_store_takes_a_sessions_settings_with_an_older_state_and_forge
 
 
 async def test_a_webhooks_health_reads_from_its_failures_and_whether_it_is_enabled(page: Page) -> None:
-    health = await run(page, "webhooks.js", """[
+    health = await run(page, "views/webhook-health.js", """[
         {enabled: true, consecutiveFailures: 0},
         {enabled: true, consecutiveFailures: 1},
         {enabled: true, consecutiveFailures: 3},
@@ -236,14 +236,14 @@ async def test_a_webhooks_health_reads_from_its_failures_and_whether_it_is_enabl
 
 
 async def test_a_campaign_offers_the_moves_its_status_allows_and_delete_unless_it_runs(page: Page) -> None:
-    offered = await run(page, "campaigns.js", """['draft', 'scheduled', 'running', 'paused', 'completed',
+    offered = await run(page, "lib/campaign-rules.js", """['draft', 'scheduled', 'running', 'paused', 'completed',
         'cancelled', 'failed'].map(m.allowedActions)""")
     assert offered == [["start", "cancel", "delete"], ["pause", "cancel", "delete"], ["pause", "cancel"],
                        ["resume", "cancel", "delete"], ["delete"], ["delete"], ["delete"]]
 
 
 async def test_a_campaigns_progress_counts_what_is_neither_pending_nor_sending(page: Page) -> None:
-    progress = await run(page, "campaigns.js", """[
+    progress = await run(page, "lib/campaign-rules.js", """[
         {total: 10, percent: 40, counts: {pending: 5, sending: 1, read: 3, failed: 1}},
         {total: 0, counts: {}},
     ].map(m.progressOf)""")
@@ -251,7 +251,7 @@ async def test_a_campaigns_progress_counts_what_is_neither_pending_nor_sending(p
 
 
 async def test_a_pasted_list_becomes_csv_with_a_header_unless_it_brings_its_own(page: Page) -> None:
-    pasted = await run(page, "campaigns.js", """[
+    pasted = await run(page, "lib/campaign-rules.js", """[
         '+49 151 12345678, Ana\\r\\n+971501234567\\n\\n',
         'mobile;first name\\n+49 151 12345678;Ana',
     ].map(m.pastedCsv)""")
@@ -261,7 +261,7 @@ async def test_a_pasted_list_becomes_csv_with_a_header_unless_it_brings_its_own(
 
 async def test_the_form_becomes_a_definition_with_empty_caps_as_none_and_a_window_only_when_whole(
         page: Page) -> None:
-    made = await run(page, "campaigns.js", """(() => {
+    made = await run(page, "lib/campaign-rules.js", """(() => {
         const form = {name: ' Sale ', session: 'shop', text: 'Hi {name}', minDelay: '2', maxDelay: '5',
                       perMinute: '', perHour: '100', perDay: '', stopAfter: '', checkWhatsApp: true,
                       startAt: '', windowStart: '09:00', windowEnd: '', timezone: 'Asia/Dubai', start: false};
@@ -283,7 +283,7 @@ async def test_the_form_becomes_a_definition_with_empty_caps_as_none_and_a_windo
 
 
 async def test_a_file_without_a_text_makes_a_message_without_one_and_a_text_stays_its_caption(page: Page) -> None:
-    made = await run(page, "campaigns.js", """(() => {
+    made = await run(page, "lib/campaign-rules.js", """(() => {
         const form = {name: 'Leaflet', session: 'default', text: '  ', minDelay: '', maxDelay: '', perMinute: '',
                       perHour: '', perDay: '', stopAfter: '', checkWhatsApp: false, startAt: '', windowStart: '',
                       windowEnd: '', timezone: '', start: false};
@@ -296,7 +296,7 @@ async def test_a_file_without_a_text_makes_a_message_without_one_and_a_text_stay
 
 async def test_the_store_moves_a_known_campaign_on_with_its_events_and_tells_of_unknown_ones(
         page: Page) -> None:
-    moved = await run(page, "campaign-store.js", """(() => {
+    moved = await run(page, "store/campaign-store.js", """(() => {
         const changes = [];
         const state = new m.CampaignStore((part) => changes.push(part));
         state.setList([{id: 'cmp_a', name: 'A', status: 'running', total: 2, percent: 0, createdAt: '1',
@@ -314,7 +314,7 @@ async def test_the_store_moves_a_known_campaign_on_with_its_events_and_tells_of_
 
 
 async def test_an_answer_older_than_an_event_that_crossed_it_does_not_undo_the_event(page: Page) -> None:
-    kept = await run(page, "campaign-store.js", """(() => {
+    kept = await run(page, "store/campaign-store.js", """(() => {
         const state = new m.CampaignStore(() => {});
         const running = {id: 'cmp_a', name: 'A', status: 'running', total: 2, percent: 0, createdAt: '1',
                          counts: {pending: 2}, reason: null, startedAt: 'T0'};
@@ -331,7 +331,7 @@ async def test_an_answer_older_than_an_event_that_crossed_it_does_not_undo_the_e
 
 
 async def test_a_recipient_row_takes_events_newer_than_itself_only(page: Page) -> None:
-    rows = await run(page, "campaign-store.js", """(() => {
+    rows = await run(page, "store/campaign-store.js", """(() => {
         const state = new m.CampaignStore(() => {});
         const at = Date.parse('2025-10-28T12:00:05.000Z');
         const row = (id, status, updatedAt) => ({id, status, reason: null, messageId: null, updatedAt});

@@ -59,7 +59,7 @@ async def test_every_dashboard_file_carries_the_security_headers(
     assert directives["frame-ancestors"] == ["'none'"]
 
 
-@pytest.mark.parametrize("path", ["/dashboard/js/main.js", "/dashboard/js/views/feed.js"])
+@pytest.mark.parametrize("path", ["/dashboard/js/main.js", "/dashboard/js/views/feed-view.js"])
 async def test_modules_are_served_as_javascript(anonymous: httpx.AsyncClient, path: str) -> None:
     # With nosniff, a browser runs a module script only when its type is a JavaScript type.
     response = await anonymous.get(path)

@@ -1,12 +1,12 @@
 // Entry point: sign in (with the key this tab remembers, or one typed in), then run the dashboard until
 // sign-out or until the gateway stops accepting the key.
 
-import { Api } from './api.js';
-import { clearKey, loadKey, saveKey } from './auth.js';
-import { Dashboard } from './dashboard.js';
-import { $ } from './dom.js';
-import { Sessions } from './sessions.js';
-import { SignInView } from './views/signin.js';
+import { Api } from './api/http-client.js';
+import { clearKey, loadKey, saveKey } from './api/key-storage.js';
+import { Sessions } from './api/sessions-api.js';
+import { Dashboard } from './app/dashboard.js';
+import { $ } from './lib/dom.js';
+import { SignInView } from './views/sign-in-view.js';
 
 const KEY_REFUSED = 'That API key was refused. Check it and try again.';
 const KEY_NO_LONGER_VALID = 'The gateway no longer accepts this key. Sign in again.';

@@ -1,8 +1,8 @@
 // The send form: a text, or a file with an optional caption, to a number, from the chosen session.
 // The gateway checks everything; what it refuses is shown with its reason, on the field it is about.
 
-import { $, fill, h } from '../dom.js';
-import { errorFields, errorText, peer, sessionStatus, statusLabel } from '../format.js';
+import { $, fill, h } from '../lib/dom.js';
+import { errorFields, errorText, peer, sessionStatus, statusLabel } from '../lib/format.js';
 
 // Errors about one value of the form, by their code.
 const CODE_FIELDS = { invalid_phone: 'to', not_on_whatsapp: 'to', missing_variables: 'text' };

@@ -2,11 +2,11 @@
 // code, and logout. Turns `session_update`, `session_deleted` and `qr_code` events and the sessions list
 // into the store.
 
-import { $ } from '../dom.js';
-import { Sessions } from '../sessions.js';
-import { LinkingView } from '../views/linking.js';
-import { PairingView } from '../views/pairing.js';
-import { SessionsView } from '../views/sessions.js';
+import { Sessions } from '../api/sessions-api.js';
+import { $ } from '../lib/dom.js';
+import { LinkingView } from '../views/linking-view.js';
+import { PairingView } from '../views/pairing-view.js';
+import { SessionsView } from '../views/sessions-view.js';
 
 export class SessionsFeature {
   #qrRequests = new Map(); // session name → number of the latest QR request, so older answers lose

@@ -3,9 +3,9 @@
 // 'connection', 'selected'); only the features write to it. What it knows of campaigns is in
 // `store.campaigns` (campaign-store.js).
 
+import { DEFAULT_SESSION } from '../api/sessions-api.js';
 import { CampaignStore } from './campaign-store.js';
-import { DEFAULT_SESSION } from './sessions.js';
-import { applyAck, mergeMessage } from './status.js';
+import { applyAck, mergeMessage } from './message-status.js';
 
 /** The most messages the page holds; beyond it the oldest (lowest id) go. */
 export const MAX_MESSAGES = 1000;

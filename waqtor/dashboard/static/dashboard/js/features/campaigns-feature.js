@@ -5,11 +5,11 @@
 // What the panel shows is in the address (`#campaign/<id>`, `#campaigns/new`), so a campaign's page can
 // be bookmarked, shared with a colleague who has a key, reloaded, and left with the Back button.
 
-import { $ } from '../dom.js';
-import { Campaigns } from '../campaigns.js';
-import { CampaignFormView } from '../views/campaign-form.js';
-import { CampaignPageView } from '../views/campaign.js';
-import { CampaignListView } from '../views/campaigns.js';
+import { Campaigns } from '../api/campaigns-api.js';
+import { $ } from '../lib/dom.js';
+import { CampaignFormView } from '../views/campaign-form-view.js';
+import { CampaignListView } from '../views/campaign-list-view.js';
+import { CampaignPageView } from '../views/campaign-page-view.js';
 
 const CAMPAIGN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 

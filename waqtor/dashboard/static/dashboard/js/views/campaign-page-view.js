@@ -2,10 +2,10 @@
 // sends and at what pace, the buttons for the moves its status allows, and the recipients table with a
 // status filter, paging and the CSV report.
 
-import { $, fill, h, saveBlob } from '../dom.js';
-import { formatBytes, formatTime } from '../format.js';
-import { allowedActions, RECIPIENT_STATUSES } from '../campaigns.js';
-import { campaignPill, progressBar, setProgress, timeLeft } from './campaigns.js';
+import { allowedActions, RECIPIENT_STATUSES } from '../lib/campaign-rules.js';
+import { $, fill, h, saveBlob } from '../lib/dom.js';
+import { formatBytes, formatTime } from '../lib/format.js';
+import { campaignPill, progressBar, setProgress, timeLeft } from './campaign-list-view.js';
 
 const ACTIONS = {
   start: ['Start', ''],

@@ -1,8 +1,8 @@
 // The webhooks list: each URL with the events and sessions it receives, and the health of its
 // deliveries.
 
-import { fill, h } from '../dom.js';
-import { webhookHealth } from '../webhooks.js';
+import { fill, h } from '../lib/dom.js';
+import { webhookHealth } from './webhook-health.js';
 
 const all = (names) => (!names?.length || names.includes('all') ? 'all' : names.join(', '));
 

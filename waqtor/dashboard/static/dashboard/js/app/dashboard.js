@@ -1,23 +1,23 @@
 // The signed-in dashboard: owns the live socket, the store and the features, and hands them what the
 // gateway says (fetched state, live events). `stop()` undoes everything `start()` did.
 //
-// A feature is one part of the dashboard (features/*.js): it makes its views from its section of
-// index.html, and has
+// A feature is one part of the dashboard (features/*-feature.js): it makes its views from its section
+// of index.html, and has
 //   handlers   {eventType: (frame) => …} for the live events it shows,
 //   refresh()  what it fetches after a (re)connect that could not resume (the page then missed events),
 //   views      each with render() and, for what counts down or up, tick().
 // Another part is one more module there, one more section in index.html, and one more entry in
 // `features` below.
 
-import { ServerClock } from './clock.js';
-import { $ } from './dom.js';
-import { CampaignsFeature } from './features/campaigns.js';
-import { MessagesFeature } from './features/messages.js';
-import { SessionsFeature } from './features/sessions.js';
-import { WebhooksFeature } from './features/webhooks.js';
-import { LiveSocket } from './live.js';
-import { Store } from './store.js';
-import { HealthView } from './views/health.js';
+import { LiveSocket } from '../api/live-socket.js';
+import { CampaignsFeature } from '../features/campaigns-feature.js';
+import { MessagesFeature } from '../features/messages-feature.js';
+import { SessionsFeature } from '../features/sessions-feature.js';
+import { WebhooksFeature } from '../features/webhooks-feature.js';
+import { $ } from '../lib/dom.js';
+import { ServerClock } from '../store/server-clock.js';
+import { Store } from '../store/store.js';
+import { HealthView } from '../views/health-view.js';
 
 const TICK_MS = 500;
 

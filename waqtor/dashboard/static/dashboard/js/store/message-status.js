@@ -1,4 +1,4 @@
-// A message's status and how it is drawn. Pure: values in, values out.
+// A message's status as the page keeps it. Pure: values in, values out.
 //
 // An outgoing message only moves forward: queued → sent → delivered → read → played, or to failed
 // from queued or sent. Answers and events may cross on the way (a page of history fetched while an
@@ -40,25 +40,4 @@ export function applyAck(message, ack) {
   const update = { status: ack.status, error: ack.error ?? null };
   if (STEP_TIMES[ack.status]) update[STEP_TIMES[ack.status]] = ack.timestamp;
   return mergeMessage(message, update);
-}
-
-// What each status looks like in the feed: the ticks and the word for screen readers and tooltips.
-const TICKS = Object.freeze({
-  queued: { symbol: '○', label: 'Queued' },
-  sent: { symbol: '✓', label: 'Sent' },
-  delivered: { symbol: '✓✓', label: 'Delivered' },
-  read: { symbol: '✓✓', label: 'Read' },
-  played: { symbol: '✓✓', label: 'Played' },
-  failed: { symbol: '✗', label: 'Failed' },
-});
-
-/** `{symbol, label, title}` of an outgoing message's status; null for a received message. The title
- * of a failed message is its error. */
-export function ticks(message) {
-  const look = TICKS[message.status];
-  if (!look) return null;
-  const title = message.status === 'failed' && message.error
-    ? `Failed: ${message.error}`
-    : look.label;
-  return { ...look, title };
 }

@@ -1,9 +1,9 @@
 // Webhooks, read only: where the gateway delivers events and how those deliveries are going. The list
 // is fetched after every (re)connect, when a webhook is disabled (`webhook_disabled`), and on demand.
 
-import { $ } from '../dom.js';
-import { Webhooks } from '../webhooks.js';
-import { WebhooksView } from '../views/webhooks.js';
+import { Webhooks } from '../api/webhooks-api.js';
+import { $ } from '../lib/dom.js';
+import { WebhooksView } from '../views/webhooks-view.js';
 
 export class WebhooksFeature {
   constructor(api, store, { signal }) {

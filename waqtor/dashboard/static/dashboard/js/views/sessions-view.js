@@ -6,8 +6,8 @@
 // buttons); counters and the update time change in place. Sessions update many times a second while
 // messages flow, and a card rebuilt under the pointer would swallow a click on its buttons.
 
-import { fill, h } from '../dom.js';
-import { formatDuration, formatTime, sessionStatus, statusLabel } from '../format.js';
+import { fill, h } from '../lib/dom.js';
+import { formatDuration, formatTime, sessionStatus, statusLabel } from '../lib/format.js';
 
 function fact(term, ...value) {
   return h('div', { class: 'fact' }, h('dt', {}, term), h('dd', {}, ...value));

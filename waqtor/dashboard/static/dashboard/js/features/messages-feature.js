@@ -5,10 +5,10 @@
 // filter also goes to the log (`GET /api/messages`) so that matching history the page has not seen yet
 // comes in, a page at a time.
 
-import { $ } from '../dom.js';
-import { logQuery, Messages, PAGE_SIZE } from '../messages.js';
-import { FeedView } from '../views/feed.js';
-import { SendView } from '../views/send.js';
+import { logQuery, Messages, PAGE_SIZE } from '../api/messages-api.js';
+import { $ } from '../lib/dom.js';
+import { FeedView } from '../views/feed-view.js';
+import { SendView } from '../views/send-view.js';
 
 const SEARCH_DELAY_MS = 300; // typing pauses this long before the log is searched
 const CATCH_UP_PAGES = 10; // after a reconnect, at most this many pages are read to find the gap's end

@@ -1,7 +1,7 @@
 // The sign-in form. It only collects the key and shows why a key was refused; checking the key with
 // the gateway is the caller's job.
 
-import { $ } from '../dom.js';
+import { $ } from '../lib/dom.js';
 
 export class SignInView {
   /** `onSubmit(key)` is called with the trimmed key when the form is sent. */

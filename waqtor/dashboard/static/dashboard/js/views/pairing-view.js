@@ -2,8 +2,8 @@
 // WhatsApp for a code, and the page shows it to type on the phone (Linked devices → Link a device →
 // Link with phone number instead). Offered while the selected session waits for a scan.
 
-import { fill, h } from '../dom.js';
-import { errorText } from '../format.js';
+import { fill, h } from '../lib/dom.js';
+import { errorText } from '../lib/format.js';
 
 // The pairing route reads the number as the send routes do (spaces, dashes, 00 or +), and says why it
 // refuses one; the hint tells how to write it.

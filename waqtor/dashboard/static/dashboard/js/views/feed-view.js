@@ -3,9 +3,9 @@
 // hover). Filtered by direction and searched; older messages load a page at a time; the filter's
 // matches export as CSV.
 
-import { fill, h, saveBlob } from '../dom.js';
-import { DIRECTIONS, formatBytes, formatTime, messageMatches, peer } from '../format.js';
-import { ticks } from '../status.js';
+import { fill, h, saveBlob } from '../lib/dom.js';
+import { DIRECTIONS, formatBytes, formatTime, messageMatches, peer } from '../lib/format.js';
+import { ticks } from './message-ticks.js';
 
 export class FeedView {
   /** `el`: {list, count, direction (a <select>), search (an <input>), more, exportButton, status}.

@@ -3,9 +3,9 @@
 // reason, and the first messages as they would be sent. Create then sends what the preview showed; any
 // change to the form asks for a new preview first.
 
-import { $, fill, h } from '../dom.js';
-import { errorFields, errorText } from '../format.js';
-import { campaignDefinition, pastedCsv } from '../campaigns.js';
+import { campaignDefinition, pastedCsv } from '../lib/campaign-rules.js';
+import { $, fill, h } from '../lib/dom.js';
+import { errorFields, errorText } from '../lib/format.js';
 
 const FIELDS = {
   name: 'cf-name', session: 'cf-session', text: 'cf-text', media: 'cf-media', csv: 'cf-csv', paste: 'cf-paste',

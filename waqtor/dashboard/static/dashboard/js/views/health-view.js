@@ -1,7 +1,7 @@
 // The connection indicator: live, connecting, or down with the time to the next attempt and a button
 // to try at once. While the socket is down the page marks what it shows as possibly out of date.
 
-import { fill, h } from '../dom.js';
+import { fill, h } from '../lib/dom.js';
 
 export class HealthView {
   constructor(root, store, { onReconnect, signal }) {

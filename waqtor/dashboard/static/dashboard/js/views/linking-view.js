@@ -1,9 +1,9 @@
 // Linking a phone to the selected session: the QR code as an image with a countdown to its expiry
 // while the session waits for a scan, and a one-click logout (which brings a new QR code) once linked.
-// The pairing-code form sits beside it (views/pairing.js).
+// The pairing-code form sits beside it (pairing-view.js).
 
-import { $, fill, h } from '../dom.js';
-import { statusLabel } from '../format.js';
+import { $, fill, h } from '../lib/dom.js';
+import { statusLabel } from '../lib/format.js';
 
 const STEPS = [
   'Open WhatsApp on the phone.',

@@ -2,9 +2,9 @@
 // moved on live. It also shows which of the panel's three parts is on show (the list, a campaign's
 // page, the new-campaign form) and the panel's notice.
 
-import { $, fill, h } from '../dom.js';
-import { formatDuration, formatTime } from '../format.js';
-import { progressOf } from '../campaigns.js';
+import { progressOf } from '../lib/campaign-rules.js';
+import { $, fill, h } from '../lib/dom.js';
+import { formatDuration, formatTime } from '../lib/format.js';
 
 export const CAMPAIGN_LABELS = Object.freeze({
   draft: 'Draft', scheduled: 'Scheduled', running: 'Running', paused: 'Paused',
