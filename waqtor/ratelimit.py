@@ -21,6 +21,7 @@ from limits.errors import ConfigurationError, StorageError
 from limits.storage import storage_from_string
 
 from waqtor.errors import ConfigError, Unavailable
+from waqtor.redis_conn import parse_url
 
 __all__ = ["Decision", "RateWindow", "parse_rate"]
 
@@ -107,8 +108,6 @@ def _storage(url: str):  # type: ignore[no-untyped-def]
     scheme = url.split("://", 1)[0].lower()
     options: dict[str, str | float | bool] = {"wrap_exceptions": True}
     if scheme in ("redis", "rediss"):
-        from waqtor.bus.redis import parse_url
-
         plain, prefix = parse_url(url)
         url = plain
         # redis-py is installed already (the bus uses it); short socket timeouts keep a Redis outage

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
+from waqtor.redis_conn import Reconnect, parse_url
 from waqtor.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,6 @@ class Notices:
 
 class RedisNotices(Notices):
     def __init__(self, url: str) -> None:
-        from waqtor.bus.redis import parse_url
-
         self._url, prefix = parse_url(url)
         self._channel = f"{prefix}:keys:revoked"
         self._redis: aioredis.Redis | None = None
@@ -58,11 +57,13 @@ class RedisNotices(Notices):
 
     async def _listen(self, on_revoked: OnRevoked, on_resync: OnResync, subscribed: asyncio.Event) -> None:
         assert self._redis is not None
+        link = Reconnect("key revocations", minimum=1.0, maximum=1.0)
         first = True
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.subscribe(self._channel)
+                    link.succeeded()
                     subscribed.set()
                     if not first:
                         await on_resync()  # revocations sent while we were away are in the database
@@ -72,9 +73,8 @@ class RedisNotices(Notices):
                             data = message["data"]
                             await on_revoked(data.decode() if isinstance(data, bytes) else str(data))
             except (RedisError, OSError) as exc:
-                log.warning("key revocations: Redis connection lost (%s); retrying", exc)
                 first = False
-                await asyncio.sleep(1.0)
+                await link.failed(exc)
 
     async def publish(self, key_id: str) -> None:
         if self._redis is None:

@@ -21,6 +21,7 @@ from typing import Any
 from waqtor.bus.base import BusBackend, ReplayGap
 from waqtor.errors import ConfigError
 from waqtor.events import Event
+from waqtor.redis_conn import parse_url
 
 __all__ = ["Bus", "BusBackend", "PublishHook", "ReplayGap", "Subscription", "SubscriptionOverflow",
            "backend_factory"]
@@ -159,7 +160,7 @@ def backend_factory(url: str, *, replay: int) -> Callable[[], BusBackend]:
 
         return lambda: MemoryBus(replay)
     if scheme in ("redis", "rediss"):
-        from waqtor.bus.redis import RedisBus, parse_url
+        from waqtor.bus.redis import RedisBus  # redis-py loads only for a Redis bus
 
         parse_url(url)
         return lambda: RedisBus(url, replay)

@@ -16,7 +16,6 @@ import json
 import logging
 import time
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -24,8 +23,8 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from waqtor.bus.base import BusBackend, Deliver, ReplayGap
-from waqtor.errors import ConfigError
 from waqtor.events import Event
+from waqtor.redis_conn import Reconnect, parse_url
 from waqtor.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -62,17 +61,6 @@ def _event(entry_id: bytes | str, fields: dict[Any, Any]) -> Event:
     )
 
 
-def parse_url(url: str) -> tuple[str, str]:
-    """Split `redis://host:port/db?prefix=name` into the connection URL and the key prefix."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss"):
-        raise ConfigError(f"not a Redis URL: {url!r}")
-    query = parse_qs(parts.query)
-    prefix = query.pop("prefix", ["waqtor"])[0]
-    rest = "&".join(f"{k}={v}" for k, values in query.items() for v in values)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, rest, "")), prefix
-
-
 class RedisBus(BusBackend):
     def __init__(self, url: str, replay: int, *, retry_for: float = 30.0) -> None:
         self.url = url
@@ -85,7 +73,6 @@ class RedisBus(BusBackend):
         self._script: Any = None
         self._tasks = TaskSet("redis-bus")
         self._deliver: Deliver | None = None
-        self._connected = False
         self._stopping = False
 
     @property
@@ -100,7 +87,6 @@ class RedisBus(BusBackend):
         self._deliver = deliver
         # Deliver from the current end of the stream: a subscriber sees what is published after it.
         start_id = await self._retry(self._current_end)
-        self._connected = True
         self._tasks.spawn(self._read(start_id), "read")
 
     async def stop(self) -> None:
@@ -152,20 +138,13 @@ class RedisBus(BusBackend):
         return Event(id=event_id, type=type, session=session, timestamp=timestamp, data=data)
 
     async def _read(self, last_id: str) -> None:
-        delay = 0.05
+        link = Reconnect("redis bus")
         while not self._stopping:
             try:
                 reply = await self.redis.xread({self._stream: last_id}, block=1000, count=500)
-                delay = 0.05
-                if not self._connected:
-                    log.info("redis bus: reconnected")
-                    self._connected = True
+                link.succeeded()
             except (RedisError, OSError) as exc:
-                if self._connected:
-                    log.error("redis bus: lost Redis (%s); reconnecting", exc)
-                    self._connected = False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                await link.failed(exc)
                 continue
             for _stream, entries in reply or []:
                 for entry_id, fields in entries:

@@ -27,9 +27,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from waqtor.bus.redis import parse_url
 from waqtor.cluster.channel import CommandChannel, Handler, error_from_json, error_to_json
 from waqtor.errors import Unavailable, WaqtorError
+from waqtor.redis_conn import Reconnect, parse_url
 from waqtor.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -84,21 +84,15 @@ class RedisChannel(CommandChannel):
     # ---- answering ---------------------------------------------------------------------------------
 
     async def _serve(self) -> None:
-        delay, connected = 0.05, True
+        link = Reconnect("command channel")
         inbox = self._inbox(self.instance)
         while not self._stopping:
             try:
                 item = await asyncio.wait_for(self.redis.brpop([inbox], timeout=1), 1 + SLACK)
             except (RedisError, OSError, TimeoutError) as exc:
-                if connected:
-                    log.error("command channel: lost Redis (%s); reconnecting", exc)
-                    connected = False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                await link.failed(exc)
                 continue
-            if not connected:
-                log.info("command channel: reconnected")
-                connected, delay = True, 0.05
+            link.succeeded()
             if item is None:
                 continue
             await self._slots.acquire()
