@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
 from waqtor import __version__
 
+if TYPE_CHECKING:
+    from waqtor.config import Settings
+
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Waqtor, a self-hosted WhatsApp gateway.")
 
 
-def _settings(**overrides: object):  # type: ignore[no-untyped-def]
+def _settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the options given on the command line on top.
+
+    `overrides` holds the raw option values (None for an option not given), hence `Any`: pydantic
+    validates them in `Settings(...)`, with the environment, and errors are reported as for the environment.
+    """
     from waqtor.config import Settings
 
+    given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return Settings(**given)
     except ValidationError as exc:
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])

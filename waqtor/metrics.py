@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -23,10 +23,8 @@ from prometheus_client.registry import Collector
 
 from waqtor import __version__, events
 from waqtor.campaigns.model import PAUSED, RECIPIENT_STATUSES, RUNNING, STATUSES
+from waqtor.gateway import Gateway
 from waqtor.sessions.state import Status
-
-if TYPE_CHECKING:
-    from waqtor.gateway import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +128,14 @@ class LiveState(Collector):
                 sessions[(engine, str(snapshot.state.status))] += 1
             repo = gateway.storage.campaigns
             found = await repo.status_counts()
-            campaigns = {(status,): float(found.get(status, 0)) for status in STATUSES}
+            campaigns: dict[tuple[str, ...], float] = {
+                (status,): float(found.get(status, 0)) for status in STATUSES}
             active = [*(await repo.page(RUNNING, None, None, CAMPAIGNS_DETAILED)),
                       *(await repo.page(PAUSED, None, None, CAMPAIGNS_DETAILED))][:CAMPAIGNS_DETAILED]
             counts = await repo.counts([record.id for record in active])
-            recipients = {(cid, status): float(by_status.get(status, 0))
-                          for cid, by_status in counts.items() for status in RECIPIENT_STATUSES}
+            recipients: dict[tuple[str, ...], float] = {
+                (cid, status): float(by_status.get(status, 0))
+                for cid, by_status in counts.items() for status in RECIPIENT_STATUSES}
         except Exception as exc:  # a scrape reports what it can read
             log.warning("metrics: the database could not be read (%s); sessions and campaigns left out", exc)
             return

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import ConfigurationError, StorageError
-from limits.storage import storage_from_string
+from limits.storage import StorageTypes, storage_from_string
 
 from waqtor.errors import ConfigError, Unavailable
 from waqtor.redis_conn import parse_url
@@ -102,7 +102,7 @@ def _unreachable(exc: BaseException) -> Unavailable:
     return Unavailable(f"the rate-limit store cannot be reached ({exc})", code="rate_limit_store_unreachable")
 
 
-def _storage(url: str):  # type: ignore[no-untyped-def]
+def _storage(url: str) -> StorageTypes:
     if "://" not in url:
         raise ConfigError(f"invalid rate-limit storage URL {url!r}; use memory:// or redis://")
     scheme = url.split("://", 1)[0].lower()

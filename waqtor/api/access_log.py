@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Protocol
+from typing import Protocol
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from waqtor.api.errors import unexpected_error_response
 from waqtor.logs import accept_request_id, request_id
@@ -31,7 +33,7 @@ class LatencySink(Protocol):
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None: ...
 
 
-def route_template(scope: dict[str, Any], status: int) -> str:
+def route_template(scope: Scope, status: int) -> str:
     """The template of the route that handled the request (`/api/sessions/{name}`); for a mounted
     app its prefix and `/{path}`; `unmatched` when no route matched."""
     route = scope.get("route")
@@ -43,8 +45,9 @@ def route_template(scope: dict[str, Any], status: int) -> str:
     return UNMATCHED
 
 
-def _offered_id(scope: dict[str, Any]) -> str | None:
-    for name, value in scope.get("headers", []):
+def _offered_id(scope: Scope) -> str | None:
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])  # ASGI: (name, value) byte pairs
+    for name, value in headers:
         if name == b"x-request-id":
             return value.decode("latin-1")
     return None
@@ -53,11 +56,11 @@ def _offered_id(scope: dict[str, Any]) -> str | None:
 class AccessLog:
     """Pure ASGI middleware (see the module docstring); `latency` receives one sample per request."""
 
-    def __init__(self, app: Any, latency: LatencySink | None = None) -> None:
+    def __init__(self, app: ASGIApp, latency: LatencySink | None = None) -> None:
         self.app = app
         self.latency = latency
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -74,7 +77,7 @@ class AccessLog:
         header = (b"x-request-id", rid.encode("latin-1"))
         response_started = False
 
-        async def send_wrapper(message: dict[str, Any]) -> None:
+        async def send_wrapper(message: Message) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]

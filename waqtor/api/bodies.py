@@ -9,7 +9,7 @@ arrives and cut off past the bound: either way with the route's own error, made 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -30,7 +30,7 @@ def _check_declared(request: Request, limit: int, too_large: TooLarge) -> None:
         raise too_large(int(declared))
 
 
-async def bounded(stream: AsyncIterator[bytes], limit: int, too_large: TooLarge) -> AsyncIterator[bytes]:
+async def bounded(stream: AsyncIterator[bytes], limit: int, too_large: TooLarge) -> AsyncGenerator[bytes, None]:
     """`stream`, raising `too_large(None)` once more than `limit` bytes came."""
     total = 0
     async for chunk in stream:

@@ -8,7 +8,7 @@ with neither header has no body, and one with a `Content-Length` under the limit
 
 from __future__ import annotations
 
-from typing import Any
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from waqtor.api.errors import error_response
 from waqtor.errors import PayloadTooLarge
@@ -17,12 +17,12 @@ from waqtor.errors import PayloadTooLarge
 class BodyLimit:
     """Pure ASGI middleware; `limits` maps (method, path) to a larger limit than `default`."""
 
-    def __init__(self, app: Any, default: int, limits: dict[tuple[str, str], int]) -> None:
+    def __init__(self, app: ASGIApp, default: int, limits: dict[tuple[str, str], int]) -> None:
         self.app = app
         self.default = default
         self.limits = limits
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -47,7 +47,7 @@ class BodyLimit:
         answered = False
         replaced = False
 
-        async def counted_receive() -> dict[str, Any]:
+        async def counted_receive() -> Message:
             nonlocal received, too_big
             message = await receive()
             if message["type"] == "http.request":
@@ -55,9 +55,9 @@ class BodyLimit:
                 if received > limit:
                     too_big = True
                     raise PayloadTooLarge(f"the request body is over {limit} bytes", code="payload_too_large")
-            return message  # type: ignore[no-any-return]
+            return message
 
-        async def watched_send(message: dict[str, Any]) -> None:
+        async def watched_send(message: Message) -> None:
             # Whatever the route made of the interrupted body (FastAPI turns it into a 400), the answer
             # is the 413.
             nonlocal answered, replaced
@@ -79,7 +79,7 @@ class BodyLimit:
             await self._refuse(limit, scope, receive, send)
 
     @staticmethod
-    async def _refuse(limit: int, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(413, "payload_too_large", f"The request body is over {limit} bytes.",
                                   headers={"Connection": "close"})
         await response(scope, receive, send)

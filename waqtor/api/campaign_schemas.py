@@ -9,12 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from waqtor.api.message_schemas import MediaKind, MediaOut, Variables
-from waqtor.campaigns.definition import DAY_NAMES, DEFAULT_STOP_AFTER, parse_time
+from waqtor.campaigns.definition import DAY_NAMES, DEFAULT_STOP_AFTER, Day, parse_time
 from waqtor.campaigns.service import CampaignSpec
 from waqtor.campaigns.throttle import Throttle
 from waqtor.sessions.session import DEFAULT_SESSION
 
-Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 CampaignStatus = Literal["draft", "scheduled", "running", "paused", "completed", "cancelled", "failed"]
 RecipientStatus = Literal["pending", "sending", "sent", "delivered", "read", "failed", "skipped", "unknown"]
 HHMM = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"

@@ -67,7 +67,8 @@ SessionFrom = Literal["path", "default"] | None
 def key_of(request: Request) -> str | None:
     """The key a request presents, read as `api_key_header` and `api_key_query` read it (an empty value
     counts as none): the `X-API-Key` header, else the `apiKey` query parameter."""
-    for name, value in request.scope["headers"]:
+    headers: list[tuple[bytes, bytes]] = request.scope["headers"]  # ASGI: (name, value) byte pairs
+    for name, value in headers:
         if name == b"x-api-key":
             if value:
                 return value.decode("latin-1")

@@ -29,7 +29,8 @@ from waqtor.api.schemas import ErrorEnvelope
 try:
     from fastapi.routing import iter_route_contexts
 except ImportError:  # a FastAPI whose app.routes are the routes themselves, included routers flattened
-    def iter_route_contexts(routes: Sequence[Any]) -> Iterator[Any]:  # type: ignore[misc]
+    # The installed FastAPI's function takes and yields its own RouteContext, which older releases lack.
+    def iter_route_contexts(routes: Sequence[Any]) -> Iterator[Any]:  # type: ignore[misc]  # signature differs
         return iter(routes)
 
 REF = "#/components/schemas/{model}"
@@ -80,7 +81,7 @@ def _scoped(route: Any) -> bool:
 def document_keys(schema: dict[str, Any], routes: list[BaseRoute]) -> dict[str, Any]:
     """Add the API key schemes to every operation of the scoped `routes` (in place), as FastAPI does
     for `Security` dependencies; returns `schema`."""
-    requirements = [{scheme.scheme_name: []} for scheme in KEY_SCHEMES]
+    requirements: list[dict[str, list[str]]] = [{scheme.scheme_name: []} for scheme in KEY_SCHEMES]
     schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
     for scheme in KEY_SCHEMES:
         described = jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
@@ -108,4 +109,4 @@ def install(app: FastAPI) -> None:
             app.openapi_schema = complete(document_keys(build(), app.routes))
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to replace the schema

@@ -67,7 +67,7 @@ class ClientInfo(SessionInfo):
 
 
 class ClientStatusOut(SessionStateOut):
-    info: ClientInfo  # type: ignore[assignment]
+    info: ClientInfo
     qrExpiresAt: str | None
     readySince: str | None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -12,7 +12,7 @@ from waqtor.storage.records import DeliveryRecord, WebhookRecord
 from waqtor.webhooks import model
 
 DeliveryStatus = Literal["pending", "delivering", "delivered", "failed", "dead"]
-assert set(DeliveryStatus.__args__) == set(model.STATUSES)  # type: ignore[attr-defined]
+assert set(get_args(DeliveryStatus)) == set(model.STATUSES)
 
 _EVENTS_HELP = f"Event names ({', '.join(EVENT_TYPES)}) or `all`."
 

@@ -14,9 +14,10 @@ already gone to subscribers and the other hooks still run.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final, Literal
 
 from waqtor.bus.base import BusBackend, ReplayGap
 from waqtor.errors import ConfigError
@@ -37,7 +38,13 @@ class SubscriptionOverflow(Exception):
         self.last_id = last_id
 
 
-_OVERFLOW = object()
+class _Marker(enum.Enum):
+    """A queue item that is not an event (an enum member, so the type checker can tell it apart)."""
+
+    OVERFLOW = enum.auto()
+
+
+_OVERFLOW: Final = _Marker.OVERFLOW
 
 PublishHook = Callable[[Event], Awaitable[None]]
 
@@ -48,7 +55,7 @@ class Subscription:
     def __init__(self, bus: Bus, limit: int) -> None:
         self._bus = bus
         self._limit = limit
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue: asyncio.Queue[Event | Literal[_Marker.OVERFLOW]] = asyncio.Queue()
         self.last_id = 0
         self.closed = False
 

@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -41,11 +41,16 @@ return id
 """
 
 
+# A stream entry as XRANGE, XREVRANGE and XREAD answer it: (entry id, {field: value}). redis-py's own
+# StreamEntry also allows (None, None), which only XCLAIM/XAUTOCLAIM answer (for a deleted entry).
+_Entry = tuple[bytes | str, dict[bytes | str, bytes | str]]
+
+
 def _seed() -> int:
     return int(time.time() * 1000) * 1000
 
 
-def _event(entry_id: bytes | str, fields: dict[Any, Any]) -> Event:
+def _event(entry_id: bytes | str, fields: dict[bytes | str, bytes | str]) -> Event:
     def text(key: str) -> str:
         value = fields.get(key.encode(), fields.get(key))
         return value.decode() if isinstance(value, bytes) else str(value)
@@ -104,7 +109,7 @@ class RedisBus(BusBackend):
             return False
 
     async def _current_end(self) -> str:
-        last = await self.redis.xrevrange(self._stream, count=1)
+        last = cast("list[_Entry] | None", await self.redis.xrevrange(self._stream, count=1))
         if last:
             entry_id = last[0][0]
             return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
@@ -146,7 +151,10 @@ class RedisBus(BusBackend):
             except (RedisError, OSError) as exc:
                 await link.failed(exc)
                 continue
-            for _stream, entries in reply or []:
+            # The RESP2 shape (this client's protocol): [[stream, [(entry id, fields), ...]], ...].
+            streams = cast("list[list[Any]]", reply)
+            entries: list[_Entry]
+            for _stream, entries in streams or []:
                 for entry_id, fields in entries:
                     last_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
                     try:
@@ -174,7 +182,10 @@ class RedisBus(BusBackend):
     async def last_id(self) -> int:
         # Seed the counter if it is missing, so the id answered here is the one the next event follows.
         async def seeded() -> int:
-            await self.redis.set(self._counter, _seed(), nx=True)
-            return int(await self.redis.get(self._counter))
+            while True:
+                await self.redis.set(self._counter, _seed(), nx=True)
+                value = await self.redis.get(self._counter)
+                if value is not None:  # None only when the counter vanished in between (Redis lost its data)
+                    return int(value)
 
         return int(await self._retry(seeded))

@@ -11,13 +11,14 @@ Stored forms:
 from __future__ import annotations
 
 from datetime import time
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from waqtor.campaigns.throttle import Schedule, Throttle, Window
 from waqtor.storage.records import CampaignRecord
 
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAY_NAMES: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_THROTTLE = Throttle()
 DEFAULT_STOP_AFTER = 10
 

@@ -319,10 +319,10 @@ class SessionSender:
             if text is not None:
                 text = ctx.messages.render(text, to, template_values(recipient.name, recipient.variables))
         except WaqtorError as exc:
-            reason = f"{exc.code}: {exc.message}"
-            if ctx.outcomes.put(Outcome(recipient.id, model.R_FAILED, ctx.clock(), reason)):
+            failure = f"{exc.code}: {exc.message}"
+            if ctx.outcomes.put(Outcome(recipient.id, model.R_FAILED, ctx.clock(), failure)):
                 await ctx.events.recipient(record.session, record.id, recipient.id, recipient.phone, model.R_FAILED,
-                                           reason)
+                                           failure)
             return
         now = ctx.clock()
         if not await ctx.repo.claim(recipient.id, record.id, now):

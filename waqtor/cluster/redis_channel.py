@@ -98,7 +98,7 @@ class RedisChannel(CommandChannel):
             await self._slots.acquire()
             self._tasks.spawn(self._answer(item[1]), "answer")
 
-    async def _answer(self, raw: bytes) -> None:
+    async def _answer(self, raw: bytes | str) -> None:
         try:
             request = json.loads(raw)
             if request["reply"] in self._seen:
@@ -147,7 +147,8 @@ class RedisChannel(CommandChannel):
         reply = json.loads(item[1])
         if "error" in reply:
             raise error_from_json(reply["error"])
-        return reply["ok"]  # type: ignore[no-any-return]
+        answer: dict[str, Any] = reply["ok"]  # what the other instance's Handler returned
+        return answer
 
     async def _push(self, key: str, message: str, ttl: int) -> None:
         """LPUSH `message` onto `key` and let the list expire in `ttl` s; once more on a connection error

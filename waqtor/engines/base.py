@@ -241,7 +241,9 @@ class Engine(ABC):
         which replaces the engine. Engines pass this as their TaskSet's `on_crash`; reported once."""
         if self._crash_report is None:
             reason = f"{task.rsplit(':', 1)[-1]} failed: {type(exc).__name__}: {exc}"
-            self._crash_report = asyncio.get_running_loop().create_task(self.ctx.emit(Crashed(reason)))
+            loop = asyncio.get_running_loop()
+            # ensure_future: `emit` is typed to return any awaitable, create_task takes only a coroutine.
+            self._crash_report = asyncio.ensure_future(self.ctx.emit(Crashed(reason)), loop=loop)
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def _failed(url: str, reason: str) -> InvalidInput:
 
 
 def _name_from(response: httpx.Response) -> str | None:
-    disposition = response.headers.get("content-disposition", "")
+    disposition: str = response.headers.get("content-disposition", "")
     for part in disposition.split(";"):
         key, _, value = part.strip().partition("=")
         if key.lower() == "filename" and value.strip('"'):

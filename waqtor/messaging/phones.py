@@ -157,7 +157,8 @@ def _valid(raw: str, text: str, region: str | None) -> phonenumbers.PhoneNumber:
 
 
 def _where(number: phonenumbers.PhoneNumber) -> str:
-    region = phonenumbers.region_code_for_country_code(number.country_code)
+    code = number.country_code  # None only for a number parse() did not fill in
+    region = phonenumbers.region_code_for_country_code(code) if code is not None else None
     if region and region != phonenumbers.UNKNOWN_REGION:
         return f"{region} (+{number.country_code})"
     return f"+{number.country_code}"

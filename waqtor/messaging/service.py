@@ -35,7 +35,7 @@ import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from waqtor import events
@@ -64,13 +64,11 @@ from waqtor.messaging.sendqueue import SendQueues
 from waqtor.messaging.templates import builtin_values, render
 from waqtor.messaging.views import ack_view, message_view
 from waqtor.ratelimit import RateWindow, parse_rate
+from waqtor.sessions.manager import SessionManager
+from waqtor.sessions.session import Session
 from waqtor.storage import Storage
 from waqtor.storage.records import MediaRecord, MessageRecord
 from waqtor.tasks import TaskSet
-
-if TYPE_CHECKING:
-    from waqtor.sessions.manager import SessionManager
-    from waqtor.sessions.session import Session
 
 __all__ = ["Draft", "MessageService"]
 
@@ -394,9 +392,9 @@ class MessageService:
         current = record
         while st.can_move(current.status, new):
             if await self._repo.move(current.id, current.status, new, at, error):
+                step: dict[str, Any] = {st.STEP_COLUMN[new]: at}  # the status's `<step>_at` datetime field
                 moved = dataclasses.replace(
-                    current, status=new, error=error if new == st.FAILED else current.error,
-                    **{st.STEP_COLUMN[new]: at},
+                    current, status=new, error=error if new == st.FAILED else current.error, **step,
                 )
                 await self._bus.publish(events.MESSAGE_ACK, ack_view(moved, current.status, at),
                                         session=current.session)

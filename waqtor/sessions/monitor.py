@@ -182,12 +182,13 @@ class SessionMonitor:
         try:
             await self._repo.save_state(state, now)
         except Exception as exc:
-            if storage_error(exc) is None:
+            fault = storage_error(exc)
+            if fault is None:
                 raise
             # The database is out of reach: what the engine reports still counts (and is published);
             # the row is written whole by the next change or periodic write that reaches it.
             log.warning("session %s: its state could not be written (%s); kept here until the database is back",
-                        self.name, storage_error(exc).code)  # type: ignore[union-attr]
+                        self.name, fault.code)
         self.state = state
         await self._bus.publish(events.SESSION_UPDATE, public_view(state, now), session=self.name)
 

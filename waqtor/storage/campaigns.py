@@ -129,7 +129,8 @@ class CampaignRepository:
             await conn.execute(insert(campaigns).values(**values))
             for start in range(0, len(params), INSERT_BATCH):
                 await conn.exec_driver_sql(sql, params[start:start + INSERT_BATCH])
-        return CampaignRecord(**{name: values.get(name) for name in _CAMPAIGN_FIELDS})
+        stored: dict[str, Any] = {name: values.get(name) for name in _CAMPAIGN_FIELDS}
+        return CampaignRecord(**stored)
 
     async def get(self, campaign_id: str) -> CampaignRecord | None:
         async with self._engine.connect() as conn:
@@ -330,7 +331,8 @@ class CampaignRepository:
             return None
         query = select(func.max(r.attempted_at)).where(r.campaign_id.in_(campaign_ids))
         async with self._engine.connect() as conn:
-            return (await conn.execute(query)).scalar()  # type: ignore[no-any-return]
+            last: datetime | None = (await conn.execute(query)).scalar()  # a UTCDateTime column
+            return last
 
     async def recipients(self, campaign_id: str, status: str | None, after: int | None,
                          limit: int) -> list[RecipientRecord]:

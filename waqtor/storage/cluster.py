@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import DateTime, Interval, and_, case, delete, func, literal, or_, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.expression import ColumnElement
 
 from waqtor.storage.tables import UTCDateTime, instances, session_leases
 
@@ -32,10 +32,10 @@ class ClusterRepository:
 
     # ---- the database's clock ----------------------------------------------------------------------
 
-    def _at(self, offset: float = 0.0) -> Any:
+    def _at(self, offset: float = 0.0) -> ColumnElement[datetime]:
         """The database's current UTC time plus `offset` seconds, as an SQL expression."""
         if self._postgres:
-            now = func.timezone("UTC", func.now(), type_=DateTime())
+            now: ColumnElement[datetime] = func.timezone("UTC", func.now(), type_=DateTime())
             if offset:
                 now = now + literal(timedelta(seconds=offset), Interval())
             return type_coerce(now, UTCDateTime)
@@ -44,7 +44,7 @@ class ClusterRepository:
     async def now(self) -> datetime:
         """The database's current time (aware, UTC)."""
         async with self._engine.connect() as conn:
-            return (await conn.execute(select(self._at()))).scalar_one()  # type: ignore[no-any-return]
+            return (await conn.execute(select(self._at()))).scalar_one()
 
     # ---- instances ---------------------------------------------------------------------------------
 
@@ -54,7 +54,7 @@ class ClusterRepository:
         different process within `ttl`)."""
         now = self._at()
         stmt = self._insert(instances).values(id=instance, process=process, started_at=now, seen_at=now)
-        stmt = stmt.on_conflict_do_update(
+        upsert = stmt.on_conflict_do_update(
             index_elements=[instances.c.id],
             set_={"process": stmt.excluded.process, "seen_at": stmt.excluded.seen_at,
                   "started_at": case((instances.c.process == stmt.excluded.process, instances.c.started_at),
@@ -62,7 +62,7 @@ class ClusterRepository:
             where=or_(instances.c.process == stmt.excluded.process, instances.c.seen_at < self._at(-ttl)),
         ).returning(instances.c.id)
         async with self._engine.begin() as conn:
-            if (await conn.execute(stmt)).first() is None:
+            if (await conn.execute(upsert)).first() is None:
                 return None
             await conn.execute(delete(instances).where(instances.c.seen_at < self._at(-ttl * PRUNE_AFTER_TTLS)))
             rows = await conn.execute(
@@ -103,7 +103,7 @@ class ClusterRepository:
             session=session, owner=instance, expires_at=self._at(ttl), acquired_at=self._at()
         )
         current = session_leases.c
-        stmt = stmt.on_conflict_do_update(
+        upsert = stmt.on_conflict_do_update(
             index_elements=[current.session],
             set_={"owner": stmt.excluded.owner, "expires_at": stmt.excluded.expires_at,
                   "acquired_at": case((current.owner == stmt.excluded.owner, current.acquired_at),
@@ -113,7 +113,7 @@ class ClusterRepository:
         ).returning(current.session)
         try:
             async with self._engine.begin() as conn:
-                return (await conn.execute(stmt)).first() is not None
+                return (await conn.execute(upsert)).first() is not None
         except IntegrityError:  # the session was deleted meanwhile
             return False
 

@@ -104,8 +104,8 @@ async def insert_batch(conn: AsyncConnection, items: Sequence[NewMessage]) -> li
             for i, new_id in zip(indexes, await _ordered_ids(conn, [rows[i] for i in indexes]), strict=True):
                 ids[i] = new_id
     counted: Counter[tuple[str, str]] = Counter()
-    for item, new_id in zip(items, ids, strict=True):
-        if new_id is not None and item.count is not None:
+    for item, stored_id in zip(items, ids, strict=True):
+        if stored_id is not None and item.count is not None:
             counted[(item.values["session"], item.count)] += 1
     await _add(conn, counted)
     return ids

@@ -137,7 +137,7 @@ class MessageRepository:
 
     @staticmethod
     def _built(message_id: int, values: dict[str, Any], attached: MediaRecord | None) -> MessageRecord:
-        fields = {name: values.get(name) for name in _MESSAGE_FIELDS if name != "id"}
+        fields: dict[str, Any] = {name: values.get(name) for name in _MESSAGE_FIELDS if name != "id"}
         return MessageRecord(id=int(message_id), media=attached, **fields)
 
     async def get(self, message_id: int) -> MessageRecord | None:

@@ -9,6 +9,7 @@ its rows to the others once the lease expires.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -89,7 +90,8 @@ class WebhookRepository:
             rows = await conn.execute(select(webhooks).order_by(webhooks.c.created_at, webhooks.c.id))
         return [_webhook(row) for row in rows]
 
-    async def enabled(self) -> list[WebhookRecord]:
+    # `builtins.list` from here on: in the class body `list` names the method above.
+    async def enabled(self) -> builtins.list[WebhookRecord]:
         async with self._engine.connect() as conn:
             rows = await conn.execute(select(webhooks).where(webhooks.c.enabled.is_(True)))
         return [_webhook(row) for row in rows]
@@ -211,7 +213,7 @@ class WebhookRepository:
 
     async def deliveries(
         self, webhook_id: str, *, status: str | None = None, before: str | None = None, limit: int = 50
-    ) -> list[DeliveryRecord]:
+    ) -> builtins.list[DeliveryRecord]:
         """The webhook's deliveries, newest first; only `status` ones if given, only those older than
         the delivery `before` if given."""
         query = select(deliveries).where(deliveries.c.webhook_id == webhook_id)
@@ -230,7 +232,7 @@ class WebhookRepository:
         *,
         skip_webhooks: Collection[str] = (),
         skip_ids: Collection[str] = (),
-    ) -> list[DeliveryRecord]:
+    ) -> builtins.list[DeliveryRecord]:
         """Claimable deliveries, the longest waiting first, leaving out those of `skip_webhooks` and
         those in `skip_ids` (candidates only: claim() decides)."""
         query = select(deliveries).where(_claimable(now))
@@ -262,11 +264,11 @@ class WebhookRepository:
         if skip_ids:
             query = query.where(deliveries.c.id.not_in(list(skip_ids)))
         async with self._engine.connect() as conn:
-            return (await conn.execute(query)).scalar()  # type: ignore[no-any-return]
+            return (await conn.execute(query)).scalar()
 
     async def claim(
         self, ids: Sequence[str], token: str, now: datetime, lease_until: datetime
-    ) -> list[ClaimedDelivery]:
+    ) -> builtins.list[ClaimedDelivery]:
         """Take the rows among `ids` that are still claimable under `token` until `lease_until`; returns
         those this call got, with their webhook's URL, secret and headers."""
         if not ids:

@@ -37,7 +37,7 @@ def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> float:
     """Seconds to wait after failed attempt number `attempt` (1-based): `base * 2**(attempt-1)`, at most
     `cap`, with "equal jitter" (a random point in its upper half) so that many deliveries failing
     together do not come back together."""
-    delay = min(cap, base * 2 ** min(attempt - 1, 62))
+    delay: float = min(cap, base * 2 ** min(attempt - 1, 62))
     return delay / 2 + rng.uniform(0, delay / 2)
 
 

@@ -24,8 +24,9 @@ import random
 import secrets
 import socket
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import timedelta
+from typing import cast
 
 import httpx
 
@@ -264,14 +265,15 @@ async def _read_head(response: httpx.Response, limit: int) -> bytes:
     if limit <= 0:
         return b""
     got = bytearray()
-    chunks = response.aiter_raw()
+    # An async generator (httpx annotates it as the AsyncIterator it also is), so it can be closed early.
+    chunks = cast(AsyncGenerator[bytes, None], response.aiter_raw())
     try:
         async for chunk in chunks:
             got += chunk
             if len(got) >= limit:
                 break
     finally:
-        await chunks.aclose()  # type: ignore[attr-defined]
+        await chunks.aclose()
     return bytes(got[:limit])
 
 

@@ -14,29 +14,28 @@ import json
 import logging
 import re
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from waqtor.access.keys import KeyService
 from waqtor.access.scopes import READ, Identity
-from waqtor.bus import Bus, ReplayGap, SubscriptionOverflow
+from waqtor.access.throttle import AuthThrottle
+from waqtor.access.tickets import Tickets
+from waqtor.bus import Bus, ReplayGap, Subscription, SubscriptionOverflow
 from waqtor.clock import Clock, iso_ms, now_ms, utcnow
+from waqtor.config import Settings
 from waqtor.errors import Close, PayloadTooLarge, RateLimited, Unauthorized, WaqtorError
 from waqtor.events import Event
+from waqtor.sessions.manager import SessionManager
 from waqtor.sessions.snapshot import Snapshot
 from waqtor.sessions.state import public_view
 from waqtor.tasks import TaskSet
 from waqtor.ws.client import Client
 from waqtor.ws.protocol import Command, ProtocolError, error_frame, parse_command
 
-if TYPE_CHECKING:
-    from waqtor.access.keys import KeyService
-    from waqtor.access.throttle import AuthThrottle
-    from waqtor.access.tickets import Tickets
-    from waqtor.config import Settings
-    from waqtor.sessions.manager import SessionManager
-
 log = logging.getLogger(__name__)
+
 
 def _dumps(obj: dict[str, Any]) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
@@ -76,7 +75,7 @@ class Bridge:
 
     # ---- fan-out ----------------------------------------------------------------------------------
 
-    async def _dispatch(self, subscription: Any) -> None:
+    async def _dispatch(self, subscription: Subscription) -> None:
         last = 0
         while True:
             try:

@@ -39,8 +39,9 @@ router = APIRouter(prefix="/api/campaigns", tags=["campaigns"],
                               404: {"model": ErrorEnvelope, "description": "`campaign_not_found`."}})
 
 CampaignId = Annotated[str, Path(min_length=1, max_length=64, description="The campaign's id (`cmp_…`).")]
-CONFLICT = {409: {"model": ErrorEnvelope,
-                  "description": "`illegal_transition`: not allowed from its status (`details.status`)."}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorEnvelope,
+          "description": "`illegal_transition`: not allowed from its status (`details.status`)."}}
 
 
 def _validation(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> RequestValidationError:

@@ -25,6 +25,7 @@ from waqtor.api.schemas import (
 )
 from waqtor.clock import iso_ms
 from waqtor.errors import NotFound
+from waqtor.gateway import Gateway
 from waqtor.messaging import phones
 from waqtor.sessions.session import DEFAULT_SESSION
 from waqtor.sessions.snapshot import Snapshot
@@ -55,11 +56,11 @@ def session_qr(state: SessionState) -> dict[str, Any]:
     return qr_view(state.has_qr, state.qr_code, expires, Snapshot.note_for(state))
 
 
-async def reset_view(gateway: Any, name: str) -> dict[str, Any]:
+async def reset_view(gateway: Gateway, name: str) -> dict[str, Any]:
     return {"message": "Statistics reset", **(await gateway.sessions.reset_stats(name))}
 
 
-async def pair_view(gateway: Any, name: str, body: PairIn) -> dict[str, Any]:
+async def pair_view(gateway: Gateway, name: str, body: PairIn) -> dict[str, Any]:
     recipient = phones.normalize(body.phone, gateway.settings.default_region)
     if recipient.phone is None:
         raise phones.invalid_phone(body.phone, "not_a_phone", "link a phone number, not a chat or group id")
@@ -104,7 +105,8 @@ class StateAnswers:
 
 def state_answers(request: Request) -> StateAnswers:
     """This app's cache of state answers (made with the app, in create_app)."""
-    return request.app.state.state_answers  # type: ignore[no-any-return]
+    answers: StateAnswers = request.app.state.state_answers  # set by create_app
+    return answers
 
 
 @router.get("/state", response_model=Envelope[SessionStateOut], summary="Current session state",
@@ -133,7 +135,7 @@ QRFormat = Annotated[Literal["json", "png", "svg"], Query(
 )]
 
 
-def qr_response(state: SessionState, fmt: str) -> Any:
+def qr_response(state: SessionState, fmt: Literal["json", "png", "svg"]) -> Any:
     """The QR state of a session as the JSON envelope, or its code drawn as a PNG or SVG image."""
     if fmt == "json":
         return {"success": True, "data": session_qr(state)}

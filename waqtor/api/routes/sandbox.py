@@ -16,6 +16,7 @@ from waqtor.api.deps import GatewayDep, IdentityDep, require
 from waqtor.api.schemas import ERROR_RESPONSES, FORWARD_RESPONSES, Envelope
 from waqtor.engines.sandbox.commands import not_sandbox
 from waqtor.engines.sandbox.contacts import DEFAULT_ERROR
+from waqtor.gateway import Gateway
 from waqtor.messaging import phones
 from waqtor.sessions.session import DEFAULT_SESSION
 
@@ -110,12 +111,12 @@ class FailOut(BaseModel):
     status: str
 
 
-async def _command(gateway: Any, identity: Identity, name: str, op: str, args: dict[str, Any]) -> dict[str, Any]:
+async def _command(gateway: Gateway, identity: Identity, name: str, op: str, args: dict[str, Any]) -> dict[str, Any]:
     """Run a sandbox command where the session runs; InvalidInput (`not_sandbox`) for another engine."""
     identity.check_session(name)
     if (await gateway.sessions.state_of(name)).engine != "sandbox":
         raise not_sandbox(name)
-    return await gateway.sessions.command(name, op, args)  # type: ignore[no-any-return]
+    return await gateway.sessions.command(name, op, args)
 
 
 @router.post("/scan", response_model=Envelope[AccountOut], summary="Link the simulated phone (scan the QR)")

@@ -120,8 +120,8 @@ async def send_media(gateway: GatewayDep, identity: IdentityDep, request: Reques
             raise RequestValidationError([{"type": "missing", "loc": ("body", "file"),
                                            "msg": "Field required: the file part"}])
         identity.check_session(form_body.session)
-        media = MediaUpload(chunks(upload), form_body.fileName or upload.filename, form_body.type)
-        return {"success": True, "data": await gateway.messages.send_request(_media_request(form_body, media))}
+        uploaded = MediaUpload(chunks(upload), form_body.fileName or upload.filename, form_body.type)
+        return {"success": True, "data": await gateway.messages.send_request(_media_request(form_body, uploaded))}
     finally:
         await form.close()
 

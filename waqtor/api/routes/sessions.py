@@ -33,6 +33,7 @@ from waqtor.api.schemas import (
 )
 from waqtor.clock import iso_ms
 from waqtor.engines import engine_class
+from waqtor.gateway import Gateway
 from waqtor.sessions.snapshot import Snapshot
 from waqtor.sessions.state import public_view
 
@@ -45,7 +46,7 @@ READ = [Depends(require("read", "path"))]
 CONTROL = [Depends(require("control", "path"))]
 
 
-def session_view(gateway: Any, snapshot: Snapshot) -> dict[str, Any]:
+def session_view(gateway: Gateway, snapshot: Snapshot) -> dict[str, Any]:
     record = snapshot.record
     return {
         "name": record.name,

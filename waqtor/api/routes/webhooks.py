@@ -20,20 +20,24 @@ from waqtor.api.webhook_schemas import (
     delivery_view,
     webhook_view,
 )
+from waqtor.gateway import Gateway
+from waqtor.storage.records import WebhookRecord
 from waqtor.webhooks.guard import Origin
 
 router = APIRouter(
     prefix="/api/webhooks", tags=["webhooks"], dependencies=[Depends(require("admin"))], responses=ERROR_RESPONSES
 )
 
-NOT_FOUND = {404: {"model": ErrorEnvelope, "description": "No such webhook (`webhook_not_found`)."}}
-REFUSED = {
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorEnvelope, "description": "No such webhook (`webhook_not_found`)."}}
+REFUSED: dict[int | str, dict[str, Any]] = {
     400: {
         "model": ErrorEnvelope,
         "description": "The URL points at the gateway (`webhook_points_at_gateway`).",
     }
 }
-DISABLED = {409: {"model": ErrorEnvelope, "description": "The webhook is disabled (`webhook_disabled`)."}}
+DISABLED: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorEnvelope, "description": "The webhook is disabled (`webhook_disabled`)."}}
 
 WebhookId = Annotated[str, Path(max_length=32, description="The webhook's id (`wh_…`).")]
 
@@ -76,7 +80,7 @@ async def list_webhooks(gateway: GatewayDep) -> dict[str, Any]:
     return {"success": True, "data": [webhook_view(webhook, waiting=waiting.get(webhook.id, 0)) for webhook in found]}
 
 
-async def _view(gateway: Any, webhook: Any) -> dict[str, Any]:
+async def _view(gateway: Gateway, webhook: WebhookRecord) -> dict[str, Any]:
     waiting = await gateway.webhooks.waiting([webhook])
     return webhook_view(webhook, waiting=waiting.get(webhook.id, 0))
 

@@ -79,7 +79,7 @@ class CloudEngine(Engine):
     # ---- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        from pywa_async import WhatsApp
+        from pywa_async.client import WhatsApp
 
         self._http = self.make_http_client()
         self._wa = wa = WhatsApp(

@@ -113,7 +113,7 @@ def token_refused(code: int, status_code: int | None) -> bool:
 
 def cloud_contact(card: ContactCard) -> Any:
     """pywa's Contact for a contact card: its name and every number of its vCard."""
-    from pywa.types import Contact
+    from pywa.types.others import Contact
 
     from waqtor.messaging import vcard
 

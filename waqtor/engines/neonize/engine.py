@@ -202,13 +202,18 @@ class NeonizeEngine(Engine):
                 wait: float | None = deadline - loop.time()
                 if wait is not None and wait <= 0:
                     return translate.connect_timeout(timeout), False
-            elif self.phase == "qr" and self._qr_expires is not None:
-                wait = (self._qr_expires + QR_GRACE - datetime.now(UTC)).total_seconds()
+            elif (qr_expires := self._shown_qr_expiry()) is not None:
+                wait = (qr_expires + QR_GRACE - datetime.now(UTC)).total_seconds()
                 if wait <= 0:
                     return translate.qr_timeout(), True
             else:
                 wait = None
             await first_of(done, self._verdict, alive.wait() if not alive.is_set() else None, timeout=wait)
+
+    def _shown_qr_expiry(self) -> datetime | None:
+        """When the QR code on show expires; None while none is shown. (A method, so the attempt's loop
+        reads the fields as `_on_qr` left them: mypy keeps an attribute narrowed across `await`.)"""
+        return self._qr_expires if self.phase == "qr" else None
 
     def _run(self, client: Any, done: asyncio.Future[str | None]) -> None:
         """The attempt's thread: neonize's blocking connect; its end (with the error, if any) goes to the loop."""
