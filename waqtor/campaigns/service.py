@@ -30,6 +30,9 @@ from waqtor.storage.records import CampaignRecord, MediaRecord, RecipientRecord
 
 PREVIEW_ROWS = 5
 
+# The caller's check that it may reach a session: it raises Forbidden (`forbidden_session`) when not.
+Reach = Callable[[str], None]
+
 
 @dataclass(frozen=True, slots=True)
 class CampaignSpec:
@@ -141,6 +144,25 @@ class CampaignService:
             raise not_found(campaign_id)
         return record
 
+    async def find(self, campaign_id: str, reach: Reach) -> CampaignRecord:
+        """The campaign, once `reach` let the caller reach its session; NotFound (`campaign_not_found`)."""
+        record = await self.get(campaign_id)
+        reach(record.session)
+        return record
+
+    async def show(self, campaign_id: str, reach: Reach) -> dict[str, Any]:
+        """The API form of the campaign (see `find`)."""
+        return (await self.views([await self.find(campaign_id, reach)]))[0]
+
+    async def listing(self, status: str | None, session: str | None, before: tuple[datetime, str] | None,
+                      limit: int) -> tuple[list[dict[str, Any]], CampaignRecord | None]:
+        """A page of campaigns, newest first, in their API form, and the last of them when more follow
+        (the next page starts after it)."""
+        records = await self.page(status, session, before, limit + 1)
+        more = len(records) > limit
+        records = records[:limit]
+        return await self.views(records), records[-1] if more else None
+
     async def views(self, records: Sequence[CampaignRecord]) -> list[dict[str, Any]]:
         """The API form of `records`, with their counts (one query for all)."""
         await self.runner.outcomes.flush()  # statuses this instance has not written yet count too
@@ -157,6 +179,17 @@ class CampaignService:
     async def page(self, status: str | None, session: str | None, before: tuple[datetime, str] | None,
                    limit: int) -> list[CampaignRecord]:
         return await self._repo.page(status, session, before, limit)
+
+    async def recipients_page(self, campaign_id: str, reach: Reach, status: str | None, after: int | None,
+                              limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """A page of the campaign's recipients in order, and whether more follow (see `find`)."""
+        await self.find(campaign_id, reach)
+        rows = await self.recipients(campaign_id, status, after, limit + 1)
+        return rows[:limit], len(rows) > limit
+
+    async def export(self, campaign_id: str, reach: Reach, status: str | None) -> AsyncIterator[str]:
+        """The CSV export of the campaign's recipients (see `find` and `export_csv`)."""
+        return self.export_csv(await self.find(campaign_id, reach), status)
 
     async def recipients(self, campaign_id: str, status: str | None, after: int | None,
                          limit: int) -> list[dict[str, Any]]:
@@ -189,6 +222,16 @@ class CampaignService:
             if record.start_at is not None and record.start_at > self._clock():
                 to = model.SCHEDULED
         return await self.runner.lifecycle.move(campaign_id, action, to=to)
+
+    async def perform(self, campaign_id: str, action: str, reach: Reach) -> dict[str, Any]:
+        """`act` on a campaign the caller may reach (see `find`); the API form of it after."""
+        await self.find(campaign_id, reach)
+        return (await self.views([await self.act(campaign_id, action)]))[0]
+
+    async def remove(self, campaign_id: str, reach: Reach) -> None:
+        """`delete` a campaign the caller may reach (see `find`)."""
+        await self.find(campaign_id, reach)
+        await self.delete(campaign_id)
 
     async def delete(self, campaign_id: str) -> None:
         """Remove the campaign and its recipients (its messages stay in the log). Conflict

@@ -187,14 +187,20 @@ class SessionManager:
     async def delete(self, name: str) -> None:
         await self._actions.delete(name)
 
-    async def start_session(self, name: str) -> None:
+    async def start_session(self, name: str) -> Snapshot:
+        """Start the session and keep it running; how it stands then (see `SessionActions.start_session`)."""
         await self._actions.start_session(name)
+        return await self.snapshot(name)
 
-    async def stop_session(self, name: str) -> None:
+    async def stop_session(self, name: str) -> Snapshot:
+        """Stop the session and keep it stopped; how it stands then."""
         await self._actions.stop_session(name)
+        return await self.snapshot(name)
 
-    async def restart(self, name: str) -> None:
+    async def restart(self, name: str) -> Snapshot:
+        """Stop and start the session, keeping its link; how it stands then."""
         await self._actions.restart(name)
+        return await self.snapshot(name)
 
     async def logout(self, name: str) -> str:
         return await self._actions.logout(name)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +34,14 @@ def _shown(url: str) -> str:
     """The URL for a log line: no credentials, no query (either may hold the receiver's token)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A webhook and how many deliveries it still owes its receiver."""
+
+    webhook: WebhookRecord
+    waiting: int
 
 
 class Webhooks:
@@ -115,15 +124,28 @@ class Webhooks:
         """How many deliveries each webhook still owes its receiver (absent: none)."""
         return await self._repo.waiting([webhook.id for webhook in webhooks])
 
+    async def standings(self) -> list[Standing]:
+        """Every webhook, with what it still owes."""
+        found = await self.all()
+        waiting = await self.waiting(found)
+        return [Standing(webhook, waiting.get(webhook.id, 0)) for webhook in found]
+
+    async def standing(self, webhook_id: str) -> Standing:
+        """The webhook with what it still owes; NotFound (`webhook_not_found`)."""
+        return await self._standing(await self.get(webhook_id))
+
+    async def _standing(self, webhook: WebhookRecord) -> Standing:
+        return Standing(webhook, (await self.waiting([webhook])).get(webhook.id, 0))
+
     async def get(self, webhook_id: str) -> WebhookRecord:
         webhook = await self._repo.get(webhook_id)
         if webhook is None:
             raise NotFound(f"webhook {webhook_id!r} does not exist", code="webhook_not_found")
         return webhook
 
-    async def update(self, webhook_id: str, changes: dict[str, Any], origin: Origin) -> WebhookRecord:
-        """Change a webhook. Enabling it clears its failure count and disabled reason, and its deliveries
-        held while it was disabled go out."""
+    async def update(self, webhook_id: str, changes: dict[str, Any], origin: Origin) -> Standing:
+        """Change a webhook; it as it stands then. Enabling it clears its failure count and disabled
+        reason, and its deliveries held while it was disabled go out."""
         current = await self.get(webhook_id)
         if "url" in changes and changes["url"] != current.url:
             await self._refuse_self(changes["url"], origin)
@@ -136,7 +158,7 @@ class Webhooks:
         if updated is None:
             raise NotFound(f"webhook {webhook_id!r} does not exist", code="webhook_not_found")
         await self._changed()
-        return updated
+        return await self._standing(updated)
 
     async def delete(self, webhook_id: str) -> None:
         """Delete a webhook and its delivery log; what is queued for it is never sent."""

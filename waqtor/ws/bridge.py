@@ -28,6 +28,7 @@ from waqtor.config import Settings
 from waqtor.errors import Close, PayloadTooLarge, RateLimited, Unauthorized, WaqtorError
 from waqtor.events import Event
 from waqtor.sessions.manager import SessionManager
+from waqtor.sessions.session import DEFAULT_SESSION
 from waqtor.sessions.snapshot import Snapshot
 from waqtor.sessions.state import public_view
 from waqtor.tasks import TaskSet
@@ -234,13 +235,13 @@ class Bridge:
         if command.type == "ping":
             self._reply(client, {"type": "pong", "timestamp": now_ms()})
         elif command.type == "get_state":
-            client.identity.check_session(command.session or "default")
-            state = await sessions.state_of(command.session or "default")
+            client.identity.check_session(command.session or DEFAULT_SESSION)
+            state = await sessions.state_of(command.session or DEFAULT_SESSION)
             self._reply(client, {"type": "session_state", "data": public_view(state, self._clock()),
                                  "timestamp": now_ms(), "session": state.session})
         elif command.type == "get_qr":
-            client.identity.check_session(command.session or "default")
-            state = await sessions.state_of(command.session or "default")
+            client.identity.check_session(command.session or DEFAULT_SESSION)
+            state = await sessions.state_of(command.session or DEFAULT_SESSION)
             data: dict[str, Any] = {"hasQR": state.has_qr, "qr": state.qr_code if state.has_qr else None}
             if state.has_qr and state.qr_expires_at is not None:
                 data["expiresAt"] = iso_ms(state.qr_expires_at)

@@ -13,7 +13,6 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
-from waqtor.access.scopes import Identity
 from waqtor.api import cursors
 from waqtor.api.bodies import FORM_OVERHEAD, chunks, read_body, read_form
 from waqtor.api.campaign_schemas import (
@@ -30,9 +29,7 @@ from waqtor.api.campaign_schemas import (
 from waqtor.api.deps import GatewayDep, IdentityDep, require
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope, inline_refs
 from waqtor.errors import PayloadTooLarge, UnsupportedMediaType
-from waqtor.gateway import Gateway
 from waqtor.messaging.request import MediaFromUrl, MediaSource, MediaUpload, StoredMedia
-from waqtor.storage.records import CampaignRecord
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"],
                    responses={**ERROR_RESPONSES,
@@ -166,13 +163,6 @@ READ = [Depends(require("read"))]
 CONTROL = [Depends(require("control"))]
 
 
-async def _reachable(gateway: Gateway, identity: Identity, campaign_id: str) -> CampaignRecord:
-    """The campaign, when the key may reach its session (else Forbidden `forbidden_session`)."""
-    record = await gateway.campaigns.get(campaign_id)
-    identity.check_session(record.session)
-    return record
-
-
 class _ListCursor(BaseModel):
     at: datetime
     id: str
@@ -196,18 +186,15 @@ async def list_campaigns(
         except ValidationError:
             raise cursors.invalid_cursor() from None
         before = (parsed.at, parsed.id)
-    records = await gateway.campaigns.page(status, session, before, limit + 1)
-    more = len(records) > limit
-    records = records[:limit]
-    next_cursor = cursors.encode({"at": records[-1].created_at.isoformat(), "id": records[-1].id}) if more else None
-    return {"success": True, "data": {"campaigns": await gateway.campaigns.views(records), "nextCursor": next_cursor}}
+    views, last = await gateway.campaigns.listing(status, session, before, limit)
+    next_cursor = cursors.encode({"at": last.created_at.isoformat(), "id": last.id}) if last else None
+    return {"success": True, "data": {"campaigns": views, "nextCursor": next_cursor}}
 
 
 @router.get("/{campaign_id}", response_model=Envelope[CampaignOut], summary="One campaign with its counts",
             dependencies=READ)
 async def get_campaign(gateway: GatewayDep, identity: IdentityDep, campaign_id: CampaignId) -> dict[str, Any]:
-    record = await _reachable(gateway, identity, campaign_id)
-    return {"success": True, "data": (await gateway.campaigns.views([record]))[0]}
+    return {"success": True, "data": await gateway.campaigns.show(campaign_id, identity.check_session)}
 
 
 @router.get(
@@ -228,24 +215,20 @@ async def list_recipients(
     cursor: Annotated[str | None, Query(max_length=200, description="nextCursor of the previous page.")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json: a page; csv: every match, streamed.")] = "json",
 ) -> Any:
-    service = gateway.campaigns
-    record = await _reachable(gateway, identity, campaign_id)
     if format == "csv":
-        return StreamingResponse(service.export_csv(record, status), media_type="text/csv; charset=utf-8",
-                                 headers={"Content-Disposition": f'attachment; filename="{record.id}-recipients.csv"'})
+        text = await gateway.campaigns.export(campaign_id, identity.check_session, status)
+        attachment = f'attachment; filename="{campaign_id}-recipients.csv"'
+        return StreamingResponse(text, media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": attachment})
     after = cursors.positive_int(cursor, "after", minimum=0) if cursor is not None else None
-    rows = await service.recipients(campaign_id, status, after, limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, more = await gateway.campaigns.recipients_page(campaign_id, identity.check_session, status, after, limit)
     return {"success": True, "data": {"recipients": rows,
                                       "nextCursor": cursors.encode({"after": rows[-1]["id"]}) if more else None}}
 
 
 def _action(name: str, summary: str) -> None:
     async def act(gateway: GatewayDep, identity: IdentityDep, campaign_id: CampaignId) -> dict[str, Any]:
-        await _reachable(gateway, identity, campaign_id)
-        record = await gateway.campaigns.act(campaign_id, name)
-        return {"success": True, "data": (await gateway.campaigns.views([record]))[0]}
+        return {"success": True, "data": await gateway.campaigns.perform(campaign_id, name, identity.check_session)}
 
     act.__name__ = f"{name}_campaign"
     router.post(f"/{{campaign_id}}/{name}", response_model=Envelope[CampaignOut], summary=summary,
@@ -263,6 +246,5 @@ _action("cancel", "Cancel a campaign (pending recipients are skipped)")
                                 "description": "`campaign_running`: pause or cancel it first."}},
                dependencies=CONTROL)
 async def delete_campaign(gateway: GatewayDep, identity: IdentityDep, campaign_id: CampaignId) -> dict[str, Any]:
-    await _reachable(gateway, identity, campaign_id)
-    await gateway.campaigns.delete(campaign_id)
+    await gateway.campaigns.remove(campaign_id, identity.check_session)
     return {"success": True, "data": {"id": campaign_id, "deleted": True}}

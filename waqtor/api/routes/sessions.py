@@ -96,22 +96,19 @@ async def delete_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
              responses={400: {"description": "A sandbox session while the sandbox is not enabled."},
                         **FORWARD_RESPONSES}, dependencies=CONTROL)
 async def start_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
-    await gateway.sessions.start_session(name)
-    return {"success": True, "data": session_view(gateway, await gateway.sessions.snapshot(name))}
+    return {"success": True, "data": session_view(gateway, await gateway.sessions.start_session(name))}
 
 
 @router.post("/{name}/stop", response_model=Envelope[SessionOut], summary="Stop a session (and keep it stopped)",
              responses=FORWARD_RESPONSES, dependencies=CONTROL)
 async def stop_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
-    await gateway.sessions.stop_session(name)
-    return {"success": True, "data": session_view(gateway, await gateway.sessions.snapshot(name))}
+    return {"success": True, "data": session_view(gateway, await gateway.sessions.stop_session(name))}
 
 
 @router.post("/{name}/restart", response_model=Envelope[SessionOut], summary="Stop and start a session",
              responses=FORWARD_RESPONSES, dependencies=CONTROL)
 async def restart_session(gateway: GatewayDep, name: Name) -> dict[str, Any]:
-    await gateway.sessions.restart(name)
-    return {"success": True, "data": session_view(gateway, await gateway.sessions.snapshot(name))}
+    return {"success": True, "data": session_view(gateway, await gateway.sessions.restart(name))}
 
 
 @router.post("/{name}/logout", response_model=Envelope[LogoutOut], summary="Unlink a session's account",

@@ -20,8 +20,6 @@ from waqtor.api.webhook_schemas import (
     delivery_view,
     webhook_view,
 )
-from waqtor.gateway import Gateway
-from waqtor.storage.records import WebhookRecord
 from waqtor.webhooks.guard import Origin
 
 router = APIRouter(
@@ -75,19 +73,14 @@ async def create_webhook(body: WebhookIn, request: Request, gateway: GatewayDep)
 
 @router.get("", response_model=Envelope[list[WebhookOut]], summary="List webhooks")
 async def list_webhooks(gateway: GatewayDep) -> dict[str, Any]:
-    found = await gateway.webhooks.all()
-    waiting = await gateway.webhooks.waiting(found)
-    return {"success": True, "data": [webhook_view(webhook, waiting=waiting.get(webhook.id, 0)) for webhook in found]}
-
-
-async def _view(gateway: Gateway, webhook: WebhookRecord) -> dict[str, Any]:
-    waiting = await gateway.webhooks.waiting([webhook])
-    return webhook_view(webhook, waiting=waiting.get(webhook.id, 0))
+    standings = await gateway.webhooks.standings()
+    return {"success": True, "data": [webhook_view(s.webhook, waiting=s.waiting) for s in standings]}
 
 
 @router.get("/{webhook_id}", response_model=Envelope[WebhookOut], responses=NOT_FOUND, summary="One webhook")
 async def get_webhook(webhook_id: WebhookId, gateway: GatewayDep) -> dict[str, Any]:
-    return {"success": True, "data": await _view(gateway, await gateway.webhooks.get(webhook_id))}
+    standing = await gateway.webhooks.standing(webhook_id)
+    return {"success": True, "data": webhook_view(standing.webhook, waiting=standing.waiting)}
 
 
 @router.patch(
@@ -99,8 +92,8 @@ async def get_webhook(webhook_id: WebhookId, gateway: GatewayDep) -> dict[str, A
 async def update_webhook(
     webhook_id: WebhookId, body: WebhookPatch, request: Request, gateway: GatewayDep
 ) -> dict[str, Any]:
-    webhook = await gateway.webhooks.update(webhook_id, body.changes(), origin(request))
-    return {"success": True, "data": await _view(gateway, webhook)}
+    standing = await gateway.webhooks.update(webhook_id, body.changes(), origin(request))
+    return {"success": True, "data": webhook_view(standing.webhook, waiting=standing.waiting)}
 
 
 @router.delete(
