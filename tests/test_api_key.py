@@ -9,8 +9,8 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from waqtor.access.gateway_key import KEY_FILE, ApiKeys
 from waqtor.app import create_app
-from waqtor.auth import KEY_FILE, ApiKeys
 from waqtor.config import Settings
 
 

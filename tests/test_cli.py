@@ -99,7 +99,7 @@ def test_new_key_replaces_the_stored_hash(tmp_path: Path) -> None:
                                                                  if k != "WAQTOR_API_KEY"})
     assert result.returncode == 0
     key = next(w for w in result.stderr.decode().split() if w.startswith("wqt_"))
-    from waqtor.auth import hash_key
+    from waqtor.access.gateway_key import hash_key
 
     assert (tmp_path / "api-key.sha256").read_text().strip() == hash_key(key)
 

@@ -17,7 +17,7 @@ from waqtor.api import openapi
 from waqtor.api.access_log import AccessLog
 from waqtor.api.bodies import FORM_OVERHEAD
 from waqtor.api.body_limit import BodyLimit
-from waqtor.api.ratelimit import RateLimit
+from waqtor.api.rate_limit import RateLimit
 from waqtor.api.routes import (
     campaigns,
     cloud_webhooks,
@@ -41,7 +41,7 @@ from waqtor.config import Settings
 from waqtor.dashboard import routes as dashboard
 from waqtor.gateway import Gateway
 from waqtor.metrics import Metrics
-from waqtor.ratelimit import RateWindow, parse_rate
+from waqtor.rate_window import RateWindow, parse_rate
 
 log = logging.getLogger(__name__)
 

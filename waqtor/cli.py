@@ -79,7 +79,7 @@ def new_key(
     data_dir: Annotated[Path | None, typer.Option(help="Data directory [env WAQTOR_DATA_DIR]")] = None,
 ) -> None:
     """Replace the generated API key with a new one (shown once). Restart the gateway to use it."""
-    from waqtor.auth import KEY_FILE, announce_key, generate_key, write_key_hash
+    from waqtor.access.gateway_key import KEY_FILE, announce_key, generate_key, write_key_hash
 
     settings = _settings(data_dir=data_dir)
     key = generate_key()

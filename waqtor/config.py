@@ -231,7 +231,7 @@ class Settings(BaseSettings):
     @field_validator("rate_limit", "send_rate", "auth_failures")
     @classmethod
     def _valid_rate(cls, value: str) -> str:
-        from waqtor.ratelimit import parse_rate
+        from waqtor.rate_window import parse_rate
 
         parse_rate(value)
         return value.strip()

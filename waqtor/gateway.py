@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
 from waqtor import __version__
+from waqtor.access.gateway_key import ApiKeys
 from waqtor.access.keys import KeyService
 from waqtor.access.notices import notices_for
 from waqtor.access.throttle import AuthThrottle
 from waqtor.access.tickets import Tickets
-from waqtor.auth import ApiKeys
 from waqtor.bus import Bus, PublishHook, backend_factory
 from waqtor.campaigns.runner import CampaignRunner
 from waqtor.campaigns.service import CampaignService
@@ -40,7 +40,7 @@ from waqtor.engines.cloud.commands import COMMANDS as CLOUD_COMMANDS
 from waqtor.engines.sandbox.commands import COMMANDS as SANDBOX_COMMANDS
 from waqtor.errors import ConfigError, InvalidInput
 from waqtor.messaging.service import MessageService
-from waqtor.ratelimit import RateWindow, parse_rate
+from waqtor.rate_window import RateWindow, parse_rate
 from waqtor.sessions.manager import SessionManager
 from waqtor.storage import Storage
 from waqtor.webhooks.service import Webhooks

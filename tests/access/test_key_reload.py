@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 
+from waqtor.access.gateway_key import ApiKeys, hash_key
 from waqtor.access.keys import KeyService
 from waqtor.access.notices import Notices
-from waqtor.auth import ApiKeys, hash_key
 from waqtor.storage import Storage
 from waqtor.storage.keys import KeyRepository
 from waqtor.storage.records import KeyRecord

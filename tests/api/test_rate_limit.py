@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from tests.api.test_bad_input import assert_error
 from tests.conftest import API_KEY, in_process, live_server, make_settings
 from tests.ws_client import command, open_ws
-from waqtor.api.ratelimit import caller
+from waqtor.access.gateway_key import hash_key
+from waqtor.api.rate_limit import caller
 from waqtor.app import create_app
-from waqtor.auth import hash_key
 from waqtor.errors import ConfigError
 
 

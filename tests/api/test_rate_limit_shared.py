@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 
 from tests.api.test_bad_input import assert_error
 from tests.conftest import REDIS_URL, in_process, make_settings
-from waqtor.ratelimit import RateWindow, parse_rate
+from waqtor.rate_window import RateWindow, parse_rate
 
 UNREACHABLE = "redis://127.0.0.1:1/0"
 

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import eventually
 from waqtor.errors import RateLimited
 from waqtor.messaging.sendqueue import SendQueues
-from waqtor.ratelimit import RateWindow, parse_rate
+from waqtor.rate_window import RateWindow, parse_rate
 
 
 def queues(rate: str, size: int, delivered: list[tuple[str, int]]) -> SendQueues:

@@ -20,9 +20,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from waqtor.access.gateway_key import ApiKeys, generate_key, hash_key
 from waqtor.access.notices import Notices
 from waqtor.access.scopes import ADMIN, Identity, normalize_scopes
-from waqtor.auth import ApiKeys, generate_key, hash_key
 from waqtor.clock import Clock, utcnow
 from waqtor.errors import InvalidInput, NotFound
 from waqtor.storage.keys import KeyRepository

@@ -15,7 +15,7 @@ import math
 import time
 
 from waqtor.errors import RateLimited, Unavailable
-from waqtor.ratelimit import RateWindow
+from waqtor.rate_window import RateWindow
 
 log = logging.getLogger(__name__)
 

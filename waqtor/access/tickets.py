@@ -11,8 +11,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+from waqtor.access.gateway_key import hash_key
 from waqtor.access.scopes import Identity
-from waqtor.auth import hash_key
 from waqtor.clock import Clock, utcnow
 from waqtor.storage.keys import KeyRepository
 from waqtor.storage.records import TicketRecord

@@ -41,7 +41,7 @@ from waqtor.clock import Clock
 from waqtor.config import Settings
 from waqtor.errors import WaqtorError
 from waqtor.messaging.service import MessageService
-from waqtor.ratelimit import parse_rate
+from waqtor.rate_window import parse_rate
 from waqtor.sessions.manager import SessionManager
 from waqtor.storage import Storage
 from waqtor.storage.campaigns import Outcome

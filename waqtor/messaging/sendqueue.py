@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from waqtor.errors import RateLimited, Unavailable
-from waqtor.ratelimit import RateWindow
+from waqtor.rate_window import RateWindow
 from waqtor.tasks import TaskSet
 
 log = logging.getLogger(__name__)

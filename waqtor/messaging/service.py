@@ -63,7 +63,7 @@ from waqtor.messaging.request import ContactRequest, MediaSource, MediaUpload, S
 from waqtor.messaging.sendqueue import SendQueues
 from waqtor.messaging.templates import builtin_values, render
 from waqtor.messaging.views import ack_view, message_view
-from waqtor.ratelimit import RateWindow, parse_rate
+from waqtor.rate_window import RateWindow, parse_rate
 from waqtor.sessions.manager import SessionManager
 from waqtor.sessions.session import Session
 from waqtor.storage import Storage

@@ -19,10 +19,10 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from waqtor.access.gateway_key import hash_key
 from waqtor.api.errors import error_response
-from waqtor.auth import hash_key
 from waqtor.errors import Unavailable
-from waqtor.ratelimit import Decision, RateWindow
+from waqtor.rate_window import Decision, RateWindow
 
 log = logging.getLogger(__name__)
 
