@@ -59,9 +59,9 @@ def _check_default_engine(settings: Settings) -> None:
 
 
 class Gateway:
-    """Everything the routes reach. The parts below `throttle` exist once `start()` has returned."""
+    """Everything the routes reach: `settings`, `clock`, `instance`, `storage` and `throttle` from the
+    start, the parts declared here once `start()` has returned."""
 
-    storage: Storage
     bus: Bus
     keys: KeyService
     tickets: Tickets

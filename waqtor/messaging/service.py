@@ -413,7 +413,7 @@ class MessageService:
     # ---- what the engine reports ------------------------------------------------------------------
 
     async def handle(self, session: str, event: MessageIn | MessageStatus) -> None:
-        """The message half of an engine's sink (see `waqtor.sessions.routing`): stored now, or held
+        """The message half of an engine's sink (see `waqtor.sessions.engine_events`): stored now, or held
         while the database cannot take it (`waqtor.messaging.backlog`)."""
         await self.backlog.offer(session, event)
 

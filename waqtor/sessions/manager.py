@@ -27,11 +27,11 @@ from waqtor.cluster.leases import LeaseKeeper
 from waqtor.config import Settings
 from waqtor.errors import SessionNotFound
 from waqtor.sessions.actions import SessionActions
+from waqtor.sessions.engine_events import MessageSink
 from waqtor.sessions.ownership import Ownership
 from waqtor.sessions.registry import SessionRegistry
 from waqtor.sessions.restarts import Restarts
 from waqtor.sessions.router import CommandRouter
-from waqtor.sessions.routing import MessageSink
 from waqtor.sessions.session import RUNNING, Handler, Hook, Session, Unowned
 from waqtor.sessions.snapshot import Snapshot
 from waqtor.sessions.state import SessionState

@@ -108,7 +108,7 @@ class SessionMonitor:
                     await self._note(now, None)
             case MessageIn() | MessageStatus():
                 # The message service logs, counts (through `count`) and publishes messages; the
-                # session registry routes these events to it (waqtor.sessions.routing).
+                # session registry routes these events to it (waqtor.sessions.engine_events).
                 pass
 
     # ---- changes --------------------------------------------------------------------------------

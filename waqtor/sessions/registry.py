@@ -23,8 +23,8 @@ from waqtor.engines import engine_class
 from waqtor.engines.base import Crashed, Engine, EngineContext, EngineEvent, Ready
 from waqtor.errors import SessionNotFound, Unavailable
 from waqtor.events import SESSION_DELETED
+from waqtor.sessions.engine_events import MessageSink, Sink, split_events
 from waqtor.sessions.monitor import SessionMonitor
-from waqtor.sessions.routing import MessageSink, Sink, split_events
 from waqtor.sessions.session import DEFAULT_SESSION, RUNNING, Hook, RepositoryStore, Session
 from waqtor.sessions.state import SessionState, Status
 from waqtor.storage import Storage

@@ -17,7 +17,7 @@ from waqtor.engines.base import (
     OutgoingMessage,
     SendResult,
 )
-from waqtor.sessions.routing import split_events
+from waqtor.sessions.engine_events import split_events
 
 NOW = datetime(2025, 10, 28, tzinfo=UTC)
 INCOMING = MessageIn(id="A", chat="1@s.whatsapp.net", sender="1@s.whatsapp.net", type="text", text="x", timestamp=NOW)
