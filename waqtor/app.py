@@ -4,7 +4,6 @@ the OpenAPI document."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -42,8 +41,6 @@ from waqtor.dashboard import routes as dashboard
 from waqtor.gateway import Gateway
 from waqtor.metrics import Metrics
 from waqtor.rate_window import RateWindow, parse_rate
-
-log = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Self-hosted WhatsApp gateway. Every `/api` route needs an API key with the route's scope (read, send,

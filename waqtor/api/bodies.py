@@ -30,7 +30,7 @@ def _check_declared(request: Request, limit: int, too_large: TooLarge) -> None:
         raise too_large(int(declared))
 
 
-async def bounded(stream: AsyncIterator[bytes], limit: int, too_large: TooLarge) -> AsyncGenerator[bytes, None]:
+async def _bounded(stream: AsyncIterator[bytes], limit: int, too_large: TooLarge) -> AsyncGenerator[bytes, None]:
     """`stream`, raising `too_large(None)` once more than `limit` bytes came."""
     total = 0
     async for chunk in stream:
@@ -44,7 +44,7 @@ async def read_body(request: Request, limit: int, too_large: TooLarge) -> bytes:
     """The whole body, at most `limit` bytes."""
     _check_declared(request, limit, too_large)
     body = bytearray()
-    async for chunk in bounded(request.stream(), limit, too_large):
+    async for chunk in _bounded(request.stream(), limit, too_large):
         body += chunk
     return bytes(body)
 
@@ -58,7 +58,7 @@ async def read_form(request: Request, limit: int, *, max_files: int, max_fields:
 
     _check_declared(request, limit, upload_too_large)
     try:
-        return await MultiPartParser(request.headers, bounded(request.stream(), limit, upload_too_large),
+        return await MultiPartParser(request.headers, _bounded(request.stream(), limit, upload_too_large),
                                      max_files=max_files, max_fields=max_fields).parse()
     except MultiPartException as exc:
         raise InvalidInput(f"invalid multipart body: {exc.message}", code="invalid_multipart") from None

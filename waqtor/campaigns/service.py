@@ -184,30 +184,21 @@ class CampaignService:
                               limit: int) -> tuple[list[dict[str, Any]], bool]:
         """A page of the campaign's recipients in order, and whether more follow (see `find`)."""
         await self.find(campaign_id, reach)
-        rows = await self.recipients(campaign_id, status, after, limit + 1)
-        return rows[:limit], len(rows) > limit
+        await self.runner.outcomes.flush()  # statuses this instance has not written yet count too
+        rows = await self._repo.recipients(campaign_id, status, after, limit + 1)
+        return [recipient_view(r) for r in rows[:limit]], len(rows) > limit
 
     async def export(self, campaign_id: str, reach: Reach, status: str | None) -> AsyncIterator[str]:
-        """The CSV export of the campaign's recipients (see `find` and `export_csv`)."""
-        return self.export_csv(await self.find(campaign_id, reach), status)
+        """The campaign's recipients (those in `status`) as CSV text, streamed: their columns, then one
+        per template variable (see `find`)."""
+        variables = (await self.find(campaign_id, reach)).variables
+        return csv_text(export_header(variables), self._stream(campaign_id, status),
+                        lambda recipient: export_row(recipient, variables))
 
-    async def recipients(self, campaign_id: str, status: str | None, after: int | None,
-                         limit: int) -> list[dict[str, Any]]:
-        await self.get(campaign_id)
-        await self.runner.outcomes.flush()
-        return [recipient_view(r) for r in await self._repo.recipients(campaign_id, status, after, limit)]
-
-    async def stream(self, campaign_id: str, status: str | None) -> AsyncIterator[list[RecipientRecord]]:
+    async def _stream(self, campaign_id: str, status: str | None) -> AsyncIterator[list[RecipientRecord]]:
         await self.runner.outcomes.flush()
         async for batch in self._repo.stream(campaign_id, status):
             yield batch
-
-    def export_csv(self, record: CampaignRecord, status: str | None) -> AsyncIterator[str]:
-        """The campaign's recipients (those in `status`) as CSV text, streamed: their columns, then one
-        per template variable."""
-        variables = record.variables
-        return csv_text(export_header(variables), self.stream(record.id, status),
-                        lambda recipient: export_row(recipient, variables))
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 

@@ -16,10 +16,6 @@ _ENGINES: dict[str, str] = {
 assert tuple(_ENGINES) == ENGINE_NAMES, "every engine the settings accept has an adapter, and no other"
 
 
-def engine_names() -> tuple[str, ...]:
-    return ENGINE_NAMES
-
-
 def engine_class(name: str) -> type[Engine]:
     """The engine class registered under `name`; ConfigError naming it when there is none."""
     try:

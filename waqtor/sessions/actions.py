@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from waqtor import events
 from waqtor.bus import Bus
 from waqtor.clock import Clock
-from waqtor.config import Settings
-from waqtor.engines import engine_class, engine_names
+from waqtor.config import ENGINE_NAMES, Settings
+from waqtor.engines import engine_class
 from waqtor.errors import Conflict, InvalidInput, SessionNotFound
 from waqtor.sessions.registry import SessionRegistry
 from waqtor.sessions.router import CommandRouter
@@ -85,8 +85,8 @@ class SessionActions:
         name, engine or engine settings; Conflict (`session_exists`) when the name is taken."""
         if not NAME_PATTERN.match(name):
             raise InvalidInput("a session name is 1 to 64 of a-z, 0-9, _ and -", code="invalid_session_name")
-        if engine not in engine_names():
-            raise InvalidInput(f"unknown engine {engine!r}; choose one of: {', '.join(engine_names())}",
+        if engine not in ENGINE_NAMES:
+            raise InvalidInput(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINE_NAMES)}",
                                code="unknown_engine")
         self._check_sandbox(engine)
         checked = engine_class(engine).validate_config(config)

@@ -47,7 +47,7 @@ class Client:
     held_limit: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
     held: list[Event] | None = None  # live events kept aside while a resume replays history
-    close_code: int = 1000
+    close_code: int = Close.NORMAL
     close_reason: str = ""
     closing: bool = False
     last_event_id: int = 0
