@@ -82,6 +82,23 @@ class Settings(BaseSettings):
     )
     reconnect_min: float = Field(2.0, gt=0, description="Seconds before the first reconnect attempt.")
     reconnect_max: float = Field(300.0, gt=0, description="Longest wait between reconnect attempts, in seconds.")
+    engine_sessions_per_worker: int = Field(
+        10, ge=1, le=500,
+        description="neonize sessions that share one engine worker process (fewer: less lost when one dies; "
+                    "more: less memory).",
+    )
+    engine_worker_recycle: int = Field(
+        100, ge=1,
+        description="Connection attempts after which an engine worker is replaced by a fresh one (the WhatsApp "
+                    "library leaks a little with each), as soon as none of its sessions is connected.",
+    )
+    engine_stop_timeout: float = Field(
+        8.0, gt=0, le=60,
+        description="Seconds a session's engine has to stop, restart or log out before its worker is killed.",
+    )
+    relink_after_logout: bool = Field(
+        True, description="After a phone unlinks the gateway, offer a new QR code by itself (false: stay stopped)."
+    )
     cloud_phone_id: str | None = Field(None, description="Cloud API phone number id of the `default` session.")
     cloud_token: SecretStr | None = Field(None, description="Cloud API access token of the `default` session.")
     cloud_app_secret: SecretStr | None = Field(None, description="Meta app secret that signs the Cloud API webhooks.")

@@ -3,6 +3,7 @@ Go layer (no WhatsApp is reachable here)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ImageMessage, Message
 from neonize.utils.enum import MediaType
 
 from tests.conftest import eventually, make_settings
-from tests.engines.neonize_fakes import FakeGo, feed, jid, show_qr, use_fake
+from tests.engines.neonize_fakes import FakeGo, FakeGoEngine, feed, jid, show_qr, use_fake
 from waqtor.engines.base import (
     Authenticated,
     Connecting,
@@ -86,7 +87,7 @@ class Rig:
         return client
 
 
-async def start_rig(tmp_path: Path, store: EngineStore | None = None) -> Rig:
+async def start_rig(tmp_path: Path, store: EngineStore | None = None, **overrides: Any) -> Rig:
     """A neonize engine on a fake Go side, started; the caller stops it."""
     fake = FakeGo()
     events: list[Any] = []
@@ -94,7 +95,7 @@ async def start_rig(tmp_path: Path, store: EngineStore | None = None) -> Rig:
     async def emit(event: Any) -> None:
         events.append(event)
 
-    settings = make_settings(tmp_path, engine="neonize", reconnect_min=0.01, reconnect_max=0.05)
+    settings = make_settings(tmp_path, engine="neonize", reconnect_min=0.01, reconnect_max=0.05, **overrides)
     engine = use_fake(fake)(EngineContext("shop", emit, store or MemoryStore(), settings))
     await engine.start()
     return Rig(engine, fake, events)
@@ -134,13 +135,58 @@ async def test_a_pairing_code_is_asked_once_the_socket_is_up_and_success_authent
         await rig.engine.pair("4915112345678")
     await show_qr(client, QR1)
     await eventually(lambda: rig.engine.phase == "qr", what="QR phase")
-    assert await rig.engine.pair("4915112345678") == "WQTR-2026"
+    first_qr = rig.of(QRCode)[0]
+    pairing = await rig.engine.pair("4915112345678")
+    assert pairing.code == "WQTR-2026"
+    # whatsmeow closes the login socket 160 s after it opened (with the first QR code).
+    assert pairing.expires_at is not None
+    assert timedelta(seconds=99) < pairing.expires_at - first_qr.expires_at < timedelta(seconds=101)
     assert rig.fake.paired == ["4915112345678"]
     await feed(client, PairStatusEv(ID=jid("4915112345678", device=7), Status=PairStatusEv.SUCCESS,
                                     BusinessName="", Platform="android"))
     await eventually(lambda: bool(rig.of(Authenticated)), what="Authenticated")
     await eventually(lambda: rig.engine.ctx.store.data == {"jid": "4915112345678:7@s.whatsapp.net"},
                      what="device JID kept")
+    # Paired: the QR code's deadline no longer applies; the login now has the connect timeout to finish.
+    assert rig.engine.phase == "linking"
+    left = rig.engine._shown_qr_expiry() - datetime.now(UTC)
+    assert timedelta(seconds=rig.engine.ctx.settings.connect_timeout - 5) < left
+
+
+async def test_a_pairing_code_asked_late_in_the_login_gets_a_fresh_login_first(rig: Rig) -> None:
+    client = await rig.running()
+    await show_qr(client, QR1)
+    await eventually(lambda: rig.engine.phase == "qr", what="QR phase")
+    # 130 s into the 160 s login window: a code now would die before anyone typed it.
+    rig.engine._socket_since = datetime.now(UTC) - timedelta(seconds=130)
+    asked = asyncio.create_task(rig.engine.pair("4915112345678"))
+    await eventually(lambda: len(FakeGoEngine.clients) == 2 and rig.client is FakeGoEngine.clients[1],
+                     what="a second login attempt")
+    assert rig.fake.stops >= 1, "the old login was closed"
+    assert not asked.done()
+    await show_qr(rig.client, QR2)
+    pairing = await asked
+    assert rig.fake.paired == ["4915112345678"]
+    assert pairing.expires_at is not None
+    assert pairing.expires_at - datetime.now(UTC) > timedelta(seconds=150)
+
+
+async def test_every_attempt_uses_a_fresh_client_id(tmp_path: Path) -> None:
+    rig = await start_rig(tmp_path)
+    try:
+        client = await rig.running()
+        await show_qr(client, QR1)
+        await eventually(lambda: rig.engine.phase == "qr", what="QR phase")
+        rig.engine._socket_since = datetime.now(UTC) - timedelta(seconds=150)
+        asked = asyncio.create_task(rig.engine.pair("4915112345678"))
+        await eventually(lambda: len(FakeGoEngine.clients) == 2, what="a second attempt")
+        await show_qr(rig.client, QR2)
+        await asked
+    finally:
+        await rig.engine.stop()
+    first, second = (client.uuid for client in FakeGoEngine.clients)
+    assert first != second
+    assert first.startswith(b"waqtor/shop/") and second.startswith(b"waqtor/shop/")
 
 
 async def test_connected_reports_the_account_from_the_device(rig: Rig) -> None:
@@ -201,15 +247,28 @@ async def test_receipts_become_one_status_per_message(rig: Rig) -> None:
     assert [(s.id, s.status) for s in rig.of(MessageStatus)] == [("3EB0A", "read"), ("3EB0B", "read")]
 
 
-async def test_logged_out_by_the_phone_stops_without_retrying_and_forgets_the_device(rig: Rig) -> None:
+async def test_logged_out_by_the_phone_forgets_the_device_and_offers_a_new_qr(rig: Rig) -> None:
     client = await rig.linked()
     await feed(client, LoggedOutEv(OnConnect=False, Reason=ConnectFailureReason.Value("LOGGED_OUT")))
     await eventually(lambda: bool(rig.of(LoggedOut)), what="LoggedOut")
     assert rig.of(LoggedOut)[0].code == "logged_out"
-    await eventually(lambda: rig.engine.phase == "halted", what="halted")
-    assert rig.fake.stops >= 1
     assert rig.engine.ctx.store.data is None
-    assert len(rig.of(Connecting)) == 1, "a logged-out session must not reconnect by itself"
+    # A new attempt pairs a new device: its client carries no JID, and its QR codes are offered.
+    await eventually(lambda: len(rig.of(Connecting)) == 2 and len(FakeGoEngine.clients) == 2, what="a new attempt")
+    assert FakeGoEngine.clients[1].jid is None
+    assert rig.fake.stops >= 1
+
+
+async def test_with_relink_off_a_logged_out_session_stays_down(tmp_path: Path) -> None:
+    rig = await start_rig(tmp_path, relink_after_logout=False)
+    try:
+        client = await rig.linked()
+        await feed(client, LoggedOutEv(OnConnect=False, Reason=ConnectFailureReason.Value("LOGGED_OUT")))
+        await eventually(lambda: rig.engine.phase == "halted", what="halted")
+    finally:
+        await rig.engine.stop()
+    assert rig.engine.ctx.store.data is None
+    assert len(rig.of(Connecting)) == 1, "a logged-out session must not reconnect when relinking is off"
 
 
 async def test_a_temporary_ban_waits_until_it_ends(rig: Rig) -> None:

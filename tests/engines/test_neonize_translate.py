@@ -13,6 +13,7 @@ from neonize.events import (
     LoggedOutEv,
     MessageEv,
     ReceiptEv,
+    StreamErrorEv,
     TemporaryBanEv,
 )
 from neonize.proto.Neonize_pb2 import ConnectFailureReason, Device, MessageInfo, MessageSource
@@ -110,8 +111,10 @@ def test_receipts_for_own_reads_elsewhere_give_no_status() -> None:
     (ConnectFailureEv(Reason=ConnectFailureReason.Value("SERVICE_UNAVAILABLE"), Message="try later"),
      "connect_failure", "retry"),
     (ConnectFailureEv(Reason=ConnectFailureReason.Value("LOGGED_OUT"), Message=""), "logged_out", "halt"),
-    (DisconnectedEv(status=True), "connection_lost", "keep"),
-    (KeepAliveTimeoutEv(ErrorCount=3, LastSuccess=1_761_650_000), "keepalive_timeout", "keep"),
+    (DisconnectedEv(status=True), "connection_lost", "retry"),
+    (StreamErrorEv(Code="503"), "stream_error", "retry"),
+    (KeepAliveTimeoutEv(ErrorCount=1, LastSuccess=1_761_650_000), "keepalive_timeout", "keep"),
+    (KeepAliveTimeoutEv(ErrorCount=3, LastSuccess=1_761_650_000), "keepalive_timeout", "retry"),
 ])
 def test_every_disconnect_reason_has_a_stable_code_and_a_retry_policy(event: object, code: str, action: str) -> None:
     verdict = translate.connection_verdict(event, NOW)

@@ -99,6 +99,8 @@ class PairIn(BaseModel):
 class PairOut(BaseModel):
     code: str = Field(description="The code to type on the phone, e.g. `ABCD-EFGH`.")
     phone: str
+    expiresAt: str | None = Field(description="When the code stops working (ISO 8601, UTC): WhatsApp ends the "
+                                              "login it belongs to. Ask again after that.")
     message: str
 
 

@@ -9,7 +9,7 @@ from waqtor.engines.base import Engine
 from waqtor.errors import ConfigError
 
 _ENGINES: dict[str, str] = {
-    "neonize": "waqtor.engines.neonize.engine:NeonizeEngine",
+    "neonize": "waqtor.engines.neonize.remote:NeonizeRemote",
     "cloud": "waqtor.engines.cloud.engine:CloudEngine",
     "sandbox": "waqtor.engines.sandbox.engine:SandboxEngine",
 }

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from waqtor.config import Settings
+    from waqtor.engines.workers.pool import WorkerPool
 
 
 # ---- events an engine emits -------------------------------------------------------------------
@@ -199,6 +200,15 @@ def media_bytes(media: OutgoingMedia) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
+class PairingCode:
+    """A code to type on the phone instead of scanning the QR code, valid until `expires_at` (when the
+    link attempt it belongs to ends; None when the engine cannot tell)."""
+
+    code: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class SendResult:
     id: str
     timestamp: datetime
@@ -223,6 +233,8 @@ class EngineContext:
     store: EngineStore
     settings: Settings
     config: dict[str, Any] = field(default_factory=dict)
+    # The gateway's engine worker processes, for engines that run there (waqtor.engines.workers).
+    workers: WorkerPool | None = None
 
 
 class Engine(ABC):
@@ -261,9 +273,10 @@ class Engine(ABC):
         """`config` as the API may show it: secrets masked."""
         return dict(config)
 
-    async def pair(self, phone: str) -> str:
+    async def pair(self, phone: str) -> PairingCode:
         """Ask for a pairing code to link `phone` (digits) without a QR; returns the code to type on the
-        phone. Conflict when the engine is not waiting for a link; InvalidInput when it has no pairing."""
+        phone and until when it can be typed. Conflict when the engine is not waiting for a link;
+        InvalidInput when it has no pairing."""
         from waqtor.errors import InvalidInput
 
         raise InvalidInput(f"the {self.name} engine does not link with a pairing code", code="pairing_not_supported")

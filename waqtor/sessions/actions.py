@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from waqtor import events
 from waqtor.bus import Bus
-from waqtor.clock import Clock
+from waqtor.clock import Clock, iso_ms
 from waqtor.config import ENGINE_NAMES, Settings
 from waqtor.engines import engine_class
 from waqtor.errors import Conflict, InvalidInput, SessionNotFound
@@ -183,12 +183,16 @@ class SessionActions:
             await session.engine.logout()
         return {"status": str(session.monitor.state.status)}
 
-    async def pair(self, name: str, phone: str) -> str:
-        """A pairing code to link `phone` (digits) to the session, instead of scanning its QR code."""
-        return str((await self._router.command(name, "pair", {"phone": phone}))["code"])
+    async def pair(self, name: str, phone: str) -> dict[str, Any]:
+        """A pairing code to link `phone` (digits) to the session, instead of scanning its QR code:
+        `{"code", "expiresAt"}` (ISO time, or None when the engine cannot tell)."""
+        answer = await self._router.command(name, "pair", {"phone": phone})
+        return {"code": str(answer["code"]), "expiresAt": answer.get("expiresAt")}
 
     async def _pair_here(self, session: Session, args: dict[str, Any]) -> dict[str, Any]:
-        return {"code": await session.engine.pair(str(args["phone"]))}
+        pairing = await session.engine.pair(str(args["phone"]))
+        expires = iso_ms(pairing.expires_at) if pairing.expires_at is not None else None
+        return {"code": pairing.code, "expiresAt": expires}
 
     async def reset_stats(self, name: str) -> dict[str, Any]:
         """Zero the session's message counters; its `stats` after."""

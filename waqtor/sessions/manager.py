@@ -25,6 +25,7 @@ from waqtor.clock import Clock, utcnow
 from waqtor.cluster.channel import CommandChannel
 from waqtor.cluster.leases import LeaseKeeper
 from waqtor.config import Settings
+from waqtor.engines.workers.pool import WorkerPool
 from waqtor.errors import SessionNotFound
 from waqtor.sessions.actions import SessionActions
 from waqtor.sessions.engine_events import MessageSink
@@ -47,7 +48,10 @@ class SessionManager:
         self._settings = settings
         self._storage = storage
         self._leases = leases
-        self._registry = SessionRegistry(settings, storage, bus, clock, leases)
+        # The engine worker processes of the sessions that run in them (neonize): owned here, started
+        # when a session needs one, all ended by stop().
+        self.workers = WorkerPool(settings)
+        self._registry = SessionRegistry(settings, storage, bus, clock, leases, self.workers)
         self._restarts = Restarts(self._registry, settings)
         self._registry.watch(crashed=self._restarts.crashed, ready=self._restarts.ready)
         self._ownership = Ownership(self._registry, leases, storage)
@@ -96,11 +100,15 @@ class SessionManager:
         await self._tasks.close()
         await self._restarts.close()
         await self._router.stop()
+        # Sessions in workers stop without waiting on them: the workers are all ended at once below,
+        # each within its bound, so the gateway exits in time whatever their engines are stuck in.
+        self.workers.begin_close()
         for session in self._registry.local():
             try:
                 await self._registry.give_up(session.name)
             except Exception:
                 log.exception("session %s: did not stop cleanly", session.name)
+        await self.workers.close()
         try:
             await self._leases.leave()
         except Exception:
@@ -205,7 +213,7 @@ class SessionManager:
     async def logout(self, name: str) -> str:
         return await self._actions.logout(name)
 
-    async def pair(self, name: str, phone: str) -> str:
+    async def pair(self, name: str, phone: str) -> dict[str, Any]:
         return await self._actions.pair(name, phone)
 
     async def reset_stats(self, name: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from waqtor.cluster.leases import LeaseKeeper
 from waqtor.config import Settings
 from waqtor.engines import engine_class
 from waqtor.engines.base import Crashed, Engine, EngineContext, EngineEvent, Ready
+from waqtor.engines.workers.pool import WorkerPool
 from waqtor.errors import SessionNotFound, Unavailable
 from waqtor.events import SESSION_DELETED
 from waqtor.sessions.engine_events import MessageSink, Sink, split_events
@@ -47,8 +48,10 @@ def _ignore_ready(_name: str) -> None:
 
 
 class SessionRegistry:
-    def __init__(self, settings: Settings, storage: Storage, bus: Bus, clock: Clock, leases: LeaseKeeper) -> None:
+    def __init__(self, settings: Settings, storage: Storage, bus: Bus, clock: Clock, leases: LeaseKeeper,
+                 workers: WorkerPool) -> None:
         self._settings = settings
+        self._workers = workers
         self._storage = storage
         self._bus = bus
         self._clock = clock
@@ -126,7 +129,7 @@ class SessionRegistry:
         # The default session's engine settings come from the gateway's settings and are never stored.
         config = self._settings.default_engine_config() if record.name == DEFAULT_SESSION else record.config
         ctx = EngineContext(session=record.name, emit=emit, store=RepositoryStore(self._storage.sessions, record.name),
-                            settings=self._settings, config=config)
+                            settings=self._settings, config=config, workers=self._workers)
         return engine_class(record.engine)(ctx)
 
     # ---- taking and leaving --------------------------------------------------------------------------

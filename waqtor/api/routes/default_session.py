@@ -65,10 +65,11 @@ async def pair_view(gateway: Gateway, name: str, body: PairIn) -> dict[str, Any]
     if recipient.phone is None:
         raise phones.invalid_phone(body.phone, "not_a_phone", "link a phone number, not a chat or group id")
     phone = recipient.phone.lstrip("+")
-    code = await gateway.sessions.pair(name, phone)
+    pairing = await gateway.sessions.pair(name, phone)
     return {
-        "code": code,
+        "code": pairing["code"],
         "phone": phone,
+        "expiresAt": pairing["expiresAt"],
         "message": "On the phone open WhatsApp > Linked devices > Link a device > Link with phone number "
                    "instead, and type this code.",
     }

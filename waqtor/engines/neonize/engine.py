@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import random
 import threading
@@ -25,6 +26,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from waqtor.engines.backoff import backoff_delay
 from waqtor.engines.base import (
@@ -34,8 +36,10 @@ from waqtor.engines.base import (
     Disconnected,
     Engine,
     EngineContext,
+    LoggedOut,
     MessageIn,
     OutgoingMessage,
+    PairingCode,
     Ready,
     SendResult,
     media_bytes,
@@ -44,16 +48,24 @@ from waqtor.engines.handoff import Handoff
 from waqtor.engines.neonize import store, translate
 from waqtor.engines.neonize.guard import GoGuard
 from waqtor.engines.waits import first_of, settle
-from waqtor.errors import Conflict, EngineError, SessionNotReady
+from waqtor.errors import Conflict, EngineError, InvalidInput, SessionNotReady
 from waqtor.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
-Phase = Literal["stopped", "connecting", "qr", "connected", "disconnected", "halted"]
+Phase = Literal["stopped", "connecting", "qr", "linking", "connected", "disconnected", "halted"]
 
 QR_GRACE = timedelta(seconds=10)  # whatsmeow's own timers run a little past ours
 THREAD_JOIN = 5.0  # seconds to wait for a stopped client's thread before leaving it to finish alone
 CALLS_DRAIN = 10.0  # seconds a closing client waits for Go calls in flight
+# whatsmeow closes the login socket this long after it opened, pairing code or not; a code asked for with
+# less than PAIR_MIN_LEFT of it left gets a fresh socket first, so there is time to type it.
+LOGIN_WINDOW = timedelta(seconds=160)
+PAIR_MIN_LEFT = timedelta(seconds=60)
+PROXY_SCHEMES = ("http", "https", "socks5")
+# neonize keys its Go clients by an id: a fresh one for every attempt, so that a late `Stop` of an old
+# attempt can never reach a newer one.
+_CLIENT_IDS = itertools.count(1)
 
 # neonize opens (and on first use migrates) the shared store at the start of each connect: one at a time.
 _startup_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -77,9 +89,9 @@ def _build_client(dsn: str, jid: str | None, session: str) -> Any:
 
     device = JID(IsEmpty=False, **translate.parse_device_jid(jid)) if jid else None
     client = NewClient(dsn, jid=device, uuid=session, new_device=device is None)
-    # neonize keys its Go-side clients by this id and would use the phone number when given a JID:
-    # two sessions linked to the same phone must not share one.
-    client.uuid = f"waqtor/{session}".encode()
+    # neonize keys its Go-side clients by this id and would use the phone number when given a JID: two
+    # sessions linked to the same phone must not share one, and neither may two attempts of one session.
+    client.uuid = f"waqtor/{session}/{next(_CLIENT_IDS)}".encode()
     # Its finalizer stops the Go client of the same id when the object is collected, which could be a
     # newer attempt's; the engine stops every client itself.
     client._stop_finalizer.detach()  # noqa: SLF001  neonize offers no public way to keep it from stopping
@@ -90,6 +102,40 @@ class NeonizeEngine(Engine):
     name = "neonize"
     # Tests replace this to put a fake Go layer under a real neonize client.
     make_client: Callable[[str, str | None, str], Any] = staticmethod(_build_client)
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """One setting: `proxy`, the URL of an HTTP or SOCKS5 proxy the connection goes through
+        (`socks5://user:pass@host:1080`)."""
+        unknown = sorted(set(config) - {"proxy"})
+        if unknown:
+            raise InvalidInput(f"the neonize engine takes only `proxy` (got {', '.join(unknown)})",
+                               code="invalid_engine_config")
+        proxy = config.get("proxy")
+        if proxy is None:
+            return {}
+        if not isinstance(proxy, str):
+            raise InvalidInput("`proxy` must be a URL such as socks5://host:1080", code="invalid_engine_config")
+        try:
+            parts = urlsplit(proxy)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        if parts is None or parts.scheme not in PROXY_SCHEMES or not parts.hostname or port is None:
+            raise InvalidInput(f"`proxy` must be a URL with a scheme ({', '.join(PROXY_SCHEMES)}), a host and a "
+                               "port, such as socks5://host:1080", code="invalid_engine_config")
+        return {"proxy": proxy}
+
+    @classmethod
+    def public_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        proxy = config.get("proxy")
+        if not isinstance(proxy, str):
+            return dict(config)
+        parts = urlsplit(proxy)
+        if parts.password is None:
+            return dict(config)
+        host = parts.netloc.rpartition("@")[2]
+        return {**config, "proxy": parts._replace(netloc=f"{parts.username}:***@{host}").geturl()}
 
     def __init__(self, ctx: EngineContext) -> None:
         super().__init__(ctx)
@@ -105,6 +151,8 @@ class NeonizeEngine(Engine):
         self._attempts = 0
         self._qr_index = 0
         self._qr_expires: datetime | None = None
+        self._socket_since: datetime | None = None
+        self._login_open = asyncio.Event()  # the attempt's login socket is up (its first QR code came)
         self._account: AccountInfo | None = None
         self.phase: Phase = "stopped"
 
@@ -169,7 +217,8 @@ class NeonizeEngine(Engine):
     async def _attempt(self) -> tuple[translate.Verdict, bool]:
         loop = asyncio.get_running_loop()
         self.phase = "connecting"
-        self._qr_index, self._qr_expires = 0, None
+        self._qr_index, self._qr_expires, self._socket_since = 0, None, None
+        self._login_open.clear()
         self._verdict = loop.create_future()
         self._alive = alive = asyncio.Event()
         await self._post(Connecting())
@@ -205,21 +254,36 @@ class NeonizeEngine(Engine):
             elif (qr_expires := self._shown_qr_expiry()) is not None:
                 wait = (qr_expires + QR_GRACE - datetime.now(UTC)).total_seconds()
                 if wait <= 0:
+                    if self._linking():  # paired, but the connection never came up
+                        return translate.connect_timeout(timeout), True
                     return translate.qr_timeout(), True
             else:
                 wait = None
             await first_of(done, self._verdict, alive.wait() if not alive.is_set() else None, timeout=wait)
 
+    def _linking(self) -> bool:
+        """Paired, and waiting for the connection (a method for the same reason as `_shown_qr_expiry`)."""
+        return self.phase == "linking"
+
+    def _proxy(self) -> Any:
+        proxy = self.ctx.config.get("proxy")
+        if not proxy:
+            return None
+        from neonize._binder import ProxySettings
+
+        return ProxySettings(proxy_address=proxy)
+
     def _shown_qr_expiry(self) -> datetime | None:
-        """When the QR code on show expires; None while none is shown. (A method, so the attempt's loop
-        reads the fields as `_on_qr` left them: mypy keeps an attribute narrowed across `await`.)"""
-        return self._qr_expires if self.phase == "qr" else None
+        """When the QR code on show expires (once paired: when the login must be done); None while none is
+        shown. (A method, so the attempt's loop reads the fields as `_on_qr` left them: mypy keeps an
+        attribute narrowed across `await`.)"""
+        return self._qr_expires if self.phase in ("qr", "linking") else None
 
     def _run(self, client: Any, done: asyncio.Future[str | None]) -> None:
         """The attempt's thread: neonize's blocking connect; its end (with the error, if any) goes to the loop."""
         error: str | None = None
         try:
-            client.connect()
+            client.connect(self._proxy())
         except Exception as exc:  # neonize raises NeonizeError; anything else is reported the same way
             error = str(exc) or type(exc).__name__
         handoff = self._handoff
@@ -235,6 +299,12 @@ class NeonizeEngine(Engine):
             await self.ctx.store.save(None)
             self._account = None
         event = verdict.event
+        if verdict.action == "halt" and isinstance(event, LoggedOut) and self.ctx.settings.relink_after_logout:
+            # The phone unlinked us: offer a new QR code at once, as after a logout through the API.
+            log.warning("session %s: %s; offering a new QR code", self.ctx.session, event.message)
+            self._attempts = 0
+            await self._post(event)
+            return 0.0
         if verdict.action == "halt":
             self.phase = "halted"
             log.error("session %s: %s (not reconnecting)", self.ctx.session, event.message)
@@ -276,7 +346,7 @@ class NeonizeEngine(Engine):
             return
         await asyncio.to_thread(self._guard.close, CALLS_DRAIN)
         try:
-            await asyncio.to_thread(client.stop)
+            await asyncio.to_thread(GoGuard.stop, client)
         except Exception:
             log.exception("session %s: stopping the WhatsApp client failed", self.ctx.session)
         if thread is not None and thread.is_alive():
@@ -300,7 +370,12 @@ class NeonizeEngine(Engine):
         if client is not self._client:
             return
         self._guard.alive(client)
-        code = translate.qr_code(data, self._qr_index, datetime.now(UTC))
+        now = datetime.now(UTC)
+        code = translate.qr_code(data, self._qr_index, now)
+        if self._qr_index == 0:
+            self._socket_since = now  # the login socket opened with the first code
+            if self._handoff is not None:
+                self._handoff.call_soon(self._login_open.set)
         self._qr_index += 1
         self._qr_expires = code.expires_at
         self.phase = "qr"
@@ -349,6 +424,9 @@ class NeonizeEngine(Engine):
             self._guard.alive(client)
             self._connected(client)
         elif name == "PairStatus" and event.Status == event.SUCCESS:
+            # Linked: the QR codes' deadline is over; the attempt now has until the connection comes up.
+            self.phase = "linking"
+            self._qr_expires = datetime.now(UTC) + timedelta(seconds=self.ctx.settings.connect_timeout)
             self._put(_Remember(translate.device_jid_string(event.ID)))
             self._put(Authenticated())
         elif name == "KeepAliveRestored":
@@ -404,18 +482,45 @@ class NeonizeEngine(Engine):
 
     # ---- what the routes drive --------------------------------------------------------------------
 
-    async def pair(self, phone: str) -> str:
+    async def pair(self, phone: str) -> PairingCode:
+        """A pairing code for `phone`, valid until whatsmeow closes the login socket (LOGIN_WINDOW after it
+        opened). With less than PAIR_MIN_LEFT of the window left, a fresh socket is opened first."""
         from neonize.utils.enum import ClientName, ClientType
 
-        client = self._client
-        if self.phase != "qr" or client is None:
+        if self.phase != "qr" or self._client is None:
+            raise Conflict(f"session {self.ctx.session!r} is not waiting for a phone to link (it is {self.phase})",
+                           code="not_waiting_for_link")
+        if self._login_left() < PAIR_MIN_LEFT:
+            await self._fresh_login()
+        client, opened = self._client, self._socket_since
+        if self.phase != "qr" or client is None or opened is None:
             raise Conflict(f"session {self.ctx.session!r} is not waiting for a phone to link (it is {self.phase})",
                            code="not_waiting_for_link")
         try:
-            return await asyncio.to_thread(self._guard.call, client, client.PairPhone, phone, True,
+            code = await asyncio.to_thread(self._guard.call, client, client.PairPhone, phone, True,
                                            ClientName.LINUX, ClientType.CHROME)
         except EngineError as exc:
             raise EngineError(f"WhatsApp refused the pairing request: {exc.message}", code="pairing_refused") from None
+        return PairingCode(code=code, expires_at=opened + LOGIN_WINDOW)
+
+    def _login_left(self) -> timedelta:
+        opened = self._socket_since
+        if opened is None:
+            return timedelta(0)
+        return opened + LOGIN_WINDOW - datetime.now(UTC)
+
+    async def _fresh_login(self) -> None:
+        """Close the attempt whose login socket is about to close, and wait for a new one's first QR code."""
+        log.info("session %s: the login socket closes in %.0f s; opening a fresh one for the pairing code",
+                 self.ctx.session, max(0.0, self._login_left().total_seconds()))
+        await self._stop_supervisor()
+        self._attempts = 0
+        self.phase, self._socket_since = "connecting", None
+        self._login_open.clear()
+        self._supervisor = supervisor = self._tasks.spawn(self._supervise(), "connection")
+        await first_of(self._login_open.wait(), supervisor, timeout=self.ctx.settings.connect_timeout)
+        if not self._login_open.is_set():
+            raise EngineError("WhatsApp did not open a new login in time; try again", code="pairing_refused")
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         from waqtor.engines.neonize import outgoing

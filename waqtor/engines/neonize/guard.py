@@ -4,6 +4,10 @@ A Go-backed method on a client whose Go side does not exist (before its connect 
 after `Stop` removed it) aborts the whole process. The guard allows calls on one client while it is
 *live*, from its first sign of life (a QR code, Connected) until the engine closes it; closing waits
 for the calls in flight. neonize's errors come out as EngineError.
+
+No Go function of neonize 0.5.2 locks the maps its clients share, so two calls at once (two sessions of
+one engine worker sending) can end the process with Go's "concurrent map read and map write". Every call
+through any guard of the process, and every `Stop`, takes `GO_CALLS` first: they run one at a time.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any, TypeVar
 from waqtor.errors import EngineError, SessionNotReady
 
 T = TypeVar("T")
+
+GO_CALLS = threading.Lock()
 
 
 class GoGuard:
@@ -46,13 +52,20 @@ class GoGuard:
                 raise SessionNotReady(f"session {self._session!r} is not connected to WhatsApp")
             self._inflight += 1
         try:
-            return fn(*args)
+            with GO_CALLS:
+                return fn(*args)
         except NeonizeError as exc:
             raise EngineError(f"WhatsApp refused: {exc}", code="whatsapp_error") from None
         finally:
             with self._cond:
                 self._inflight -= 1
                 self._cond.notify_all()
+
+    @staticmethod
+    def stop(client: Any) -> None:
+        """neonize's `Stop` of `client` (safe on any client), one Go call at a time (blocking)."""
+        with GO_CALLS:
+            client.stop()
 
     def close(self, drain: float) -> None:
         """Refuse new calls and wait up to `drain` seconds for those in flight (blocking)."""

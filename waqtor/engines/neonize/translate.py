@@ -39,6 +39,10 @@ LID_SERVER = "lid"
 
 Action = Literal["keep", "retry", "wait", "halt"]
 
+# Keep-alives missed in a row (whatsmeow sends one every 20 to 30 s) before the connection is cut and
+# opened again.
+KEEPALIVE_GIVE_UP = 3
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -277,17 +281,23 @@ def connection_verdict(event: Any, now: datetime) -> Verdict | None:
         refused = Disconnected(code="connect_failure", message=f"WhatsApp refused the connection ({reason}){detail}",
                                reconnecting=True, details={"reason": reason})
         return Verdict(refused, "retry")
+    # A dropped connection is closed and opened again by the engine, after its own backoff (capped by
+    # WAQTOR_RECONNECT_MAX), not left to whatsmeow's uncapped 2 s x attempt.
     if name == "Disconnected":
         return Verdict(Disconnected(code="connection_lost", message="the connection to WhatsApp dropped; reconnecting",
-                                    reconnecting=True), "keep")
+                                    reconnecting=True), "retry")
     if name == "KeepAliveTimeout":
-        details = {"errorCount": int(event.ErrorCount), "lastSuccess": int(event.LastSuccess)}
+        count = int(event.ErrorCount)
+        details = {"errorCount": count, "lastSuccess": int(event.LastSuccess)}
+        # The first misses may be a slow network: shown as disconnected, and Ready again when one is
+        # answered; after KEEPALIVE_GIVE_UP in a row the connection is treated as dead.
+        action: Action = "retry" if count >= KEEPALIVE_GIVE_UP else "keep"
         return Verdict(Disconnected(code="keepalive_timeout", message="WhatsApp stopped answering keep-alives",
-                                    reconnecting=True, details=details), "keep")
+                                    reconnecting=True, details=details), action)
     if name == "StreamError":
         closed = Disconnected(code="stream_error", message=f"WhatsApp closed the stream (code {event.Code or '?'})",
                               reconnecting=True, details={"streamCode": event.Code})
-        return Verdict(closed, "keep")
+        return Verdict(closed, "retry")
     if name == "PairStatus" and _enum_name(event, "Status") == "ERROR":
         return Verdict(Disconnected(code="pair_failed", message=f"linking the phone failed: {event.Error or 'unknown'}",
                                     reconnecting=True), "retry")

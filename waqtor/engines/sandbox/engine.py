@@ -28,6 +28,7 @@ from waqtor.engines.base import (
     MessageIn,
     MessageStatus,
     OutgoingMessage,
+    PairingCode,
     QRCode,
     Ready,
     SendResult,
@@ -39,6 +40,8 @@ from waqtor.messaging.mime import detect
 from waqtor.tasks import TaskSet
 
 log = logging.getLogger(__name__)
+
+PAIRING_TTL = timedelta(seconds=160)
 
 Phase = Literal["stopped", "connecting", "qr", "connected", "disconnected"]
 
@@ -53,6 +56,7 @@ class SandboxEngine(Engine):
         self._link: dict[str, Any] | None = None
         self._qr_task: asyncio.Task[None] | None = None
         self._pairing_phone: str | None = None
+        self._pairing_expires = datetime.now(UTC)
         self.phase: Phase = "stopped"
         self.contacts: dict[str, ContactBehaviour] = {}
 
@@ -111,7 +115,7 @@ class SandboxEngine(Engine):
 
     # ---- what the sandbox routes drive ----------------------------------------------------------
 
-    async def pair(self, phone: str) -> str:
+    async def pair(self, phone: str) -> PairingCode:
         """A simulated pairing code for `phone`; the next `scan()` links that phone, as if its owner typed
         the code. Conflict when the sandbox is not waiting for a link."""
         if self.phase != "qr":
@@ -119,7 +123,9 @@ class SandboxEngine(Engine):
                            code="not_waiting_for_link")
         self._pairing_phone = phone
         log.info("session %s (SANDBOX): pairing code requested for a phone ending %s", self.ctx.session, phone[-4:])
-        return translate.pairing_code(self._rng)
+        # As on WhatsApp Web, the code is good while the login it belongs to lasts (160 s there).
+        self._pairing_expires = datetime.now(UTC) + PAIRING_TTL
+        return PairingCode(code=translate.pairing_code(self._rng), expires_at=self._pairing_expires)
 
     async def scan(self, phone: str | None = None, pushname: str | None = None) -> AccountInfo:
         """Link the simulated phone, as if its owner scanned the QR code (or typed the pairing code, when
@@ -128,6 +134,8 @@ class SandboxEngine(Engine):
             raise Conflict(f"session {self.ctx.session!r} is not showing a QR code (it is {self.phase})",
                            code="not_waiting_for_scan")
         self._cancel_qr()
+        if self._pairing_phone is not None and datetime.now(UTC) >= self._pairing_expires:
+            self._pairing_phone = None  # the code expired before it was typed
         phone = phone or self._pairing_phone
         self._pairing_phone = None
         self._link = {

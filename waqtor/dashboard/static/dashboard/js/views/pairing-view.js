@@ -54,6 +54,8 @@ export class PairingView {
       h('p', { class: 'muted' }, `Code for +${shown.phone}:`),
       h('p', { id: 'pair-code', class: 'pair-code' }, shown.code),
       h('p', { class: 'hint' }, shown.message),
+      shown.expiresAt ? h('p', { id: 'pair-expires', class: 'hint' },
+        `Type it before ${new Date(shown.expiresAt).toLocaleTimeString()}; after that, ask for a new code.`) : null,
     ] : null);
   }
 
