@@ -135,7 +135,7 @@ class NeonizeEngine(Engine):
         if parts.password is None:
             return dict(config)
         host = parts.netloc.rpartition("@")[2]
-        return {**config, "proxy": parts._replace(netloc=f"{parts.username}:***@{host}").geturl()}
+        return {**config, "proxy": parts._replace(netloc=f"{parts.username}:********@{host}").geturl()}
 
     def __init__(self, ctx: EngineContext) -> None:
         super().__init__(ctx)

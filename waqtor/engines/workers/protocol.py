@@ -73,14 +73,18 @@ class Failure:
         return cls("", f"{type(exc).__name__}: {exc}")
 
     def error(self) -> errors.WaqtorError:
-        """The error to raise on this side. Classes whose constructor takes more than a message (a
-        missing session, a rate limit) come back as the closest plain class with the same code."""
+        """The error to raise on this side. A class whose constructor takes more than a message (a missing
+        session, a rate limit) comes back as its nearest parent that does not, with the same code."""
         kind = getattr(errors, self.kind, None) if self.kind else None
         if isinstance(kind, type) and issubclass(kind, errors.WaqtorError):
-            try:
-                return kind(self.message, code=self.code)
-            except TypeError:
-                pass
+            for cls in kind.__mro__:
+                if not (isinstance(cls, type) and issubclass(cls, errors.WaqtorError)):
+                    break
+                try:
+                    error: errors.WaqtorError = cls(self.message, code=self.code)
+                except TypeError:
+                    continue
+                return error
         return errors.EngineError(self.message, code=self.code or "engine_error")
 
 
