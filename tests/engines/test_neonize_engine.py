@@ -431,3 +431,27 @@ async def test_a_supervisor_that_dies_reports_the_engine_crashed(tmp_path: Path)
         await rig.engine.stop()
     assert len(rig.of(Crashed)) == 1
     assert rig.of(Crashed)[0].reason == "connection failed: RuntimeError: the link store is broken"
+
+
+@pytest.mark.parametrize("config", [
+    {"proxy": "ftp://10.0.0.5:21"},
+    {"proxy": "socks5://10.0.0.5"},
+    {"proxy": "http://:8080"},
+    {"proxy": 8080},
+    {"proxy": "socks5://10.0.0.5:99999"},
+    {"proxy": "socks5://10.0.0.5:1080", "timeout": 5},
+])
+def test_a_wrong_proxy_setting_is_refused_with_a_stable_code(config: dict[str, Any]) -> None:
+    from waqtor.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as caught:
+        NeonizeEngine.validate_config(config)
+    assert caught.value.code == "invalid_engine_config"
+
+
+def test_a_proxy_is_kept_and_shown_without_its_password() -> None:
+    config = NeonizeEngine.validate_config({"proxy": "socks5://shop:s3cret@10.0.0.5:1080"})
+    assert config == {"proxy": "socks5://shop:s3cret@10.0.0.5:1080"}
+    assert NeonizeEngine.public_config(config) == {"proxy": "socks5://shop:********@10.0.0.5:1080"}
+    assert NeonizeEngine.validate_config({}) == {}
+    assert NeonizeEngine.public_config({"proxy": "http://10.0.0.5:3128"}) == {"proxy": "http://10.0.0.5:3128"}
