@@ -456,24 +456,19 @@ async def message_status(gw: Harness, message_id: int) -> dict[str, Any]:
 
 @pytest.mark.parametrize("code", [4, 80007, 130429, 131056])
 async def test_meta_s_rate_limit_pauses_the_queue_and_the_message_is_sent_after(
-    cloud: Harness, meta: Meta, code: int
+    cloud: Harness, meta: Meta, code: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     meta.refusals = [graph_error(429, code, {"Retry-After": "0"}), graph_error(400, code)]
-    import waqtor.messaging.service as service
+    monkeypatch.setattr("waqtor.messaging.service.THROTTLE_FIRST", 0.01)  # the second refusal has no hint
+    response = await cloud.client.post("/api/messages/send", json={"to": "+4915199999999", "text": "Hi"})
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert (data["status"], data["error"]) == ("queued", None), "back in the queue, not failed"
 
-    service.THROTTLE_FIRST = 0.01  # no hint on the second refusal: the backoff (restored below)
-    try:
-        response = await cloud.client.post("/api/messages/send", json={"to": "+4915199999999", "text": "Hi"})
-        assert response.status_code == 200
-        data = response.json()["data"]
-        assert (data["status"], data["error"]) == ("queued", None), "back in the queue, not failed"
+    async def sent() -> bool:
+        return (await message_status(cloud, data["id"]))["status"] == "sent"
 
-        async def sent() -> bool:
-            return (await message_status(cloud, data["id"]))["status"] == "sent"
-
-        await eventually(sent, what="sent after the backoff")
-    finally:
-        service.THROTTLE_FIRST = 2.0
+    await eventually(sent, what="sent after the backoff")
     assert len(message_sends(meta)) == 3
     state = await cloud.state()
     assert (state["status"], state["ready"], state["lastError"]) == ("connected", True, None)
