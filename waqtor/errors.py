@@ -13,7 +13,11 @@
     ├── PayloadTooLarge              payload_too_large     413   close 1009 (media over its size limit:
     │                                                            media_too_large)
     ├── UnsupportedMediaType         unsupported_media_type 415  error frame (content not of the kind asked for)
+    ├── NotSupportedByEngine         not_supported_by_engine 422 error frame (the session's engine cannot do
+    │                                                            this: a message template on neonize, say)
     ├── RateLimited                  rate_limited          429   error frame (also send_queue_full)
+    │   └── ThrottledByWhatsApp      rate_limited_by_whatsapp 429 error frame (Meta's own rate limit; the
+    │                                                            send queue backs off and retries first)
     ├── EngineError                  engine_error          502   error frame (the engine or WhatsApp refused or
     │                                                            failed)
     ├── Unavailable                  unavailable           503   error frame (a shared service or the session's
@@ -115,10 +119,28 @@ class UnsupportedMediaType(WaqtorError):
     pass
 
 
+class NotSupportedByEngine(WaqtorError):
+    """The session's engine cannot do what was asked (`what`, e.g. "send message templates (Cloud API
+    only)"), whatever the session's state: a feature one engine offers and another cannot."""
+
+    def __init__(self, engine: str, what: str) -> None:
+        super().__init__(f"the {engine} engine cannot {what}", details={"engine": engine})
+        self.engine = engine
+
+
 class RateLimited(WaqtorError):
     def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+
+
+class ThrottledByWhatsApp(RateLimited):
+    """WhatsApp (Meta's Graph API) refused a send for its own rate limit; `hint` is the pause it asked
+    for (Retry-After), when it gave one. The send queue pauses and tries the message again."""
+
+    def __init__(self, message: str, *, hint: float | None = None) -> None:
+        super().__init__(message, retry_after=hint if hint is not None else 1.0)
+        self.hint = hint
 
 
 class EngineError(WaqtorError):
@@ -153,7 +175,9 @@ WIRE: dict[type[WaqtorError], Wire] = {
     IllegalTransition: Wire("illegal_transition", 409, FRAME),
     PayloadTooLarge: Wire("payload_too_large", 413, Close.TOO_BIG),
     UnsupportedMediaType: Wire("unsupported_media_type", 415, FRAME),
+    NotSupportedByEngine: Wire("not_supported_by_engine", 422, FRAME),
     RateLimited: Wire("rate_limited", 429, FRAME),
+    ThrottledByWhatsApp: Wire("rate_limited_by_whatsapp", 429, FRAME),
     EngineError: Wire("engine_error", 502, FRAME),
     Unavailable: Wire("unavailable", 503, FRAME),
     InsufficientStorage: Wire("insufficient_storage", 507, FRAME),

@@ -34,6 +34,8 @@ class Meta:
     token_ok: bool = True
     requests: list[httpx.Request] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)  # media id -> the file Meta keeps
+    refusals: list[httpx.Response] = field(default_factory=list)  # answers to the next message sends
+    refuse_all: httpx.Response | None = None  # the answer to every message send
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -46,6 +48,10 @@ class Meta:
                                              "display_phone_number": "+1 555-010-0199", "quality_rating": "GREEN",
                                              "platform_type": "CLOUD_API"})
         if request.method == "POST" and request.url.path.endswith(f"/{PHONE_ID}/messages"):
+            if self.refuse_all is not None:
+                return self.refuse_all
+            if self.refusals:
+                return self.refusals.pop(0)
             to = json.loads(request.content)["to"]
             return httpx.Response(200, json={"messaging_product": "whatsapp",
                                              "contacts": [{"input": to, "wa_id": to}],
@@ -305,3 +311,233 @@ async def test_a_cloud_session_shows_its_settings_with_secrets_masked(
 async def test_other_engines_have_no_webhook(gw: Harness) -> None:
     response = await gw.client.get("/webhooks/cloud/default", params={"hub.mode": "subscribe"})
     assert response.status_code == 404
+
+
+# ---- whole deliveries, redeliveries and duplicates --------------------------------------------------------
+
+
+def inbound(wa_id: str, text: str, sender: str = "4915199999999") -> dict[str, Any]:
+    return {"from": sender, "id": wa_id, "timestamp": "1761650000", "type": "text", "text": {"body": text}}
+
+
+def change(messages: list[dict[str, Any]] = (), statuses: list[dict[str, Any]] = (),  # type: ignore[assignment]  # tuples as immutable defaults
+           contacts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    value: dict[str, Any] = {"messaging_product": "whatsapp",
+                             "metadata": {"display_phone_number": "15550100199", "phone_number_id": PHONE_ID},
+                             "contacts": contacts if contacts is not None else [CONTACT]}
+    if messages:
+        value["messages"] = list(messages)
+    if statuses:
+        value["statuses"] = list(statuses)
+    return {"field": "messages", "value": value}
+
+
+def delivery(*entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": changes} for changes in entries]}
+
+
+async def logged_in(gw: Harness) -> dict[str, dict[str, Any]]:
+    answer = (await gw.client.get("/api/messages", params={"direction": "in"})).json()["data"]["messages"]
+    return {message["waId"]: message for message in answer}
+
+
+async def post(gw: Harness, body: dict[str, Any]) -> httpx.Response:
+    raw, headers = signed(body)
+    return await gw.client.post("/webhooks/cloud/default", content=raw, headers=headers)
+
+
+async def test_every_entry_change_message_and_status_of_a_delivery_is_processed(cloud: Harness) -> None:
+    sent = await cloud.client.post("/api/messages/send", json={"to": "+4915199999999", "text": "Fresh bread!"})
+    assert sent.status_code == 200 and sent.json()["data"]["status"] == "sent"
+    other = {"profile": {"name": "Bo"}, "wa_id": "4915188888888", "user_id": "US.2"}
+    body = delivery(
+        [change([inbound("wamid.A", "first"), inbound("wamid.B", "second", "4915188888888")],
+                contacts=[CONTACT, other]),
+         change(statuses=[{"id": "wamid.HBgLMTU1NTAxMDAxOTkVAgARGBI", "status": "delivered",
+                           "timestamp": "1761650100", "recipient_id": "4915199999999"}])],
+        [change([inbound("wamid.C", "from the second entry")])],
+    )
+    response = await post(cloud, body)
+    assert (response.status_code, response.text) == (200, "ok")
+
+    got = await logged_in(cloud)
+    assert {k: v["body"] for k, v in got.items()} == {"wamid.A": "first", "wamid.B": "second",
+                                                      "wamid.C": "from the second entry"}
+    assert (got["wamid.B"]["from"], got["wamid.B"]["pushName"]) == ("4915188888888@s.whatsapp.net", "Bo")
+    message = (await cloud.client.get(f"/api/messages/{sent.json()['data']['id']}")).json()["data"]
+    assert message["status"] == "delivered"
+    assert (await cloud.state())["stats"]["messagesReceived"] == 3
+
+
+async def test_a_redelivered_delivery_is_not_logged_or_published_twice(cloud: Harness) -> None:
+    sent = await cloud.client.post("/api/messages/send", json={"to": "+4915199999999", "text": "Fresh bread!"})
+    subscription = cloud.gateway.bus.subscribe()
+    body = delivery([change([inbound("wamid.D", "hello")]),
+                     change(statuses=[{"id": "wamid.HBgLMTU1NTAxMDAxOTkVAgARGBI", "status": "read",
+                                       "timestamp": "1761650100", "recipient_id": "4915199999999"}])])
+    for _ in range(2):
+        assert (await post(cloud, body)).status_code == 200
+    # A fresh engine (a restart) no longer remembers the ids: the message log still drops the repeats.
+    assert (await cloud.client.post("/api/sessions/default/restart")).status_code == 200
+    await eventually(lambda: cloud.gateway.sessions.get("default").monitor.state.ready, what="reconnected")
+    assert (await post(cloud, body)).status_code == 200
+    assert (await post(cloud, TEXT)).status_code == 200  # a new message after them, to know when all are in
+
+    seen: list[Any] = []
+    while not any(e.type == events.MESSAGE and e.data["waId"] == "wamid.IN0001" for e in seen):
+        seen.append(await subscription.get())
+    inbound_events = [e for e in seen if e.type == events.MESSAGE and e.data["direction"] == "in"]
+    assert [e.data["waId"] for e in inbound_events] == ["wamid.D", "wamid.IN0001"]
+    acks = [e for e in seen if e.type == events.MESSAGE_ACK and e.data["status"] == "read"]
+    assert len(acks) == 1 and acks[0].data["id"] == sent.json()["data"]["id"]
+    assert (await cloud.state())["stats"]["messagesReceived"] == 2
+
+
+async def test_a_delivery_that_fails_is_refused_and_its_redelivery_processed_once(
+    cloud: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages = cloud.gateway.messages
+    receive = messages.receive
+    failures = []
+
+    async def failing_once(session: str, event: Any) -> Any:
+        if event.id == "wamid.F2" and not failures:
+            failures.append(event.id)
+            raise RuntimeError("the message service failed")
+        return await receive(session, event)
+
+    monkeypatch.setattr(messages, "receive", failing_once)
+    body = delivery([change([inbound("wamid.F1", "one"), inbound("wamid.F2", "two"), inbound("wamid.F3", "three")])])
+    refused = await post(cloud, body)
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "webhook_handling_failed"
+    assert set(await logged_in(cloud)) == {"wamid.F1", "wamid.F3"}, "the others were handled meanwhile"
+
+    again = await post(cloud, body)  # Meta delivers it again, whole
+    assert (again.status_code, again.text) == (200, "ok")
+    got = await logged_in(cloud)
+    assert sorted(got) == ["wamid.F1", "wamid.F2", "wamid.F3"]
+    assert (await cloud.state())["stats"]["messagesReceived"] == 3
+
+
+@pytest.mark.parametrize(("body", "what"), [
+    (b"{not json", "not JSON"),
+    (b'{"object": "whatsapp_business_account", "entry": "x"}', "`entry` list"),
+    (b'{"entry": [{"changes": [{"field": "messages", "value": []}]}]}', "entry[0].changes[0]"),
+    (b'{"entry": [{"changes": [{"field": "messages", "value": {"messages": [1]}}]}]}', "value.messages"),
+])
+async def test_a_signed_body_of_the_wrong_shape_is_400_and_nothing_is_processed(
+    cloud: Harness, body: bytes, what: str
+) -> None:
+    signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    response = await cloud.client.post("/webhooks/cloud/default", content=body,
+                                       headers={"X-Hub-Signature-256": signature})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_webhook_body"
+    assert what in response.json()["error"]["message"]
+
+
+# ---- Meta's refusals of a send ----------------------------------------------------------------------------
+
+
+def graph_error(status: int, code: int, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, headers=headers, json={"error": {"message": f"refused with {code}", "type": "x",
+                                                                   "code": code, "fbtrace_id": "AbC"}})
+
+
+def message_sends(meta: Meta) -> list[httpx.Request]:
+    return [r for r in meta.requests if r.method == "POST" and r.url.path.endswith("/messages")]
+
+
+async def message_status(gw: Harness, message_id: int) -> dict[str, Any]:
+    return (await gw.client.get(f"/api/messages/{message_id}")).json()["data"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("code", [4, 80007, 130429, 131056])
+async def test_meta_s_rate_limit_pauses_the_queue_and_the_message_is_sent_after(
+    cloud: Harness, meta: Meta, code: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meta.refusals = [graph_error(429, code, {"Retry-After": "0"}), graph_error(400, code)]
+    monkeypatch.setattr("waqtor.messaging.service.THROTTLE_FIRST", 0.01)  # the second refusal has no hint
+    response = await cloud.client.post("/api/messages/send", json={"to": "+4915199999999", "text": "Hi"})
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert (data["status"], data["error"]) == ("queued", None), "back in the queue, not failed"
+
+    async def sent() -> bool:
+        return (await message_status(cloud, data["id"]))["status"] == "sent"
+
+    await eventually(sent, what="sent after the backoff")
+    assert len(message_sends(meta)) == 3
+    state = await cloud.state()
+    assert (state["status"], state["ready"], state["lastError"]) == ("connected", True, None)
+
+
+async def test_a_message_meta_keeps_rate_limiting_fails_once_the_retries_are_spent(cloud: Harness, meta: Meta) -> None:
+    from waqtor.messaging.service import THROTTLE_ATTEMPTS
+
+    meta.refuse_all = graph_error(429, 130429, {"Retry-After": "0"})
+    response = await cloud.client.post("/api/messages/send", json={"to": "+4915199999999", "text": "Hi"})
+    message_id = response.json()["data"]["id"]
+
+    async def failed() -> bool:
+        return (await message_status(cloud, message_id))["status"] == "failed"
+
+    await eventually(failed, what="failed after the retries")
+    error = (await message_status(cloud, message_id))["error"]
+    assert error.startswith("rate_limited_by_whatsapp: ") and f"refused {THROTTLE_ATTEMPTS} times" in error
+    assert len(message_sends(meta)) == THROTTLE_ATTEMPTS
+    assert (await cloud.state())["ready"] is True, "a rate limit does not stop the session"
+
+
+async def test_a_token_refused_on_a_send_stops_the_session_with_the_last_error(cloud: Harness, meta: Meta) -> None:
+    meta.refusals = [graph_error(401, 190)]
+    response = await cloud.client.post("/api/messages/send", json={"to": "+4915199999999", "text": "Hi"})
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "token_refused"
+    state = await cloud.state()
+    assert (state["ready"], state["lastError"]["code"]) == (False, "token_refused")
+    message = (await cloud.client.get("/api/messages", params={"direction": "out"})).json()["data"]["messages"][0]
+    assert message["status"] == "failed" and message["error"].startswith("token_refused: ")
+
+
+async def test_another_refusal_fails_only_that_message(cloud: Harness, meta: Meta) -> None:
+    meta.refusals = [graph_error(400, 131026)]
+    refused = await cloud.client.post("/api/messages/send", json={"to": "+4915199999999", "text": "Hi"})
+    assert refused.status_code == 502
+    assert refused.json()["error"]["code"] == "whatsapp_error"
+    assert refused.json()["error"]["details"]["status"] == "failed"
+    assert (await cloud.state())["ready"] is True
+    after = await cloud.client.post("/api/messages/send", json={"to": "+4915199999999", "text": "Hi again"})
+    assert after.json()["data"]["status"] == "sent"
+
+
+# ---- message templates ------------------------------------------------------------------------------------
+
+
+async def test_a_template_is_sent_through_the_cloud_api(cloud: Harness, meta: Meta) -> None:
+    components = [
+        {"type": "header", "parameters": [{"type": "image", "image": {"link": "https://example.com/bread.png"}}]},
+        {"type": "body", "parameters": [{"type": "text", "text": "Ana"}, {"type": "text", "text": "#1042"}]},
+        {"type": "button", "sub_type": "quick_reply", "index": 0, "parameters": [{"type": "payload",
+                                                                                "payload": "STOP"}]},
+    ]
+    response = await cloud.client.post("/api/messages/send-template", json={
+        "to": "+49 151 99999999", "name": "order_ready", "language": "en_US", "components": components})
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert (data["type"], data["status"], data["waId"]) == ("template", "sent", "wamid.HBgLMTU1NTAxMDAxOTkVAgARGBI")
+    assert data["body"] == "order_ready (en_US): Ana, #1042"
+    (request,) = message_sends(meta)
+    sent = json.loads(request.content)
+    assert (sent["to"], sent["type"]) == ("4915199999999", "template")
+    assert sent["template"] == {"name": "order_ready", "language": {"code": "en_US"}, "components": components}
+
+
+async def test_a_template_without_components_sends_none(cloud: Harness, meta: Meta) -> None:
+    response = await cloud.client.post("/api/messages/send-template", json={
+        "to": "+4915199999999", "name": "hello_world", "language": "xx_YY"})
+    assert response.status_code == 200, response.text
+    (request,) = message_sends(meta)
+    assert json.loads(request.content)["template"] == {"name": "hello_world", "language": {"code": "xx_YY"}}

@@ -63,3 +63,20 @@ async def test_closing_returns_the_logged_sends_still_waiting() -> None:
     first.fill(11)  # type: ignore[union-attr]
     second.cancel()  # type: ignore[union-attr]
     assert await sq.close() == [11]
+
+
+async def test_a_pause_holds_new_sends_in_the_queue_and_a_retry_goes_first() -> None:
+    delivered: list[tuple[str, int]] = []
+    sq = queues("", 10, delivered)  # no send rate: the queue still exists for WhatsApp's own limit
+    queue = sq.get("default")
+    assert await queue.admit() is None
+    queue.pause(0.05)
+    assert queue.paused_for() > 0
+    ticket = await queue.admit()
+    assert ticket is not None, "while paused a send waits in the queue"
+    ticket.fill(8)
+    queue.retry(7)  # refused by WhatsApp's limit: back first in line
+    await eventually(lambda: len(delivered) == 2, what="both sent after the pause")
+    assert delivered == [("default", 7), ("default", 8)]
+    assert queue.paused_for() == 0
+    assert await sq.close() == []

@@ -82,6 +82,45 @@ class SendContactIn(_Send):
         return self
 
 
+class TemplateParameter(BaseModel):
+    """One parameter of a template component, in Meta's shape: its `type` and the field of that name
+    (`{"type": "text", "text": "Ana"}`, `{"type": "currency", "currency": {...}}`, …); passed to Meta as is."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["text", "currency", "date_time", "image", "video", "document", "location", "payload",
+                  "coupon_code", "action"]
+    parameter_name: str | None = Field(None, min_length=1, max_length=512,
+                                       description="For a template with named parameters.")
+
+
+class TemplateComponent(BaseModel):
+    """A part of the template to fill: its header, body or one button (`sub_type` and `index` say which)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["header", "body", "button"]
+    sub_type: Literal["quick_reply", "url", "copy_code", "flow", "catalog", "mpm", "voice_call"] | None = Field(
+        None, description="A button's kind; required for a button.")
+    index: int | None = Field(None, ge=0, le=9, description="A button's position (0 first); required for a button.")
+    parameters: list[TemplateParameter] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _button_named(self) -> TemplateComponent:
+        if self.type == "button" and (self.sub_type is None or self.index is None):
+            raise ValueError("a button component needs `sub_type` and `index`")
+        if self.type != "button" and (self.sub_type is not None or self.index is not None):
+            raise ValueError("only a button component has `sub_type` and `index`")
+        return self
+
+
+class SendTemplateIn(_Send):
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$",
+                      description="The template's name as approved in WhatsApp Manager (lowercase, digits, _).")
+    language: str = Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$",
+                          description="The template's language code: `en`, `en_US`, `pt_BR`…")
+    components: list[TemplateComponent] | None = Field(
+        None, max_length=20, description="The values to fill in, in Meta's shape; none for a template without.")
+
+
 # ---- answers --------------------------------------------------------------------------------------
 
 

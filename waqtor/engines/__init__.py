@@ -6,7 +6,7 @@ import importlib
 
 from waqtor.config import ENGINE_NAMES
 from waqtor.engines.base import Engine
-from waqtor.errors import ConfigError
+from waqtor.errors import ConfigError, NotSupportedByEngine
 
 _ENGINES: dict[str, str] = {
     "neonize": "waqtor.engines.neonize.remote:NeonizeRemote",
@@ -14,6 +14,21 @@ _ENGINES: dict[str, str] = {
     "sandbox": "waqtor.engines.sandbox.engine:SandboxEngine",
 }
 assert tuple(_ENGINES) == ENGINE_NAMES, "every engine the settings accept has an adapter, and no other"
+
+TEMPLATES = "templates"  # sending WhatsApp message templates
+# What an engine cannot do, by feature, with how the refusal says it. Read without importing the engine,
+# so a request is refused before anything else is checked, whatever the session's state.
+_CANNOT: dict[str, dict[str, str]] = {
+    "neonize": {TEMPLATES: "send message templates (Cloud API only)"},
+}
+
+
+def require_feature(engine: str, feature: str) -> None:
+    """NotSupportedByEngine (422 `not_supported_by_engine`, naming the engine) when `engine` cannot offer
+    `feature`."""
+    what = _CANNOT.get(engine, {}).get(feature)
+    if what is not None:
+        raise NotSupportedByEngine(engine, what)
 
 
 def engine_class(name: str) -> type[Engine]:

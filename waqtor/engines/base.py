@@ -165,16 +165,26 @@ class ContactCard:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplateSpec:
+    """A WhatsApp message template approved in Meta's WhatsApp Manager: its `name`, `language` code
+    (`en_US`) and `components` in Meta's shape (`{"type": "body", "parameters": [...]}` …)."""
+
+    name: str
+    language: str
+    components: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     """A message to send.
 
     - `to`: a normalised JID, `<digits>@s.whatsapp.net` for a person or `<id>@g.us` for a group.
-    - `type`: `text`, `location`, `contact`, or one of MEDIA_TYPES (`voice` is an audio shown as a
-      voice note).
+    - `type`: `text`, `location`, `contact`, `template`, or one of MEDIA_TYPES (`voice` is an audio
+      shown as a voice note).
     - `text`: the body of a `text` message, or the caption of an image, video or document.
     - `reply_to`: the WhatsApp id of a message in the same chat to quote (optional).
     - Exactly the part its type needs is set: `media` (a stored file; `media_bytes(media)` reads it,
-      engines never fetch URLs themselves) for media types, `location`, or `contact`.
+      engines never fetch URLs themselves) for media types, `location`, `contact`, or `template`.
     """
 
     to: str
@@ -184,6 +194,7 @@ class OutgoingMessage:
     media: OutgoingMedia | None = None
     location: Location | None = None
     contact: ContactCard | None = None
+    template: TemplateSpec | None = None
 
 
 def media_bytes(media: OutgoingMedia) -> bytes:
@@ -243,6 +254,10 @@ class Engine(ABC):
     name: ClassVar[str]
     # Said by the QR routes instead of the usual "no QR" message, for engines that never show one.
     qr_note: ClassVar[str | None] = None
+    # True when the vendor delivers again what the engine did not acknowledge (Meta's webhook): a failure
+    # to handle a MessageIn or MessageStatus is then raised from `ctx.emit`, so the engine can refuse the
+    # delivery; otherwise it is logged and the event dropped.
+    redelivers: ClassVar[bool] = False
 
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from waqtor.engines.base import ContactCard, Location
+from waqtor.engines.base import ContactCard, Location, TemplateSpec
 from waqtor.messaging.phones import Recipient
 from waqtor.storage.records import MediaRecord
 
@@ -24,6 +24,7 @@ class Draft:
     location: Location | None = None
     contact: ContactCard | None = None
     reply_to: str | None = None
+    template: TemplateSpec | None = None
 
 
 def draft_to_json(draft: Draft) -> dict[str, Any]:
@@ -37,12 +38,22 @@ def draft_to_json(draft: Draft) -> dict[str, Any]:
         "contact": ({"displayName": draft.contact.display_name, "vcard": draft.contact.vcard}
                     if draft.contact is not None else None),
         "replyTo": draft.reply_to,
+        "template": template_json(draft.template) if draft.template is not None else None,
     }
+
+
+def template_json(template: TemplateSpec) -> dict[str, Any]:
+    """A template as JSON: carried to another instance, and kept as a logged message's content."""
+    return {"name": template.name, "language": template.language, "components": list(template.components)}
+
+
+def template_from_json(data: dict[str, Any]) -> TemplateSpec:
+    return TemplateSpec(str(data["name"]), str(data["language"]), tuple(data.get("components") or ()))
 
 
 async def draft_from_json(data: dict[str, Any], media: Callable[[str], Awaitable[MediaRecord]]) -> Draft:
     """The draft `draft_to_json` wrote; `media(id)` finds its stored file (NotFound when it is gone)."""
-    location, contact = data.get("location"), data.get("contact")
+    location, contact, template = data.get("location"), data.get("contact"), data.get("template")
     return Draft(
         to=Recipient(jid=str(data["to"]["jid"]), phone=data["to"].get("phone")),
         type=str(data["type"]),
@@ -51,4 +62,5 @@ async def draft_from_json(data: dict[str, Any], media: Callable[[str], Awaitable
         location=Location(**location) if location else None,
         contact=ContactCard(contact["displayName"], contact["vcard"]) if contact else None,
         reply_to=data.get("replyTo"),
+        template=template_from_json(template) if template else None,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass
 
-from waqtor.engines.base import Location
+from waqtor.engines.base import Location, TemplateSpec
 from waqtor.messaging.mime import Kind
 
 
@@ -54,7 +54,8 @@ MediaSource = MediaFromUrl | MediaUpload | StoredMedia
 class SendRequest:
     """One message to send on `session` to `to` (a phone number in any format, or a chat id). `text` is
     the text, or the caption of a file; with `variables` it is a template filled for the recipient.
-    At most one of `location`, `contact` and `media`; none of them is a text message."""
+    At most one of `location`, `contact`, `media` and `template` (a WhatsApp message template, which
+    only some engines can send); none of them is a text message."""
 
     session: str
     to: str
@@ -64,3 +65,4 @@ class SendRequest:
     location: Location | None = None
     contact: ContactRequest | None = None
     media: MediaFromUrl | MediaUpload | None = None  # a message's file is new: never one stored already
+    template: TemplateSpec | None = None

@@ -6,12 +6,17 @@ worker sends it when the window has room. The queue holds at most `WAQTOR_SEND_Q
 overflow policy is *refuse* — a send that finds it full is refused with 429 `send_queue_full` and a
 Retry-After, and nothing is logged for it. While a queue is not empty every new send joins its end,
 so the order of acceptance is the order of sending.
+
+WhatsApp's own rate limit (Meta's, on the Cloud API) pauses a session's queue (`pause`): until the pause
+ends every new send joins the queue, and the worker sends nothing; the refused message goes back to the
+front of the queue (`retry`). This works with or without `WAQTOR_SEND_RATE`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -58,16 +63,43 @@ class SessionQueue:
         self._tasks = tasks
         self.waiting: deque[Ticket] = deque()
         self._worker: asyncio.Task[None] | None = None
+        self._paused_until = 0.0  # time.monotonic() until which nothing is sent (WhatsApp's rate limit)
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing for `seconds` (a longer pause already set stays)."""
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def paused_for(self) -> float:
+        """Seconds left of the pause; 0 when there is none."""
+        return max(0.0, self._paused_until - time.monotonic())
+
+    async def wait_pause(self) -> None:
+        """Return once the pause (which may grow meanwhile) is over."""
+        # Not a busy wait: it sleeps exactly until the pause ends, then looks whether it grew meanwhile.
+        while (left := self.paused_for()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(left)
+
+    def retry(self, message_id: int) -> None:
+        """Send the logged message `message_id` again, first in line, once the pause is over."""
+        ticket = Ticket()
+        ticket.fill(message_id)
+        self.waiting.appendleft(ticket)
+        self._start_worker()
+
+    def _start_worker(self) -> None:
+        if self._worker is None:
+            self._worker = self._tasks.spawn(self._drain(), f"send-queue[{self.session}]")
 
     async def admit(self) -> Ticket | None:
         """None: send now (a slot of the window is taken). A Ticket: the send waits in the queue; fill
         it with the message id once logged. RateLimited(code="send_queue_full") when the queue is full."""
-        if self._window is None:
-            return None
-        if not self.waiting and (await self._window.hit(self.session)).allowed:
+        if not self.waiting and not self.paused_for() and (
+                self._window is None or (await self._window.hit(self.session)).allowed):
             return None
         if len(self.waiting) >= self._size:
-            retry = (await self._window.peek(self.session)).retry_after()
+            retry = self.paused_for()
+            if self._window is not None:
+                retry = max(retry, (await self._window.peek(self.session)).retry_after())
             raise RateLimited(
                 f"the send queue of session {self.session!r} is full ({self._size} messages wait for the "
                 f"send rate); try again later",
@@ -76,13 +108,13 @@ class SessionQueue:
             )
         ticket = Ticket()
         self.waiting.append(ticket)
-        if self._worker is None:
-            self._worker = self._tasks.spawn(self._drain(), f"send-queue[{self.session}]")
+        self._start_worker()
         return ticket
 
     async def acquire(self) -> None:
         """Wait for a slot of the window and take it, without joining the queue (campaigns, which
         send one message at a time per session, wait here instead of filling the queue)."""
+        await self.wait_pause()
         if self._window is None:
             return
         # Not a busy wait: the window says when its next slot frees, and may be shared with other instances.
@@ -90,14 +122,13 @@ class SessionQueue:
             await asyncio.sleep(max(0.005, decision.retry_after()))
 
     async def _drain(self) -> None:
-        assert self._window is not None
         try:
             while self.waiting:
                 ticket = self.waiting[0]
                 await ticket.ready()
                 if not ticket.cancelled:
                     await self._slot()
-                self.waiting.popleft()
+                self.waiting.remove(ticket)  # a retry may have gone before it meanwhile
                 if ticket.cancelled or ticket.message_id is None:
                     continue
                 try:
@@ -108,9 +139,12 @@ class SessionQueue:
             self._worker = None
 
     async def _slot(self) -> None:
-        """Wait until the window gives a slot; while its store cannot be reached, try again each second."""
-        assert self._window is not None
+        """Wait until the pause is over and the window gives a slot; while its store cannot be reached, try
+        again each second."""
         while True:
+            await self.wait_pause()
+            if self._window is None:
+                return
             try:
                 decision = await self._window.hit(self.session)
             except Unavailable as exc:

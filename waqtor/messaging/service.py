@@ -7,7 +7,11 @@ draft)`: the session must be ready (else 409 `session_not_ready` at once);
 the message takes a slot of the session's send rate or a place in its queue (`sendqueue`), is logged
 as `queued` and published as a `message` event (direction `out`), then handed to the engine, at once
 or when its turn comes. When the engine accepts it, it is `sent` (a `message_ack`) and counted in
-the session's `messagesSent`. A refusal marks it `failed` with the error.
+the session's `messagesSent`. A refusal marks it `failed` with the error, except WhatsApp's own rate
+limit (`ThrottledByWhatsApp`): the session's queue then pauses (for the pause WhatsApp asked for, else
+a doubling backoff) and the message goes back to the front of the queue, still `queued`; it fails with
+`rate_limited_by_whatsapp` only after THROTTLE_ATTEMPTS refusals. A template (`SendRequest.template`)
+is refused first, whatever the session's state, when the session's engine cannot send one.
 
 Campaigns — `send_for_campaign(...)` waits for a slot of the session's send rate (never the queue),
 logs the message `queued` with its campaign and recipient, and hands it to the engine; it returns
@@ -42,6 +46,7 @@ from waqtor import events
 from waqtor.bus import Bus
 from waqtor.clock import Clock
 from waqtor.config import Settings
+from waqtor.engines import TEMPLATES, require_feature
 from waqtor.engines.base import (
     ContactCard,
     Location,
@@ -49,20 +54,22 @@ from waqtor.engines.base import (
     MessageStatus,
     OutgoingMedia,
     OutgoingMessage,
+    SendResult,
 )
-from waqtor.errors import EngineError, InvalidInput, NotFound, SessionNotReady, WaqtorError
+from waqtor.errors import EngineError, InvalidInput, NotFound, SessionNotReady, ThrottledByWhatsApp, WaqtorError
 from waqtor.messaging import phones, vcard
 from waqtor.messaging import status as st
 from waqtor.messaging.backlog import Backlog
 from waqtor.messaging.counts import SentCounter
 from waqtor.messaging.download import fetch, http_client
-from waqtor.messaging.draft import Draft, draft_from_json, draft_to_json
+from waqtor.messaging.draft import Draft, draft_from_json, draft_to_json, template_from_json, template_json
 from waqtor.messaging.media import MediaStore, chunks_of
 from waqtor.messaging.phones import Recipient
 from waqtor.messaging.request import ContactRequest, MediaSource, MediaUpload, SendRequest, StoredMedia
 from waqtor.messaging.sendqueue import SendQueues
 from waqtor.messaging.templates import builtin_values, render
 from waqtor.messaging.views import ack_view, message_view
+from waqtor.messaging.whatsapp_templates import summary
 from waqtor.rate_window import RateWindow, parse_rate
 from waqtor.sessions.manager import SessionManager
 from waqtor.sessions.session import Session
@@ -78,6 +85,11 @@ INTERRUPTED = "interrupted: the gateway stopped before this message was handed t
 ORPHAN_ACKS = 1_000  # acknowledgements kept for messages whose WhatsApp id is not logged yet
 RECENT_SENT = 5_000  # messages sent by this instance kept by WhatsApp id, so their acks skip a look-up
 MAX_ID = 128
+# WhatsApp's rate limit: a refused message is tried this many times in all, pausing its session's queue
+# for the pause WhatsApp asks for, else THROTTLE_FIRST seconds doubling each time, at most THROTTLE_MAX.
+THROTTLE_ATTEMPTS = 6
+THROTTLE_FIRST = 2.0
+THROTTLE_MAX = 300.0
 
 # Hears (message as it now stands, its previous status) after each acknowledged status change.
 StatusListener = Callable[[MessageRecord, str], Awaitable[None]]
@@ -116,6 +128,7 @@ class MessageService:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks = TaskSet("messages")
         self._listeners: list[StatusListener] = []
+        self._throttled: OrderedDict[int, int] = OrderedDict()  # message id -> refusals for WhatsApp's rate limit
         self.backlog = Backlog(self._store_event, settings.inbound_buffer, storage.ping)
         self._counts = SentCounter(self._tasks)
         self.http = http_client()
@@ -188,6 +201,9 @@ class MessageService:
         template (MissingVariables); then what `submit` raises."""
         session = request.session
         to = phones.normalize(request.to, self._settings.default_region)
+        if request.template is not None:
+            # Before readiness: an engine that cannot send templates never will, connected or not.
+            require_feature((await self._sessions.state_of(session)).engine, TEMPLATES)
         await self.require_ready(session)
         contact = self._card(request.contact) if request.contact is not None else None
         media = await self.obtain_media(request.media) if request.media is not None else None
@@ -196,12 +212,14 @@ class MessageService:
             text = self.render(text, to, request.variables)
         if media is not None:
             kind = media.kind
+        elif request.template is not None:
+            kind, text = "template", summary(request.template)
         elif request.location is not None:
             kind = "location"
         else:
             kind = "contact" if contact is not None else "text"
         draft = Draft(to=to, type=kind, text=text, media=media, location=request.location, contact=contact,
-                      reply_to=request.reply_to)
+                      reply_to=request.reply_to, template=request.template)
         # Readiness was checked just now; a download leaves the session time to change, so `send`
         # checks again after one.
         return await self.submit(session, draft, ready_checked=media is None)
@@ -294,7 +312,7 @@ class MessageService:
         values["campaign_recipient_id"] = recipient_id
         record = await self._repo.insert(values, draft.media)
         await self._bus.publish(events.MESSAGE, message_view(record), session=session)
-        return await self._deliver(record, raise_errors=False, count_now=False)
+        return await self._deliver(record, raise_errors=False, count_now=False, requeue=False)
 
     @staticmethod
     def _values(session: str, draft: Draft, now: datetime, campaign_id: str | None) -> dict[str, Any]:
@@ -303,6 +321,8 @@ class MessageService:
             content = dataclasses.asdict(draft.location)
         elif draft.contact is not None:
             content = {"displayName": draft.contact.display_name, "vcard": draft.contact.vcard}
+        elif draft.template is not None:
+            content = template_json(draft.template)
         return {
             "session": session,
             "direction": "out",
@@ -333,6 +353,7 @@ class MessageService:
             ) if media else None,
             location=Location(**content) if record.type == "location" else None,
             contact=ContactCard(content["displayName"], content["vcard"]) if record.type == "contact" else None,
+            template=template_from_json(content) if record.type == "template" and content else None,
         )
 
     async def _deliver_queued(self, session: str, message_id: int) -> None:
@@ -340,24 +361,63 @@ class MessageService:
         if record is not None and record.status == st.QUEUED:
             await self._deliver(record, raise_errors=False)
 
-    async def _deliver(self, record: MessageRecord, *, raise_errors: bool, count_now: bool = True) -> MessageRecord:
+    async def _deliver(self, record: MessageRecord, *, raise_errors: bool, count_now: bool = True,
+                       requeue: bool = True) -> MessageRecord:
         """Hand a logged message to its engine; it ends `sent` or `failed`. It is counted in
-        `messagesSent` before this returns, or with `count_now=False` soon (`SentCounter`)."""
-        try:
-            if not self._sessions.runs_here(record.session):
-                raise SessionNotReady(f"session {record.session!r} does not run on this instance any more")
-            session = self._sessions.get(record.session)
-            result = await session.engine.send(self._outgoing(record))
-        except Exception as exc:
-            error = exc if isinstance(exc, WaqtorError) else EngineError(f"the engine failed to send: {exc!r}")
-            if error is not exc:
-                log.error("session %s: engine failed to send message %s", record.session, record.id, exc_info=exc)
-            await self._advance(record, st.FAILED, self._clock(), f"{error.code}: {error.message}")
-            if raise_errors:
-                if error.details is None:
-                    error.details = {"id": record.id, "status": st.FAILED}
-                raise error from None
-            return (await self._repo.get(record.id)) or record
+        `messagesSent` before this returns, or with `count_now=False` soon (`SentCounter`). Refused
+        for WhatsApp's rate limit, it goes back to its session's queue still `queued` (`requeue`), or
+        is tried again here once the queue's pause is over (campaigns, which wait for their result)."""
+        while True:
+            try:
+                if not self._sessions.runs_here(record.session):
+                    raise SessionNotReady(f"session {record.session!r} does not run on this instance any more")
+                session = self._sessions.get(record.session)
+                result = await session.engine.send(self._outgoing(record))
+            except ThrottledByWhatsApp as exc:
+                if not self._throttle(record, exc):
+                    return await self._failed(record, exc, raise_errors)
+                if requeue:
+                    self._queues.get(record.session).retry(record.id)
+                    return record
+                await self._queues.get(record.session).wait_pause()
+                continue
+            except Exception as exc:
+                return await self._failed(record, exc, raise_errors)
+            self._throttled.pop(record.id, None)
+            return await self._sent(record, session, result, count_now)
+
+    def _throttle(self, record: MessageRecord, exc: ThrottledByWhatsApp) -> bool:
+        """Count a refusal for WhatsApp's rate limit and pause the session's queue; False when the message
+        has been refused THROTTLE_ATTEMPTS times (it fails)."""
+        refusals = self._throttled.pop(record.id, 0) + 1
+        if refusals >= THROTTLE_ATTEMPTS:
+            exc.message = f"{exc.message}; refused {refusals} times, given up"
+            return False
+        self._throttled[record.id] = refusals
+        while len(self._throttled) > ORPHAN_ACKS:
+            self._throttled.popitem(last=False)
+        pause = exc.hint if exc.hint is not None else THROTTLE_FIRST * 2 ** (refusals - 1)
+        pause = min(pause, THROTTLE_MAX)
+        self._queues.get(record.session).pause(pause)
+        log.warning("session %s: WhatsApp's rate limit refused message %s (%d of %d): its sends wait %.1f s",
+                    record.session, record.id, refusals, THROTTLE_ATTEMPTS, pause)
+        return True
+
+    async def _failed(self, record: MessageRecord, exc: Exception, raise_errors: bool) -> MessageRecord:
+        """Mark a message the engine did not take `failed` with the error; raise it with `raise_errors`."""
+        error = exc if isinstance(exc, WaqtorError) else EngineError(f"the engine failed to send: {exc!r}")
+        if error is not exc:
+            log.error("session %s: engine failed to send message %s", record.session, record.id, exc_info=exc)
+        await self._advance(record, st.FAILED, self._clock(), f"{error.code}: {error.message}")
+        if raise_errors:
+            if error.details is None:
+                error.details = {"id": record.id, "status": st.FAILED}
+            raise error from None
+        return (await self._repo.get(record.id)) or record
+
+    async def _sent(self, record: MessageRecord, session: Session, result: SendResult,
+                    count_now: bool) -> MessageRecord:
+        """Mark a message the engine took `sent`, publish and count it."""
         sent_at = _aware(result.timestamp, self._clock())
         # Written before taking the session's lock, not under it: held across the write, the lock made
         # every concurrent send of the session wait for the others' writes one by one. No early

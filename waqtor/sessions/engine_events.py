@@ -13,11 +13,13 @@ Sink = Callable[[EngineEvent], Awaitable[None]]
 MessageSink = Callable[[str, MessageIn | MessageStatus], Awaitable[None]]
 
 
-def split_events(session: str, monitor: Sink, messages: MessageSink | None) -> Sink:
+def split_events(session: str, monitor: Sink, messages: MessageSink | None, *, raise_errors: bool = False) -> Sink:
     """The sink for `session`'s engine. `MessageIn` and `MessageStatus` go to `messages` (when there is
     one), everything else to `monitor`. The message service holds what the database cannot take yet
     (`waqtor.messaging.backlog`); any other failure of it is logged, never raised into the engine, so
-    one bad message cannot stop a session."""
+    one bad message cannot stop a session. With `raise_errors` (an engine whose vendor delivers again
+    what it was not acknowledged, `Engine.redelivers`) the failure is also raised, so the engine can
+    refuse the delivery and have it delivered again."""
     if messages is None:
         return monitor
 
@@ -27,6 +29,8 @@ def split_events(session: str, monitor: Sink, messages: MessageSink | None) -> S
                 await messages(session, event)
             except Exception:
                 log.exception("session %s: the message service failed on %s", session, type(event).__name__)
+                if raise_errors:
+                    raise
         else:
             await monitor(event)
 

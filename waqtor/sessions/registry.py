@@ -159,7 +159,9 @@ class SessionRegistry:
                 state = stored.replace(engine=record.engine, status=Status.DISCONNECTED, qr_code=None,
                                        qr_expires_at=None, ready_since=None)
                 monitor = SessionMonitor(state, self._storage.sessions, self._bus, self._clock)
-                emit = self._watch(name, split_events(name, monitor.handle, self._message_sink))
+                redelivers = engine_class(record.engine).redelivers
+                emit = self._watch(name, split_events(name, monitor.handle, self._message_sink,
+                                                      raise_errors=redelivers))
                 session = Session(record=record, engine=self.new_engine(record, emit), monitor=monitor)
                 self._sessions[name] = session
                 await monitor.tick()

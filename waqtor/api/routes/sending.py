@@ -1,4 +1,5 @@
-"""`POST /api/messages/send*`: text, media (by URL or upload), location and contact card.
+"""`POST /api/messages/send*`: text, media (by URL or upload), location, contact card and WhatsApp message
+template.
 
 Each route checks that the key reaches the session, then hands the request to the message service
 (`MessageService.send_request`), which checks the rest and sends it from the instance that runs the
@@ -22,11 +23,12 @@ from waqtor.api.message_schemas import (
     SendLocationIn,
     SendMediaForm,
     SendMediaIn,
+    SendTemplateIn,
     SendTextIn,
     form_schema,
 )
 from waqtor.api.schemas import ERROR_RESPONSES, FORWARD_RESPONSES, Envelope, ErrorEnvelope
-from waqtor.engines.base import Location
+from waqtor.engines.base import Location, TemplateSpec
 from waqtor.errors import UnsupportedMediaType
 from waqtor.messaging.media import too_large
 from waqtor.messaging.request import ContactRequest, MediaFromUrl, MediaUpload, SendRequest
@@ -71,6 +73,20 @@ async def send_contact(gateway: GatewayDep, identity: IdentityDep, body: SendCon
     identity.check_session(body.session)
     contact = ContactRequest(vcard=body.vcard, name=body.name, phone=body.phone)
     request = SendRequest(session=body.session, to=body.to, contact=contact, reply_to=body.replyTo)
+    return {"success": True, "data": await gateway.messages.send_request(request)}
+
+
+@router.post(
+    "/send-template", response_model=Envelope[MessageOut],
+    summary="Send a WhatsApp message template (Cloud API; also outside the 24-hour window)",
+    responses={422: {"model": ErrorEnvelope, "description": "`not_supported_by_engine`: the session's engine cannot "
+                     "send templates (neonize), whatever its state; or `validation_error`."}},
+)
+async def send_template(gateway: GatewayDep, identity: IdentityDep, body: SendTemplateIn) -> dict[str, Any]:
+    identity.check_session(body.session)
+    components = tuple(part.model_dump(exclude_none=True) for part in body.components or ())
+    template = TemplateSpec(body.name, body.language, components)
+    request = SendRequest(session=body.session, to=body.to, template=template, reply_to=body.replyTo)
     return {"success": True, "data": await gateway.messages.send_request(request)}
 
 

@@ -7,15 +7,26 @@ same backoff as the other engines. Inbound messages and statuses arrive on the g
 route, which hands the raw body here to check Meta's signature. The webhook's health shows in the same
 state: deliveries refused for their signature (`webhook_refused`) or a verification with the wrong verify
 token (`webhook_unverified`) become `lastError` while the number stays connected, until a good one.
+
+A delivery is processed whole: every message and status of every change of every entry. When one cannot
+be handled the delivery is answered 503 (after the others were handled), so Meta delivers it again;
+what a redelivery repeats is dropped by its WhatsApp id (here, for the ids handled recently, and by the
+message log, which keeps one received message per id and moves a sent one forward only).
+
+Meta's rate limits (`translate.RATE_LIMIT_CODES`) refuse a send with `ThrottledByWhatsApp`, which the
+send queue answers by pausing and trying again (`waqtor.messaging.service`); a refused token halts the
+session (`token_refused`); any other refusal fails that one message (`whatsapp_error`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import logging
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +39,7 @@ from waqtor.engines.base import (
     Engine,
     EngineContext,
     MessageIn,
+    MessageStatus,
     OutgoingMessage,
     Problem,
     Ready,
@@ -36,7 +48,15 @@ from waqtor.engines.base import (
     media_bytes,
 )
 from waqtor.engines.cloud import translate
-from waqtor.errors import EngineError, Forbidden, InvalidInput, SessionNotReady, Unauthorized
+from waqtor.errors import (
+    EngineError,
+    Forbidden,
+    InvalidInput,
+    SessionNotReady,
+    ThrottledByWhatsApp,
+    Unauthorized,
+    Unavailable,
+)
 from waqtor.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -45,6 +65,11 @@ log = logging.getLogger(__name__)
 WEBHOOK_REFUSED = "webhook_refused"
 WEBHOOK_UNVERIFIED = "webhook_unverified"
 REFUSED_REPORT_INTERVAL = 60.0
+HANDLED_IDS = 10_000  # (kind, WhatsApp id, status) handled recently: a redelivery skips them
+
+# What pywa's handlers made of the update being dispatched: events, or the error translating one.
+_Pending = list[MessageIn | MessageStatus | Exception]
+_pending: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar("cloud_pending", default=None)
 
 
 def _http_client() -> httpx.AsyncClient:
@@ -53,6 +78,7 @@ def _http_client() -> httpx.AsyncClient:
 
 class CloudEngine(Engine):
     name = "cloud"
+    redelivers = True  # Meta delivers a webhook call again until it is answered 2xx
     qr_note = ("The WhatsApp Cloud API has no QR code: the number is registered in Meta's WhatsApp Manager, "
                "not linked from a phone.")
     # Tests replace this with a client on httpx.MockTransport.
@@ -67,6 +93,7 @@ class CloudEngine(Engine):
         self.connected = False
         self._refused = 0  # webhook deliveries refused since the last good one
         self._refused_reported = 0.0
+        self._handled: OrderedDict[tuple[str, ...], None] = OrderedDict()
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
@@ -90,6 +117,9 @@ class CloudEngine(Engine):
             verify_token=self._config["verifyToken"],
             app_secret=self._config["appSecret"],
             validate_updates=True,
+            # Duplicates are dropped by WhatsApp id (`_handled`, the message log); pywa's own check by the
+            # body's hash would drop the redelivery of a delivery that failed.
+            skip_duplicate_updates=False,
         )
         wa.add_handlers(*self._handlers())
         self._tasks.spawn(self._check_token(), "token-check")
@@ -97,11 +127,22 @@ class CloudEngine(Engine):
     def _handlers(self) -> list[Any]:
         from pywa_async.handlers import MessageHandler, MessageStatusHandler
 
+        # pywa logs and swallows what a handler raises: they only translate, and `handle_webhook` emits.
+        def collect(make: Callable[[], MessageIn | MessageStatus]) -> None:
+            pending = _pending.get()
+            if pending is None:  # dispatched outside handle_webhook: nothing waits for it
+                log.warning("session %s: a Cloud API update arrived outside a webhook delivery", self.ctx.session)
+                return
+            try:
+                pending.append(make())
+            except Exception as exc:  # any failure to translate refuses the delivery
+                pending.append(exc)
+
         async def on_message(_: Any, message: Any) -> None:
-            await self.ctx.emit(await self._with_media(translate.message_in(message)))
+            collect(lambda: translate.message_in(message))
 
         async def on_status(_: Any, update: Any) -> None:
-            await self.ctx.emit(translate.status(update))
+            collect(lambda: translate.status(update))
 
         return [MessageHandler(on_message), MessageStatusHandler(on_status)]
 
@@ -210,9 +251,38 @@ class CloudEngine(Engine):
         if self._refused:
             self._refused, self._refused_reported = 0, 0.0
             await self.ctx.emit(Solved(WEBHOOK_REFUSED))
-        _, status = await self._wa.webhook_update_handler(body)
-        if status == 400:
-            raise InvalidInput("the webhook body is not JSON", code="invalid_webhook_body")
+        failed: list[str] = []
+        for piece in translate.split_delivery(body):
+            pending: _Pending = []
+            token = _pending.set(pending)
+            try:
+                await self._wa.webhook_update_handler(piece)
+            finally:
+                _pending.reset(token)
+            for item in pending:
+                try:
+                    if isinstance(item, Exception):
+                        raise item
+                    await self._handle(item)
+                except Exception as exc:
+                    log.error("session %s: could not handle an item of a webhook delivery: %r", self.ctx.session, exc)
+                    failed.append(type(exc).__name__)
+        if failed:
+            raise Unavailable(f"{len(failed)} item(s) of the webhook delivery could not be handled "
+                              f"({', '.join(sorted(set(failed)))}); Meta delivers it again",
+                              code="webhook_handling_failed")
+
+    async def _handle(self, event: MessageIn | MessageStatus) -> None:
+        """Emit one message or status unless it was handled recently (a redelivery)."""
+        key = ("in", event.id) if isinstance(event, MessageIn) else ("status", event.id, event.status)
+        if key in self._handled:
+            return
+        if isinstance(event, MessageIn):
+            event = await self._with_media(event)
+        await self.ctx.emit(event)
+        self._handled[key] = None
+        while len(self._handled) > HANDLED_IDS:
+            self._handled.popitem(last=False)
 
     async def _delivery_refused(self, reason: str) -> None:
         """Show refused deliveries as the session's lastError: the first at once, then at most once a
@@ -240,6 +310,12 @@ class CloudEngine(Engine):
         except WhatsAppError as exc:
             if translate.token_refused(exc.code, exc.status_code):
                 await self._token_refused(exc)
+                raise EngineError(f"Meta refused the access token: {exc.message} (code {exc.code})",
+                                  code="token_refused") from None
+            if translate.throttled(exc.code):
+                headers = exc.raw_response.headers if exc.raw_response is not None else None
+                raise ThrottledByWhatsApp(f"WhatsApp's rate limit: {exc.message} (code {exc.code})",
+                                          hint=translate.retry_hint(headers)) from None
             raise EngineError(f"the Cloud API refused the message: {exc.message} (code {exc.code})",
                               code="whatsapp_error") from None
         except httpx.HTTPError as exc:
@@ -258,6 +334,11 @@ class CloudEngine(Engine):
             where = message.location
             return await wa.send_location(to=to, latitude=where.latitude, longitude=where.longitude,
                                           name=where.name, address=where.address,
+                                          reply_to_message_id=message.reply_to)
+        if message.type == "template" and message.template is not None:
+            spec = message.template
+            return await wa.send_template(to=to, name=spec.name, language=translate.template_language(spec.language),
+                                          params=[dict(part) for part in spec.components] or None,
                                           reply_to_message_id=message.reply_to)
         if message.type == "contact" and message.contact is not None:
             return await wa.send_contact(to=to, contact=translate.cloud_contact(message.contact),

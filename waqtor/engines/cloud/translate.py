@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -15,6 +17,8 @@ USER_SERVER = "s.whatsapp.net"
 
 # Meta's Graph API error codes that mean the token itself is refused (expired, revoked, wrong app).
 TOKEN_ERROR_CODES = frozenset({0, 3, 10, 190, 200})
+# Meta's Graph API error codes of its own rate limits (calls per hour, the account's or a pair's sends).
+RATE_LIMIT_CODES = frozenset({4, 80007, 130429, 131056})
 # Message types whose file the gateway fetches from Meta and keeps (voice is audio sent as a voice note).
 DOWNLOADABLE = frozenset({"image", "video", "audio", "voice", "document", "sticker"})
 
@@ -111,6 +115,22 @@ def token_refused(code: int, status_code: int | None) -> bool:
     return status_code == 401 or code in TOKEN_ERROR_CODES
 
 
+@dataclass(frozen=True, slots=True)
+class _Language:
+    value: str  # all pywa reads of a template's language
+
+
+def template_language(code: str) -> Any:
+    """pywa's TemplateLanguage for `code` (`en_US`), or a stand-in with the same `value` for a code pywa
+    does not list yet (Meta adds languages)."""
+    from pywa.types.templates import TemplateLanguage
+
+    try:
+        return TemplateLanguage(code)
+    except (ValueError, TypeError):  # pywa 4.5's lookup of an unknown member raises TypeError
+        return _Language(code)
+
+
 def cloud_contact(card: ContactCard) -> Any:
     """pywa's Contact for a contact card: its name and every number of its vCard."""
     from pywa.types.others import Contact
@@ -119,3 +139,72 @@ def cloud_contact(card: ContactCard) -> Any:
 
     phones = [Contact.Phone(phone=number, type="CELL", wa_id=waid) for number, waid in vcard.phones(card.vcard)]
     return Contact(name=Contact.Name(formatted_name=card.display_name, first_name=card.display_name), phones=phones)
+
+
+def throttled(code: int) -> bool:
+    """Whether a Graph API error is one of Meta's rate limits (send again later, more slowly)."""
+    return code in RATE_LIMIT_CODES
+
+
+def retry_hint(headers: Any) -> float | None:
+    """The pause a Graph API answer asks for (its Retry-After in seconds), or None when it gives none."""
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < 86_400 else None
+
+
+def _bad_body(what: str) -> InvalidInput:
+    return InvalidInput(f"the webhook body is not a WhatsApp Business Account delivery: {what}",
+                        code="invalid_webhook_body")
+
+
+def _contacts_for(contacts: Any, ids: tuple[Any, ...]) -> Any:
+    """The contact entries of the user an item is about (by `wa_id` or `user_id`); all of them when none
+    matches (pywa reads the first)."""
+    if not isinstance(contacts, list):
+        return contacts
+    mine = [c for c in contacts if isinstance(c, dict) and (c.get("wa_id") in ids or c.get("user_id") in ids)]
+    return mine or contacts
+
+
+def split_delivery(body: bytes) -> list[bytes]:
+    """One webhook delivery as single updates, in order: one per message and per status of every change
+    of every entry (other changes as they are), each shaped as Meta's delivery of one item, which is what
+    pywa reads (`entry[0].changes[0]`, the first message or status). InvalidInput
+    (`invalid_webhook_body`) when the body is not JSON or not shaped as a delivery."""
+    try:
+        update = json.loads(body)
+    except ValueError:
+        raise InvalidInput("the webhook body is not JSON", code="invalid_webhook_body") from None
+    if not isinstance(update, dict) or not isinstance(update.get("entry"), list):
+        raise _bad_body("expected an object with an `entry` list")
+    pieces: list[bytes] = []
+    for e, entry in enumerate(update["entry"]):
+        if not isinstance(entry, dict) or not isinstance(entry.get("changes", []), list):
+            raise _bad_body(f"entry[{e}] is not an object with a `changes` list")
+        head = {key: value for key, value in entry.items() if key != "changes"}
+        for c, change in enumerate(entry.get("changes", [])):
+            if not isinstance(change, dict) or not isinstance(change.get("field"), str) \
+                    or not isinstance(change.get("value"), dict):
+                raise _bad_body(f"entry[{e}].changes[{c}] is not an object with a `field` and a `value` object")
+            value: dict[str, Any] = change["value"]
+            items: list[dict[str, Any]] = []
+            for key, ids in (("messages", ("from", "from_user_id")), ("statuses", ("recipient_id",
+                                                                                     "recipient_user_id"))):
+                listed = value.get(key)
+                if change["field"] != "messages" or listed is None:
+                    continue
+                if not isinstance(listed, list) or not all(isinstance(item, dict) for item in listed):
+                    raise _bad_body(f"entry[{e}].changes[{c}].value.{key} is not a list of objects")
+                rest = {k: v for k, v in value.items() if k not in ("messages", "statuses")}
+                for item in listed:
+                    own = tuple(item.get(name) for name in ids if item.get(name))
+                    items.append({**rest, key: [item], "contacts": _contacts_for(value.get("contacts"), own)}
+                                 if "contacts" in value else {**rest, key: [item]})
+            for piece in items or [value]:
+                single = {**update, "entry": [{**head, "changes": [{**change, "value": piece}]}]}
+                pieces.append(json.dumps(single).encode())
+    return pieces

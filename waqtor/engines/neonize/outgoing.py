@@ -23,6 +23,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
 )
 from neonize.utils.enum import MediaType
 
+from waqtor.engines import TEMPLATES, require_feature
 from waqtor.engines.base import OutgoingMessage
 from waqtor.engines.neonize.translate import parse_device_jid
 from waqtor.errors import InvalidInput
@@ -54,6 +55,8 @@ def _context(reply_to: str | None, to: str) -> ContextInfo | None:
 
 def build(message: OutgoingMessage, upload: Callable[[bytes, Any], Any], data: bytes | None) -> Message:
     """The WhatsApp body of `message`; `upload(data, MediaType)` returns neonize's UploadResponse."""
+    if message.type == "template":  # WhatsApp Web has no message templates: NotSupportedByEngine
+        require_feature("neonize", TEMPLATES)
     context = _context(message.reply_to, message.to)
     if message.type == "text":
         if not message.text:
