@@ -11,9 +11,8 @@ from neonize.events import ConnectedEv
 
 from tests.api.test_bad_input import assert_error
 from tests.conftest import Harness, eventually, in_process, make_settings
-from tests.engines.neonize_fakes import FakeGo, FakeGoEngine, feed, use_fake
+from tests.engines.neonize_fakes import FakeGo, FakeGoEngine, fake_in_gateway, feed
 from waqtor.engines.base import OutgoingMessage, TemplateSpec
-from waqtor.engines.neonize.engine import NeonizeEngine
 from waqtor.errors import NotSupportedByEngine
 
 TEMPLATE: dict[str, Any] = {
@@ -63,10 +62,7 @@ async def test_a_template_of_the_wrong_shape_is_refused(gw: Harness, change: dic
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeGo:
-    fake = FakeGo()
-    engine = use_fake(fake)
-    monkeypatch.setattr(NeonizeEngine, "make_client", staticmethod(engine.make_client))
-    return fake
+    return fake_in_gateway(monkeypatch)
 
 
 @pytest.mark.parametrize("connected", [False, True])

@@ -154,3 +154,16 @@ async def feed(client: Any, event: Any) -> None:
 async def show_qr(client: Any, code: bytes) -> None:
     """Deliver a QR code through neonize's QR callback from another thread."""
     await asyncio.to_thread(_qr, client, code)
+
+
+def fake_in_gateway(monkeypatch: Any) -> FakeGo:
+    """Sessions of the `neonize` engine run NeonizeEngine over a fresh FakeGo in the gateway's own process
+    (the fake cannot be reached in a worker): for tests of what the gateway makes of the engine's events.
+    The workers have their own tests, with the real library (tests/engines/test_workers.py)."""
+    from waqtor import engines
+
+    fake = FakeGo()
+    engine = use_fake(fake)
+    monkeypatch.setattr(NeonizeEngine, "make_client", staticmethod(engine.make_client))
+    monkeypatch.setitem(engines._ENGINES, "neonize", "tests.engines.neonize_fakes:FakeGoEngine")
+    return fake

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 from pathlib import Path
@@ -11,16 +10,13 @@ import pytest
 from neonize.events import ConnectedEv
 
 from tests.conftest import eventually, in_process, make_settings
-from tests.engines.neonize_fakes import FakeGo, FakeGoEngine, feed, show_qr, use_fake
-from waqtor import engines
-from waqtor.engines.neonize.engine import NeonizeEngine
+from tests.engines.neonize_fakes import FakeGo, FakeGoEngine, fake_in_gateway, feed, show_qr
 
 
 async def test_offline_the_real_client_reports_the_failure_backs_off_and_the_gateway_stays_healthy(
-    data_dir: Path, caplog: pytest.LogCaptureFixture
+    data_dir: Path,
 ) -> None:
     settings = make_settings(data_dir, engine="neonize", reconnect_min=0.05, reconnect_max=0.2)
-    caplog.set_level(logging.WARNING, logger="waqtor.engines.neonize.engine")
     async with in_process(settings) as gw:
         monitor = gw.gateway.sessions.get("default").monitor
 
@@ -46,14 +42,7 @@ async def test_offline_the_real_client_reports_the_failure_backs_off_and_the_gat
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeGo:
-    """The neonize engine over the fake Go layer, in the gateway's own process (the fake cannot be reached
-    in a worker): these tests are about what the gateway makes of the engine's events; the workers have
-    their own tests (tests/engines/test_workers.py)."""
-    fake = FakeGo()
-    engine = use_fake(fake)
-    monkeypatch.setattr(NeonizeEngine, "make_client", staticmethod(engine.make_client))
-    monkeypatch.setitem(engines._ENGINES, "neonize", "tests.engines.neonize_fakes:FakeGoEngine")
-    return fake
+    return fake_in_gateway(monkeypatch)
 
 
 async def test_a_linked_device_shows_its_account_and_raw_platform(data_dir: Path, fake: FakeGo) -> None:
