@@ -234,7 +234,10 @@ class CloudEngine(Engine):
 
         if not self.connected or self._wa is None:
             raise SessionNotReady(f"session {self.ctx.session!r} is not connected to the Cloud API")
-        to = message.to.partition("@")[0]
+        to, _, server = message.to.partition("@")
+        if server == "lid":
+            raise InvalidInput(f"the {self.name} engine cannot send to a WhatsApp privacy id ({message.to}); "
+                               "use the phone number", code="not_supported_by_engine")
         try:
             sent = await self._send(to, message)
         except WhatsAppError as exc:
