@@ -191,7 +191,8 @@ class Settings(BaseSettings):
         description="Seconds between media sweeps: retention, and files no record refers to (left by a killed "
                     "process).",
     )
-    media_download_timeout: float = Field(30.0, gt=0, description="Seconds allowed to download media from a URL.")
+    media_download_timeout: float = Field(30.0, gt=0, description="Seconds allowed to download media from a URL, "
+                                          "or a received file from WhatsApp.")
     # ---- campaigns ----
     campaign_max_recipients: int = Field(100_000, ge=1, description="Most recipients one campaign may have.")
     campaign_max_upload: int = Field(

@@ -15,6 +15,8 @@ SESSION_UPDATE = "session_update"
 QR_CODE = "qr_code"
 MESSAGE = "message"
 MESSAGE_ACK = "message_ack"
+MESSAGE_EDITED = "message_edited"
+MESSAGE_REVOKED = "message_revoked"
 CAMPAIGN = "campaign"
 WEBHOOK_DISABLED = "webhook_disabled"
 SESSION_DELETED = "session_deleted"
@@ -22,7 +24,7 @@ SESSION_DELETED = "session_deleted"
 # Names a client may subscribe to, in the order websocket/info lists them. (A webhook's `test` delivery
 # is not among them: it goes to that one webhook only and never travels on the bus.)
 EVENT_TYPES: tuple[str, ...] = (SESSION_UPDATE, QR_CODE, MESSAGE, MESSAGE_ACK, CAMPAIGN, WEBHOOK_DISABLED,
-                                SESSION_DELETED)
+                                SESSION_DELETED, MESSAGE_EDITED, MESSAGE_REVOKED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ class FakeGo:
         self.logouts = 0
         self.media: bytes = b""  # what DownloadAny answers
         self.download_error = ""
+        self.download_gate: threading.Event | None = None  # DownloadAny waits for it when set
         self.registered: set[str] = set()  # numbers (digits) IsOnWhatsApp says have an account
         self.unanswered: set[str] = set()  # numbers IsOnWhatsApp leaves out of its answer
         self.checked: list[list[str]] = []
@@ -96,6 +97,8 @@ class FakeGo:
         return UploadReturnFunction(UploadResponse=response).SerializePartialToString()
 
     def DownloadAny(self, uuid: bytes, message: bytes, size: int) -> bytes:
+        if self.download_gate is not None:
+            self.download_gate.wait()
         return DownloadReturnFunction(Binary=self.media, Error=self.download_error).SerializePartialToString()
 
     def PairPhone(self, uuid: bytes, payload: bytes, size: int) -> bytes:

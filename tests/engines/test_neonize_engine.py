@@ -4,6 +4,7 @@ Go layer (no WhatsApp is reachable here)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,16 @@ from neonize.events import (
     TemporaryBanEv,
 )
 from neonize.proto.Neonize_pb2 import ConnectFailureReason, MessageInfo, MessageSource
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ImageMessage, Message
+from neonize.proto.waCommon.WACommon_pb2 import MessageKey
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
+    ButtonsResponseMessage,
+    ContactMessage,
+    ContactsArrayMessage,
+    ContextInfo,
+    ImageMessage,
+    Message,
+    ProtocolMessage,
+)
 from neonize.utils.enum import MediaType
 
 from tests.conftest import eventually, make_settings
@@ -35,7 +45,9 @@ from waqtor.engines.base import (
     EngineStore,
     Location,
     LoggedOut,
+    MessageEdited,
     MessageIn,
+    MessageRevoked,
     MessageStatus,
     OutgoingMedia,
     OutgoingMessage,
@@ -235,7 +247,122 @@ async def test_a_failed_download_keeps_the_message_without_its_bytes(rig: Rig) -
     await feed(client, image_message("4915199999999", "look"))
     await eventually(lambda: bool(rig.of(MessageIn)), what="MessageIn")
     (message,) = rig.of(MessageIn)
-    assert message.media == {"mimetype": "image/png", "size": 9}
+    assert message.media == {"mimetype": "image/png", "size": 9,
+                             "error": "the download failed: WhatsApp refused: media expired"}
+
+
+async def test_a_download_that_hangs_is_given_up_and_the_message_goes_on_without_its_file(tmp_path: Path) -> None:
+    rig = await start_rig(tmp_path, media_download_timeout=0.2)
+    release = threading.Event()
+    rig.fake.download_gate = release
+    try:
+        client = await rig.linked()
+        await feed(client, image_message("4915199999999", "look"))
+        await feed(client, text_message("4915199999999", "and this"))
+        await eventually(lambda: len(rig.of(MessageIn)) == 2, what="both messages")
+        image, text = rig.of(MessageIn)  # in the order they came
+        assert (image.type, text.text) == ("image", "and this")
+        assert image.media == {"mimetype": "image/png", "size": 9, "error": "the download took longer than 0.2 s"}
+    finally:
+        release.set()
+        await rig.engine.stop()
+
+
+async def test_the_bytes_received_decide_the_size_limit_not_the_declared_size(tmp_path: Path) -> None:
+    rig = await start_rig(tmp_path, media_max_image=64, media_max_video=64, media_max_audio=64,
+                          media_max_document=64)
+    try:
+        client = await rig.linked()
+        rig.fake.media = b"\x89PNG" + b"x" * 100
+        event = image_message("4915199999999", "huge")
+        event.Message.imageMessage.ClearField("fileLength")  # declares nothing
+        await feed(client, event)
+        await eventually(lambda: bool(rig.of(MessageIn)), what="MessageIn")
+        (message,) = rig.of(MessageIn)
+        assert "data" not in (message.media or {})
+        assert message.media == {"mimetype": "image/png", "size": None,
+                                 "error": "the file is 104 bytes, over the media limit of 64 bytes"}
+    finally:
+        await rig.engine.stop()
+
+
+async def test_a_message_from_a_lid_sender_names_the_phone_when_the_event_carries_it(rig: Rig) -> None:
+    client = await rig.linked()
+    source = MessageSource(Chat=jid("215327923232839", "lid"), Sender=jid("215327923232839", "lid"),
+                           IsFromMe=False, IsGroup=False, SenderAlt=jid("4915199999999"))
+    hidden = MessageSource(Chat=jid("998877665544332", "lid"), Sender=jid("998877665544332", "lid"),
+                           IsFromMe=False, IsGroup=False)
+    for source_, wa_id in ((source, "3EB0LID1"), (hidden, "3EB0LID2")):
+        info = MessageInfo(MessageSource=source_, ID=wa_id, Pushname="Ana", Timestamp=1_761_650_000_123, Type="text")
+        await feed(client, MessageEv(Info=info, Message=Message(conversation="hi")))
+    await eventually(lambda: len(rig.of(MessageIn)) == 2, what="two messages")
+    assert [(m.chat, m.sender) for m in rig.of(MessageIn)] == [
+        ("4915199999999@s.whatsapp.net", "4915199999999@s.whatsapp.net"),
+        ("998877665544332@lid", "998877665544332@lid"),
+    ]
+
+
+async def test_a_server_error_receipt_fails_the_message_with_the_reason(rig: Rig) -> None:
+    client = await rig.linked()
+    source = MessageSource(Chat=jid("4915199999999"), Sender=jid("4915199999999"), IsFromMe=False, IsGroup=False)
+    # neonize's EncodeReceipts leaves Type out for whatsmeow's server-error receipt.
+    await feed(client, ReceiptEv(MessageSource=source, MessageIDs=["3EB0REFUSED"], Timestamp=1_761_650_100))
+    await eventually(lambda: bool(rig.of(MessageStatus)), what="a status")
+    (status,) = rig.of(MessageStatus)
+    assert (status.id, status.status, status.error) == ("3EB0REFUSED", "failed", translate.SERVER_ERROR)
+
+
+async def test_edits_and_revokes_arrive_as_their_own_events(rig: Rig) -> None:
+    client = await rig.linked()
+    source = MessageSource(Chat=jid("4915199999999"), Sender=jid("4915199999999"), IsFromMe=False, IsGroup=False)
+    edit = ProtocolMessage(type=ProtocolMessage.MESSAGE_EDIT, key=MessageKey(ID="3EB0INBOUND01"),
+                           editedMessage=Message(conversation="hello, edited"), timestampMS=1_761_650_060_000)
+    revoke = ProtocolMessage(type=ProtocolMessage.REVOKE, key=MessageKey(ID="3EB0INBOUND01"))
+    for wa_id, body in (("3EB0EDIT", edit), ("3EB0REVOKE", revoke)):
+        info = MessageInfo(MessageSource=source, ID=wa_id, Pushname="Ana", Timestamp=1_761_650_070_000, Type="text")
+        await feed(client, MessageEv(Info=info, Message=Message(protocolMessage=body)))
+    await eventually(lambda: bool(rig.of(MessageRevoked)), what="the revoke")
+    (edited,) = rig.of(MessageEdited)
+    assert (edited.id, edited.text, edited.chat) == ("3EB0INBOUND01", "hello, edited", "4915199999999@s.whatsapp.net")
+    (revoked,) = rig.of(MessageRevoked)
+    assert (revoked.id, revoked.by) == ("3EB0INBOUND01", "4915199999999@s.whatsapp.net")
+    assert not rig.of(MessageIn)
+
+
+async def test_a_message_from_the_phone_is_from_me_and_our_own_send_coming_back_is_dropped(rig: Rig) -> None:
+    client = await rig.linked()
+    for device, wa_id in ((0, "3EB0PHONE"), (7, "3EB0ECHO")):  # FakeGo's linked device is :7
+        source = MessageSource(Chat=jid("4915199999999"), Sender=jid("4915112345678", device=device),
+                               IsFromMe=True, IsGroup=False)
+        info = MessageInfo(MessageSource=source, ID=wa_id, Pushname="", Timestamp=1_761_650_000_123, Type="text")
+        await feed(client, MessageEv(Info=info, Message=Message(conversation=wa_id)))
+    await feed(client, text_message("4915199999999", "after"))
+    await eventually(lambda: len(rig.of(MessageIn)) == 2, what="the phone's message and the next")
+    phone, after = rig.of(MessageIn)
+    assert (phone.id, phone.from_me, phone.chat, phone.sender) == (
+        "3EB0PHONE", True, "4915199999999@s.whatsapp.net", "4915112345678@s.whatsapp.net")
+    assert after.text == "after" and not after.from_me
+
+
+async def test_contact_lists_and_button_replies_are_not_dropped(rig: Rig) -> None:
+    client = await rig.linked()
+    source = MessageSource(Chat=jid("4915199999999"), Sender=jid("4915199999999"), IsFromMe=False, IsGroup=False)
+    cards = ContactsArrayMessage(displayName="2 contacts", contacts=[
+        ContactMessage(displayName="Ana", vcard="BEGIN:VCARD\nFN:Ana\nEND:VCARD"),
+        ContactMessage(displayName="Omar", vcard="BEGIN:VCARD\nFN:Omar\nEND:VCARD")])
+    button = ButtonsResponseMessage(selectedButtonID="yes", selectedDisplayText="Yes please",
+                                    contextInfo=ContextInfo(stanzaID="3EB0ASK"))
+    for wa_id, body in (("3EB0CARDS", Message(contactsArrayMessage=cards)),
+                        ("3EB0TAP", Message(buttonsResponseMessage=button))):
+        info = MessageInfo(MessageSource=source, ID=wa_id, Pushname="Ana", Timestamp=1_761_650_000_123, Type="text")
+        await feed(client, MessageEv(Info=info, Message=body))
+    await eventually(lambda: len(rig.of(MessageIn)) == 2, what="two messages")
+    contact, reply = rig.of(MessageIn)
+    assert contact.type == "contact" and contact.content is not None
+    assert [card["vcard"] for card in contact.content["contacts"]] == [
+        "BEGIN:VCARD\nFN:Ana\nEND:VCARD", "BEGIN:VCARD\nFN:Omar\nEND:VCARD"]
+    assert (reply.type, reply.text, reply.content, reply.reply_to) == (
+        "reply", "Yes please", {"id": "yes", "title": "Yes please", "kind": "button"}, "3EB0ASK")
 
 
 async def test_receipts_become_one_status_per_message(rig: Rig) -> None:

@@ -17,11 +17,26 @@ from neonize.events import (
     TemporaryBanEv,
 )
 from neonize.proto.Neonize_pb2 import ConnectFailureReason, Device, MessageInfo, MessageSource
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import AudioMessage, DocumentMessage, Message
+from neonize.proto.waCommon.WACommon_pb2 import MessageKey
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
+    AudioMessage,
+    ButtonsResponseMessage,
+    ContactMessage,
+    ContactsArrayMessage,
+    ContextInfo,
+    DocumentMessage,
+    FutureProofMessage,
+    InteractiveResponseMessage,
+    ListResponseMessage,
+    Message,
+    ProtocolMessage,
+    TemplateButtonReplyMessage,
+)
 
 from tests.engines.neonize_fakes import jid
-from waqtor.engines.base import Disconnected, LoggedOut
+from waqtor.engines.base import Disconnected, LoggedOut, MessageEdited, MessageIn, MessageRevoked
 from waqtor.engines.neonize import translate
+from waqtor.messaging import phones
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -62,15 +77,115 @@ def test_device_jids_round_trip_through_the_stored_form() -> None:
         translate.parse_device_jid("not a jid")
 
 
-def test_own_messages_and_status_stories_are_not_inbound() -> None:
-    assert translate.message_in(inbound(Message(conversation="mine"), from_me=True)) is None
+def test_status_stories_and_our_own_sends_coming_back_are_not_inbound() -> None:
     assert translate.message_in(inbound(Message(conversation="story"), chat_server="broadcast")) is None
+    echo = inbound(Message(conversation="sent by the gateway"), from_me=True)
+    echo.Info.MessageSource.Sender.Device = 7
+    assert translate.message_in(echo, own_device="4915199999999:7@s.whatsapp.net") is None
+
+
+def test_a_message_written_on_the_phone_is_from_me() -> None:
+    source = MessageSource(Chat=jid("4915100000001"), Sender=jid("4915112345678"), IsFromMe=True, IsGroup=False)
+    event = MessageEv(Info=MessageInfo(MessageSource=source, ID="P1", Pushname="", Timestamp=1_761_650_000),
+                      Message=Message(conversation="from my phone"))
+    message = translate.message_in(event, own_device="4915112345678:7@s.whatsapp.net")
+    assert isinstance(message, MessageIn)
+    assert (message.from_me, message.chat, message.sender, message.text) == (
+        True, "4915100000001@s.whatsapp.net", "4915112345678@s.whatsapp.net", "from my phone")
 
 
 def test_a_sender_known_by_lid_is_named_by_the_phone_whatsapp_gave() -> None:
     message = translate.message_in(inbound(Message(conversation="hi"), sender="123456789", server="lid",
-                                           alt="4915199999999"))
-    assert message is not None and message.sender == "4915199999999@s.whatsapp.net"
+                                           alt="4915199999999", chat_server="lid"))
+    assert isinstance(message, MessageIn)
+    assert message.sender == message.chat == "4915199999999@s.whatsapp.net"
+
+
+def test_a_lid_without_a_phone_stays_a_lid_the_send_api_accepts() -> None:
+    message = translate.message_in(inbound(Message(conversation="hi"), sender="215327923232839", server="lid",
+                                           chat_server="lid"))
+    assert isinstance(message, MessageIn)
+    assert message.sender == message.chat == "215327923232839@lid"
+    assert phones.normalize(message.chat).jid == "215327923232839@lid"
+
+
+def test_what_the_account_sent_a_lid_chat_is_named_by_the_recipients_phone() -> None:
+    source = MessageSource(Chat=jid("215327923232839", "lid"), Sender=jid("4915112345678"), IsFromMe=True,
+                           IsGroup=False, RecipientAlt=jid("4915100000001"))
+    event = MessageEv(Info=MessageInfo(MessageSource=source, ID="P2", Pushname="", Timestamp=1_761_650_000),
+                      Message=Message(conversation="hello"))
+    message = translate.message_in(event)
+    assert isinstance(message, MessageIn) and message.chat == "4915100000001@s.whatsapp.net"
+
+
+def test_a_group_member_known_by_lid_is_named_by_phone_and_the_chat_stays_the_group() -> None:
+    source = MessageSource(Chat=jid("120363025246125486", "g.us"), Sender=jid("215327923232839", "lid"),
+                           IsFromMe=False, IsGroup=True, SenderAlt=jid("4915199999999"))
+    event = MessageEv(Info=MessageInfo(MessageSource=source, ID="G1", Pushname="", Timestamp=1_761_650_000),
+                      Message=Message(conversation="hi all"))
+    message = translate.message_in(event)
+    assert isinstance(message, MessageIn)
+    assert (message.chat, message.sender) == ("120363025246125486@g.us", "4915199999999@s.whatsapp.net")
+
+
+def test_an_edit_carries_the_new_text_of_the_message_it_names() -> None:
+    edit = ProtocolMessage(type=ProtocolMessage.MESSAGE_EDIT, key=MessageKey(ID="3EB0ORIGINAL", fromMe=False),
+                           editedMessage=Message(conversation="fixed typo"), timestampMS=1_761_650_060_000)
+    edited = translate.message_in(inbound(Message(protocolMessage=edit)))
+    assert edited == MessageEdited(id="3EB0ORIGINAL", chat="4915199999999@s.whatsapp.net", text="fixed typo",
+                                   timestamp=datetime(2025, 10, 28, 11, 14, 20, tzinfo=UTC),
+                                   sender="4915199999999@s.whatsapp.net", from_me=False)
+    wrapped = Message(editedMessage=FutureProofMessage(message=Message(protocolMessage=edit)))
+    assert translate.message_in(inbound(wrapped)) == edited
+
+
+def test_a_revoke_names_the_message_and_who_deleted_it() -> None:
+    revoke = ProtocolMessage(type=ProtocolMessage.REVOKE, key=MessageKey(ID="3EB0GONE", fromMe=True))
+    revoked = translate.message_in(inbound(Message(protocolMessage=revoke), from_me=True))
+    assert isinstance(revoked, MessageRevoked)
+    assert (revoked.id, revoked.by, revoked.from_me) == ("3EB0GONE", "4915199999999@s.whatsapp.net", True)
+
+
+def test_other_protocol_messages_show_nothing() -> None:
+    setting = ProtocolMessage(type=ProtocolMessage.EPHEMERAL_SETTING, key=MessageKey(ID="X"))
+    assert translate.message_in(inbound(Message(protocolMessage=setting))) is None
+
+
+def test_a_contact_list_keeps_every_card() -> None:
+    cards = [ContactMessage(displayName="Ana", vcard="BEGIN:VCARD\nFN:Ana\nEND:VCARD"),
+             ContactMessage(displayName="Omar", vcard="BEGIN:VCARD\nFN:Omar\nEND:VCARD")]
+    message = translate.message_in(inbound(Message(contactsArrayMessage=ContactsArrayMessage(
+        displayName="2 contacts", contacts=cards))))
+    assert isinstance(message, MessageIn)
+    assert (message.type, message.text) == ("contact", "2 contacts")
+    assert message.content is not None
+    assert [c["displayName"] for c in message.content["contacts"]] == ["Ana", "Omar"]
+    assert message.content["vcard"] == "BEGIN:VCARD\nFN:Ana\nEND:VCARD"
+
+
+@pytest.mark.parametrize(("body", "chosen"), [
+    (Message(buttonsResponseMessage=ButtonsResponseMessage(
+        selectedButtonID="yes", selectedDisplayText="Yes please", contextInfo=ContextInfo(stanzaID="3EB0ASK")),
+    ), {"id": "yes", "title": "Yes please", "kind": "button"}),
+    (Message(templateButtonReplyMessage=TemplateButtonReplyMessage(
+        selectedID="track", selectedDisplayText="Track order", contextInfo=ContextInfo(stanzaID="3EB0ASK")),
+    ), {"id": "track", "title": "Track order", "kind": "button"}),
+    (Message(listResponseMessage=ListResponseMessage(
+        title="Large", description="40 cm", singleSelectReply=ListResponseMessage.SingleSelectReply(
+            selectedRowID="size-l"), contextInfo=ContextInfo(stanzaID="3EB0ASK")),
+    ), {"id": "size-l", "title": "Large", "kind": "list", "description": "40 cm"}),
+    (Message(interactiveResponseMessage=InteractiveResponseMessage(
+        body=InteractiveResponseMessage.Body(text="Book for 2"),
+        nativeFlowResponseMessage=InteractiveResponseMessage.NativeFlowResponseMessage(
+            name="booking", paramsJSON='{"id": "slot-7"}', version=1),
+        contextInfo=ContextInfo(stanzaID="3EB0ASK")),
+    ), {"id": "slot-7", "title": "Book for 2", "kind": "flow"}),
+])
+def test_button_and_list_replies_become_reply_messages(body: Message, chosen: dict[str, str]) -> None:
+    message = translate.message_in(inbound(body))
+    assert isinstance(message, MessageIn)
+    assert (message.type, message.text, message.content, message.reply_to) == (
+        "reply", chosen["title"], chosen, "3EB0ASK")
 
 
 def test_message_times_in_milliseconds_and_seconds_are_both_understood() -> None:
@@ -100,9 +215,22 @@ def test_receipts_for_own_reads_elsewhere_give_no_status() -> None:
     source = MessageSource(Chat=jid("1"), Sender=jid("1"), IsFromMe=False, IsGroup=False)
     assert translate.statuses(ReceiptEv(MessageSource=source, MessageIDs=["A"], Timestamp=1,
                                         Type=ReceiptEv.READ_SELF)) == []
-    failed = translate.statuses(ReceiptEv(MessageSource=source, MessageIDs=["A"], Timestamp=1,
-                                          Type=ReceiptEv.SERVER_ERROR))
-    assert [(s.status, s.error is not None) for s in failed] == [("failed", True)]
+    # neonize 0.5.2 labels whatsmeow's played-self receipt SERVER_ERROR: the account played it elsewhere.
+    assert translate.statuses(ReceiptEv(MessageSource=source, MessageIDs=["A"], Timestamp=1,
+                                        Type=ReceiptEv.SERVER_ERROR)) == []
+
+
+def test_a_receipt_without_a_type_is_a_refused_send_not_a_delivery() -> None:
+    source = MessageSource(Chat=jid("1"), Sender=jid("1"), IsFromMe=False, IsGroup=False)
+    # What neonize 0.5.2 sends for whatsmeow's server-error receipt: the Type field left out.
+    raw = ReceiptEv(MessageSource=source, MessageIDs=["A", "B"], Timestamp=1_761_650_100).SerializePartialToString()
+    refused = ReceiptEv.FromString(raw)
+    assert refused.Type == ReceiptEv.DELIVERED  # what proto2 reads for the missing field
+    assert [(s.id, s.status, s.error) for s in translate.statuses(refused)] == [
+        ("A", "failed", translate.SERVER_ERROR), ("B", "failed", translate.SERVER_ERROR)]
+    delivered = ReceiptEv.FromString(ReceiptEv(MessageSource=source, MessageIDs=["A"], Timestamp=1,
+                                               Type=ReceiptEv.DELIVERED).SerializePartialToString())
+    assert [s.status for s in translate.statuses(delivered)] == ["delivered"]
 
 
 @pytest.mark.parametrize(("event", "code", "action"), [

@@ -73,6 +73,11 @@ def test_local_numbers_use_the_default_region(written: str, region: str, digits:
     assert normalize(written, region).jid == f"{digits}@s.whatsapp.net"
 
 
+def test_a_whatsapp_privacy_id_is_a_chat_without_a_phone() -> None:
+    recipient = normalize("215327923232839@LID")
+    assert (recipient.jid, recipient.phone, recipient.is_group) == ("215327923232839@lid", None, False)
+
+
 def test_group_jids_pass_untouched() -> None:
     for jid in ("120363025246125486@g.us", "4915112345678-1600000000@g.us"):
         recipient = normalize(jid)
@@ -96,7 +101,8 @@ def test_group_jids_pass_untouched() -> None:
         ("12", "DE", "local_only"),
         ("+44 20", None, "too_short"),
         ("abc@s.whatsapp.net", None, "bad_chat_id"),
-        ("123@lid", None, "unsupported_chat_id"),
+        ("123@lid", None, "bad_chat_id"),
+        ("status@broadcast", None, "unsupported_chat_id"),
         ("1" * 80, None, "too_long"),
     ],
 )

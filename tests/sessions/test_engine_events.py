@@ -12,6 +12,7 @@ from waqtor.engines.base import (
     Engine,
     EngineContext,
     EngineEvent,
+    MessageEvent,
     MessageIn,
     MessageStatus,
     OutgoingMessage,
@@ -31,7 +32,7 @@ async def test_message_events_go_to_the_message_service_and_the_rest_to_the_moni
     async def monitor(event: EngineEvent) -> None:
         to_monitor.append(event)
 
-    async def messages(session: str, event: MessageIn | MessageStatus) -> None:
+    async def messages(session: str, event: MessageEvent) -> None:
         to_messages.append((session, event))
 
     emit = split_events("shop", monitor, messages)
@@ -46,7 +47,7 @@ async def test_a_failing_message_service_is_logged_never_raised_into_the_engine(
     async def monitor(event: EngineEvent) -> None:
         raise AssertionError("not for the monitor")
 
-    async def messages(session: str, event: MessageIn | MessageStatus) -> None:
+    async def messages(session: str, event: MessageEvent) -> None:
         raise RuntimeError("database gone")
 
     with caplog.at_level(logging.ERROR):

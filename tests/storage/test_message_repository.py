@@ -132,3 +132,27 @@ async def test_a_file_is_referenced_in_the_sessions_of_its_messages_only(storage
     assert await storage.media.referenced_in(both.id, ["default"])
     assert not await storage.media.referenced_in(unsent.id, ["shop", "default"])
     assert not await storage.media.referenced_in(shop.id, [])
+
+
+async def test_an_edit_keeps_the_earlier_texts_and_is_applied_once(storage: Storage) -> None:
+    record = await storage.messages.insert(outgoing(direction="in", status="received", wa_id="WAE", text="v1"))
+    first, second = T0 + timedelta(minutes=1), T0 + timedelta(minutes=2)
+    changed = await storage.messages.edit("default", "WAE", "v2", first)
+    assert changed is not None and changed[1] == "v1"
+    assert await storage.messages.edit("default", "WAE", "v2", first) is None  # delivered again
+    await storage.messages.edit("default", "WAE", "v3", second)
+    stored = await storage.messages.get(record.id)
+    assert stored is not None and (stored.text, stored.edited_at) == ("v3", second)
+    assert stored.edits == [{"body": "v1", "replacedAt": "2025-10-01T12:01:00.000Z"},
+                            {"body": "v2", "replacedAt": "2025-10-01T12:02:00.000Z"}]
+    assert await storage.messages.edit("default", "NOSUCH", "x", first) is None
+
+
+async def test_a_revoke_is_marked_once_and_keeps_the_text(storage: Storage) -> None:
+    record = await storage.messages.insert(outgoing(status="sent", wa_id="WAR", source="phone"))
+    revoked = await storage.messages.revoke("default", "WAR", T0, "4915112345678@s.whatsapp.net")
+    assert revoked is not None and revoked.revoked_at == T0
+    assert await storage.messages.revoke("default", "WAR", T0, "x") is None
+    stored = await storage.messages.get(record.id)
+    assert stored is not None
+    assert (stored.text, stored.source, stored.revoked_by) == ("hello", "phone", "4915112345678@s.whatsapp.net")

@@ -143,8 +143,20 @@ class LocationOut(BaseModel):
 
 
 class ContactOut(BaseModel):
-    displayName: str
-    vcard: str
+    displayName: str | None = Field(description="The name shown (a received card may have none).")
+    vcard: str | None
+
+
+class ReplyOut(BaseModel):
+    id: str | None = Field(description="The id of the button, list row or flow chosen, as the sender's message set it.")
+    title: str | None = Field(description="What the person saw and tapped (also the message's `body`).")
+    kind: Literal["button", "list", "flow"]
+    description: str | None = Field(None, description="A list row's description, when it has one.")
+
+
+class EditOut(BaseModel):
+    body: str | None = Field(description="The text before this edit.")
+    replacedAt: str = Field(description="When the edit replaced it.")
 
 
 class MessageOut(BaseModel):
@@ -154,13 +166,21 @@ class MessageOut(BaseModel):
     waId: str | None = Field(description="WhatsApp's id, once WhatsApp accepted it (or of a received one).")
     session: str
     direction: Literal["in", "out"]
-    chat: str
-    from_: str | None = Field(alias="from", description="Sender of a received message.")
+    fromMe: bool = Field(description="The account sent it (direction `out`), through the gateway or from its phone.")
+    source: Literal["api", "phone"] | None = Field(
+        description="Who sent an outgoing message: `api` (the gateway: the send routes, campaigns) or `phone` "
+                    "(the phone itself or another linked device); null for a received message.")
+    chat: str = Field(description="The chat: a JID you can send to (`…@s.whatsapp.net`, `…@g.us`, or `…@lid` "
+                                  "when WhatsApp hides the number).")
+    from_: str | None = Field(alias="from", description="Sender of a received message (or the account, for one "
+                                                        "sent from the phone).")
     type: str
-    body: str | None = Field(description="The text, or the caption of media.")
+    body: str | None = Field(description="The text, the caption of media, or the title of the chosen reply.")
     media: MediaOut | None
     location: LocationOut | None
-    contact: ContactOut | None
+    contact: ContactOut | None = Field(description="A contact message's (first) card.")
+    contacts: list[ContactOut] | None = Field(description="Every card of a contact message (several for a list).")
+    reply: ReplyOut | None = Field(description="A `reply` message: the button, list row or flow chosen.")
     replyTo: str | None
     pushName: str | None
     status: MessageStatus
@@ -174,6 +194,10 @@ class MessageOut(BaseModel):
     playedAt: str | None
     failedAt: str | None
     createdAt: str
+    editedAt: str | None = Field(description="When it was last edited; null when never.")
+    edits: list[EditOut] = Field(description="The texts it had before each edit, oldest first.")
+    revokedAt: str | None = Field(description="When it was deleted for everyone (its text stays in the log).")
+    revokedBy: str | None = Field(description="Who deleted it for everyone (a JID).")
 
 
 class MessagePage(BaseModel):

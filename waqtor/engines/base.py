@@ -77,10 +77,19 @@ class LoggedOut:
 
 @dataclass(frozen=True, slots=True)
 class MessageIn:
-    """A message received by the account. `id` is WhatsApp's id; `type` is text, image, video, audio,
-    document, location, contact or sticker; `text` the text or caption. `media`, when the message
-    carries a file, is `{"data": bytes, "mimetype": str | None, "fileName": str | None}`: the gateway
-    stores the bytes (detecting the type from them) and logs the message with a reference."""
+    """A message received by the account, or (`from_me`) one the account sent from the phone or another
+    linked device. `id` is WhatsApp's id; `chat` and `sender` are JIDs a send can go to (the phone's
+    `<digits>@s.whatsapp.net` when known, else `<lid>@lid`); `type` is text, image, video, audio, voice,
+    document, location, contact, sticker, reaction, poll or reply; `text` the text, caption or chosen
+    reply's title.
+
+    - `media`, when the message carries a file, is `{"data": bytes, "mimetype": str | None, "fileName":
+      str | None}`: the gateway stores the bytes (detecting the type from them) and logs the message
+      with a reference. Without `data`, `media["error"]` says why the file is missing.
+    - `content`: the details of a location (`latitude`, `longitude`, `name`, `address`), a contact
+      (`displayName`, `vcard`, and `contacts`, every card, for several) or a reply (`id`, `title`,
+      `kind`).
+    - `reply_to`: the WhatsApp id of the message it answers (a button or list reply)."""
 
     id: str
     chat: str
@@ -90,6 +99,34 @@ class MessageIn:
     timestamp: datetime
     push_name: str | None = None
     media: dict[str, Any] | None = None
+    from_me: bool = False
+    content: dict[str, Any] | None = None
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEdited:
+    """The message with WhatsApp id `id` in `chat` was edited by its sender (`from_me`: by the account,
+    from the phone or another device); `text` is its new text or caption."""
+
+    id: str
+    chat: str
+    text: str | None
+    timestamp: datetime
+    sender: str | None = None
+    from_me: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRevoked:
+    """The message with WhatsApp id `id` in `chat` was deleted for everyone, `by` this JID (its sender,
+    or a group admin; `from_me`: by the account)."""
+
+    id: str
+    chat: str
+    timestamp: datetime
+    by: str | None = None
+    from_me: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +165,10 @@ class Crashed:
 
 
 EngineEvent = (Connecting | QRCode | Authenticated | Ready | Disconnected | LoggedOut | Problem | Solved | MessageIn
-               | MessageStatus | Crashed)
+               | MessageStatus | MessageEdited | MessageRevoked | Crashed)
+
+# The events that go to the message service (the rest go to the session's monitor).
+MessageEvent = MessageIn | MessageStatus | MessageEdited | MessageRevoked
 
 
 # ---- what the gateway gives an engine ----------------------------------------------------------

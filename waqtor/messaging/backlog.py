@@ -1,5 +1,5 @@
-"""What an engine reports while the database cannot take it: received messages and status changes, held
-in memory in arrival order and stored once the database is back.
+"""What an engine reports while the database cannot take it: received messages, status changes, edits and
+deletions, held in memory in arrival order and stored once the database is back.
 
 `offer(session, event)` hands the event to the message service at once; when that fails because the
 database is out of reach or full (`waqtor.storage.faults`), the event is held instead of lost, and a
@@ -21,7 +21,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from waqtor.engines.base import MessageIn, MessageStatus
+from waqtor.engines.base import MessageEvent
 from waqtor.errors import Unavailable
 from waqtor.storage.faults import storage_error
 
@@ -31,7 +31,7 @@ FIRST_PAUSE = 0.2
 MAX_PAUSE = 10.0
 STRIKES = 5
 
-Event = MessageIn | MessageStatus
+Event = MessageEvent
 Handle = Callable[[str, Event], Awaitable[None]]
 Reachable = Callable[[], Awaitable[bool]]
 

@@ -3,7 +3,8 @@
 The rules (docs/api-reference.md, "Phone number formats", lists examples that the tests check):
 
 - A chat id passes as it is: `<digits>@s.whatsapp.net` (`@c.us`, whatsapp-web.js' spelling, is
-  accepted and rewritten), and a group `<id>@g.us`.
+  accepted and rewritten), a group `<id>@g.us`, and `<lid>@lid`, WhatsApp's privacy id for a person
+  whose number it does not show (how a received message names such a chat).
 - `+` or `00` starts an international number.
 - Without either, and with a default region (`WAQTOR_DEFAULT_REGION`), the number is read as a
   national number of that region; when that is not a valid number, as an international number
@@ -29,6 +30,7 @@ from waqtor.errors import InvalidInput
 
 USER_DOMAIN = "s.whatsapp.net"
 GROUP_DOMAIN = "g.us"
+LID_DOMAIN = "lid"
 MAX_INPUT = 64
 
 _SEPARATORS = re.compile(r"[\s\-.()]")
@@ -54,7 +56,8 @@ _POSSIBLE_REASONS = {
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """Where a message goes: the JID, and for a person the number in E.164 (`+4915112345678`)."""
+    """Where a message goes: the JID, and for a person known by number the number in E.164
+    (`+4915112345678`); None for a group or a `@lid` chat."""
 
     jid: str
     phone: str | None
@@ -134,10 +137,13 @@ def _chat_id(raw: str, text: str) -> Recipient:
         return Recipient(jid=f"{user}@{USER_DOMAIN}", phone="+" + user)
     if domain == GROUP_DOMAIN and _GROUP_ID.match(user):
         return Recipient(jid=f"{user}@{GROUP_DOMAIN}", phone=None)
-    if domain in (USER_DOMAIN, "c.us", GROUP_DOMAIN):
+    if domain == LID_DOMAIN and _USER_ID.match(user):
+        return Recipient(jid=f"{user}@{LID_DOMAIN}", phone=None)
+    if domain in (USER_DOMAIN, "c.us", GROUP_DOMAIN, LID_DOMAIN):
         raise invalid_phone(raw, "bad_chat_id", f"the part before @{domain} must be digits")
     raise invalid_phone(
-        raw, "unsupported_chat_id", f"chats @{domain} are not supported; use @{USER_DOMAIN} or @{GROUP_DOMAIN}"
+        raw, "unsupported_chat_id",
+        f"chats @{domain} are not supported; use @{USER_DOMAIN}, @{GROUP_DOMAIN} or @{LID_DOMAIN}",
     )
 
 

@@ -20,9 +20,14 @@ a quarter of a second (`counts.SentCounter`), and `flush_counts(session)` counts
 Listeners added with `add_status_listener` hear every later status change of a sent message (the
 acknowledgements), after its `message_ack` is published.
 
-Receiving — `handle(session, event)` takes the engine's `MessageIn` and `MessageStatus`: an incoming
-message is logged as `received` (its file stored), counted in `messagesReceived` and published as
-`message`; a status change moves the logged message forward only and is published as `message_ack`.
+Receiving — `handle(session, event)` takes the engine's `MessageIn`, `MessageStatus`, `MessageEdited` and
+`MessageRevoked`: an incoming message is logged as `received` (its file stored), counted in
+`messagesReceived` and published as `message`; one the account sent from its phone or another linked
+device (`from_me`) is logged `sent` with direction `out` and source `phone`, once per WhatsApp id (an
+echo of a send of the gateway's own is not logged twice), and published as `message`; a status change
+moves the logged message forward only and is published as `message_ack`; an edit replaces the logged
+text (keeping the earlier one in `edits`) and a deletion for everyone marks the message, published as
+`message_edited` and `message_revoked` (also when the log does not have the message).
 While the database cannot take them they are held in memory, in order, and stored when it is back
 (`backlog`).
 
@@ -50,7 +55,10 @@ from waqtor.engines import TEMPLATES, require_feature
 from waqtor.engines.base import (
     ContactCard,
     Location,
+    MessageEdited,
+    MessageEvent,
     MessageIn,
+    MessageRevoked,
     MessageStatus,
     OutgoingMedia,
     OutgoingMessage,
@@ -68,7 +76,7 @@ from waqtor.messaging.phones import Recipient
 from waqtor.messaging.request import ContactRequest, MediaSource, MediaUpload, SendRequest, StoredMedia
 from waqtor.messaging.sendqueue import SendQueues
 from waqtor.messaging.templates import builtin_values, render
-from waqtor.messaging.views import ack_view, message_view
+from waqtor.messaging.views import ack_view, edit_view, message_view, revoke_view
 from waqtor.messaging.whatsapp_templates import summary
 from waqtor.rate_window import RateWindow, parse_rate
 from waqtor.sessions.manager import SessionManager
@@ -230,7 +238,8 @@ class MessageService:
         assert contact.name is not None and contact.phone is not None
         number = phones.normalize(contact.phone, self._settings.default_region)
         if number.phone is None:
-            raise InvalidInput("phone: a contact card needs a phone number, not a group", code="invalid_phone")
+            raise InvalidInput("phone: a contact card needs a phone number, not a group or a @lid chat",
+                               code="invalid_phone")
         return ContactCard(contact.name, vcard.build(contact.name, number.phone))
 
     async def obtain_media(self, source: MediaSource) -> MediaRecord:
@@ -333,6 +342,7 @@ class MessageService:
             "content": content,
             "reply_to": draft.reply_to,
             "status": st.QUEUED,
+            "source": "api",
             "campaign_id": campaign_id,
             "timestamp": now,
             "queued_at": now,
@@ -472,59 +482,110 @@ class MessageService:
 
     # ---- what the engine reports ------------------------------------------------------------------
 
-    async def handle(self, session: str, event: MessageIn | MessageStatus) -> None:
+    async def handle(self, session: str, event: MessageEvent) -> None:
         """The message half of an engine's sink (see `waqtor.sessions.engine_events`): stored now, or held
         while the database cannot take it (`waqtor.messaging.backlog`)."""
         await self.backlog.offer(session, event)
 
-    async def _store_event(self, session: str, event: MessageIn | MessageStatus) -> None:
+    async def _store_event(self, session: str, event: MessageEvent) -> None:
         if isinstance(event, MessageIn):
             await self.receive(session, event)
-        else:
+        elif isinstance(event, MessageStatus):
             await self.acknowledge(session, event)
+        elif isinstance(event, MessageEdited):
+            await self.edited(session, event)
+        else:
+            await self.revoked(session, event)
+
+    async def edited(self, session: str, event: MessageEdited) -> None:
+        """Apply an edit to the logged message (any direction) and publish `message_edited`; an edit the
+        log already holds is not published again."""
+        wa_id, chat = _short(event.id), _short(event.chat)
+        if wa_id is None or chat is None:
+            log.warning("session %s: ignored an edit without message id or chat", session)
+            return
+        text = event.text if isinstance(event.text, str) else None
+        at = _aware(event.timestamp, self._clock())
+        record, previous = None, None
+        if await self._repo.find_by_wa_id(session, wa_id) is not None:
+            changed = await self._repo.edit(session, wa_id, text, at)
+            if changed is None:
+                return
+            record, previous = changed
+        view = edit_view(session, wa_id, record, chat, _short(event.sender), bool(event.from_me), text, previous, at)
+        await self._bus.publish(events.MESSAGE_EDITED, view, session=session)
+
+    async def revoked(self, session: str, event: MessageRevoked) -> None:
+        """Mark the logged message (any direction) deleted for everyone and publish `message_revoked`; a
+        deletion the log already holds is not published again."""
+        wa_id, chat = _short(event.id), _short(event.chat)
+        if wa_id is None or chat is None:
+            log.warning("session %s: ignored a deletion without message id or chat", session)
+            return
+        at = _aware(event.timestamp, self._clock())
+        record = None
+        if await self._repo.find_by_wa_id(session, wa_id) is not None:
+            record = await self._repo.revoke(session, wa_id, at, _short(event.by))
+            if record is None:
+                return
+        view = revoke_view(session, wa_id, record, chat, _short(event.by), bool(event.from_me), at)
+        await self._bus.publish(events.MESSAGE_REVOKED, view, session=session)
 
     async def receive(self, session: str, event: MessageIn) -> MessageRecord | None:
-        """Log, count and publish an incoming message; None when it was already logged (WhatsApp
-        delivers a message again after a reconnect) or is unusable."""
+        """Log, count and publish an incoming message (or, `from_me`, one the account sent from its phone or
+        another device: logged `sent`, direction `out`, source `phone`, not counted); None when it was
+        already logged (WhatsApp delivers a message again after a reconnect; our own sends come back) or
+        is unusable. A file the engine could not fetch leaves the message without it, the reason in
+        `error`."""
         wa_id, chat = _short(event.id), _short(event.chat)
         if wa_id is None or chat is None:
             log.warning("session %s: ignored an incoming message without id or chat", session)
             return None
-        data = event.media.get("data") if isinstance(event.media, dict) else None
+        media = event.media if isinstance(event.media, dict) else {}
+        data = media.get("data")
         has_file = isinstance(data, bytes | bytearray) and bool(data)
+        from_me = event.from_me is True
+        direction = "out" if from_me else "in"
         # A redelivered message is refused by the log's unique (session, direction, wa_id) index when it
         # is inserted (insert_new answers None). Only a message with a file is looked up first, so that a
-        # duplicate's file is not stored: for a text that look-up was a third database round trip.
-        if has_file and await self._repo.find_by_wa_id(session, wa_id, "in") is not None:
+        # duplicate's file is not stored: for a text that look-up was a third database round trip. A
+        # message of the account's own is looked up too: one the gateway sent has its id already.
+        if (has_file or from_me) and await self._repo.find_by_wa_id(session, wa_id, direction) is not None:
             return None
         now = self._clock()
         attached = None
         if has_file:
             assert isinstance(data, bytes | bytearray)
-            name = event.media.get("fileName") if isinstance(event.media, dict) else None
-            attached = await self.media.save(chunks_of(bytes(data)), _short(name, 200), enforce_limits=False)
+            attached = await self.media.save(chunks_of(bytes(data)), _short(media.get("fileName"), 200),
+                                             enforce_limits=False)
         known = isinstance(event.type, str) and event.type.isalnum() and len(event.type) <= 16
         kind = event.type if known else "unknown"
-        record = await self._repo.insert_new(
-            {
-                "session": session,
-                "direction": "in",
-                "chat": chat,
-                "sender": _short(event.sender),
-                "type": kind,
-                "text": event.text if isinstance(event.text, str) else None,
-                "wa_id": wa_id,
-                "push_name": _short(event.push_name, 256),
-                "status": st.RECEIVED,
-                "timestamp": _aware(event.timestamp, now),
-                "created_at": now,
-            },
-            attached,
-            count="messages_received",
-        )
+        at = _aware(event.timestamp, now)
+        missing = media.get("error") if not has_file else None
+        values: dict[str, Any] = {
+            "session": session,
+            "direction": direction,
+            "chat": chat,
+            "sender": _short(event.sender),
+            "type": kind,
+            "text": event.text if isinstance(event.text, str) else None,
+            "content": event.content if isinstance(event.content, dict) and event.content else None,
+            "wa_id": wa_id,
+            "reply_to": _short(event.reply_to),
+            "push_name": _short(event.push_name, 256),
+            "status": st.SENT if from_me else st.RECEIVED,
+            "error": f"media not stored: {missing}"[:2000] if isinstance(missing, str) else None,
+            "source": "phone" if from_me else None,
+            "timestamp": at,
+            "created_at": now,
+        }
+        if from_me:
+            values["sent_at"] = at
+        record = await self._repo.insert_new(values, attached, count=None if from_me else "messages_received")
         if record is None:
             return None
-        await self._sessions.get(session).monitor.count(received=1)
+        if not from_me:
+            await self._sessions.get(session).monitor.count(received=1)
         await self._bus.publish(events.MESSAGE, message_view(record), session=session)
         return record
 

@@ -1,4 +1,5 @@
-"""The JSON form of messages: in API answers, `message` and `message_ack` events, and exports. Pure."""
+"""The JSON form of messages: in API answers, `message`, `message_ack`, `message_edited` and
+`message_revoked` events, and exports. Pure."""
 
 from __future__ import annotations
 
@@ -34,13 +35,17 @@ def message_view(record: MessageRecord) -> dict[str, Any]:
         "waId": record.wa_id,
         "session": record.session,
         "direction": record.direction,
+        "fromMe": record.direction == "out",
+        "source": record.source,
         "chat": record.chat,
         "from": record.sender,
         "type": record.type,
         "body": record.text,
         "media": media_view(record.media) if record.media else None,
         "location": content if record.type == "location" else None,
-        "contact": content if record.type == "contact" else None,
+        "contact": _card(content) if record.type == "contact" and content else None,
+        "contacts": _cards(content) if record.type == "contact" and content else None,
+        "reply": content if record.type == "reply" else None,
         "replyTo": record.reply_to,
         "pushName": record.push_name,
         "status": record.status,
@@ -54,6 +59,51 @@ def message_view(record: MessageRecord) -> dict[str, Any]:
         "playedAt": _iso(record.played_at),
         "failedAt": _iso(record.failed_at),
         "createdAt": iso_ms(record.created_at),
+        "editedAt": _iso(record.edited_at),
+        "edits": record.edits or [],
+        "revokedAt": _iso(record.revoked_at),
+        "revokedBy": record.revoked_by,
+    }
+
+
+def _card(content: dict[str, Any]) -> dict[str, Any]:
+    return {"displayName": content.get("displayName"), "vcard": content.get("vcard")}
+
+
+def _cards(content: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every card of a contact message: one, or the several of a contact list."""
+    several = content.get("contacts")
+    return [_card(card) for card in several] if isinstance(several, list) else [_card(content)]
+
+
+def edit_view(session: str, wa_id: str, record: MessageRecord | None, chat: str, sender: str | None, from_me: bool,
+              body: str | None, previous: str | None, at: datetime) -> dict[str, Any]:
+    """The `message_edited` event: the message with WhatsApp id `wa_id` now reads `body` (it read
+    `previous`); `id` is its id in the log, None when the log does not have it."""
+    return {
+        "id": record.id if record else None,
+        "waId": wa_id,
+        "session": session,
+        "chat": record.chat if record else chat,
+        "from": sender,
+        "fromMe": from_me,
+        "body": body,
+        "previousBody": previous,
+        "timestamp": iso_ms(at),
+    }
+
+
+def revoke_view(session: str, wa_id: str, record: MessageRecord | None, chat: str, by: str | None, from_me: bool,
+                at: datetime) -> dict[str, Any]:
+    """The `message_revoked` event: the message with WhatsApp id `wa_id` was deleted for everyone."""
+    return {
+        "id": record.id if record else None,
+        "waId": wa_id,
+        "session": session,
+        "chat": record.chat if record else chat,
+        "by": by,
+        "fromMe": from_me,
+        "timestamp": iso_ms(at),
     }
 
 

@@ -7,13 +7,14 @@ acknowledgements racing for one message cannot move it backwards.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from waqtor.clock import iso_ms
 from waqtor.messaging.status import FAILED, QUEUED, SENT
 from waqtor.storage.groupcommit import GroupCommit
 from waqtor.storage.message_batches import Move, NewMessage, insert_batch, move_batch
@@ -152,6 +153,40 @@ class MessageRepository:
         async with self._engine.connect() as conn:
             row = (await conn.execute(query.order_by(messages.c.id).limit(1))).first()
         return None if row is None else _record(row)
+
+    async def edit(self, session: str, wa_id: str, text: str | None, at: datetime,
+                   tries: int = 5) -> tuple[MessageRecord, str | None] | None:
+        """Give the message `wa_id` of `session` (either direction) its edited `text`, keeping the text it
+        had in `edits` (oldest first, each `{"body", "replacedAt"}`) and the edit's time in `edited_at`;
+        the message as it now stands and its previous text. None when the log has no such message, or
+        when it already holds this very edit (WhatsApp delivers an edit again after a reconnect).
+        Compare-and-set on `edited_at`: two edits racing are both kept, in the order they are written."""
+        for _ in range(tries):
+            record = await self.find_by_wa_id(session, wa_id)
+            if record is None or (record.edited_at == at and record.text == text):
+                return None
+            earlier = [*(record.edits or []), {"body": record.text, "replacedAt": iso_ms(at)}]
+            same = (messages.c.edited_at.is_(None) if record.edited_at is None
+                    else messages.c.edited_at == record.edited_at)
+            async with self._engine.begin() as conn:
+                result = await conn.execute(update(messages).where(messages.c.id == record.id, same)
+                                            .values(text=text, edited_at=at, edits=earlier))
+            if result.rowcount:
+                return replace(record, text=text, edited_at=at, edits=earlier), record.text
+        return None
+
+    async def revoke(self, session: str, wa_id: str, at: datetime, by: str | None) -> MessageRecord | None:
+        """Mark the message `wa_id` of `session` (either direction) deleted for everyone, `by` whom; the
+        message as it now stands. Its text stays in the log. None when the log has no such message or it
+        was already marked."""
+        record = await self.find_by_wa_id(session, wa_id)
+        if record is None or record.revoked_at is not None:
+            return None
+        async with self._engine.begin() as conn:
+            result = await conn.execute(update(messages).where(messages.c.id == record.id,
+                                                               messages.c.revoked_at.is_(None))
+                                        .values(revoked_at=at, revoked_by=by))
+        return replace(record, revoked_at=at, revoked_by=by) if result.rowcount else None
 
     async def mark_sent(self, message_id: int, wa_id: str, at: datetime, session: str | None = None) -> bool:
         """queued → sent with the engine's id, adding one to `session`'s `messages_sent` in the same

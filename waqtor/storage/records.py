@@ -104,6 +104,11 @@ class MessageRecord:
     read_at: datetime | None = None
     played_at: datetime | None = None
     failed_at: datetime | None = None
+    source: str | None = None
+    edited_at: datetime | None = None
+    edits: list[dict[str, Any]] | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,6 +173,15 @@ messages = Table(
     Column("played_at", UTCDateTime, nullable=True),
     Column("failed_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Migration 0008. Who sent an outgoing message: `api` (the gateway) or `phone` (the account's phone or
+    # another linked device); NULL for a received one.
+    Column("source", String(8), nullable=True),
+    # The last edit's time, and the earlier texts, oldest first: [{"body", "replacedAt"}].
+    Column("edited_at", UTCDateTime, nullable=True),
+    Column("edits", JSON, nullable=True),
+    # Deleted for everyone, when and by whom (a JID).
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("revoked_by", String(128), nullable=True),
     Index("ix_messages_session_id", "session", "id"),
     Index("ix_messages_chat_id", "chat", "id"),
     Index("ix_messages_status_id", "status", "id"),

@@ -17,7 +17,7 @@ from waqtor.api.schemas import ERROR_RESPONSES, FORWARD_RESPONSES, Envelope
 from waqtor.engines.sandbox.commands import not_sandbox
 from waqtor.engines.sandbox.contacts import DEFAULT_ERROR
 from waqtor.gateway import Gateway
-from waqtor.messaging import phones
+from waqtor.messaging import phones, vcard
 from waqtor.sessions.session import DEFAULT_SESSION
 
 router = APIRouter(prefix="/api/sandbox", tags=["sandbox"], dependencies=[Depends(require("control"))],
@@ -25,6 +25,7 @@ router = APIRouter(prefix="/api/sandbox", tags=["sandbox"], dependencies=[Depend
                               **FORWARD_RESPONSES})
 
 PHONE = r"^\+?[0-9]{6,15}$"
+SENDER = r"^(\+?[0-9]{6,15}|[0-9]{5,20}@lid)$"
 
 
 class _Body(BaseModel):
@@ -52,15 +53,56 @@ class InboundMedia(BaseModel):
         return value
 
 
+class InboundContact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    vcard: str = Field(min_length=1, max_length=10_000, description="The contact card (vCard 3.0 text).")
+
+
+class InboundReply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=256, description="The id of the button or list row chosen.")
+    title: str = Field(min_length=1, max_length=1024, description="What the person tapped.")
+    kind: Literal["button", "list"] = Field("button", description="A button or a list row.")
+
+
 class InboundIn(_Body):
-    from_: str = Field(alias="from", pattern=PHONE, description="Sender's phone number (digits, optional +).")
-    body: str | None = Field(None, min_length=1, max_length=65_536, description="The text, or the caption.")
+    from_: str = Field(alias="from", pattern=SENDER,
+                       description="The contact: a phone number (digits, optional +) or a WhatsApp privacy id "
+                                   "(`<digits>@lid`). With `fromMe`, the chat the account's phone wrote to.")
+    kind: Literal["message", "edit", "revoke"] = Field(
+        "message", description="message: a new message; edit: its sender edits message `messageId` to `body`; "
+                               "revoke: its sender deletes message `messageId` for everyone.")
+    fromMe: bool = Field(False, description="Written on the account's own phone, not by the contact.")
+    messageId: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[0-9A-Za-z]+$",
+                                  description="The WhatsApp id (`waId`) of the message to edit or delete.")
+    body: str | None = Field(None, min_length=1, max_length=65_536,
+                             description="The text, the caption, or an edit's new text.")
     media: InboundMedia | None = Field(None, description="A file the sender attaches.")
+    contacts: list[InboundContact] | None = Field(None, min_length=1, max_length=10,
+                                                  description="Contact cards the sender shares.")
+    reply: InboundReply | None = Field(None, description="A tap on a button or a list row of an earlier message.")
 
     @model_validator(mode="after")
     def _something(self) -> InboundIn:
-        if self.body is None and self.media is None:
-            raise ValueError("body: Field required (or a media file)")
+        parts = [name for name in ("media", "contacts", "reply") if getattr(self, name) is not None]
+        if self.kind == "message":
+            if self.messageId is not None:
+                raise ValueError("messageId: only an edit or a revoke names a message")
+            if len(parts) > 1:
+                raise ValueError(f"{parts[1]}: a message carries one of media, contacts or reply")
+            if self.body is None and not parts:
+                raise ValueError("body: Field required (or a media file, contacts or a reply)")
+            if self.body is not None and parts and parts[0] != "media":
+                raise ValueError(f"body: a message with {parts[0]} has no body")
+            return self
+        if self.messageId is None:
+            raise ValueError(f"messageId: Field required for a {self.kind}")
+        if parts:
+            raise ValueError(f"{parts[0]}: a {self.kind} carries no {parts[0]}")
+        if self.kind == "edit" and self.body is None:
+            raise ValueError("body: Field required for an edit (the new text)")
+        if self.kind == "revoke" and self.body is not None:
+            raise ValueError("body: a revoke carries no body")
         return self
 
 
@@ -99,11 +141,13 @@ class AccountOut(BaseModel):
 
 
 class InboundOut(BaseModel):
-    id: str
-    from_: str = Field(serialization_alias="from")
+    id: str = Field(description="The message's WhatsApp id (of the message edited or deleted, for those).")
+    from_: str = Field(serialization_alias="from", description="Its sender (the account, with `fromMe`).")
     body: str | None
-    type: str
+    type: str | None = Field(description="The message's type; null for an edit or a revoke.")
     timestamp: str
+    kind: Literal["message", "edit", "revoke"]
+    fromMe: bool
 
 
 class FailOut(BaseModel):
@@ -127,11 +171,15 @@ async def scan(gateway: GatewayDep, identity: IdentityDep, body: ScanIn | None =
 
 
 @router.post("/inbound", response_model=Envelope[InboundOut], response_model_by_alias=True,
-             summary="Deliver an incoming message")
+             summary="Deliver an incoming message, or an edit or deletion of one",
+             responses={404: {"description": "`message_not_found`: the sandbox carried no such message."}})
 async def inbound(gateway: GatewayDep, identity: IdentityDep, body: InboundIn) -> dict[str, Any]:
     media = {"data": body.media.data, "fileName": body.media.fileName} if body.media is not None else None
-    data = await _command(gateway, identity, body.session, "sandbox.inbound",
-                          {"from": body.from_.lstrip("+"), "body": body.body, "media": media})
+    contacts = [{"displayName": vcard.display_name(card.vcard), "vcard": card.vcard} for card in body.contacts or []]
+    args = {"from": body.from_.lstrip("+"), "body": body.body, "media": media, "kind": body.kind,
+            "fromMe": body.fromMe, "messageId": body.messageId, "contacts": contacts or None,
+            "reply": body.reply.model_dump() if body.reply is not None else None}
+    data = await _command(gateway, identity, body.session, "sandbox.inbound", args)
     data["from_"] = data.pop("from")
     return {"success": True, "data": data}
 

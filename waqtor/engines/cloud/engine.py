@@ -52,6 +52,7 @@ from waqtor.errors import (
     EngineError,
     Forbidden,
     InvalidInput,
+    NotSupportedByEngine,
     SessionNotReady,
     ThrottledByWhatsApp,
     Unauthorized,
@@ -304,7 +305,10 @@ class CloudEngine(Engine):
 
         if not self.connected or self._wa is None:
             raise SessionNotReady(f"session {self.ctx.session!r} is not connected to the Cloud API")
-        to = message.to.partition("@")[0]
+        to, _, server = message.to.partition("@")
+        if server == "lid":
+            raise NotSupportedByEngine(self.name, f"send to a WhatsApp privacy id ({message.to}); use the phone "
+                                       "number")
         try:
             sent = await self._send(to, message)
         except WhatsAppError as exc:

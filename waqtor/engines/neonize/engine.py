@@ -17,6 +17,7 @@ the ban to end.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import itertools
 import logging
@@ -390,33 +391,80 @@ class NeonizeEngine(Engine):
         except Exception:  # never raise into neonize's thread
             log.exception("session %s: handling %s failed", self.ctx.session, type(event).__name__)
 
-    def _with_media(self, client: Any, event: Any, message: MessageIn) -> MessageIn:
-        """The message with its file's bytes under media["data"] when it has a file the gateway may keep
-        (downloaded here, in neonize's thread); unchanged, with the reason logged, when it cannot."""
+    def _with_media(self, client: Any, event: Any, message: MessageIn) -> MessageIn | _Download:
+        """The message as it goes to the loop. One with a file the gateway may keep starts the download
+        in a thread of its own (never in neonize's, which must go on delivering events) and travels as a
+        `_Download`, which the loop waits for in turn (`_downloaded`). A file declared over the media
+        limit is not fetched: the message goes on without it, with the reason."""
         media = message.media
         if not media or message.type not in translate.DOWNLOADABLE:
             return message
         limit = self.ctx.settings.media_max
-        if (media.get("size") or 0) > limit:
-            log.warning("session %s: not downloading a %s of %s bytes (over the media limits)",
-                        self.ctx.session, message.type, media.get("size"))
-            return message
+        declared = media.get("size") or 0
+        if declared > limit:
+            return self._without_file(message, f"the file is {declared} bytes, over the media limit of {limit} bytes")
+        body = translate.unwrap(event.Message)
+        done: concurrent.futures.Future[bytes] = concurrent.futures.Future()
+
+        def fetch() -> None:
+            if not done.set_running_or_notify_cancel():  # running futures cannot be cancelled by a timeout
+                return
+            try:
+                data = self._guard.call(client, client.download_any, body)
+            except BaseException as exc:  # handed to the loop, which logs it with the message
+                done.set_exception(exc)
+            else:
+                done.set_result(bytes(data or b""))
+
+        threading.Thread(target=fetch, daemon=True, name=f"neonize[{self.ctx.session}]:media").start()
+        return _Download(message, done)
+
+    async def _downloaded(self, item: _Download) -> MessageIn:
+        """The message with its file's bytes under media["data"]; without them, and the reason under
+        media["error"], when the download failed, outlasted WAQTOR_MEDIA_DOWNLOAD_TIMEOUT (the thread is
+        left to finish alone), or brought more bytes than the media limit (a declared size of 0 or none
+        proves nothing: the bytes received decide)."""
+        timeout = self.ctx.settings.media_download_timeout
+        limit = self.ctx.settings.media_max
         try:
-            data = self._guard.call(client, client.download_any, event.Message)
-        except Exception as exc:  # a failed download must not lose the message itself
-            log.warning("session %s: could not download the media of message %s: %s", self.ctx.session,
-                        message.id, exc)
-            return message
-        if not data:
-            return message
-        return dataclasses.replace(message, media={**media, "data": bytes(data)})
+            data = await asyncio.wait_for(asyncio.wrap_future(item.data), timeout)
+        except TimeoutError:
+            reason = f"the download took longer than {timeout:g} s"
+        except Exception as exc:
+            reason = f"the download failed: {getattr(exc, 'message', None) or exc}"
+        else:
+            if not data:
+                reason = "WhatsApp gave an empty file"
+            elif len(data) > limit:
+                reason = f"the file is {len(data)} bytes, over the media limit of {limit} bytes"
+            else:
+                return dataclasses.replace(item.message, media={**(item.message.media or {}), "data": data})
+        return self._without_file(item.message, reason)
+
+    def _without_file(self, message: MessageIn, reason: str) -> MessageIn:
+        log.warning("session %s: message %s is logged without its %s: %s", self.ctx.session, message.id,
+                    message.type, reason)
+        return dataclasses.replace(message, media={**(message.media or {}), "error": reason})
+
+    def _own_device(self, client: Any) -> str | None:
+        """The JID of this linked device (`user:device@server`), to recognise our own sends coming back."""
+        device = client.me
+        if device is None or not device.HasField("JID") or not device.JID.User:
+            try:
+                device = self._guard.call(client, client.get_me)
+            except Exception:  # not connected any more: nothing to compare with
+                return None
+        return translate.device_jid_string(device.JID) if device.JID.User else None
 
     def _dispatch(self, client: Any, event: Any) -> None:
         name = event.DESCRIPTOR.name
         if name == "Message":
-            message = translate.message_in(event)
-            if message is not None:
-                self._put(self._with_media(client, event, message))
+            own = self._own_device(client) if event.Info.MessageSource.IsFromMe else None
+            item = translate.message_in(event, own)
+            if isinstance(item, MessageIn):
+                self._put(self._with_media(client, event, item))
+            elif item is not None:
+                self._put(item)
         elif name == "Receipt":
             for status in translate.statuses(event):
                 self._put(status)
@@ -477,6 +525,8 @@ class NeonizeEngine(Engine):
     async def _consume(self, item: Any) -> None:
         if isinstance(item, _Remember):
             await self.ctx.store.save({"jid": item.jid})
+        elif isinstance(item, _Download):
+            await self.ctx.emit(await self._downloaded(item))
         else:
             await self.ctx.emit(item)
 
@@ -560,3 +610,12 @@ class _Remember:
     """Keep the JID of the session's device in its engine store (handed through the queue, in order)."""
 
     jid: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Download:
+    """A received message whose file is being downloaded in a thread: it reaches the gateway, in its turn,
+    once the bytes are there or the wait is over."""
+
+    message: MessageIn
+    data: concurrent.futures.Future[bytes]

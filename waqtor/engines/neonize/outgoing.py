@@ -38,7 +38,8 @@ UPLOAD_KIND = {
 
 
 def recipient(to: str) -> JID:
-    """The JID message for `to` (`digits@s.whatsapp.net` or `id@g.us`); InvalidInput when it is not one."""
+    """The JID message for `to` (`digits@s.whatsapp.net`, `id@g.us` or `lid@lid`); InvalidInput when it is
+    not one."""
     try:
         fields = parse_device_jid(to)
     except ValueError:

@@ -7,11 +7,21 @@ neonize here (importing neonize configures the root logger: only the engine does
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from waqtor.engines.base import AccountInfo, Disconnected, LoggedOut, MessageIn, MessageStatus, QRCode
+from waqtor.engines.base import (
+    AccountInfo,
+    Disconnected,
+    LoggedOut,
+    MessageEdited,
+    MessageIn,
+    MessageRevoked,
+    MessageStatus,
+    QRCode,
+)
 
 # whatsmeow rotates the pairing QR: the first code lives about 60 s, every later one about 20 s, and it
 # never says when one expired. The gateway tracks it from these.
@@ -141,13 +151,72 @@ def _timestamp(value: int) -> datetime:
 # Message types whose file the gateway downloads and keeps.
 DOWNLOADABLE = frozenset({"image", "video", "audio", "voice", "document", "sticker"})
 
+# Wrappers whose `message` is the real body (whatsmeow unwraps most of them before neonize sees the event).
+_WRAPPERS = ("deviceSentMessage", "ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2",
+             "viewOnceMessageV2Extension", "documentWithCaptionMessage", "editedMessage")
 
-def _content(message: Any) -> tuple[str, str | None, dict[str, Any] | None] | None:
-    """(type, text, media) of a WhatsApp message body; None for bodies that carry nothing to show."""
+
+def unwrap(message: Any) -> Any:
+    """The real body of a message inside its wrappers (ephemeral, view-once, sent from another device…)."""
+    for _ in range(4):  # wrappers nest at most a few deep; never loop on a malformed body
+        for field in _WRAPPERS:
+            if message.HasField(field) and getattr(message, field).HasField("message"):
+                message = getattr(message, field).message
+                break
+        else:
+            return message
+    return message
+
+
+Content = tuple[str, str | None, dict[str, Any] | None, dict[str, Any] | None, str | None]
+
+
+def _card(contact: Any) -> dict[str, Any]:
+    return {"displayName": contact.displayName or None, "vcard": contact.vcard or None}
+
+
+def _reply(message: Any) -> Content | None:
+    """A tap on a button, a list row or a flow: type `reply`, the title shown as the text, and in the
+    content the chosen `id`, its `title` and the `kind` of reply; `reply_to` is the message it answers."""
+    if message.HasField("buttonsResponseMessage"):
+        part = message.buttonsResponseMessage
+        chosen = {"id": part.selectedButtonID or None, "title": part.selectedDisplayText or None, "kind": "button"}
+    elif message.HasField("templateButtonReplyMessage"):
+        part = message.templateButtonReplyMessage
+        chosen = {"id": part.selectedID or None, "title": part.selectedDisplayText or None, "kind": "button"}
+    elif message.HasField("listResponseMessage"):
+        part = message.listResponseMessage
+        chosen = {"id": part.singleSelectReply.selectedRowID or None, "title": part.title or None, "kind": "list"}
+        if part.description:
+            chosen["description"] = part.description
+    elif message.HasField("interactiveResponseMessage"):
+        part = message.interactiveResponseMessage
+        flow = part.nativeFlowResponseMessage
+        chosen = {"id": _flow_id(flow.paramsJSON) or flow.name or None, "title": part.body.text or None,
+                  "kind": "flow"}
+    else:
+        return None
+    quoted = part.contextInfo.stanzaID or None if part.HasField("contextInfo") else None
+    return "reply", chosen["title"], None, chosen, quoted
+
+
+def _flow_id(params: str) -> str | None:
+    """The `id` a WhatsApp flow's answer carries in its JSON parameters, when it has one."""
+    try:
+        value = json.loads(params) if params else None
+    except ValueError:
+        return None
+    chosen = value.get("id") if isinstance(value, dict) else None
+    return str(chosen) if isinstance(chosen, str | int) and chosen != "" else None
+
+
+def _content(message: Any) -> Content | None:
+    """(type, text, media, content, reply_to) of a WhatsApp message body; None for bodies that carry
+    nothing to show."""
     if message.conversation:
-        return "text", message.conversation, None
+        return "text", message.conversation, None, None, None
     if message.HasField("extendedTextMessage"):
-        return "text", message.extendedTextMessage.text, None
+        return "text", message.extendedTextMessage.text, None, None, None
     media_kinds = (
         ("imageMessage", "image"),
         ("videoMessage", "video"),
@@ -164,58 +233,139 @@ def _content(message: Any) -> tuple[str, str | None, dict[str, Any] | None] | No
             if kind == "document":
                 media["fileName"] = part.fileName or None
             caption = getattr(part, "caption", "") or None
-            return kind, caption, media
+            return kind, caption, media, None, None
     if message.HasField("locationMessage"):
         loc = message.locationMessage
-        return "location", loc.name or None, {"latitude": loc.degreesLatitude, "longitude": loc.degreesLongitude}
+        where = {"latitude": loc.degreesLatitude, "longitude": loc.degreesLongitude, "name": loc.name or None,
+                 "address": loc.address or None}
+        return "location", loc.name or None, None, where, None
     if message.HasField("contactMessage"):
-        return "contact", message.contactMessage.displayName or None, None
+        card = _card(message.contactMessage)
+        return "contact", card["displayName"], None, card, None
+    if message.HasField("contactsArrayMessage"):
+        cards = [_card(contact) for contact in message.contactsArrayMessage.contacts]
+        if not cards:
+            return None
+        name = message.contactsArrayMessage.displayName or None
+        return "contact", name or cards[0]["displayName"], None, {**cards[0], "contacts": cards}, None
+    reply = _reply(message)
+    if reply is not None:
+        return reply
     if message.HasField("reactionMessage"):
-        return "reaction", message.reactionMessage.text or None, {"messageId": message.reactionMessage.key.ID}
+        target = {"messageId": message.reactionMessage.key.ID}
+        return "reaction", message.reactionMessage.text or None, None, target, None
     if message.HasField("pollCreationMessage") or message.HasField("pollCreationMessageV3"):
         poll = message.pollCreationMessage if message.HasField("pollCreationMessage") else message.pollCreationMessageV3
-        return "poll", poll.name or None, None
+        return "poll", poll.name or None, None, None, None
     return None
 
 
-def message_in(event: Any) -> MessageIn | None:
-    """A received `Message` event as MessageIn; None for the account's own messages, status stories and
-    bodies with nothing to show (key distribution, protocol messages)."""
+def _phone_jid(jid: Any) -> bool:
+    return bool(jid.User) and jid.Server == USER_SERVER
+
+
+def addresses(source: Any) -> tuple[str, str]:
+    """(chat, sender) of a message source, each a JID a send can go to: the phone number's JID when the
+    event carries it, else WhatsApp's privacy id `<lid>@lid` as it came.
+
+    A sender known only by a LID is named by `SenderAlt` (its phone JID) when WhatsApp gave it. In a
+    direct chat with a LID the chat is that same person: named by `SenderAlt` for what they sent, and by
+    `RecipientAlt` for what the account sent them."""
+    sender = jid_string(source.Sender)
+    if source.Sender.Server == LID_SERVER and source.HasField("SenderAlt") and _phone_jid(source.SenderAlt):
+        sender = jid_string(source.SenderAlt)
+    chat = jid_string(source.Chat)
+    if source.Chat.Server == LID_SERVER:
+        if source.IsFromMe:
+            if source.HasField("RecipientAlt") and _phone_jid(source.RecipientAlt):
+                chat = jid_string(source.RecipientAlt)
+        elif chat == jid_string(source.Sender):
+            chat = sender
+    return chat, sender
+
+
+def own_echo(source: Any, own_device: str | None) -> bool:
+    """Whether a message comes from the account's own linked device (this gateway): a send of ours,
+    which the log has already."""
+    return bool(source.IsFromMe) and own_device is not None and device_jid_string(source.Sender) == own_device
+
+
+Inbound = MessageIn | MessageEdited | MessageRevoked
+
+
+def message_in(event: Any, own_device: str | None = None) -> Inbound | None:
+    """A `Message` event as what it means for the log: a MessageIn (`from_me` for one the account sent
+    from the phone or another device), a MessageEdited or a MessageRevoked (WhatsApp sends both as a
+    `protocolMessage`). None for status stories, for the gateway's own sends coming back (`own_device`
+    is the linked device's JID, `user:device@server`), and for bodies with nothing to show (key
+    distribution, other protocol messages)."""
     info = event.Info
     source = info.MessageSource
-    if source.IsFromMe or source.Chat.Server == "broadcast" or not event.HasField("Message"):
+    if source.Chat.Server == "broadcast" or not event.HasField("Message") or own_echo(source, own_device):
         return None
-    content = _content(event.Message)
+    body = unwrap(event.Message)
+    chat, sender = addresses(source)
+    from_me = bool(source.IsFromMe)
+    at = _timestamp(info.Timestamp)
+    if body.HasField("protocolMessage"):
+        return _protocol(body.protocolMessage, chat, sender, from_me, at)
+    content = _content(body)
     if content is None:
         return None
-    kind, text, media = content
-    sender = source.Sender
-    # A sender known only by a LID (WhatsApp's privacy id) is named by its phone when WhatsApp gave it.
-    if sender.Server == LID_SERVER and source.HasField("SenderAlt") and source.SenderAlt.User:
-        sender = source.SenderAlt
+    kind, text, media, details, quoted = content
     return MessageIn(
         id=info.ID,
-        chat=jid_string(source.Chat),
-        sender=jid_string(sender),
+        chat=chat,
+        sender=sender,
         type=kind,
         text=text,
-        timestamp=_timestamp(info.Timestamp),
+        timestamp=at,
         push_name=info.Pushname or None,
         media=media,
+        from_me=from_me,
+        content=details,
+        reply_to=quoted,
     )
 
 
-RECEIPT_STATUS = {"DELIVERED": "delivered", "READ": "read", "PLAYED": "played", "SERVER_ERROR": "failed"}
+def _protocol(part: Any, chat: str, sender: str, from_me: bool, at: datetime) -> Inbound | None:
+    kind = _enum_name(part, "type")
+    target = part.key.ID
+    if not target:
+        return None
+    if part.timestampMS:
+        at = _timestamp(int(part.timestampMS))
+    if kind == "MESSAGE_EDIT" and part.HasField("editedMessage"):
+        edited = _content(unwrap(part.editedMessage))
+        return MessageEdited(id=target, chat=chat, text=edited[1] if edited else None, timestamp=at, sender=sender,
+                             from_me=from_me)
+    if kind == "REVOKE":
+        return MessageRevoked(id=target, chat=chat, timestamp=at, by=sender, from_me=from_me)
+    return None
+
+
+RECEIPT_STATUS = {"DELIVERED": "delivered", "READ": "read", "PLAYED": "played"}
+SERVER_ERROR = "WhatsApp's server refused the message (server-error receipt)"
 
 
 def statuses(event: Any) -> list[MessageStatus]:
     """A `Receipt` as one MessageStatus per message id; receipts that are not about the account's sent
-    messages (its own reads on other devices, retries, history sync) give none."""
-    status = RECEIPT_STATUS.get(_enum_name(event, "Type"))
-    if status is None or event.MessageSource.IsFromMe:
+    messages (its own reads and plays on other devices, retries, history sync) give none.
+
+    neonize 0.5.2 encodes whatsmeow's receipt type with a switch that has no case for `server-error`
+    (the type stays unset, which proto2 reads as DELIVERED) and that labels `played-self` as
+    SERVER_ERROR. So the raw field decides: a receipt without a type is WhatsApp refusing the message
+    (`failed`), and SERVER_ERROR is the account playing a view-once message elsewhere (nothing)."""
+    if event.MessageSource.IsFromMe:
+        return []
+    if not event.HasField("Type"):
+        status: str | None = "failed"
+    else:
+        status = RECEIPT_STATUS.get(_enum_name(event, "Type"))
+    if status is None:
         return []
     at = _timestamp(event.Timestamp)
-    error = "WhatsApp's server refused the message" if status == "failed" else None
+    error = SERVER_ERROR if status == "failed" else None
     return [MessageStatus(id=message_id, status=status, timestamp=at, error=error) for message_id in event.MessageIDs]
 
 

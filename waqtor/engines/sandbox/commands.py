@@ -29,11 +29,24 @@ async def scan(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any]:
 
 
 async def inbound(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any]:
+    engine = _engine(session)
+    kind = args.get("kind") or "message"
+    from_me = bool(args.get("fromMe"))
+    sender = str(args["from"])
+    if kind == "edit":
+        edited = await engine.edit(sender, str(args["messageId"]), str(args["body"]), from_me=from_me)
+        return {"id": edited.id, "from": edited.sender, "body": edited.text, "type": None,
+                "timestamp": iso_ms(edited.timestamp), "kind": kind, "fromMe": from_me}
+    if kind == "revoke":
+        revoked = await engine.revoke(sender, str(args["messageId"]), from_me=from_me)
+        return {"id": revoked.id, "from": revoked.by, "body": None, "type": None,
+                "timestamp": iso_ms(revoked.timestamp), "kind": kind, "fromMe": from_me}
     media = args.get("media")
     attached = (base64.b64decode(media["data"]), media.get("fileName")) if media else None
-    message = await _engine(session).inbound(str(args["from"]), args.get("body"), attached)
-    return {"id": message.id, "from": message.sender, "body": args.get("body"), "type": message.type,
-            "timestamp": iso_ms(message.timestamp)}
+    message = await engine.inbound(sender, args.get("body"), attached, from_me=from_me,
+                                   contacts=args.get("contacts"), reply=args.get("reply"))
+    return {"id": message.id, "from": message.sender, "body": message.text, "type": message.type,
+            "timestamp": iso_ms(message.timestamp), "kind": kind, "fromMe": from_me}
 
 
 async def contact(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any]:

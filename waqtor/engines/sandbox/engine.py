@@ -4,8 +4,9 @@ It behaves like a real linked device as far as the gateway can see: it offers ro
 `scan()` links it, keeps its link in the engine store (so it survives a restart), receives messages
 through `inbound()`, and suffers the faults `fail()` injects. A message it sends moves to delivered
 and then read, `WAQTOR_SANDBOX_ACK_DELAY` seconds apart, unless `set_contact()` made the recipient
-behave otherwise (not on WhatsApp, failing, never reading, replying). It always says what it is in
-its logs.
+behave otherwise (not on WhatsApp, failing, never reading, replying). `inbound()` also plays messages
+written on the account's own phone, contact cards and button replies; `edit()` and `revoke()` edit or
+delete for everyone a message it carried. It always says what it is in its logs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -25,7 +27,9 @@ from waqtor.engines.base import (
     Engine,
     EngineContext,
     LoggedOut,
+    MessageEdited,
     MessageIn,
+    MessageRevoked,
     MessageStatus,
     OutgoingMessage,
     PairingCode,
@@ -35,7 +39,7 @@ from waqtor.engines.base import (
 )
 from waqtor.engines.sandbox import translate
 from waqtor.engines.sandbox.contacts import EVERYONE, ContactBehaviour
-from waqtor.errors import Conflict, EngineError, InvalidInput, SessionNotReady
+from waqtor.errors import Conflict, EngineError, InvalidInput, NotFound, SessionNotReady
 from waqtor.messaging.mime import detect
 from waqtor.tasks import TaskSet
 
@@ -44,6 +48,8 @@ log = logging.getLogger(__name__)
 PAIRING_TTL = timedelta(seconds=160)
 
 Phase = Literal["stopped", "connecting", "qr", "connected", "disconnected"]
+
+REMEMBERED = 10_000  # messages the sandbox remembers for edits and deletions
 
 
 class SandboxEngine(Engine):
@@ -59,6 +65,8 @@ class SandboxEngine(Engine):
         self._pairing_expires = datetime.now(UTC)
         self.phase: Phase = "stopped"
         self.contacts: dict[str, ContactBehaviour] = {}
+        # The messages it carried (WhatsApp id → chat, sent by the account): what an edit or deletion may name.
+        self._messages: OrderedDict[str, tuple[str, bool]] = OrderedDict()
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -147,28 +155,74 @@ class SandboxEngine(Engine):
         return AccountInfo(phone=self._link["phone"], pushname=self._link["pushname"], platform="android")
 
     async def inbound(
-        self, sender: str, body: str | None, media: tuple[bytes, str | None] | None = None
+        self, sender: str, body: str | None, media: tuple[bytes, str | None] | None = None, *, from_me: bool = False,
+        contacts: list[dict[str, str]] | None = None, reply: dict[str, str] | None = None,
     ) -> MessageIn:
-        """Deliver a message from `sender` (digits or a JID) to the account: a text, or a file
-        (`media` = data and file name) with `body` as its caption."""
+        """Deliver a message from `sender` (digits or a JID) to the account: a text, a file (`media` = data
+        and file name) with `body` as its caption, contact cards (`contacts`, each `displayName` and
+        `vcard`), or a tap on a button or list row (`reply`: `id`, `title`, `kind`). With `from_me` the
+        account's own phone wrote it to `sender`'s chat."""
         self._require_connected()
         jid = sender if "@" in sender else f"{sender}@s.whatsapp.net"
-        kind, attached = "text", None
+        kind, attached, content, text = "text", None, None, body
         if media is not None:
             data, name = media
             detected = detect(data)
             kind, attached = detected.kind, {"data": data, "mimetype": detected.mimetype, "fileName": name}
+        elif contacts:
+            kind, text = "contact", contacts[0]["displayName"]
+            content = {**contacts[0], "contacts": contacts} if len(contacts) > 1 else dict(contacts[0])
+        elif reply is not None:
+            kind, text, content = "reply", reply["title"], dict(reply)
         message = MessageIn(
             id=translate.message_id(self._rng),
             chat=jid,
-            sender=jid,
+            sender=self._own_jid() if from_me else jid,
             type=kind,
-            text=body,
+            text=text,
             timestamp=datetime.now(UTC),
             media=attached,
+            from_me=from_me,
+            content=content,
         )
+        self._remember(message.id, jid, from_me)
         await self.ctx.emit(message)
         return message
+
+    async def edit(self, chat: str, message_id: str, body: str, *, from_me: bool = False) -> MessageEdited:
+        """The sender of message `message_id` in `chat` (the contact, or with `from_me` the account's
+        phone) edits it to `body`. NotFound (`message_not_found`) for a message the sandbox did not carry
+        in that chat from that side (it remembers the last 10,000, until it restarts)."""
+        jid = self._known(chat, message_id, from_me)
+        edited = MessageEdited(id=message_id, chat=jid, text=body, timestamp=datetime.now(UTC),
+                               sender=self._own_jid() if from_me else jid, from_me=from_me)
+        await self.ctx.emit(edited)
+        return edited
+
+    async def revoke(self, chat: str, message_id: str, *, from_me: bool = False) -> MessageRevoked:
+        """The sender of message `message_id` in `chat` deletes it for everyone (see `edit`)."""
+        jid = self._known(chat, message_id, from_me)
+        revoked = MessageRevoked(id=message_id, chat=jid, timestamp=datetime.now(UTC),
+                                 by=self._own_jid() if from_me else jid, from_me=from_me)
+        await self.ctx.emit(revoked)
+        return revoked
+
+    def _own_jid(self) -> str:
+        return f"{(self._link or {}).get('phone', '')}@s.whatsapp.net"
+
+    def _remember(self, message_id: str, chat: str, from_me: bool) -> None:
+        self._messages[message_id] = (chat, from_me)
+        while len(self._messages) > REMEMBERED:
+            self._messages.popitem(last=False)
+
+    def _known(self, chat: str, message_id: str, from_me: bool) -> str:
+        self._require_connected()
+        jid = chat if "@" in chat else f"{chat}@s.whatsapp.net"
+        if self._messages.get(message_id) != (jid, from_me):
+            side = "the account" if from_me else jid
+            raise NotFound(f"the sandbox carried no message {message_id!r} sent by {side} in chat {jid}",
+                           code="message_not_found")
+        return jid
 
     def set_contact(self, jid: str, behaviour: ContactBehaviour) -> None:
         """Make the contact `jid` behave as `behaviour` from now on (kept in memory only)."""
@@ -234,6 +288,7 @@ class SandboxEngine(Engine):
         if contact.fail == "send":
             raise EngineError(contact.error, code="send_failed")
         result = SendResult(id=translate.message_id(self._rng), timestamp=datetime.now(UTC))
+        self._remember(result.id, message.to, True)
         self._tasks.spawn(self._progress(result.id, message, contact), f"acks:{result.id}")
         return result
 
