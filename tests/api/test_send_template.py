@@ -29,7 +29,9 @@ async def test_the_sandbox_sends_a_template_which_is_logged_and_delivered(gw: Ha
     response = await gw.client.post("/api/messages/send-template", json=TEMPLATE)
     assert response.status_code == 200, response.text
     data = response.json()["data"]
-    assert (data["type"], data["status"], data["chat"]) == ("template", "sent", "4915112345678@s.whatsapp.net")
+    # The sandbox acknowledges within milliseconds here: the answer may already say delivered.
+    assert (data["type"], data["chat"]) == ("template", "4915112345678@s.whatsapp.net")
+    assert data["status"] in ("sent", "delivered", "read")
     assert data["body"] == "order_ready (en_US): Ana, €12.50"
 
     async def delivered() -> bool:
