@@ -181,21 +181,7 @@ async def test_a_pairing_code_asked_late_in_the_login_gets_a_fresh_login_first(r
     assert rig.fake.paired == ["4915112345678"]
     assert pairing.expires_at is not None
     assert pairing.expires_at - datetime.now(UTC) > timedelta(seconds=150)
-
-
-async def test_every_attempt_uses_a_fresh_client_id(tmp_path: Path) -> None:
-    rig = await start_rig(tmp_path)
-    try:
-        client = await rig.running()
-        await show_qr(client, QR1)
-        await eventually(lambda: rig.engine.phase == "qr", what="QR phase")
-        rig.engine._socket_since = datetime.now(UTC) - timedelta(seconds=150)
-        asked = asyncio.create_task(rig.engine.pair("4915112345678"))
-        await eventually(lambda: len(FakeGoEngine.clients) == 2, what="a second attempt")
-        await show_qr(rig.client, QR2)
-        await asked
-    finally:
-        await rig.engine.stop()
+    # Every attempt has a client id of its own, so a late Stop of the old one cannot reach the new one.
     first, second = (client.uuid for client in FakeGoEngine.clients)
     assert first != second
     assert first.startswith(b"waqtor/shop/") and second.startswith(b"waqtor/shop/")

@@ -57,16 +57,19 @@ class SilentProxy:
         await reader.read(65536)  # the CONNECT request, never answered
 
 
-def pid_alive(pid: int) -> bool:
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state, parent pid, …); None when gone."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie (exited, not yet reaped by its parent) is gone for our purposes
         with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
+            return stat.read().rsplit(")", 1)[-1].split()
     except OSError:
-        return False
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    fields = _stat(pid)
+    # A zombie (exited, not yet reaped by its parent) is gone for our purposes.
+    return fields is not None and fields[0] != "Z"
 
 
 def link_device(store: Path, jid: str) -> None:
@@ -226,12 +229,8 @@ async def test_the_gateway_exits_within_its_bound_on_sigterm_while_a_session_dia
 
 
 def _child_of(pid: int, parent: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[-1].split()
-    except OSError:
-        return False
-    return int(fields[1]) == parent and "waqtor.engines.workers.main" in _cmdline(pid)
+    fields = _stat(pid)
+    return fields is not None and int(fields[1]) == parent and "waqtor.engines.workers.main" in _cmdline(pid)
 
 
 def _cmdline(pid: int) -> str:

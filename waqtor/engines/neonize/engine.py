@@ -192,8 +192,12 @@ class NeonizeEngine(Engine):
         await self.forget()
         self._account = None
         if restart and self._handoff is not None:
-            self._attempts = 0
-            self._supervisor = self._tasks.spawn(self._supervise(), "connection")
+            self._relaunch()
+
+    def _relaunch(self) -> None:
+        """A new connection supervisor (the old one stopped), its backoff starting over."""
+        self._attempts = 0
+        self._supervisor = self._tasks.spawn(self._supervise(), "connection")
 
     async def forget(self) -> None:
         link = await self.ctx.store.load()
@@ -564,11 +568,10 @@ class NeonizeEngine(Engine):
         log.info("session %s: the login socket closes in %.0f s; opening a fresh one for the pairing code",
                  self.ctx.session, max(0.0, self._login_left().total_seconds()))
         await self._stop_supervisor()
-        self._attempts = 0
         self.phase, self._socket_since = "connecting", None
         self._login_open.clear()
-        self._supervisor = supervisor = self._tasks.spawn(self._supervise(), "connection")
-        await first_of(self._login_open.wait(), supervisor, timeout=self.ctx.settings.connect_timeout)
+        self._relaunch()
+        await first_of(self._login_open.wait(), self._supervisor, timeout=self.ctx.settings.connect_timeout)
         if not self._login_open.is_set():
             raise EngineError("WhatsApp did not open a new login in time; try again", code="pairing_refused")
 

@@ -124,12 +124,10 @@ class Host:
 
     def _emitter(self, session: str) -> Any:
         async def emit(event: EngineEvent) -> None:
-            if isinstance(event, Connecting):
-                self.attempts += 1
-                await self.send(Emit(session, event))
-                await self.send(Wear(self.attempts, threading.active_count(), _fds()))
-                return
             await self.send(Emit(session, event))
+            if isinstance(event, Connecting):  # each attempt wears the worker a little
+                self.attempts += 1
+                await self.send(Wear(self.attempts, threading.active_count(), _fds()))
 
         return emit
 
