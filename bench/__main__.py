@@ -48,7 +48,7 @@ def _merge(report: dict[str, Any], previous: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./scripts/bench", description="Run Waqtor's benchmarks.")
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="a small version of each (under a minute)")
+    size.add_argument("--quick", action="store_true", help="a small version of each (a few minutes)")
     size.add_argument("--smoke", action="store_true", help="the tiniest run; timings mean nothing")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these benchmarks")
     parser.add_argument("--json", type=Path, help="where to write the results JSON")

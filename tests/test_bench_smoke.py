@@ -10,6 +10,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ from bench.harness.stats import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 # The smoke run starts about a dozen gateway processes; on a CI machine busy with the rest of the suite
-# that took over two minutes. The limit only catches a hang: nothing here is timed.
-SMOKE_LIMIT = 240
+# that took over three minutes. The limit only catches a hang: nothing here is timed.
+SMOKE_LIMIT = 360
 pytestmark = pytest.mark.timeout(SMOKE_LIMIT + 30)
 
 
@@ -93,3 +94,41 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile(values, 99) == 99
     assert percentile([7.0], 99) == 7.0
     assert math.isnan(percentile([], 50))
+
+
+def test_engine_workers_silent_proxy_holds_every_connection_without_answering() -> None:
+    import socket
+
+    from bench.engine_workers import SilentProxy
+
+    with SilentProxy() as proxy:
+        host, port = proxy.url.removeprefix("http://").split(":")
+        clients = [socket.create_connection((host, int(port)), timeout=2) for _ in range(3)]
+        try:
+            for client in clients:
+                client.sendall(b"CONNECT web.whatsapp.com:443 HTTP/1.1\r\n\r\n")
+            deadline = time.monotonic() + 5
+            while proxy.accepted < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert proxy.accepted == 3
+            clients[0].settimeout(0.2)
+            with pytest.raises(TimeoutError):  # never an answer: a dial through it hangs
+                clients[0].recv(1)
+        finally:
+            for client in clients:
+                client.close()
+
+
+def test_engine_workers_counts_the_attempts_in_the_log_as_it_grows(tmp_path: Path) -> None:
+    from bench.engine_workers import LogCount
+    from bench.harness.servers import Server
+
+    server = Server("log", [], 0)
+    server.log_path = tmp_path / "server.log"
+    server.log_path.write_bytes(b"a: cannot connect (retry 1 in 0.0 s)\nb: cannot conn")
+    count = LogCount(server)
+    assert count.attempts == 1  # a line still being written is not counted yet
+    with open(server.log_path, "ab") as log:
+        log.write(b"ect (retry 1 in 0.0 s)\nengine worker x ended: it exited with signal 6\n")
+    assert count.attempts == 2
+    assert count.update()[b"exited with signal"] == 1

@@ -44,6 +44,7 @@ class Server:
         self.env = env or {}
         self.health = health
         self.ready_timeout = 30.0  # seconds to answer after the start (several servers starting at once need more)
+        self.stop_grace = 20.0  # seconds to exit after SIGTERM before it is killed
         self.proc: subprocess.Popen[bytes] | None = None
         self._dir = tempfile.TemporaryDirectory(prefix=f"waqtor-bench-{name}-")
         self.dir = Path(self._dir.name)
@@ -97,7 +98,7 @@ class Server:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=self.stop_grace)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
