@@ -139,7 +139,7 @@ class MessageService:
         self._throttled: OrderedDict[int, int] = OrderedDict()  # message id -> refusals for WhatsApp's rate limit
         self.backlog = Backlog(self._store_event, settings.inbound_buffer, storage.ping)
         self._counts = SentCounter(self._tasks)
-        self.http = http_client()
+        self.http = http_client(settings.media_allow_private)
         sessions.handle("messages.send", self._send_here)
         sessions.add_hooks(started=self._session_started, stopped=self._session_stopped,
                            deleted=self._session_deleted)
