@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from waqtor import netguard
 from waqtor.netguard import LOCAL, address, kind_of, refusal
+
+
+def resolving(monkeypatch: pytest.MonkeyPatch, names: dict[str, list[str]]) -> None:
+    """Have these names resolve to these addresses, as a DNS server an attacker controls would; the dict
+    may change later, as such a server's answers do (other names resolve as usual)."""
+    real = netguard.lookup
+
+    async def lookup(host: str, port: int) -> list[str]:
+        return names[host] if host in names else await real(host, port)
+
+    monkeypatch.setattr(netguard, "lookup", lookup)
 
 
 @pytest.mark.parametrize(("text", "kind"), [

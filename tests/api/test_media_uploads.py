@@ -14,7 +14,7 @@ import pytest
 from tests.api.test_bad_input import assert_error
 from tests.conftest import Harness, in_process, make_settings
 from tests.messaging.samples import KIND_SAMPLE, sample
-from waqtor import netguard
+from tests.test_netguard import resolving
 from waqtor.messaging.download import FAILED
 
 TO = "+49 151 12345678"
@@ -257,16 +257,6 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def resolving(monkeypatch: pytest.MonkeyPatch, names: dict[str, list[str]]) -> None:
-    """Have these names resolve to these addresses (as a DNS server an attacker controls would)."""
-    real = netguard.lookup
-
-    async def lookup(host: str, port: int) -> list[str]:
-        return names[host] if host in names else await real(host, port)
-
-    monkeypatch.setattr(netguard, "lookup", lookup)
 
 
 async def test_a_url_to_this_machine_is_refused_without_a_request(guarded: Harness, files: str) -> None:
