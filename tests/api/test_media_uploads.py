@@ -323,3 +323,8 @@ async def test_a_campaigns_media_url_on_this_machine_is_fetched_when_private_add
     response = await small.client.post("/api/campaigns", json=body)
     assert response.status_code == 201, response.text
     assert response.json()["data"]["campaign"]["message"]["media"]["mimetype"] == "image/png"
+
+
+def test_the_api_reference_shows_the_download_error_as_it_is_answered() -> None:
+    reference = (Path(__file__).resolve().parents[2] / "docs" / "api-reference.md").read_text()
+    assert f'"message": "{FAILED}"' in reference
