@@ -144,7 +144,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         try:
             addresses = await resolve(host, port)
-        except (OSError, UnicodeError, TimeoutError) as exc:
+        except (OSError, UnicodeError, ValueError, TimeoutError) as exc:
             raise httpcore.ConnectError(f"{host} does not resolve: {exc or type(exc).__name__}") from exc
         for ip in addresses:
             if (reason := self._check(ip, port)) is not None:
