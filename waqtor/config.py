@@ -193,6 +193,10 @@ class Settings(BaseSettings):
     )
     media_download_timeout: float = Field(30.0, gt=0, description="Seconds allowed to download media from a URL, "
                                           "or a received file from WhatsApp.")
+    media_allow_private: bool = Field(
+        False, description="Let media URLs reach loopback, private (RFC 1918, fc00::/7) and carrier-grade NAT "
+                           "addresses, for files on your own network; link-local and metadata addresses stay refused.",
+    )
     # ---- campaigns ----
     campaign_max_recipients: int = Field(100_000, ge=1, description="Most recipients one campaign may have.")
     campaign_max_upload: int = Field(

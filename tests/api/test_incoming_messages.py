@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 from datetime import UTC, datetime
+from pathlib import Path
 
-from tests.conftest import Harness, LiveServer, eventually
+from tests.conftest import Harness, LiveServer, eventually, in_process, make_settings
 from tests.messaging.samples import sample
 from tests.ws_client import command, open_ws, recv_type
 from waqtor.engines.base import MessageIn
@@ -74,6 +75,18 @@ async def test_received_media_is_stored_under_the_data_dir_by_date(gw: Harness) 
     assert (folder / f"{media['id']}.png").read_bytes() == picture
     download = await gw.client.get(media["url"])
     assert download.status_code == 200 and download.content == picture
+
+
+async def test_a_received_file_over_the_largest_limit_is_not_stored_whatever_the_engine_did(data_dir: Path) -> None:
+    # The sandbox hands over whatever it is given: the message service counts the bytes itself.
+    limits = {f"media_max_{kind}": 1000 for kind in ("image", "video", "audio", "document")}
+    async with in_process(make_settings(data_dir, **limits)) as gw:
+        await gw.scan()
+        await inbound(gw, body="look", media={"data": base64.b64encode(sample("png", 3000)).decode()})
+        row = (await gw.client.get("/api/messages")).json()["data"]["messages"][0]
+        assert (row["type"], row["body"], row["media"]) == ("image", "look", None)
+        assert row["error"] == "media not stored: the file is 3000 bytes, over the media limit of 1000 bytes"
+        assert not any(path.is_file() for path in (data_dir / "media").rglob("*"))
 
 
 async def test_the_session_counters_agree_with_the_log(gw: Harness) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +14,8 @@ import pytest
 from tests.api.test_bad_input import assert_error
 from tests.conftest import Harness, in_process, make_settings
 from tests.messaging.samples import KIND_SAMPLE, sample
+from tests.test_netguard import resolving
+from waqtor.messaging.download import FAILED
 
 TO = "+49 151 12345678"
 LIMITS = {"image": 1000, "video": 2000, "audio": 3000, "document": 4000}
@@ -20,9 +23,10 @@ LIMITS = {"image": 1000, "video": 2000, "audio": 3000, "document": 4000}
 
 @pytest.fixture
 async def small(data_dir: Path) -> AsyncIterator[Harness]:
-    """A linked gateway whose media limits are a few kilobytes."""
+    """A linked gateway whose media limits are a few kilobytes, and whose media URLs may reach this machine
+    (the test server listens on 127.0.0.1)."""
     # Long enough for a local download on a loaded machine; the slow file waits for the test to end.
-    settings = make_settings(data_dir, media_download_timeout=3.0,
+    settings = make_settings(data_dir, media_download_timeout=3.0, media_allow_private=True,
                              **{f"media_max_{kind}": size for kind, size in LIMITS.items()})
     async with in_process(settings) as gw:
         await gw.scan()
@@ -129,6 +133,8 @@ async def test_media_needs_the_api_key(small: Harness) -> None:
 
 class Files(BaseHTTPRequestHandler):
     release = threading.Event()
+    seen: ClassVar[list[str]] = []  # the paths asked for, in order
+    next_hop: ClassVar[str] = ""  # where /hop redirects
     routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {
         "/cat.png": (200, {}, sample("png", 800)),
         "/download": (200, {"Content-Disposition": 'attachment; filename="report.pdf"'}, sample("pdf", 900)),
@@ -138,6 +144,13 @@ class Files(BaseHTTPRequestHandler):
     }
 
     def do_GET(self) -> None:  # the standard library's name
+        self.seen.append(self.path)
+        if self.path == "/hop":
+            self.send_response(302)
+            self.send_header("Location", self.next_hop)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path == "/slow":
             self.release.wait(10)
             return
@@ -171,6 +184,7 @@ def files() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         Files.release.clear()
+        Files.seen.clear()
 
 
 async def by_url(gw: Harness, url: str, **body: Any) -> Any:
@@ -204,19 +218,116 @@ async def test_a_download_without_length_is_cut_off_at_the_largest_limit(small: 
     assert_error(await by_url(small, f"{files}/endless"), 413, "media_too_large")
 
 
-async def test_a_download_that_takes_too_long_is_400(small: Harness, files: str) -> None:
+async def test_a_download_that_takes_too_long_is_400_and_the_log_says_why(
+    small: Harness, files: str, caplog: pytest.LogCaptureFixture
+) -> None:
     response = await by_url(small, f"{files}/slow")
     assert_error(response, 400, "media_download_failed")
-    assert "within 3 s" in response.json()["error"]["message"]
+    assert response.json()["error"]["message"] == FAILED
+    assert "did not finish within 3 s" in caplog.text
 
 
-async def test_a_download_the_server_refuses_is_400_with_its_status(small: Harness, files: str) -> None:
+async def test_a_download_the_server_refuses_is_400_and_the_log_has_its_status(
+    small: Harness, files: str, caplog: pytest.LogCaptureFixture
+) -> None:
     response = await by_url(small, f"{files}/missing")
     assert_error(response, 400, "media_download_failed")
-    assert "404" in response.json()["error"]["message"]
+    assert response.json()["error"]["message"] == FAILED
+    assert "the server answered 404" in caplog.text
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/a.png", "/relative.png", "http://",
                                  "http://[::1", "http://256.256.256.256/a.png"])
 async def test_only_http_and_https_urls_are_fetched(small: Harness, url: str) -> None:
     assert_error(await by_url(small, url), 400, "invalid_url")
+
+
+# ---- which addresses a media URL may reach ---------------------------------------------------------
+
+
+@pytest.fixture
+async def guarded(data_dir: Path) -> AsyncIterator[Harness]:
+    """A linked gateway with the default: media URLs reach public addresses only."""
+    async with in_process(make_settings(data_dir, media_download_timeout=3.0)) as gw:
+        await gw.scan()
+        yield gw
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_url_to_this_machine_is_refused_without_a_request(guarded: Harness, files: str) -> None:
+    port = files.rsplit(":", 1)[1]
+    for host in ("127.0.0.1", "localhost", "[::ffff:127.0.0.1]", "0.0.0.0", "127.0.0.2"):
+        response = await by_url(guarded, f"http://{host}:{port}/cat.png")
+        assert_error(response, 400, "media_download_failed")
+        assert response.json()["error"]["message"] == FAILED
+    assert Files.seen == []
+
+
+async def test_a_public_looking_name_that_resolves_to_loopback_is_refused(
+    guarded: Harness, files: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    resolving(monkeypatch, {"files.example.com": ["127.0.0.1"]})
+    port = files.rsplit(":", 1)[1]
+    response = await by_url(guarded, f"http://files.example.com:{port}/cat.png")
+    assert_error(response, 400, "media_download_failed")
+    assert Files.seen == []
+    assert "127.0.0.1 is a loopback address" in caplog.text
+
+
+async def test_a_redirect_is_checked_like_the_first_hop_and_every_address_of_its_name(
+    small: Harness, files: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Private addresses are allowed here, so the first hop is fetched; the name it redirects to resolves
+    # to this machine first and to the metadata address second: neither order nor the setting lets it by.
+    resolving(monkeypatch, {"metadata.test": ["127.0.0.1", "169.254.169.254"]})
+    Files.next_hop = f"http://metadata.test:{files.rsplit(':', 1)[1]}/cat.png"
+    response = await by_url(small, f"{files}/hop")
+    assert_error(response, 400, "media_download_failed")
+    assert Files.seen == ["/hop"]
+    assert "169.254.169.254 is a metadata address" in caplog.text
+
+
+async def test_a_closed_port_and_an_open_one_answer_alike(guarded: Harness, files: str) -> None:
+    open_ = await by_url(guarded, f"{files}/cat.png")
+    closed = await by_url(guarded, f"http://127.0.0.1:{closed_port()}/cat.png")
+    said = [(a.status_code, a.json()["error"]["code"], a.json()["error"]["message"]) for a in (open_, closed)]
+    assert said == [(400, "media_download_failed", FAILED)] * 2
+
+
+async def test_with_private_addresses_allowed_every_failure_still_answers_alike(
+    small: Harness, files: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolving(monkeypatch, {"gone.example.com": []})
+    answers = [await by_url(small, url) for url in (f"http://127.0.0.1:{closed_port()}/cat.png", f"{files}/missing",
+                                                    "http://gone.example.com/cat.png")]
+    assert {(a.status_code, a.json()["error"]["code"], a.json()["error"]["message"]) for a in answers} == {
+        (400, "media_download_failed", FAILED)}
+
+
+async def test_a_campaigns_media_url_is_refused_alike(guarded: Harness, files: str) -> None:
+    body = {"name": "x", "message": {"text": "Hi", "mediaUrl": f"{files}/cat.png"},
+            "recipients": [{"phone": TO}]}
+    response = await guarded.client.post("/api/campaigns", json=body)
+    assert_error(response, 400, "media_download_failed")
+    assert response.json()["error"]["message"] == FAILED
+    assert Files.seen == []
+
+
+async def test_a_campaigns_media_url_on_this_machine_is_fetched_when_private_addresses_are_allowed(
+    small: Harness, files: str
+) -> None:
+    body = {"name": "x", "message": {"text": "Hi", "mediaUrl": f"{files}/cat.png"},
+            "recipients": [{"phone": TO}]}
+    response = await small.client.post("/api/campaigns", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["campaign"]["message"]["media"]["mimetype"] == "image/png"
+
+
+def test_the_api_reference_shows_the_download_error_as_it_is_answered() -> None:
+    reference = (Path(__file__).resolve().parents[2] / "docs" / "api-reference.md").read_text()
+    assert f'"message": "{FAILED}"' in reference

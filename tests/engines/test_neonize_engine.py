@@ -254,19 +254,25 @@ async def test_a_download_that_hangs_is_given_up_and_the_message_goes_on_without
         await rig.engine.stop()
 
 
-async def test_the_bytes_received_decide_the_size_limit_not_the_declared_size(tmp_path: Path) -> None:
+@pytest.mark.parametrize("declared", [None, 0])
+async def test_the_bytes_received_decide_the_size_limit_not_the_declared_size(
+    tmp_path: Path, declared: int | None
+) -> None:
     rig = await start_rig(tmp_path, media_max_image=64, media_max_video=64, media_max_audio=64,
                           media_max_document=64)
     try:
         client = await rig.linked()
         rig.fake.media = b"\x89PNG" + b"x" * 100
         event = image_message("4915199999999", "huge")
-        event.Message.imageMessage.ClearField("fileLength")  # declares nothing
+        if declared is None:
+            event.Message.imageMessage.ClearField("fileLength")  # declares nothing
+        else:
+            event.Message.imageMessage.fileLength = declared
         await feed(client, event)
         await eventually(lambda: bool(rig.of(MessageIn)), what="MessageIn")
         (message,) = rig.of(MessageIn)
         assert "data" not in (message.media or {})
-        assert message.media == {"mimetype": "image/png", "size": None,
+        assert message.media == {"mimetype": "image/png", "size": declared or None,
                                  "error": "the file is 104 bytes, over the media limit of 64 bytes"}
     finally:
         await rig.engine.stop()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Harness, ShiftedClock, in_process, make_settings
+from tests.test_netguard import resolving
 from tests.webhook_receiver import (
     FAST,
     Receiver,
@@ -337,3 +338,33 @@ async def _owed(gw: Harness, receiver: Receiver) -> None:
     listed = {w["id"]: w["waiting"] for w in (await gw.client.get("/api/webhooks")).json()["data"]}
     assert listed == {healthy["id"]: 0, behind["id"]: 3}
     assert (await gw.client.get(f"/api/webhooks/{behind['id']}")).json()["data"]["waiting"] == 3
+
+
+async def test_a_name_that_resolves_to_a_metadata_address_at_delivery_is_not_called(
+    gw: Harness, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The receiver's address comes first: a delivery that checked only one address would reach it.
+    resolving(monkeypatch, {"hooks.example.test": ["127.0.0.1", "169.254.169.254"]})
+    hook = await register(gw.client, f"http://hooks.example.test:{receiver.port}/hook")
+    await publish(gw)
+    [logged] = await delivery_settles(gw.client, hook["id"], "failed")
+    assert logged["lastStatusCode"] is None
+    assert logged["lastError"] == (f"connection failed: hooks.example.test:{receiver.port} refused: "
+                                   "169.254.169.254 is a metadata address")
+    assert receiver.at("/hook") == []
+
+
+async def test_a_name_that_resolves_to_the_gateway_at_delivery_is_not_called(
+    data_dir: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The receiver stands in for the gateway: the gateway's port is its port.
+    names = {"hooks.example.test": ["93.184.215.14"]}
+    resolving(monkeypatch, names)
+    async with in_process(make_settings(data_dir, **{**FAST, "port": receiver.port})) as gw:
+        hook = await register(gw.client, f"http://hooks.example.test:{receiver.port}/hook")  # not the gateway now
+        names["hooks.example.test"] = ["127.0.0.1"]
+        await publish(gw)
+        [logged] = await delivery_settles(gw.client, hook["id"], "failed")
+        assert logged["lastError"] == (f"connection failed: hooks.example.test:{receiver.port} refused: "
+                                       f"127.0.0.1:{receiver.port} is this gateway")
+    assert receiver.at("/hook") == []

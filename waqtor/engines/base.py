@@ -9,6 +9,8 @@ An engine is one WhatsApp account's connection. The gateway creates one per sess
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from waqtor.config import Settings
     from waqtor.engines.workers.pool import WorkerPool
 
+log = logging.getLogger(__name__)
 
 # ---- events an engine emits -------------------------------------------------------------------
 
@@ -302,6 +305,13 @@ class Engine(ABC):
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
         self._crash_report: asyncio.Task[None] | None = None
+
+    def _without_file(self, message: MessageIn, reason: str) -> MessageIn:
+        """`message` without its file, `reason` under media["error"] (and in the log): how an engine passes
+        on a received file it could not fetch or keep. The message itself is never lost for it."""
+        log.warning("session %s: message %s is logged without its %s: %s", self.ctx.session, message.id,
+                    message.type, reason)
+        return dataclasses.replace(message, media={**(message.media or {}), "error": reason})
 
     def report_crash(self, task: str, exc: BaseException) -> None:
         """A task of the engine's own died, so the engine cannot go on: tell the gateway (`Crashed`),

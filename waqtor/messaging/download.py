@@ -1,8 +1,16 @@
-"""Media by URL: fetched over http or https, bounded in time and size, then stored like an upload."""
+"""Media by URL: fetched over http or https, bounded in time and size, then stored like an upload.
+
+The address is checked before every connection, redirect hops included (`waqtor.netguard`): only public
+addresses, unless WAQTOR_MEDIA_ALLOW_PRIVATE opens loopback, private and carrier-grade NAT ones; link-local
+and metadata addresses never. Whatever stops a download (a refused address, a closed port, a name that does
+not resolve, a timeout, an error status) answers the same `media_download_failed` with the same text, so
+the answers cannot map the gateway's network; the reason goes to the log.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -12,14 +20,25 @@ from waqtor import __version__
 from waqtor.errors import InvalidInput
 from waqtor.messaging.media import CHUNK, MediaStore, too_large
 from waqtor.messaging.mime import Kind
+from waqtor.netguard import LOCAL, IPAddress, guarded_client, refusal
 from waqtor.storage.records import MediaRecord
 
+log = logging.getLogger(__name__)
+
 MAX_REDIRECTS = 5
+FAILED = ("the media URL could not be downloaded (its address is refused or unreachable, or it answered an error "
+          "or too slowly; the gateway's log says which)")
 
 
-def http_client() -> httpx.AsyncClient:
-    """The client media downloads share; its owner closes it."""
-    return httpx.AsyncClient(
+def http_client(allow_private: bool) -> httpx.AsyncClient:
+    """The client media downloads share; its owner closes it. `allow_private`: WAQTOR_MEDIA_ALLOW_PRIVATE."""
+    allowed = LOCAL if allow_private else frozenset()
+
+    def check(ip: IPAddress, port: int) -> str | None:
+        return refusal(ip, allowed)
+
+    return guarded_client(
+        check,
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         headers={"User-Agent": f"waqtor/{__version__}"},
@@ -31,7 +50,8 @@ def check_url(url: str) -> str:
     try:
         parts = urlsplit(url.strip())
         usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-    except ValueError:  # a malformed host such as "[::1"
+        httpx.URL(url.strip())  # what httpx cannot parse (a host such as 256.256.256.256) is malformed too
+    except (ValueError, httpx.InvalidURL):  # a malformed host such as "[::1"
         usable = False
     if not usable:
         raise InvalidInput(f"media URL {url[:200]!r} is not a valid http:// or https:// URL", code="invalid_url")
@@ -39,11 +59,8 @@ def check_url(url: str) -> str:
 
 
 def _failed(url: str, reason: str) -> InvalidInput:
-    return InvalidInput(
-        f"could not download {url[:200]!r}: {reason}",
-        code="media_download_failed",
-        details={"url": url[:2000], "reason": reason},
-    )
+    log.warning("media download from %r failed: %s", url[:200], reason)
+    return InvalidInput(FAILED, code="media_download_failed", details={"url": url[:2000]})
 
 
 def _name_from(response: httpx.Response) -> str | None:
@@ -86,7 +103,5 @@ async def fetch(
         raise _failed(url, f"it did not finish within {timeout:g} s") from None
     except httpx.TooManyRedirects:
         raise _failed(url, f"more than {MAX_REDIRECTS} redirects") from None
-    except httpx.InvalidURL as exc:
-        raise InvalidInput(f"media URL {url[:200]!r} is not valid: {exc}", code="invalid_url") from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL: a redirect to a malformed Location
         raise _failed(url, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from None

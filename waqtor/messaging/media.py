@@ -96,7 +96,9 @@ class MediaStore:
     ) -> MediaRecord:
         """Store what `chunks` yields. Raises InvalidInput (`empty_media`), UnsupportedMediaType
         (`media_type_mismatch`), PayloadTooLarge (`media_too_large`) or InsufficientStorage
-        (`insufficient_storage`, the disk is full); nothing is kept then, not even part of the file."""
+        (`insufficient_storage`, the disk is full); nothing is kept then, not even part of the file.
+        Without `enforce_limits` (a received file, whose kind the sender chose) only the largest limit
+        applies, counted on the bytes as they arrive."""
         try:
             return await self._save(chunks, given_name, requested, enforce_limits)
         except OSError as exc:
@@ -124,7 +126,7 @@ class MediaStore:
                         head += chunk[: SNIFF_BYTES - len(head)]
                         if len(head) == SNIFF_BYTES:
                             kind = choose_kind(detect(head), requested)
-                    if enforce_limits and size > (self.limits[kind] if kind else self.largest):
+                    if size > (self.limits[kind] if kind and enforce_limits else self.largest):
                         kind = kind or choose_kind(detect(head), requested)
                         raise too_large(kind, None, self.limits[kind])  # stop reading: size unknown
                     digest.update(chunk)

@@ -64,7 +64,15 @@ from waqtor.engines.base import (
     OutgoingMessage,
     SendResult,
 )
-from waqtor.errors import EngineError, InvalidInput, NotFound, SessionNotReady, ThrottledByWhatsApp, WaqtorError
+from waqtor.errors import (
+    EngineError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    SessionNotReady,
+    ThrottledByWhatsApp,
+    WaqtorError,
+)
 from waqtor.messaging import phones, vcard
 from waqtor.messaging import status as st
 from waqtor.messaging.backlog import Backlog
@@ -139,7 +147,7 @@ class MessageService:
         self._throttled: OrderedDict[int, int] = OrderedDict()  # message id -> refusals for WhatsApp's rate limit
         self.backlog = Backlog(self._store_event, settings.inbound_buffer, storage.ping)
         self._counts = SentCounter(self._tasks)
-        self.http = http_client()
+        self.http = http_client(settings.media_allow_private)
         sessions.handle("messages.send", self._send_here)
         sessions.add_hooks(started=self._session_started, stopped=self._session_stopped,
                            deleted=self._session_deleted)
@@ -554,14 +562,18 @@ class MessageService:
             return None
         now = self._clock()
         attached = None
+        missing = None if has_file else media.get("error")
         if has_file:
             assert isinstance(data, bytes | bytearray)
-            attached = await self.media.save(chunks_of(bytes(data)), _short(media.get("fileName"), 200),
-                                             enforce_limits=False)
+            try:
+                attached = await self.media.save(chunks_of(bytes(data)), _short(media.get("fileName"), 200),
+                                                 enforce_limits=False)
+            except PayloadTooLarge:  # an engine that did not count the bytes it received
+                missing = f"the file is {len(data)} bytes, over the media limit of {self.media.largest} bytes"
+                log.warning("session %s: message %s is logged without its file: %s", session, wa_id, missing)
         known = isinstance(event.type, str) and event.type.isalnum() and len(event.type) <= 16
         kind = event.type if known else "unknown"
         at = _aware(event.timestamp, now)
-        missing = media.get("error") if not has_file else None
         values: dict[str, Any] = {
             "session": session,
             "direction": direction,

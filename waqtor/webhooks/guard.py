@@ -1,26 +1,27 @@
-"""Refuse webhook URLs that point at the gateway itself (a webhook calling the gateway's own API would
-feed on its own events).
+"""Keep webhooks from calling the gateway itself (a webhook calling the gateway's own API would feed on its
+own events), or a cloud's metadata service.
 
 A URL is the gateway when its host and port are those the API request came in on (the Host header,
 which is how callers reach it, proxies included), or when its port is the gateway's port and its host
 resolves to a loopback address, to the address the gateway binds to, or (when it binds to every
-address) to an address of this machine. The check runs when a webhook is created or its URL changed;
-a DNS name that later starts resolving elsewhere is not checked again.
+address) to an address of this machine. `points_at_gateway` checks that when a webhook is created or
+its URL changed. A name may resolve elsewhere later, so every delivery checks again where it connects
+(`delivery_check`): not the gateway, and not a link-local, metadata, multicast or reserved address.
+Loopback and private addresses stay allowed: a webhook's receiver is the admin's own system, often on
+the same machine or the LAN.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import logging
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from waqtor.netguard import LOCAL, Check, IPAddress, refusal, resolve
+
 log = logging.getLogger(__name__)
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-RESOLVE_TIMEOUT = 2.0
 ANY_ADDRESS = ("", "0.0.0.0", "::")
 
 
@@ -38,28 +39,12 @@ def _default_port(scheme: str) -> int:
     return 443 if scheme.lower() == "https" else 80
 
 
-def _address(text: str) -> IPAddress | None:
-    try:
-        ip = ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    return ip
-
-
 async def _resolve(host: str, port: int) -> set[IPAddress]:
-    literal = _address(host)
-    if literal is not None:
-        return {literal}
     try:
-        async with asyncio.timeout(RESOLVE_TIMEOUT):
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        return set(await resolve(host, port))
     except (OSError, TimeoutError, UnicodeError):
         log.debug("webhook URL host %r does not resolve now", host)
         return set()
-    found = {_address(str(info[4][0])) for info in infos}
-    return {ip for ip in found if ip is not None}
 
 
 def _is_local(ip: IPAddress) -> bool:
@@ -71,6 +56,21 @@ def _is_local(ip: IPAddress) -> bool:
         return True
     except OSError:
         return False
+
+
+def _reaches_gateway(ip: IPAddress, port: int, origin: Origin, bound: set[IPAddress]) -> bool:
+    """Whether a connection to `ip` (as `resolve` gives it: IPv4-mapped read as IPv4) and `port` is one to
+    the gateway."""
+    if origin.bind_port == 0 or port != origin.bind_port:
+        return False
+    if ip.is_loopback or ip.is_unspecified or ip in bound:
+        return True
+    return origin.bind_host in ANY_ADDRESS and _is_local(ip)
+
+
+async def _bound(origin: Origin, port: int) -> set[IPAddress]:
+    """The addresses the gateway binds to; empty when it binds to every address."""
+    return set() if origin.bind_host in ANY_ADDRESS else await _resolve(origin.bind_host, port)
 
 
 async def points_at_gateway(url: str, origin: Origin) -> bool:
@@ -86,12 +86,18 @@ async def points_at_gateway(url: str, origin: Origin) -> bool:
         return True
     if origin.bind_port == 0 or port != origin.bind_port:
         return False
-    addresses = await _resolve(host, port)
-    bind_any = origin.bind_host in ANY_ADDRESS
-    bound = set() if bind_any else await _resolve(origin.bind_host, port)
-    for ip in addresses:
-        if ip.is_loopback or ip.is_unspecified or ip in bound:
-            return True
-        if bind_any and _is_local(ip):
-            return True
-    return False
+    bound = await _bound(origin, port)
+    return any(_reaches_gateway(ip, port, origin, bound) for ip in await _resolve(host, port))
+
+
+async def delivery_check(origin: Origin) -> Check:
+    """The check every delivery's connection passes (see `waqtor.netguard`): refused when it reaches the
+    gateway itself, or an address that is neither public nor loopback, private or carrier-grade NAT."""
+    bound = await _bound(origin, origin.bind_port)
+
+    def check(ip: IPAddress, port: int) -> str | None:
+        if _reaches_gateway(ip, port, origin, bound):
+            return f"{ip}:{port} is this gateway"
+        return refusal(ip, LOCAL)
+
+    return check

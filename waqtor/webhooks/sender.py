@@ -5,7 +5,10 @@ has room: at most `WAQTOR_WEBHOOK_CONCURRENCY` attempts at once, at most
 `WAQTOR_WEBHOOK_CONCURRENCY_PER_WEBHOOK` to one webhook, so a slow receiver holds only its own slots.
 Each attempt is bounded in time (`WAQTOR_WEBHOOK_TIMEOUT`, from connect to the last byte read) and in
 size (the first `WAQTOR_WEBHOOK_MAX_RESPONSE` bytes of the answer are read, the rest never is).
-Redirects are not followed. What follows an attempt is decided by `waqtor.webhooks.retry`.
+Redirects are not followed. Each connection goes only where `waqtor.webhooks.guard.delivery_check`
+allows (not the gateway itself, not a link-local or metadata address), checked at delivery; a refused
+one fails like any attempt that cannot connect. What follows an attempt is decided by
+`waqtor.webhooks.retry`.
 
 The loop wakes when the outbox queued rows, when an attempt ends, when the next delivery falls due, and
 at least every `WAQTOR_WEBHOOK_POLL_INTERVAL` seconds (rows queued by other instances, expired leases).
@@ -33,9 +36,11 @@ import httpx
 from waqtor import __version__
 from waqtor.clock import Clock
 from waqtor.config import Settings
+from waqtor.netguard import guarded_client
 from waqtor.storage.records import ClaimedDelivery
 from waqtor.storage.webhooks import WebhookRepository
 from waqtor.tasks import TaskSet
+from waqtor.webhooks.guard import Origin, delivery_check
 from waqtor.webhooks.model import DEAD, DELIVERED
 from waqtor.webhooks.retry import Step, next_step, parse_retry_after
 from waqtor.webhooks.signer import sign
@@ -72,7 +77,11 @@ class Sender:
 
     async def start(self) -> None:
         concurrency = self._settings.webhook_concurrency
-        self._client = httpx.AsyncClient(
+        # Every connection is checked where it goes, at delivery: a name may resolve elsewhere than when
+        # the webhook was registered.
+        check = await delivery_check(Origin(self._settings.host, self._settings.port))
+        self._client = guarded_client(
+            check,
             follow_redirects=False,
             timeout=httpx.Timeout(self._settings.webhook_timeout),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),

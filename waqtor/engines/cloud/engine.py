@@ -149,28 +149,47 @@ class CloudEngine(Engine):
 
     async def _with_media(self, message: MessageIn) -> MessageIn:
         """The message with its file's bytes under media["data"], fetched from Meta (the media URL, then
-        the file, both with the token) when it has one within the media limits; unchanged, with the
-        reason logged, when it cannot be fetched: a failed download must not lose the message itself."""
+        the file, both with the token) within WAQTOR_MEDIA_DOWNLOAD_TIMEOUT and the media limit; without
+        them, and the reason under media["error"], when it cannot be fetched or kept: a failed download must
+        not lose the message itself. The file is read as it arrives and given up past the limit, whatever
+        size Meta declared (a missing or zero `file_size` proves nothing)."""
         from pywa_async.errors import WhatsAppError
 
         media = message.media
         if not media or not media.get("id") or message.type not in translate.DOWNLOADABLE or self._wa is None:
             return message
         limit = self.ctx.settings.media_max
+        timeout = self.ctx.settings.media_download_timeout
         try:
-            found = await self._wa.get_media_url(media_id=media["id"])
-            if (found.file_size or 0) > limit:
-                log.warning("session %s: not downloading a %s of %s bytes (over the media limits)",
-                            self.ctx.session, message.type, found.file_size)
-                return message
-            data = await self._wa.get_media_bytes(url=found.url)
+            async with asyncio.timeout(timeout):
+                found = await self._wa.get_media_url(media_id=media["id"])
+                if (found.file_size or 0) > limit:
+                    return self._without_file(
+                        message, f"the file is {found.file_size} bytes, over the media limit of {limit} bytes")
+                data = await self._read_within(found.url, limit)
+        except TimeoutError:
+            return self._without_file(message, f"the download took longer than {timeout:g} s")
         except (WhatsAppError, httpx.HTTPError, KeyError, ValueError) as exc:
-            log.warning("session %s: could not download the media of message %s: %s", self.ctx.session,
-                        message.id, type(exc).__name__)
-            return message
-        if not data or len(data) > limit:
-            return message
-        return dataclasses.replace(message, media={**media, "data": bytes(data)})
+            return self._without_file(message, f"the download failed: {type(exc).__name__}")
+        if data is None:
+            return self._without_file(message, f"the file is over the media limit of {limit} bytes")
+        if not data:
+            return self._without_file(message, "Meta gave an empty file")
+        return dataclasses.replace(message, media={**media, "data": data})
+
+    async def _read_within(self, url: str, limit: int) -> bytes | None:
+        """The file at Meta's `url`, read as it arrives; None as soon as it is over `limit` bytes (the
+        rest is never read)."""
+        got = bytearray()
+        chunks = self._wa.stream_media(url=url)  # an async generator: closing it ends the download
+        try:
+            async for chunk in chunks:
+                got += chunk
+                if len(got) > limit:
+                    return None
+        finally:
+            await chunks.aclose()
+        return bytes(got)
 
     async def stop(self) -> None:
         await self._tasks.close()

@@ -445,11 +445,6 @@ class NeonizeEngine(Engine):
                 return dataclasses.replace(item.message, media={**(item.message.media or {}), "data": data})
         return self._without_file(item.message, reason)
 
-    def _without_file(self, message: MessageIn, reason: str) -> MessageIn:
-        log.warning("session %s: message %s is logged without its %s: %s", self.ctx.session, message.id,
-                    message.type, reason)
-        return dataclasses.replace(message, media={**(message.media or {}), "error": reason})
-
     def _own_device(self, client: Any) -> str | None:
         """The JID of this linked device (`user:device@server`), to recognise our own sends coming back."""
         device = client.me
