@@ -34,6 +34,20 @@ def open_to_others(root: Path) -> list[str]:
     return [f"{path} {mode(path):o}" for path in [root, *root.rglob("*")] if mode(path) & 0o077]
 
 
+def names(directory: Path) -> set[str]:
+    return {p.name for p in directory.iterdir()}
+
+
+def left_by_an_older_version(data_dir: Path) -> None:
+    """A data directory, database, key hash and media directory as the umask made them (0755, 0644)."""
+    data_dir.mkdir(mode=0o755)
+    (data_dir / KEY_FILE).write_text(hash_key(API_KEY) + "\n")
+    sqlite3.connect(data_dir / "waqtor.db").close()
+    (data_dir / "media").mkdir(mode=0o755)
+    for name in ("waqtor.db", KEY_FILE):
+        (data_dir / name).chmod(0o644)
+
+
 async def test_a_new_data_directory_and_everything_in_it_are_private(data_dir: Path) -> None:
     async with in_process(make_settings(data_dir)) as gw:
         await gw.scan()
@@ -42,7 +56,7 @@ async def test_a_new_data_directory_and_everything_in_it_are_private(data_dir: P
         assert sent.status_code == 200, sent.text
         stored = list((data_dir / "media").rglob("*.png"))
         assert len(stored) == 1
-        assert {"waqtor.db", "waqtor.db-wal", "waqtor.db-shm"} <= {p.name for p in data_dir.iterdir()}
+        assert {"waqtor.db", "waqtor.db-wal", "waqtor.db-shm"} <= names(data_dir)
         assert open_to_others(data_dir) == []
     assert mode(data_dir) == 0o700 and mode(stored[0]) == 0o600
 
@@ -50,13 +64,7 @@ async def test_a_new_data_directory_and_everything_in_it_are_private(data_dir: P
 async def test_files_an_older_version_left_open_are_tightened_and_a_loose_directory_is_warned_about(
     data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    data_dir.mkdir(mode=0o755)
-    old = {"waqtor.db": 0o644, KEY_FILE: 0o644}
-    (data_dir / KEY_FILE).write_text(hash_key(API_KEY) + "\n")
-    sqlite3.connect(data_dir / "waqtor.db").close()
-    (data_dir / "media").mkdir(mode=0o755)
-    for name, loose in old.items():
-        (data_dir / name).chmod(loose)
+    left_by_an_older_version(data_dir)
     caplog.set_level(logging.INFO, logger="waqtor.files")
     async with in_process(make_settings(data_dir, api_key=None)) as gw:
         assert (await gw.client.get("/api/sessions")).status_code == 200

@@ -20,6 +20,7 @@ from tests.webhook_receiver import (
     doc_python_verifier,
     register,
 )
+from waqtor.webhooks.sender import status_text
 
 verify = doc_python_verifier()
 
@@ -114,11 +115,12 @@ async def test_the_log_shows_a_failed_attempt_and_when_the_next_is(
     data_dir: Path, receiver: Receiver
 ) -> None:
     async with in_process(make_settings(data_dir, **{**FAST, "webhook_backoff_base": 60})) as gw:
-        receiver.always("/broken", Reply(502, body=b"bad gateway\n  upstream"))
+        # The receiver's page is its own: lastError keeps the status and its standard reason, not the page.
+        receiver.always("/broken", Reply(502, body=b"<html>internal host db-7.corp:5432 " + b"x" * 300))
         hook = await register(gw.client, receiver.url("/broken"))
         await publish(gw)
         [logged] = await delivery_settles(gw.client, hook["id"], "failed")
-        assert logged["lastStatusCode"] == 502 and logged["lastError"] == "HTTP 502: bad gateway upstream"
+        assert logged["lastStatusCode"] == 502 and logged["lastError"] == "HTTP 502: Bad Gateway"
         assert logged["attempts"] == 1 and logged["nextAttemptAt"] > logged["lastAttemptAt"]
 
 
@@ -337,3 +339,8 @@ async def _owed(gw: Harness, receiver: Receiver) -> None:
     listed = {w["id"]: w["waiting"] for w in (await gw.client.get("/api/webhooks")).json()["data"]}
     assert listed == {healthy["id"]: 0, behind["id"]: 3}
     assert (await gw.client.get(f"/api/webhooks/{behind['id']}")).json()["data"]["waiting"] == 3
+
+
+@pytest.mark.parametrize(("status", "text"), [(503, "HTTP 503: Service Unavailable"), (599, "HTTP 599")])
+def test_a_failed_attempts_error_is_the_status_and_its_standard_reason(status: int, text: str) -> None:
+    assert status_text(status) == text
