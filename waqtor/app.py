@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from waqtor import __version__
 from waqtor.api import errors as api_errors
-from waqtor.api import openapi
+from waqtor.api import methods, openapi
 from waqtor.api.access_log import AccessLog
 from waqtor.api.bodies import FORM_OVERHEAD
 from waqtor.api.body_limit import BodyLimit
@@ -86,6 +86,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     app.state.state_answers = StateAnswers()  # the state routes' answers, made once per state
     api_errors.install(app)
     openapi.install(app)
+    methods.install(app)  # innermost: the rate and body limits still see a request it refuses
     app.add_middleware(RateLimit, window=rest_window, rate=settings.rate_limit)
     largest_media = settings.media_max
     app.add_middleware(BodyLimit, default=settings.max_body, limits={
