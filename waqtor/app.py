@@ -37,6 +37,7 @@ from waqtor.api.routes import metrics as metrics_route
 from waqtor.api.routes.default_session import StateAnswers
 from waqtor.clock import Clock, utcnow
 from waqtor.config import Settings
+from waqtor.dashboard import api_docs
 from waqtor.dashboard import routes as dashboard
 from waqtor.gateway import Gateway
 from waqtor.metrics import Metrics
@@ -81,6 +82,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are the gateway's own, with no CDN (waqtor.dashboard.api_docs)
+        redoc_url=None,
     )
     app.state.metrics = metrics
     app.state.state_answers = StateAnswers()  # the state routes' answers, made once per state
@@ -115,6 +118,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     app.include_router(cloud_webhooks.router)
     app.include_router(metrics_route.router)
     dashboard.install(app)
+    api_docs.install(app)
     if settings.sandbox_offered:
         app.include_router(sandbox.router)
     return app
