@@ -49,5 +49,5 @@ def test_readme_shows_the_dashboard_screenshots_that_exist() -> None:
 def test_api_reference_documents_the_page_routes() -> None:
     # Pages stay out of /openapi.json, so the check above cannot see them.
     reference = (ROOT / "docs" / "api-reference.md").read_text()
-    for heading in ("`GET /`", "`GET /dashboard/`", "`GET /ws-test`"):
+    for heading in ("`GET /`", "`GET /dashboard/`", "`GET /ws-test`", "`GET /docs`", "`GET /redoc`"):
         assert re.search(rf"^#+ .*{re.escape(heading)}", reference, re.MULTILINE), f"no section for {heading}"

@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from waqtor import __version__
 from waqtor.api import errors as api_errors
-from waqtor.api import openapi
+from waqtor.api import methods, openapi
 from waqtor.api.access_log import AccessLog
 from waqtor.api.bodies import FORM_OVERHEAD
 from waqtor.api.body_limit import BodyLimit
@@ -37,6 +37,7 @@ from waqtor.api.routes import metrics as metrics_route
 from waqtor.api.routes.default_session import StateAnswers
 from waqtor.clock import Clock, utcnow
 from waqtor.config import Settings
+from waqtor.dashboard import api_docs
 from waqtor.dashboard import routes as dashboard
 from waqtor.gateway import Gateway
 from waqtor.metrics import Metrics
@@ -81,11 +82,14 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are the gateway's own, with no CDN (waqtor.dashboard.api_docs)
+        redoc_url=None,
     )
     app.state.metrics = metrics
     app.state.state_answers = StateAnswers()  # the state routes' answers, made once per state
     api_errors.install(app)
     openapi.install(app)
+    methods.install(app)  # innermost: the rate and body limits still see a request it refuses
     app.add_middleware(RateLimit, window=rest_window, rate=settings.rate_limit)
     largest_media = settings.media_max
     app.add_middleware(BodyLimit, default=settings.max_body, limits={
@@ -114,6 +118,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     app.include_router(cloud_webhooks.router)
     app.include_router(metrics_route.router)
     dashboard.install(app)
+    api_docs.install(app)
     if settings.sandbox_offered:
         app.include_router(sandbox.router)
     return app

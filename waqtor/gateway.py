@@ -39,6 +39,7 @@ from waqtor.engines import engine_class
 from waqtor.engines.cloud.commands import COMMANDS as CLOUD_COMMANDS
 from waqtor.engines.sandbox.commands import COMMANDS as SANDBOX_COMMANDS
 from waqtor.errors import ConfigError, InvalidInput
+from waqtor.files import prepare_data_dir
 from waqtor.messaging.service import MessageService
 from waqtor.rate_window import RateWindow, parse_rate
 from waqtor.sessions.manager import SessionManager
@@ -110,7 +111,7 @@ class Gateway:
     async def _start(self, stack: AsyncExitStack) -> None:
         # Each part is stopped by the stack in the reverse order of its start, even when a later start fails.
         settings, clock, storage = self.settings, self.clock, self.storage
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(settings.data_dir)
         await storage.open()
         stack.push_async_callback(storage.close)
         stack.push_async_callback(self.throttle.close)

@@ -167,3 +167,17 @@ async def test_the_export_is_streamed_not_built_in_memory(live: LiveServer) -> N
         assert "content-length" not in response.headers
         body = b"".join([chunk async for chunk in response.aiter_bytes()])
     assert body.count(b"\n") == ROWS + 1  # the header and every row
+
+
+async def test_another_sessions_message_is_404_exactly_like_a_missing_one(gw: Harness) -> None:
+    async with gw.gateway.storage.engine.begin() as conn:
+        [shop_id] = (await conn.execute(insert(messages).returning(messages.c.id), [
+            {**row, "session": "shop"} for row in seed_rows()[:1]])).scalars()
+    created = await gw.client.post("/api/keys", json={"name": "default only", "scopes": ["read"],
+                                                      "sessions": ["default"]})
+    headers = {"X-API-Key": created.json()["data"]["key"]}
+    missing = shop_id + 1000
+    hidden, absent = [await gw.client.get(f"/api/messages/{n}", headers=headers) for n in (shop_id, missing)]
+    assert_error(hidden, 404, "message_not_found")
+    assert hidden.json()["error"]["message"] == absent.json()["error"]["message"].replace(str(missing), str(shop_id))
+    assert (await gw.client.get(f"/api/messages/{shop_id}")).status_code == 200  # there for an unlimited key

@@ -152,3 +152,28 @@ async def test_a_key_expiring_while_connected_closes_its_socket(tmp_path: Path) 
             async with live.gateway.storage.engine.begin() as conn:
                 await conn.execute(update(api_keys).values(expires_at=utcnow() - timedelta(seconds=1)))
             assert await closed_with(ws) == (1008, "API key expired")
+
+
+async def test_websocket_info_shows_a_limited_key_only_the_clients_within_its_sessions(live: LiveServer) -> None:
+    async with live.client() as http:
+        assert (await http.post("/api/sessions", json={"name": "shop", "engine": "sandbox"})).status_code == 201
+    shop = (await new_key(live, "read", sessions=["shop"]))["key"]
+    both = (await new_key(live, "read", sessions=["shop", "default"]))["key"]
+    opened = [await with_ticket(live, (await ticket_for(live, key))["ticket"]) for key in (API_KEY, both, shop)]
+    try:
+        for ws in opened:
+            assert (await command(ws, "pong", type="ping"))["type"] == "pong"
+
+        async def seen_by(key: str) -> tuple[int, list[list[str]]]:
+            async with live.client() as http:
+                response = await http.get("/api/session/websocket/info", headers={"X-API-Key": key})
+            assert response.status_code == 200, response.text
+            data = response.json()["data"]
+            return data["clients"], [c["sessions"] for c in data["clientsInfo"]]
+
+        assert (await seen_by(API_KEY))[0] == 3
+        assert (await seen_by(both))[0] == 2  # its own and the shop key's: not the gateway key's
+        assert await seen_by(shop) == (1, [["all"]])  # only its own client, subscribed to all it may see
+    finally:
+        for ws in opened:
+            await ws.close()

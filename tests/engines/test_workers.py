@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import sqlite3
+import stat
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -81,6 +82,15 @@ def link_device(store: Path, jid: str) -> None:
             " adv_device_sig) VALUES (?, 1, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
             (jid, os.urandom(32), os.urandom(32), os.urandom(32), os.urandom(64), os.urandom(32), b"\x00",
              os.urandom(64), os.urandom(32), os.urandom(64)))
+
+
+def umask_of(pid: int) -> str:
+    with open(f"/proc/{pid}/status") as status:
+        return next(line.split()[1] for line in status if line.startswith("Umask:"))
+
+
+def private_modes(directory: Path, pattern: str) -> dict[str, int]:
+    return {path.name: stat.S_IMODE(path.stat().st_mode) for path in directory.glob(pattern)}
 
 
 def own_fds() -> int:
@@ -239,3 +249,12 @@ def _cmdline(pid: int) -> str:
             return cmd.read().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+async def test_a_workers_device_store_and_whatever_it_writes_are_private(gw: Harness) -> None:
+    async with SilentProxy() as proxy:
+        await create(gw, "shop", {"proxy": proxy.url})
+        await eventually(lambda: proxy.accepted > 0, timeout=30, what="the client to open its store and dial")
+        assert umask_of(worker_of(gw, "shop").pid) == "0077", "files the library makes are its user's alone"
+        store = private_modes(gw.settings.data_dir, "neonize.db*")
+        assert store and set(store.values()) == {0o600}, store

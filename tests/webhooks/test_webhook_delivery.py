@@ -21,6 +21,7 @@ from tests.webhook_receiver import (
     doc_python_verifier,
     register,
 )
+from waqtor.webhooks.sender import status_text
 
 verify = doc_python_verifier()
 
@@ -115,11 +116,12 @@ async def test_the_log_shows_a_failed_attempt_and_when_the_next_is(
     data_dir: Path, receiver: Receiver
 ) -> None:
     async with in_process(make_settings(data_dir, **{**FAST, "webhook_backoff_base": 60})) as gw:
-        receiver.always("/broken", Reply(502, body=b"bad gateway\n  upstream"))
+        # The receiver's page is its own: lastError keeps the status and its standard reason, not the page.
+        receiver.always("/broken", Reply(502, body=b"<html>internal host db-7.corp:5432 " + b"x" * 300))
         hook = await register(gw.client, receiver.url("/broken"))
         await publish(gw)
         [logged] = await delivery_settles(gw.client, hook["id"], "failed")
-        assert logged["lastStatusCode"] == 502 and logged["lastError"] == "HTTP 502: bad gateway upstream"
+        assert logged["lastStatusCode"] == 502 and logged["lastError"] == "HTTP 502: Bad Gateway"
         assert logged["attempts"] == 1 and logged["nextAttemptAt"] > logged["lastAttemptAt"]
 
 
@@ -368,3 +370,8 @@ async def test_a_name_that_resolves_to_the_gateway_at_delivery_is_not_called(
         assert logged["lastError"] == (f"connection failed: hooks.example.test:{receiver.port} refused: "
                                        f"127.0.0.1:{receiver.port} is this gateway")
     assert receiver.at("/hook") == []
+
+
+@pytest.mark.parametrize(("status", "text"), [(503, "HTTP 503: Service Unavailable"), (599, "HTTP 599")])
+def test_a_failed_attempts_error_is_the_status_and_its_standard_reason(status: int, text: str) -> None:
+    assert status_text(status) == text

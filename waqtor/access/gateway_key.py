@@ -17,6 +17,7 @@ from pathlib import Path
 
 from waqtor.config import Settings
 from waqtor.errors import ConfigError
+from waqtor.files import private_dir, tighten
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class ApiKeys:
             if len(stored) != 64:
                 raise ConfigError(f"{path} is damaged; delete it to generate a new key, or set WAQTOR_API_KEY")
             log.info("API key: using the key generated on first start (its hash is in %s)", path)
+            tighten(path)
             return cls(stored)
         key = generate_key()
         write_key_hash(path, key)
@@ -63,7 +65,8 @@ class ApiKeys:
 
 
 def write_key_hash(path: Path, key: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:

@@ -66,6 +66,12 @@ class Identity:
             return True
         return session is not None and session in self.sessions
 
+    def covers(self, other: Identity) -> bool:
+        """Whether this identity reaches every session `other` reaches (so may see what `other` does)."""
+        if self.sessions is None:
+            return True
+        return other.sessions is not None and other.sessions <= self.sessions
+
     def check_session(self, session: str) -> None:
         """Forbidden (`forbidden_session`) when this identity is limited to other sessions."""
         if self.sessions is not None and session not in self.sessions:

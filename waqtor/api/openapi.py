@@ -26,8 +26,8 @@ from starlette.routing import BaseRoute
 from waqtor.api.deps import api_key_header, api_key_query
 from waqtor.api.schemas import ErrorEnvelope
 
-try:
-    from fastapi.routing import iter_route_contexts
+try:  # re-exported (`as`) for waqtor.api.methods, which reads the same routes
+    from fastapi.routing import iter_route_contexts as iter_route_contexts
 except ImportError:  # a FastAPI whose app.routes are the routes themselves, included routers flattened
     # The installed FastAPI's function takes and yields its own RouteContext, which older releases lack.
     def iter_route_contexts(routes: Sequence[Any]) -> Iterator[Any]:  # type: ignore[misc]  # signature differs

@@ -23,6 +23,23 @@ DASHBOARD_CSP = "; ".join([
     "frame-ancestors 'none'",
 ])
 
+# The API documentation pages (waqtor.dashboard.api_docs): the gateway's own files only, no inline
+# script, fetch only from the gateway. Swagger UI's stylesheet draws its icons from data: URLs.
+SWAGGER_CSP = "; ".join([
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+])
+# ReDoc also styles its parts with <style> elements it writes itself ('unsafe-inline' for styles only:
+# no script runs from it) and runs its search in a worker made from a blob: URL. Its footer's logo on
+# Redocly's CDN is refused like any other site (ReDoc then leaves it out).
+REDOC_CSP = SWAGGER_CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + "; worker-src blob:"
+
 
 def page_headers(csp: str, *, cache: str = "no-cache") -> dict[str, str]:
     """The headers for a page or asset under the policy `csp`. `no-cache` lets the browser keep a copy

@@ -25,13 +25,18 @@ ASSETS = ("waqtor", "dashboard/static/dashboard")
 router = APIRouter(include_in_schema=False)
 
 
-class DashboardFiles(StaticFiles):
-    """Starlette's static files (ETag, HEAD, path checks), each answer carrying the security headers."""
+class PageFiles(StaticFiles):
+    """Starlette's static files (ETag, HEAD, path checks), each answer carrying the security headers of
+    the policy `csp`."""
+
+    def __init__(self, *, csp: str, packages: list[str | tuple[str, str]], html: bool = False) -> None:
+        super().__init__(packages=packages, html=html)
+        self.csp = csp
 
     def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope,
                       status_code: int = 200) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
-        response.headers.update(page_headers(DASHBOARD_CSP))
+        response.headers.update(page_headers(self.csp))
         return response
 
 
@@ -49,4 +54,4 @@ async def dashboard_without_slash() -> RedirectResponse:
 def install(app: FastAPI) -> None:
     """Add the redirects and mount the dashboard's files under /dashboard/."""
     app.include_router(router)
-    app.mount(PREFIX, DashboardFiles(packages=[ASSETS], html=True), name="dashboard")
+    app.mount(PREFIX, PageFiles(csp=DASHBOARD_CSP, packages=[ASSETS], html=True), name="dashboard")

@@ -23,6 +23,7 @@ from pathlib import Path
 from waqtor.clock import Clock
 from waqtor.config import Settings
 from waqtor.errors import InvalidInput, NotFound, PayloadTooLarge
+from waqtor.files import private_dir, private_opener
 from waqtor.messaging.mime import KINDS, SNIFF_BYTES, Kind, choose_kind, detect, file_name
 from waqtor.storage.faults import disk_full, full
 from waqtor.storage.media import MediaRepository
@@ -110,8 +111,7 @@ class MediaStore:
     async def _save(self, chunks: AsyncIterator[bytes], given_name: str | None, requested: Kind | None,
                     enforce_limits: bool) -> MediaRecord:
         media_id = secrets.token_hex(16)
-        incoming = self.root / ".incoming"
-        incoming.mkdir(parents=True, exist_ok=True)
+        incoming = private_dir(self.root / ".incoming")
         part = incoming / f"{media_id}.part"
         digest = hashlib.sha256()
         head = b""
@@ -119,7 +119,7 @@ class MediaStore:
         kind: Kind | None = None  # known once the first bytes are in: then its own limit applies
         try:
             # Chunk-sized writes to a local file: a thread hop per chunk would cost more than the write.
-            with open(part, "wb") as out:  # noqa: ASYNC230
+            with open(part, "wb", opener=private_opener) as out:  # noqa: ASYNC230
                 async for chunk in chunks:
                     size += len(chunk)
                     if len(head) < SNIFF_BYTES:
@@ -140,7 +140,7 @@ class MediaStore:
             now = self._clock()
             relative = f"{now:%Y/%m/%d}/{media_id}.{detected.extension}"
             target = self.root / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(target.parent)
             os.replace(part, target)
         except BaseException:
             part.unlink(missing_ok=True)
@@ -161,6 +161,11 @@ class MediaStore:
             target.unlink(missing_ok=True)
             raise
         return record
+
+    def prepare(self) -> int:
+        """At start: the media directory made (or tightened to) 0700, and `clear_incoming()`."""
+        private_dir(self.root)
+        return self.clear_incoming()
 
     def clear_incoming(self, older_than: float | None = None) -> int:
         """Remove the partial files a killed process left while they arrived; returns how many. Only

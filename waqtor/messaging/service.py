@@ -163,8 +163,9 @@ class MessageService:
     # ---- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Remove partial uploads a crash left, and start the media retention sweep."""
-        await asyncio.to_thread(self.media.clear_incoming)
+        """Ready the media directory (private, partial uploads a crash left removed), and start the media
+        retention sweep."""
+        await asyncio.to_thread(self.media.prepare)
         self._tasks.spawn(self.media.run_cleanup(self._settings.media_cleanup_interval), "media-retention")
         self._tasks.spawn(self.backlog.run(), "backlog")
 

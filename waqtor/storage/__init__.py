@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from waqtor.errors import ConfigError
+from waqtor.files import private_sqlite
 from waqtor.storage.campaigns import CampaignRepository
 from waqtor.storage.cluster import ClusterRepository
 from waqtor.storage.keys import KeyRepository
@@ -91,12 +92,12 @@ class Storage:
         return self._engine
 
     async def open(self) -> None:
-        """Connect, create the SQLite directory if needed, and bring the schema to the newest migration
-        (one instance at a time on PostgreSQL)."""
+        """Connect, create the SQLite file if needed (private: waqtor.files), and bring the schema to the
+        newest migration (one instance at a time on PostgreSQL)."""
         if self.dialect == "sqlite":
             database = make_url(self.url).database
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                private_sqlite(Path(database))
             engine = create_async_engine(self.url)
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         else:

@@ -29,6 +29,7 @@ import socket
 from collections import Counter
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import timedelta
+from http import HTTPStatus
 from typing import cast
 
 import httpx
@@ -47,7 +48,8 @@ from waqtor.webhooks.signer import sign
 
 log = logging.getLogger(__name__)
 
-ERROR_EXCERPT = 200
+# lastError is at most this long: a status and a short reason, never the receiver's page.
+ERROR_MAX = 100
 
 
 class Sender:
@@ -241,7 +243,6 @@ class Sender:
         timeout = self._settings.webhook_timeout
         status_code: int | None = None
         retry_after_header: str | None = None
-        head = b""
         try:
             async with asyncio.timeout(timeout):
                 async with self._client.stream(
@@ -249,7 +250,8 @@ class Sender:
                 ) as response:
                     status_code = response.status_code
                     retry_after_header = response.headers.get("retry-after")
-                    head = await _read_head(response, self._settings.webhook_max_response)
+                    # Read (and dropped): the receiver's page is its own business, and may hold anything.
+                    await _read_head(response, self._settings.webhook_max_response)
         except TimeoutError:
             if status_code is None:
                 return None, f"no answer within {timeout:g}s", None
@@ -261,11 +263,19 @@ class Sender:
             return None, _describe(exc), None
         if 200 <= status_code < 300:
             return status_code, None, None
-        excerpt = " ".join(head[: ERROR_EXCERPT * 4].decode("utf-8", "replace").split())[:ERROR_EXCERPT]
         retry_after = parse_retry_after(
             retry_after_header, self._clock(), self._settings.webhook_retry_after_max
         )
-        return status_code, f"HTTP {status_code}" + (f": {excerpt}" if excerpt else ""), retry_after
+        return status_code, status_text(status_code), retry_after
+
+
+def status_text(status_code: int) -> str:
+    """`HTTP 503: Service Unavailable`: the status and its standard reason phrase (not the one the
+    receiver sent, which is its own text)."""
+    try:
+        return f"HTTP {status_code}: {HTTPStatus(status_code).phrase}"
+    except ValueError:
+        return f"HTTP {status_code}"
 
 
 async def _read_head(response: httpx.Response, limit: int) -> bytes:
@@ -287,10 +297,10 @@ async def _read_head(response: httpx.Response, limit: int) -> bytes:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
+    text = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, httpx.ConnectError):
-        return f"connection failed: {text}"[:300]
-    return f"{type(exc).__name__}: {text}"[:300]
+        return f"connection failed: {text}"[:ERROR_MAX]
+    return f"{type(exc).__name__}: {text}"[:ERROR_MAX]
 
 
 def _log_step(delivery_id: str, webhook_id: str, attempts: int, step: Step, error: str | None) -> None:

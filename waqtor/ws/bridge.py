@@ -297,5 +297,7 @@ class Bridge:
             if event.id > last:
                 client.offer(event, event.to_json())
 
-    def info(self) -> list[dict[str, Any]]:
-        return [client.info() for client in self.clients.values()]
+    def info(self, viewer: Identity | None = None) -> list[dict[str, Any]]:
+        """The connected clients; for a `viewer`, only those whose key reaches no session it cannot."""
+        return [client.info() for client in self.clients.values()
+                if viewer is None or viewer.covers(client.identity)]

@@ -112,7 +112,7 @@ async def get_message(
     message_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The message's id.")],
 ) -> dict[str, Any]:
     record = await gateway.storage.messages.get(message_id)
-    if record is None:
+    # Another session's message is as absent as a missing one: a limited key learns nothing of it.
+    if record is None or not identity.may_see(record.session):
         raise NotFound(f"no message with id {message_id}", code="message_not_found")
-    identity.check_session(record.session)
     return {"success": True, "data": message_view(record)}

@@ -98,9 +98,9 @@ def ws_url(request: Request) -> str:
     tags=["session"],
     summary="WebSocket endpoint, connected clients and protocol",
 )
-async def websocket_info(request: Request, gateway: GatewayDep) -> dict[str, Any]:
+async def websocket_info(request: Request, gateway: GatewayDep, identity: IdentityDep) -> dict[str, Any]:
     url = ws_url(request)
-    clients = gateway.bridge.info()
+    clients = gateway.bridge.info(identity)
     return {
         "success": True,
         "data": {

@@ -88,6 +88,7 @@ def _build_client(dsn: str, jid: str | None, session: str) -> Any:
     # neonize warns at every start that media need ffmpeg: the gateway's sends do not use it.
     logging.getLogger("neonize.utils.ffmpeg").setLevel(logging.ERROR)
 
+    store.prepare(dsn)
     device = JID(IsEmpty=False, **translate.parse_device_jid(jid)) if jid else None
     client = NewClient(dsn, jid=device, uuid=session, new_device=device is None)
     # neonize keys its Go-side clients by this id and would use the phone number when given a JID: two

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from waqtor.config import Settings
+from waqtor.files import private_sqlite
 
 SQLITE_FILE = "neonize.db"
 
@@ -34,6 +35,12 @@ def store_dsn(settings: Settings) -> str:
 def is_postgres(dsn: str) -> bool:
     # neonize itself tells the two apart by this prefix.
     return dsn.startswith("postgres")
+
+
+def prepare(dsn: str) -> None:
+    """Before neonize opens a SQLite store: the file created (or tightened) 0600, as waqtor.files says."""
+    if not is_postgres(dsn):
+        private_sqlite(Path(dsn))
 
 
 def _sqlite_device_exists(path: str, jid: str) -> bool:

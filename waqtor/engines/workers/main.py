@@ -198,6 +198,9 @@ def main() -> None:
     out_fd = os.dup(1)
     os.dup2(2, 1)  # stray prints of the engine's library go to stderr, never into a frame
     sys.stdout = sys.stderr
+    # Whatever the engine's library writes (its device store, with the keys of every linked phone) is
+    # this user's alone, as everything in the data directory is (waqtor.files).
+    os.umask(0o077)
     code = 1
     try:
         code = asyncio.new_event_loop().run_until_complete(serve(out_fd))
