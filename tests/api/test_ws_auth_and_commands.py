@@ -113,6 +113,20 @@ async def test_a_malformed_frame_gets_an_error_and_the_connection_stays_open(
         assert (await command(ws, "pong", type="ping"))["type"] == "pong"
 
 
+@pytest.mark.parametrize(
+    "frame",
+    ["[" * 1000 + "]" * 1000, '{"type": "ping", "pad": ' + "[" * 1000 + "]" * 1000 + "}",
+     '{"type": "resume", "after": ' + "9" * 5000 + "}"],
+    ids=["nested-arrays", "nested-in-a-command", "huge-number"],
+)
+async def test_a_frame_the_parser_cannot_use_gets_invalid_json_and_the_next_command_its_answer(
+        live: LiveServer, frame: str) -> None:
+    async with await open_ws(live) as ws:
+        await ws.send(frame)
+        assert (await recv_type(ws, "error"))["error"]["code"] == "invalid_json"
+        assert (await command(ws, "pong", type="ping"))["type"] == "pong"
+
+
 async def test_a_binary_frame_is_an_error_and_the_connection_stays_open(live: LiveServer) -> None:
     async with await open_ws(live) as ws:
         await ws.send(b"\x00\x01")

@@ -216,6 +216,11 @@ class Bridge:
                     self._fail(client, exc)
         except WebSocketDisconnect as exc:
             client.close(exc.code, "client closed")
+        except Exception as exc:
+            # A reader that died quietly would leave the connection open, receiving events and never
+            # answering a command again: close it, so the client knows and reconnects.
+            log.error("ws client %d: reading its frames failed", client.id, exc_info=exc)
+            client.close(Close.INTERNAL, "internal error while reading; reconnect with ?after= to resume")
 
     def _reply(self, client: Client, payload: dict[str, Any]) -> None:
         client.push(None, _dumps(payload))
