@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         "10/minute", description="Failed authentications a client address may make per period, e.g. 10/minute; "
                                  "beyond it every attempt is refused (429 too_many_failed_auth). 0 disables."
     )
+    trusted_proxies: str = Field(
+        "", description="Comma-separated addresses or networks of your reverse proxies (10.0.0.5, 10.0.0.0/24, ::1): "
+                        "only from those is X-Forwarded-For believed as the client's address (and X-Forwarded-Proto "
+                        "as its scheme); empty (default): none, the client is whoever connects."
+    )
     max_body: int = Field(
         1_048_576, ge=1024, description="Largest request body in bytes (413 beyond); media uploads and campaign "
                                         "definitions have their own, larger limits."
@@ -283,6 +288,24 @@ class Settings(BaseSettings):
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise ValueError(f"invalid CORS origin {origin!r}: write it as https://host[:port]")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        import ipaddress
+
+        for item in (i.strip() for i in value.split(",") if i.strip()):
+            try:
+                ipaddress.ip_network(item)  # a bare address is a network of one
+            except ValueError:
+                raise ValueError(f"invalid WAQTOR_TRUSTED_PROXIES entry {item!r}: write an IP address (10.0.0.5) or "
+                                 "a network with its host bits zero (10.0.0.0/24)") from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The addresses and networks of WAQTOR_TRUSTED_PROXIES."""
+        return [item.strip() for item in self.trusted_proxies.split(",") if item.strip()]
 
     @property
     def cors_origin_list(self) -> list[str]:
