@@ -53,6 +53,16 @@ class Settings(BaseSettings):
                         "only from those is X-Forwarded-For believed as the client's address (and X-Forwarded-Proto "
                         "as its scheme); empty (default): none, the client is whoever connects."
     )
+    header_timeout: float = Field(
+        10.0, gt=0, le=3600,
+        description="Seconds a connection has to send a request's complete headers (from when it opens, or from the "
+                    "first byte of a later request); then it is closed (408 header_timeout if part of a request came)."
+    )
+    limit_concurrency: int = Field(
+        0, ge=0,
+        description="Connections (open WebSockets included) and requests this instance serves at once; beyond, a "
+                    "request is answered 503 by the server before it reaches the gateway. 0 (default): no limit."
+    )
     max_body: int = Field(
         1_048_576, ge=1024, description="Largest request body in bytes (413 beyond); media uploads and campaign "
                                         "definitions have their own, larger limits."
@@ -287,6 +297,14 @@ class Settings(BaseSettings):
         for origin in (o.strip() for o in value.split(",") if o.strip()):
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise ValueError(f"invalid CORS origin {origin!r}: write it as https://host[:port]")
+        return value
+
+    @field_validator("limit_concurrency")
+    @classmethod
+    def _concurrency(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("WAQTOR_LIMIT_CONCURRENCY must be 0 (no limit) or at least 2: a request's own "
+                             "connection counts, so 1 would refuse every request")
         return value
 
     @field_validator("trusted_proxies")
