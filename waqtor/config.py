@@ -132,6 +132,15 @@ class Settings(BaseSettings):
     )
     ws_send_queue: int = Field(1_000, ge=1, description="Frames a WebSocket client may fall behind before 1013.")
     ws_max_frame: int = Field(65_536, ge=1024, description="Largest client frame in bytes; larger closes with 1009.")
+    ws_per_key: int = Field(
+        20, ge=0, description="WebSockets one API key (with the tickets it issued) may hold open on this instance; "
+                              "one more is closed with 1008. 0: no limit."
+    )
+    ws_command_rate: str = Field(
+        "20/second", description="Commands one WebSocket connection may send, e.g. 20/second: that many at once, "
+                                 "then refilled evenly over the period; beyond, a command is dropped with an error "
+                                 "frame rate_limited. 0 disables."
+    )
     webhook_timeout: float = Field(
         10.0, gt=0, description="Seconds one webhook attempt may take, from connect to the last byte read."
     )
@@ -261,7 +270,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
         return value
 
-    @field_validator("rate_limit", "send_rate", "auth_failures")
+    @field_validator("rate_limit", "send_rate", "auth_failures", "ws_command_rate")
     @classmethod
     def _valid_rate(cls, value: str) -> str:
         from waqtor.rate_window import parse_rate
