@@ -182,6 +182,18 @@ def test_both_formats_redact_secrets_in_the_message_and_in_extras() -> None:
         assert API_KEY not in line and "apiKey=[redacted]" in line
 
 
+def test_control_characters_anywhere_in_a_record_leave_one_valid_json_line() -> None:
+    try:
+        raise ValueError("bad\x85value\u2028here\x1b[2J")
+    except ValueError as exc:
+        record = _record("got %s", "a\nb\x85", exc=exc, nested={"text": "c\x85d\u2029"})
+    line = JsonFormatter().format(record)
+    assert line.isprintable()
+    entry = json.loads(line)
+    assert entry["message"] == "got a\\nb\\x85"  # as the text format writes it
+    assert entry["nested"] == {"text": "c\x85d\u2029"} and "bad\x85value\u2028here" in entry["exc_info"]
+
+
 def test_text_lines_end_with_the_request_id_and_extras() -> None:
     token = request_id.set("req-7")
     try:

@@ -141,9 +141,12 @@ class JsonFormatter(logging.Formatter):
             out["exc_info"] = self.formatException(record.exc_info)
         if record.stack_info:
             out["stack_info"] = self.formatStack(record.stack_info)
-        # json escapes C0 controls itself; DEL, C1 and the line separators in a value not escaped above
-        # (a nested one) would pass as they are, and some readers split lines at them.
-        return escape_controls(json.dumps(out, ensure_ascii=False, default=str))
+        line = json.dumps(out, ensure_ascii=False, default=str)
+        if line.isprintable():
+            return line
+        # json escapes C0 controls itself, but passes DEL, C1 and the line separators of a value not escaped
+        # above (a nested one, a traceback) as they are, and some readers split lines at them.
+        return _CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", line)
 
 
 class TextFormatter(logging.Formatter):
