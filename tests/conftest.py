@@ -50,6 +50,8 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "rate_limit": "100000/minute",
         "send_rate": "100000/minute",
         "auth_failures": "100000/minute",
+        "ws_per_key": 1000,
+        "ws_command_rate": "100000/second",
     }
     values.update(overrides)
     return Settings(**values)

@@ -9,16 +9,20 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from io import StringIO
 from pathlib import Path
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from tests.conftest import API_KEY, LiveServer, eventually, free_port
 from tests.test_cli import stop, wait_healthy
 from tests.ws_client import command, open_ws
-from waqtor.logs import JsonFormatter, TextFormatter, accept_request_id, redact, request_id
+from waqtor.logs import AddRequestId, JsonFormatter, RedactSecrets, TextFormatter, accept_request_id, redact, request_id
 
 
 async def test_keys_in_query_strings_never_reach_the_log(live: LiveServer, caplog: pytest.LogCaptureFixture) -> None:
@@ -38,6 +42,73 @@ async def test_keys_in_query_strings_never_reach_the_log(live: LiveServer, caplo
 def test_redact_hides_every_secret_parameter() -> None:
     line = 'GET /ws?apiKey=abc&after=5&ticket=t-1&token=xyz "x"'
     assert redact(line) == 'GET /ws?apiKey=[redacted]&after=5&ticket=[redacted]&token=[redacted] "x"'
+
+
+@pytest.mark.parametrize("name", ["apiKe%79", "%61piKey", "api%4Bey", "ticke%74"])
+def test_a_secret_parameter_is_redacted_whatever_the_spelling_of_its_name(name: str) -> None:
+    assert redact(f"WebSocket /ws?after=5&{name}=s3cret-value") == f"WebSocket /ws?after=5&{name}=[redacted]"
+
+
+def test_parameters_that_carry_no_secret_are_left_as_they_are() -> None:
+    line = "GET /api/messages?session=shop&after=5&q=hello"
+    assert redact(line) == line
+    assert redact("GET /webhooks/cloud/x?hub.mode=subscribe&hub.verify_token=v-1") == \
+        "GET /webhooks/cloud/x?hub.mode=subscribe&hub.verify_token=[redacted]"
+
+
+async def test_a_key_under_a_percent_encoded_name_authenticates_and_never_reaches_the_log(
+        live: LiveServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with connect(f"{live.ws}?apiKe%79={API_KEY}") as ws:
+        await command(ws, "pong", type="ping")
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("uvicorn", "waqtor")))
+    assert "WebSocket /ws?apiKe%79=[redacted]" in text, "uvicorn's handshake line was expected in the captured log"
+    assert API_KEY not in text
+
+
+@contextmanager
+def formatted_log(formatter: logging.Formatter) -> Iterator[StringIO]:
+    """What the gateway writes to stderr in one format, as `waqtor.logs.configure` sets it up."""
+    out = StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatter)
+    handler.addFilter(RedactSecrets())
+    handler.addFilter(AddRequestId())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield out
+    finally:
+        root.removeHandler(handler)
+
+
+# A whole forged access line after a `%0a`, then CR, an ANSI "clear screen", NEL (C1) and U+2028.
+FORGED = ("%0a2026-01-01%2000:00:00,000%20INFO%20waqtor.access:%206.6.6.6%20GET%20/api/keys%20200%201.0ms"
+          "%0d%1b[2J%c2%85%e2%80%a8")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+async def test_control_characters_in_a_path_cannot_forge_a_log_line(
+        live: LiveServer, fmt: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    with formatted_log(TextFormatter() if fmt == "text" else JsonFormatter()) as out:
+        async with live.client() as http:
+            assert (await http.get(f"/api/nothing{FORGED}")).status_code == 404
+            with pytest.raises(InvalidStatus):  # no such WebSocket route; uvicorn logs the refused handshake
+                await connect(f"{live.ws}/x{FORGED}?apiKey={API_KEY}")
+    lines = out.getvalue().split("\n")[:-1]
+    assert lines and all(line.isprintable() for line in lines), "a control character reached a log line"
+    loggers = [json.loads(line)["logger"] if fmt == "json" else line.split(" ")[3].rstrip(":") for line in lines]
+    access = [line for line, logger in zip(lines, loggers, strict=True)
+              if logger == "waqtor.access" and "/api/nothing" in line]
+    assert len(access) == 1
+    assert any("WebSocket /ws/x" in line for line in lines), "uvicorn's handshake line was expected"
+    if fmt == "text":
+        assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [\w.]+: ", line) for line in lines)
+        assert "/api/nothing\\n2026-01-01 00:00:00,000 INFO waqtor.access: 6.6.6.6" in access[0]
+    else:
+        message = json.loads(access[0])["message"]
+        assert "/api/nothing\\n2026-01-01" in message and "\\r\\x1b[2J\\x85\\u2028" in message
 
 
 async def test_no_key_ticket_or_message_text_reaches_the_log_at_the_default_level(
@@ -109,6 +180,18 @@ def test_both_formats_redact_secrets_in_the_message_and_in_extras() -> None:
     for formatter in (JsonFormatter(), TextFormatter()):
         line = formatter.format(record)
         assert API_KEY not in line and "apiKey=[redacted]" in line
+
+
+def test_control_characters_anywhere_in_a_record_leave_one_valid_json_line() -> None:
+    try:
+        raise ValueError("bad\x85value\u2028here\x1b[2J")
+    except ValueError as exc:
+        record = _record("got %s", "a\nb\x85", exc=exc, nested={"text": "c\x85d\u2029"})
+    line = JsonFormatter().format(record)
+    assert line.isprintable()
+    entry = json.loads(line)
+    assert entry["message"] == "got a\\nb\\x85"  # as the text format writes it
+    assert entry["nested"] == {"text": "c\x85d\u2029"} and "bad\x85value\u2028here" in entry["exc_info"]
 
 
 def test_text_lines_end_with_the_request_id_and_extras() -> None:

@@ -48,6 +48,21 @@ class Settings(BaseSettings):
         "10/minute", description="Failed authentications a client address may make per period, e.g. 10/minute; "
                                  "beyond it every attempt is refused (429 too_many_failed_auth). 0 disables."
     )
+    trusted_proxies: str = Field(
+        "", description="Comma-separated addresses or networks of your reverse proxies (10.0.0.5, 10.0.0.0/24, ::1): "
+                        "only from those is X-Forwarded-For believed as the client's address (and X-Forwarded-Proto "
+                        "as its scheme); empty (default): none, the client is whoever connects."
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, le=3600,
+        description="Seconds a connection has to send a request's complete headers (from when it opens, or from the "
+                    "first byte of a later request); then it is closed (408 header_timeout if part of a request came)."
+    )
+    limit_concurrency: int = Field(
+        0, ge=0,
+        description="Connections (open WebSockets included) and requests this instance serves at once; beyond, a "
+                    "request is answered 503 by the server before it reaches the gateway. 0 (default): no limit."
+    )
     max_body: int = Field(
         1_048_576, ge=1024, description="Largest request body in bytes (413 beyond); media uploads and campaign "
                                         "definitions have their own, larger limits."
@@ -117,6 +132,15 @@ class Settings(BaseSettings):
     )
     ws_send_queue: int = Field(1_000, ge=1, description="Frames a WebSocket client may fall behind before 1013.")
     ws_max_frame: int = Field(65_536, ge=1024, description="Largest client frame in bytes; larger closes with 1009.")
+    ws_per_key: int = Field(
+        20, ge=0, description="WebSockets one API key (with the tickets it issued) may hold open on this instance; "
+                              "one more is closed with 1008. 0: no limit."
+    )
+    ws_command_rate: str = Field(
+        "20/second", description="Commands one WebSocket connection may send, e.g. 20/second: that many at once, "
+                                 "then refilled evenly over the period; beyond, a command is dropped with an error "
+                                 "frame rate_limited. 0 disables."
+    )
     webhook_timeout: float = Field(
         10.0, gt=0, description="Seconds one webhook attempt may take, from connect to the last byte read."
     )
@@ -250,7 +274,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
         return value
 
-    @field_validator("rate_limit", "send_rate", "auth_failures")
+    @field_validator("rate_limit", "send_rate", "auth_failures", "ws_command_rate")
     @classmethod
     def _valid_rate(cls, value: str) -> str:
         from waqtor.rate_window import parse_rate
@@ -287,6 +311,32 @@ class Settings(BaseSettings):
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise ValueError(f"invalid CORS origin {origin!r}: write it as https://host[:port]")
         return value
+
+    @field_validator("limit_concurrency")
+    @classmethod
+    def _concurrency(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("WAQTOR_LIMIT_CONCURRENCY must be 0 (no limit) or at least 2: a request's own "
+                             "connection counts, so 1 would refuse every request")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        import ipaddress
+
+        for item in (i.strip() for i in value.split(",") if i.strip()):
+            try:
+                ipaddress.ip_network(item)  # a bare address is a network of one
+            except ValueError:
+                raise ValueError(f"invalid WAQTOR_TRUSTED_PROXIES entry {item!r}: write an IP address (10.0.0.5) or "
+                                 "a network with its host bits zero (10.0.0.0/24)") from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The addresses and networks of WAQTOR_TRUSTED_PROXIES."""
+        return [item.strip() for item in self.trusted_proxies.split(",") if item.strip()]
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -9,6 +9,12 @@ variable set by the access-log middleware), which is also the `X-Request-ID` res
 - `json`: one object per line with `time` (ISO 8601 UTC, milliseconds), `level`, `logger`, `message`,
   `request_id` (null outside a request), every `extra=` field, and `exc_info` (the traceback as one
   string) when an exception is logged.
+
+Values from outside (a path, a header, a client's text) reach log lines, so in both formats:
+- every control character is written as an escape (`\n`, `\r`, `\t`, `\x1b`, `\x85`, `\u2028`): a
+  `%0a` in a path cannot start a forged line, nor an ANSI sequence recolour a terminal;
+- the value of every query parameter whose name, once percent-decoded, ends with `key`, `token`,
+  `ticket`, `secret` or `password` (`apiKey`, `apiKe%79`, `hub.verify_token`…) is `[redacted]`.
 """
 
 from __future__ import annotations
@@ -22,10 +28,16 @@ import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import unquote_plus
 
 LogFormat = Literal["text", "json"]
 
-_SECRET_PARAM = re.compile(r"(?i)\b(apiKey|api_key|key|ticket|token|secret)=([^&\s\"']+)")
+# A query parameter in a line: its name as written (maybe percent-encoded), `=`, its value.
+_PARAM = re.compile(r"([^\s?&=\"';,]+)=([^&\s\"']+)")
+_SECRET_NAME = re.compile(r"(?i)(key|token|ticket|secret|password)$")
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: what can break or recolour a line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED_CONTROL = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # An id a client sends is kept when it is short and made of characters that cannot forge a log line.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:+=/@-]{1,128}")
 
@@ -38,11 +50,35 @@ _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))
 }
 
 
+def _redact_param(match: re.Match[str]) -> str:
+    name = match.group(1)
+    # Decoded as the server decodes it: `apiKe%79=` is read as `apiKey=` and authenticates.
+    return f"{name}=[redacted]" if _SECRET_NAME.search(unquote_plus(name)) else match.group(0)
+
+
 def redact(text: str) -> str:
-    """`text` with the value of every secret-looking query parameter replaced by `[redacted]`."""
+    """`text` with the value of every query parameter whose percent-decoded name ends with `key`,
+    `token`, `ticket`, `secret` or `password` (any case) replaced by `[redacted]`."""
     if "=" not in text:  # most lines (every access line): nothing the pattern could match
         return text
-    return _SECRET_PARAM.sub(r"\1=[redacted]", text)
+    return _PARAM.sub(_redact_param, text)
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED_CONTROL.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control character (C0, DEL, C1, U+2028, U+2029) written as a visible escape
+    (`\\n`, `\\x1b`, `\\u2028`), so a value from outside cannot break a log line or forge one."""
+    if text.isprintable():  # most lines: a C-speed check, nothing to replace
+        return text
+    return _CONTROL.sub(_escape_control, text)
 
 
 def accept_request_id(offered: str | None) -> str:
@@ -84,7 +120,7 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def _clean(value: Any) -> Any:
-    return redact(value) if isinstance(value, str) else value
+    return escape_controls(redact(value)) if isinstance(value, str) else value
 
 
 class JsonFormatter(logging.Formatter):
@@ -96,7 +132,7 @@ class JsonFormatter(logging.Formatter):
                     .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": escape_controls(redact(record.getMessage())),
             "request_id": getattr(record, "request_id", None) or request_id.get(),
         }
         for key, value in _extras(record).items():
@@ -105,7 +141,12 @@ class JsonFormatter(logging.Formatter):
             out["exc_info"] = self.formatException(record.exc_info)
         if record.stack_info:
             out["stack_info"] = self.formatStack(record.stack_info)
-        return json.dumps(out, ensure_ascii=False, default=str)
+        line = json.dumps(out, ensure_ascii=False, default=str)
+        if line.isprintable():
+            return line
+        # json escapes C0 controls itself, but passes DEL, C1 and the line separators of a value not escaped
+        # above (a nested one, a traceback) as they are, and some readers split lines at them.
+        return _CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", line)
 
 
 class TextFormatter(logging.Formatter):
@@ -132,9 +173,9 @@ class TextFormatter(logging.Formatter):
         rid = getattr(record, "request_id", None) or request_id.get()
         extras = _extras(record)
         if not extras:  # most lines, every access line
-            return f"{line} request_id={rid}" if rid else line
+            return escape_controls(f"{line} request_id={rid}" if rid else line)
         fields = ({"request_id": rid} if rid else {}) | {k: _clean(v) for k, v in extras.items()}
-        return line + "".join(f" {key}={value}" for key, value in fields.items())
+        return escape_controls(line + "".join(f" {key}={value}" for key, value in fields.items()))
 
 
 _FILTER = RedactSecrets()

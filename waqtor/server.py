@@ -8,16 +8,25 @@ from typing import Any
 import uvicorn
 
 from waqtor.config import Settings
+from waqtor.http_protocol import http_protocol
 from waqtor.logs import install_redaction
 
 
 def uvicorn_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
     """The uvicorn configuration for `app`: WebSocket frame limit and protocol-level heartbeat from the
-    settings, no access log of uvicorn's own (ours leaves query strings, and so keys, out)."""
+    settings, a deadline and a size limit for request headers (`waqtor.http_protocol`), WAQTOR_LIMIT_CONCURRENCY,
+    no access log of uvicorn's own (ours leaves query strings, and so keys, out), and
+    X-Forwarded-For believed only from WAQTOR_TRUSTED_PROXIES (uvicorn's own default trusts loopback,
+    so anyone on the host could pick the address the failed-authentication limit counts)."""
     install_redaction()
+    proxies = settings.trusted_proxy_list
     options: dict[str, Any] = {
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies,
         "host": settings.host,
         "port": settings.port,
+        "http": http_protocol(settings.header_timeout),
+        "limit_concurrency": settings.limit_concurrency or None,
         "log_level": settings.log_level,
         "ws": "websockets-sansio",
         "ws_max_size": settings.ws_max_frame,

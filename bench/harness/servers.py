@@ -133,10 +133,12 @@ def gateway(**settings: Any) -> Server:
         "WAQTOR_ENGINE": "sandbox",
         "WAQTOR_DATA_DIR": str(server.dir / "data"),
         "WAQTOR_API_KEY": API_KEY,
-        # The load is the benchmark: no REST rate limit and no per-session send rate unless a benchmark
-        # asks for one.
+        # The load is the benchmark: no REST rate limit, no per-session send rate and no WebSocket limits
+        # (thousands of clients share the one key) unless a benchmark asks for one.
         "WAQTOR_RATE_LIMIT": "0",
         "WAQTOR_SEND_RATE": "0",
+        "WAQTOR_WS_PER_KEY": "0",
+        "WAQTOR_WS_COMMAND_RATE": "0",
         **{f"WAQTOR_{key.upper()}": str(value) for key, value in settings.items()},
     }
     return server

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from websockets.exceptions import ConnectionClosed
 
 from tests.api.test_auth import anonymous
@@ -62,6 +63,54 @@ async def test_failed_websocket_attempts_count_too(tmp_path: Path) -> None:
         async with httpx.AsyncClient(base_url=live.http, headers={"X-API-Key": API_KEY}) as client:
             refused = await client.get("/api/session/state")
         assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_failed_auth"
+
+
+async def test_a_forged_x_forwarded_for_from_an_untrusted_peer_does_not_change_the_counted_address(
+        tmp_path: Path) -> None:
+    async with live_server(make_settings(tmp_path, auth_failures="3/minute")) as live, \
+            httpx.AsyncClient(base_url=live.http) as client:
+        for i in range(3):
+            wrong = await client.get("/api/session/state", headers={"X-API-Key": WRONG,
+                                                                    "X-Forwarded-For": f"203.0.113.{i}"})
+            assert wrong.status_code == 401
+        refused = await client.get("/api/session/state", headers={"X-API-Key": API_KEY,
+                                                                  "X-Forwarded-For": "198.51.100.9"})
+        assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_failed_auth"
+
+
+async def test_behind_a_trusted_proxy_failures_count_per_client_and_spare_the_others(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, auth_failures="3/minute", trusted_proxies="10.9.8.7, 127.0.0.0/8")
+    async with live_server(settings) as live, httpx.AsyncClient(base_url=live.http) as proxy:
+        # What nginx's $proxy_add_x_forwarded_for sends: whatever the client wrote, then its real address.
+        for i in range(3):
+            wrong = await proxy.get("/api/session/state", headers={"X-API-Key": WRONG,
+                                                                   "X-Forwarded-For": f"192.0.2.{i}, 203.0.113.7"})
+            assert wrong.status_code == 401
+        for key in (API_KEY, WRONG):  # the right key too: no answer tells a guess that would be right
+            refused = await proxy.get("/api/session/state", headers={"X-API-Key": key,
+                                                                     "X-Forwarded-For": "203.0.113.7"})
+            assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_failed_auth"
+        ws = await open_ws(live, headers={"X-Forwarded-For": "203.0.113.7"})
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        other = await proxy.get("/api/session/state", headers={"X-API-Key": API_KEY,
+                                                               "X-Forwarded-For": "203.0.113.8"})
+        assert other.status_code == 200
+        async with await open_ws(live, headers={"X-Forwarded-For": "203.0.113.8"}) as ws:
+            assert (await command(ws, "pong", type="ping"))["type"] == "pong"
+
+
+@pytest.mark.parametrize("value", ["*", "10.0.0.300", "example.com", "10.0.0.1/24", "10.0.0.0/33"])
+def test_a_trusted_proxy_that_is_not_an_address_or_a_network_is_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ValidationError, match="WAQTOR_TRUSTED_PROXIES"):
+        make_settings(tmp_path, trusted_proxies=f"10.1.1.1, {value}")
+
+
+def test_trusted_proxies_are_read_as_a_list(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, trusted_proxies=" 10.0.0.5, 10.1.0.0/16,,::1 ")
+    assert settings.trusted_proxy_list == ["10.0.0.5", "10.1.0.0/16", "::1"]
+    assert make_settings(tmp_path).trusted_proxy_list == []
 
 
 async def test_instances_sharing_redis_count_the_same_failures(tmp_path: Path, redis_url: str) -> None:

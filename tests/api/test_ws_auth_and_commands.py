@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Close
 
-from tests.conftest import API_KEY, LiveServer, eventually
-from tests.ws_client import command, no_frame, open_ws, recv, recv_type
+from tests.conftest import API_KEY, LiveServer, eventually, live_server, make_settings
+from tests.ws_client import command, no_frame, open_ws, recv, recv_type, send
 
 
 @pytest.mark.parametrize(
@@ -113,6 +118,20 @@ async def test_a_malformed_frame_gets_an_error_and_the_connection_stays_open(
         assert (await command(ws, "pong", type="ping"))["type"] == "pong"
 
 
+@pytest.mark.parametrize(
+    "frame",
+    ["[" * 1000 + "]" * 1000, '{"type": "ping", "pad": ' + "[" * 1000 + "]" * 1000 + "}",
+     '{"type": "resume", "after": ' + "9" * 5000 + "}"],
+    ids=["nested-arrays", "nested-in-a-command", "huge-number"],
+)
+async def test_a_frame_the_parser_cannot_use_gets_invalid_json_and_the_next_command_its_answer(
+        live: LiveServer, frame: str) -> None:
+    async with await open_ws(live) as ws:
+        await ws.send(frame)
+        assert (await recv_type(ws, "error"))["error"]["code"] == "invalid_json"
+        assert (await command(ws, "pong", type="ping"))["type"] == "pong"
+
+
 async def test_a_binary_frame_is_an_error_and_the_connection_stays_open(live: LiveServer) -> None:
     async with await open_ws(live) as ws:
         await ws.send(b"\x00\x01")
@@ -155,3 +174,54 @@ async def test_websocket_info_lists_clients_and_their_subscriptions(live: LiveSe
         assert data["usage"]["connect"].endswith("/ws?apiKey=YOUR_API_KEY")
         assert {c["type"] for c in data["usage"]["commands"]} >= {"ping", "get_state", "get_qr", "subscribe"}
         await no_frame(one, 0.01)
+
+
+async def closing_frame(ws: ClientConnection) -> Close:
+    """The close frame the gateway ends `ws` with, whatever came before it."""
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await recv(ws)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd
+
+
+async def test_one_key_may_hold_ws_per_key_websockets_and_one_more_is_closed_with_1008(tmp_path: Path) -> None:
+    async with live_server(make_settings(tmp_path, ws_per_key=2)) as live, live.client() as http:
+        first, second = await open_ws(live), await open_ws(live)
+        refused = await closing_frame(await open_ws(live))
+        assert refused.code == 1008
+        assert refused.reason == "too many WebSockets open with this API key (at most 2); close one first"
+        ticket = (await http.post("/api/session/websocket/ticket")).json()["data"]["ticket"]
+        assert (await closing_frame(await open_ws(live, key=None, ticket=ticket))).code == 1008  # its key's count
+        other = (await http.post("/api/keys", json={"name": "other", "scopes": ["read"]})).json()["data"]["key"]
+        async with await open_ws(live, key=other) as ws:  # another key has its own count
+            assert (await command(ws, "pong", type="ping"))["type"] == "pong"
+        await first.close()
+        async with await open_ws(live) as ws:  # a closed one frees its place
+            assert (await command(ws, "pong", type="ping"))["type"] == "pong"
+        await second.close()
+
+
+async def test_commands_beyond_the_rate_are_dropped_with_rate_limited_and_the_connection_kept(tmp_path: Path) -> None:
+    async with live_server(make_settings(tmp_path, ws_command_rate="3/minute")) as live, live.client() as http, \
+            await open_ws(live) as ws:
+        for _ in range(5):
+            await send(ws, type="ping")
+        answers: list[dict[str, Any]] = []
+        while len(answers) < 5:
+            frame = await recv(ws)
+            if frame["type"] in ("pong", "error"):
+                answers.append(frame)
+        assert [frame["type"] for frame in answers] == ["pong", "pong", "pong", "error", "error"]
+        assert answers[3]["error"] == {
+            "code": "rate_limited",
+            "message": "too many commands on this connection (at most 3/minute); this one was dropped"}
+        await http.post("/api/sandbox/scan")
+        assert (await recv_type(ws, "session_update"))["session"] == "default"  # still open, events still come
+
+
+@pytest.mark.parametrize(("name", "value"), [("ws_per_key", -1), ("ws_command_rate", "fast"),
+                                             ("ws_command_rate", "0/second")])
+def test_impossible_websocket_limits_are_refused(tmp_path: Path, name: str, value: object) -> None:
+    with pytest.raises(ValidationError):
+        make_settings(tmp_path, **{name: value})

@@ -10,7 +10,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import LiveServer, eventually, live_server, make_settings
-from tests.ws_client import command, no_frame, open_ws, recv, recv_type
+from tests.ws_client import command, no_frame, open_ws, recv, recv_type, send
 
 
 async def test_scan_publishes_session_updates_through_to_connected(live: LiveServer) -> None:
@@ -144,6 +144,36 @@ async def test_events_published_during_a_replay_are_neither_lost_nor_doubled(liv
                 seen.append(frame["data"]["n"])
         await publisher
         assert seen == list(range(700))
+
+
+async def test_a_resume_while_one_runs_is_refused_with_resume_in_progress(data_dir) -> None:  # type: ignore[no-untyped-def]
+    async with live_server(make_settings(data_dir, ws_send_queue=8)) as live:
+        bus = live.gateway.bus
+        start = await bus.last_id()
+        pad = base64.b64encode(os.urandom(48_000)).decode()
+        total = 50  # 3.2 MB: more than the socket buffers hold, so the first replay waits for the client
+        for n in range(total):
+            await bus.publish("campaign", {"n": n, "pad": pad})
+        from websockets.asyncio.client import connect
+
+        # This client takes one frame off the socket, then nothing until both resumes are sent.
+        async with connect(live.ws + "?apiKey=test-key-0123456789abcdef", compression=None, max_queue=1,
+                           max_size=None) as ws:
+            await send(ws, type="resume", after=start)
+            await send(ws, type="resume", after=start)
+            replayed, resumed, errors = [], [], []
+            while not (resumed and errors):
+                frame = await recv(ws, 10)
+                if frame["type"] == "campaign":
+                    replayed.append(frame["data"]["n"])
+                elif frame["type"] == "resumed":
+                    resumed.append(frame)
+                elif frame["type"] == "error":
+                    errors.append(frame["error"])
+            assert await no_frame(ws, 0.3)
+        assert replayed == list(range(total)) and [f["replayed"] for f in resumed] == [total]
+        assert errors == [{"code": "resume_in_progress",
+                           "message": "a resume is already running on this connection; wait for its `resumed` frame"}]
 
 
 async def test_resume_from_an_id_no_longer_kept_is_a_replay_gap(data_dir) -> None:  # type: ignore[no-untyped-def]

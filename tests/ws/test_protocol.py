@@ -50,6 +50,13 @@ def test_any_json_document_as_a_frame_parses_or_raises_a_protocol_error(document
             assert isinstance(document, dict) and command.type == document["type"]
 
 
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_a_frame_nested_too_deep_to_parse_is_invalid_json(depth: int) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        parse_command("[" * depth + "]" * depth)
+    assert refused.value.code == "invalid_json"
+
+
 def test_subscribe_parses_events_and_sessions() -> None:
     command = parse_command('{"type": "subscribe", "events": ["message", "message", "qr_code"], "sessions": ["a"]}')
     assert command.events == ("message", "qr_code")

@@ -2,6 +2,10 @@
 the address is refused with 429 `too_many_failed_auth` (REST) or close code 1008 (WebSocket) until the
 window frees a slot, whatever key it presents, so guessing keys is slowed down to a crawl.
 
+The address is the connecting peer's, or, when that peer is one of WAQTOR_TRUSTED_PROXIES, the client's
+it names in X-Forwarded-For (uvicorn's proxy-headers middleware sets it, `waqtor.server`): a client
+cannot pick the address it is counted under, and clients behind one proxy are counted apart.
+
 The counters live where the REST rate limit's do (memory, or the shared Redis, so every instance counts
 the same failures). Only failures touch the shared store: a blocked address is also remembered in this
 process until its window frees, so a correct key costs no extra round trip. When the store cannot be

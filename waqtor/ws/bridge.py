@@ -4,6 +4,12 @@ One bus subscription feeds every client (`waqtor.ws.client`): a frame is sent at
 socket takes it, else it waits in the client's bounded queue for the client's own writer task, so a slow
 client never delays the others: when its queue is full it is closed with 1013 and may come back with
 `?after=<last id>` to resume. Frames are serialised once per event.
+
+Limits on what a client may ask: `WAQTOR_WS_PER_KEY` connections per API key on this instance (one more
+is closed with 1008), `WAQTOR_WS_COMMAND_RATE` commands per connection (a command beyond is dropped
+with an error frame `rate_limited`, the connection kept), and one resume at a time per connection (a
+`resume` while one runs gets an error frame `resume_in_progress`): a resume replays up to
+`WAQTOR_WS_REPLAY` events, so a burst of them would have multiplied the replay.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import contextlib
 import json
 import logging
 import re
+import time
 from collections import deque
 from typing import Any
 
@@ -27,6 +34,7 @@ from waqtor.clock import Clock, iso_ms, now_ms, utcnow
 from waqtor.config import Settings
 from waqtor.errors import Close, PayloadTooLarge, RateLimited, Unauthorized, WaqtorError
 from waqtor.events import Event
+from waqtor.rate_window import parse_rate
 from waqtor.sessions.manager import SessionManager
 from waqtor.sessions.session import DEFAULT_SESSION
 from waqtor.sessions.snapshot import Snapshot
@@ -34,6 +42,7 @@ from waqtor.sessions.state import public_view
 from waqtor.tasks import TaskSet
 from waqtor.ws.client import Client
 from waqtor.ws.protocol import Command, ProtocolError, error_frame, parse_command
+from waqtor.ws.rate import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +67,7 @@ class Bridge:
         self._all_gone = asyncio.Event()  # set whenever the last client has gone
         self._next_id = 1
         self._tasks = TaskSet("ws-bridge")
+        self._command_rate = parse_rate(settings.ws_command_rate)
         self.dropped = 0
 
     async def start(self) -> None:
@@ -137,6 +147,22 @@ class Bridge:
             if client.identity.key_id == key_id:
                 self._fail(client, Unauthorized(reason))
 
+    def _too_many(self, identity: Identity) -> str | None:
+        """Why one more connection of `identity`'s key is refused (WAQTOR_WS_PER_KEY), or None. Clients
+        already closing do not count: one that reconnects after a 1013 is not refused by its own ghost."""
+        cap = self._settings.ws_per_key
+        if not cap:
+            return None
+        open_ = sum(1 for c in self.clients.values() if c.identity.key_id == identity.key_id and not c.closing)
+        if open_ < cap:
+            return None
+        log.info("ws connection refused: %d open with the key %s", open_, identity.key_id or "of the gateway")
+        return f"too many WebSockets open with this API key (at most {cap}); close one first"
+
+    def _command_budget(self) -> TokenBucket | None:
+        rate = self._command_rate
+        return TokenBucket(rate.amount, rate.amount / rate.get_expiry()) if rate is not None else None
+
     async def serve(self, ws: WebSocket) -> None:
         """Run one client connection from accept to close."""
         await ws.accept()
@@ -145,9 +171,14 @@ class Bridge:
         except Unauthorized as refused:
             await ws.close(refused.ws or Close.POLICY, refused.message)
             return
+        too_many = self._too_many(identity)
+        if too_many is not None:
+            await ws.close(Close.POLICY, too_many)
+            return
         after_raw = ws.query_params.get("after")
         client = Client(id=self._next_id, ws=ws, limit=self._settings.ws_send_queue, identity=identity,
-                        held_limit=self._settings.ws_send_queue + self._settings.ws_replay)
+                        held_limit=self._settings.ws_send_queue + self._settings.ws_replay,
+                        commands=self._command_budget())
         self._next_id += 1
         self.clients[client.id] = client
         log.info("ws client %d connected (%d open)", client.id, len(self.clients))
@@ -192,12 +223,18 @@ class Bridge:
         limit = self._settings.ws_max_frame
         try:
             if after is not None:
-                await self._resume(client, after)
+                self._start_resume(client, after)
             while True:
                 message = await client.ws.receive()
                 if message["type"] == "websocket.disconnect":
                     client.close(message.get("code", 1000), "client closed")
                     return
+                wait = client.commands.take(time.monotonic()) if client.commands is not None else 0.0
+                if wait:
+                    self._fail(client, RateLimited(
+                        f"too many commands on this connection (at most {self._settings.ws_command_rate}); "
+                        "this one was dropped", retry_after=wait))
+                    continue
                 text = message.get("text")
                 if text is None:
                     data = message.get("bytes") or b""
@@ -216,6 +253,16 @@ class Bridge:
                     self._fail(client, exc)
         except WebSocketDisconnect as exc:
             client.close(exc.code, "client closed")
+        except Exception as exc:
+            # A reader that died quietly would leave the connection open, receiving events and never
+            # answering a command again: close it, so the client knows and reconnects.
+            log.error("ws client %d: reading its frames failed", client.id, exc_info=exc)
+            client.close(Close.INTERNAL, "internal error while reading; reconnect with ?after= to resume")
+        finally:
+            replay = client.replay
+            if replay is not None:
+                replay.cancel()
+                await asyncio.gather(replay, return_exceptions=True)
 
     def _reply(self, client: Client, payload: dict[str, Any]) -> None:
         client.push(None, _dumps(payload))
@@ -261,7 +308,32 @@ class Bridge:
                                  "sessions": client.subs.session_list(), "timestamp": now_ms()})
         elif command.type == "resume":
             assert command.after is not None
-            await self._resume(client, command.after)
+            self._start_resume(client, command.after)
+
+    def _start_resume(self, client: Client, after: int) -> None:
+        """Start replaying to `client` beside its reader, so it keeps answering commands meanwhile;
+        ProtocolError (`resume_in_progress`) while a replay of the client's runs."""
+        if client.replay is not None and not client.replay.done():
+            raise ProtocolError("resume_in_progress",
+                                "a resume is already running on this connection; wait for its `resumed` frame")
+        client.replay = asyncio.create_task(self._replay(client, after), name=f"ws{client.id}:resume")
+
+    async def _replay(self, client: Client, after: int) -> None:
+        try:
+            await self._resume(client, after)
+        except WaqtorError as exc:
+            self._fail(client, exc)
+            self._release_held(client, after)
+        except Exception as exc:
+            log.error("ws client %d: resuming failed", client.id, exc_info=exc)
+            client.close(Close.INTERNAL, "internal error while resuming; reconnect with ?after= to resume")
+
+    def _release_held(self, client: Client, last: int) -> None:
+        """Stop holding live events aside, and offer those held that come after event `last`."""
+        held, client.held = client.held, None
+        for event in held or ():
+            if event.id > last:
+                client.offer(event, event.to_json())
 
     async def _resume(self, client: Client, after: int) -> None:
         """Replay every kept event after `after` that the client wants, then the live ones: no gap, no
@@ -275,10 +347,8 @@ class Bridge:
         try:
             history = await self._bus.history(after)
         except ReplayGap as gap:
-            held, client.held = client.held, None
             self._fail(client, ProtocolError("replay_gap", str(gap), oldest=gap.oldest, after=after))
-            for event in held:
-                client.offer(event, event.to_json())
+            self._release_held(client, after)
             return
         for event in history:
             if client.wants(event):
@@ -291,11 +361,8 @@ class Bridge:
                 client.push(event.id, event.to_json())
                 replayed += 1
             last = event.id
-        held, client.held = client.held, None
         self._reply(client, {"type": "resumed", "after": after, "replayed": replayed, "timestamp": now_ms()})
-        for event in held:
-            if event.id > last:
-                client.offer(event, event.to_json())
+        self._release_held(client, last)
 
     def info(self, viewer: Identity | None = None) -> list[dict[str, Any]]:
         """The connected clients; for a `viewer`, only those whose key reaches no session it cannot."""

@@ -27,6 +27,7 @@ from waqtor.access.scopes import Identity
 from waqtor.errors import Close
 from waqtor.events import Event
 from waqtor.ws.protocol import Subscriptions
+from waqtor.ws.rate import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class Client:
     held_limit: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
     held: list[Event] | None = None  # live events kept aside while a resume replays history
+    commands: TokenBucket | None = None  # the commands it may send (WAQTOR_WS_COMMAND_RATE); None: no limit
+    replay: asyncio.Task[None] | None = None  # the resume under way, at most one
     close_code: int = Close.NORMAL
     close_reason: str = ""
     closing: bool = False

@@ -63,7 +63,9 @@ def parse_command(raw: str | bytes) -> Command:
     `invalid_field`, `unknown_event`) when it is not a valid command."""
     try:
         obj = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nested deeper than the parser goes (a thousand arrays); ValueError also covers
+        # a number of more digits than Python converts.
         raise ProtocolError("invalid_json", "frame is not valid JSON") from None
     if not isinstance(obj, dict):
         raise ProtocolError("invalid_command", "a command is a JSON object with a `type`")
