@@ -204,8 +204,9 @@ class ReportOut(BaseModel):
     accepted: int
     rejected: int
     problemCounts: dict[str, int]
-    problems: list[ProblemOut] = Field(description="The first 1,000 problems, in row order.")
-    problemsTruncated: bool
+    problems: list[ProblemOut] = Field(description="The first 100 problems, in row order.")
+    problemsTruncated: bool = Field(description="More problems were found than are listed.")
+    problemsOmitted: int = Field(description="How many problems were found beyond those listed.")
     phoneColumn: str | None
     nameColumn: str | None
     columns: list[ColumnOut] = Field(description="CSV columns used as variables.")
