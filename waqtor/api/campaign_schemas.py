@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from waqtor.api.message_schemas import MediaKind, MediaOut, Variables
 from waqtor.campaigns.definition import DAY_NAMES, DEFAULT_STOP_AFTER, Day, parse_time
@@ -130,6 +130,16 @@ class CampaignDefinition(_In):
 
 class CampaignIn(CampaignDefinition):
     recipients: list[RecipientIn] = Field(min_length=1, description="The recipients (or upload a CSV).")
+
+
+class CampaignListIn(CampaignDefinition):
+    """A JSON campaign as it is first read (CampaignIn is what it documents): the recipients are left
+    as parsed, to be counted and then checked a slice at a time with RECIPIENTS."""
+
+    recipients: list[Any] = Field(min_length=1)
+
+
+RECIPIENTS: TypeAdapter[list[RecipientIn]] = TypeAdapter(list[RecipientIn])
 
 
 # ---- answers ----------------------------------------------------------------------------------------
