@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -203,6 +204,27 @@ async def test_imports_beyond_the_cap_are_refused_with_429_and_retry_after(data_
         response = await gw.client.post("/api/campaigns?dryRun=true", json=definition(recipients=[{"phone": ANA}]))
         assert response.status_code == 200, response.text
         assert gw.gateway.campaigns.imports.busy == 0
+
+
+async def test_a_csv_part_over_the_upload_limit_is_refused_before_the_rest_is_read(data_dir: Any) -> None:
+    pulled = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        parts = [f'--b\r\nContent-Disposition: form-data; name="campaign"\r\n\r\n{json.dumps(definition())}\r\n'
+                 f'--b\r\nContent-Disposition: form-data; name="recipients"; filename="l.csv"\r\n\r\nphone\n'.encode()]
+        parts += [f"{ANA}\n".encode() * 1_000] * 50 + [b"\r\n--b--\r\n"]  # 750 KB of rows
+        for part in parts:
+            pulled += len(part)
+            yield part
+
+    async with in_process(make_settings(data_dir, campaign_max_upload=2048)) as gw:
+        response = await gw.client.post("/api/campaigns", content=body(),
+                                        headers={"Content-Type": "multipart/form-data; boundary=b"})
+        assert response.status_code == 413, response.text
+        error = response.json()["error"]
+        assert error["code"] == "payload_too_large" and "WAQTOR_CAMPAIGN_MAX_UPLOAD" in error["message"]
+        assert pulled < 40_000, pulled
 
 
 async def test_the_list_goes_newest_first_with_counts_and_a_cursor(gw: Harness) -> None:

@@ -3,7 +3,8 @@ CSV), start, pause, resume, cancel, delete."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
 from waqtor.api import cursors
-from waqtor.api.bodies import FORM_OVERHEAD, chunks, read_body, read_form
+from waqtor.api.bodies import FORM_OVERHEAD, TooLarge, chunks, read_body
 from waqtor.api.campaign_schemas import (
     RECIPIENTS,
     CampaignCreatedOut,
@@ -29,6 +30,7 @@ from waqtor.api.campaign_schemas import (
     RecipientStatus,
 )
 from waqtor.api.deps import GatewayDep, IdentityDep, require
+from waqtor.api.forms import media_bound, read_form
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope, inline_refs
 from waqtor.campaigns.importer import too_many_recipients
 from waqtor.errors import PayloadTooLarge, UnsupportedMediaType
@@ -82,13 +84,22 @@ def _check_message(definition: CampaignDefinition, uploaded: bool) -> None:
         raise RequestValidationError([{"type": "value_error", "loc": ("body", "message"), "msg": str(exc)}]) from None
 
 
-def _body_too_large(limit: int) -> Callable[[int | None], PayloadTooLarge]:
+def _too_large(what: str, limit: int) -> TooLarge:
     def too_large(size: int | None) -> PayloadTooLarge:
         if size is not None:
-            return PayloadTooLarge(f"the body is {size} bytes, over {limit} (WAQTOR_CAMPAIGN_MAX_UPLOAD)")
-        return PayloadTooLarge(f"the body is over {limit} bytes (WAQTOR_CAMPAIGN_MAX_UPLOAD)")
+            return PayloadTooLarge(f"the {what} is {size} bytes, over {limit} (WAQTOR_CAMPAIGN_MAX_UPLOAD)")
+        return PayloadTooLarge(f"the {what} is over {limit} bytes (WAQTOR_CAMPAIGN_MAX_UPLOAD)")
 
     return too_large
+
+
+def _asked_media_type(fields: Mapping[str, str]) -> str | None:
+    """The `message.mediaType` of the form's `campaign` field, when it came before the media part."""
+    try:
+        asked = json.loads(fields.get("campaign", "")).get("message", {}).get("mediaType")
+    except (ValueError, AttributeError):
+        return None
+    return asked if isinstance(asked, str) else None
 
 
 def _media(definition: CampaignDefinition, upload: UploadFile | None,
@@ -130,9 +141,12 @@ def _request_schema() -> dict[str, Any]:
     responses={
         200: {"model": Envelope[CampaignCreatedOut], "description": "A dry run: checked, nothing stored."},
         400: {"model": ErrorEnvelope, "description": "`no_recipients` (the report in details), `invalid_csv`, "
-              "`no_phone_column`, `too_many_recipients`, `invalid_template`, media errors."},
+              "`no_phone_column`, `too_many_columns`, `too_many_recipients`, `invalid_template`, "
+              "`invalid_multipart`, media errors."},
         413: {"model": ErrorEnvelope, "description": "`payload_too_large`, `media_too_large`."},
         415: {"model": ErrorEnvelope, "description": "Neither JSON nor multipart."},
+        429: {"model": ErrorEnvelope, "description": "`too_many_imports`: this instance reads as many recipient "
+              "lists as it may (WAQTOR_CAMPAIGN_MAX_IMPORTS); with Retry-After."},
         507: {"model": ErrorEnvelope, "description": "`insufficient_storage`: the disk is full; nothing was kept."},
     },
     openapi_extra=_request_schema(),
@@ -153,10 +167,12 @@ async def create_campaign(
     try:
         if content_type == "application/json":
             limit = settings.campaign_max_upload
-            raw_json = await read_body(request, limit, _body_too_large(limit))
+            raw_json = await read_body(request, limit, _too_large("body", limit))
         elif content_type == "multipart/form-data":
-            form = await read_form(request, settings.campaign_max_upload + gateway.messages.media.largest
-                                   + FORM_OVERHEAD, max_files=2, max_fields=4)
+            store, csv_limit = gateway.messages.media, settings.campaign_max_upload
+            form = await read_form(request, csv_limit + store.largest + FORM_OVERHEAD, {
+                "recipients": lambda _head, _fields: (csv_limit, _too_large("CSV file", csv_limit)),
+                "media": media_bound(store, _asked_media_type)}, max_fields=4)
             raw, csv_file, media_file = form.get("campaign"), form.get("recipients"), form.get("media")
             if not isinstance(raw, str) or not isinstance(csv_file, UploadFile):
                 raise RequestValidationError([{"type": "missing", "loc": ("body", "campaign" if not isinstance(
@@ -165,10 +181,7 @@ async def create_campaign(
                 definition = CampaignDefinition.model_validate_json(raw)
             except ValidationError as exc:
                 raise _validation(exc, ("body", "campaign")) from None
-            source: bytes | list[dict[str, Any]] = await csv_file.read(settings.campaign_max_upload + 1)
-            if len(source) > settings.campaign_max_upload:
-                raise PayloadTooLarge(f"the CSV file is over {settings.campaign_max_upload} bytes "
-                                      f"(WAQTOR_CAMPAIGN_MAX_UPLOAD)", code="payload_too_large")
+            source: bytes | list[dict[str, Any]] = await csv_file.read()  # held to its limit as it came
             upload = media_file if isinstance(media_file, UploadFile) else None
         else:
             raise UnsupportedMediaType("a campaign is created from application/json or multipart/form-data "
