@@ -229,6 +229,9 @@ class Settings(BaseSettings):
     campaign_poll_interval: float = Field(
         5.0, gt=0, description="Seconds between looks at the campaigns for changes made on other instances."
     )
+    campaign_max_imports: int = Field(
+        2, ge=1, le=64, description="Campaign recipient lists this instance reads at once; more answer 429."
+    )
     # ---- several instances ----
     instance_id: str | None = Field(
         None, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$",

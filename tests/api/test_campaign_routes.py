@@ -3,9 +3,11 @@ from every state."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +25,7 @@ from tests.campaigns.helpers import (
     upload,
     wait_for,
 )
-from tests.conftest import Harness
+from tests.conftest import Harness, eventually, in_process, make_settings
 
 ANA, BO = phones(2)
 
@@ -126,6 +128,103 @@ async def test_a_body_over_the_limit_is_a_413(data_dir: Any) -> None:
     async with in_process(make_settings(data_dir, campaign_max_upload=2048)) as gw:
         response = await upload(gw.client, "phone\n" + "+4915112345678\n" * 300)
         assert response.status_code == 413
+
+
+# ---- import limits ----------------------------------------------------------------------------------
+
+
+async def test_a_header_of_20000_columns_is_refused_with_a_clear_error(gw: Harness) -> None:
+    header = ",".join(["phone", *(f"column {n}" for n in range(19_999))])
+    response = await upload(gw.client, f"{header}\n{ANA}\n")
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "too_many_columns" and error["details"] == {"columns": 20_000, "limit": 200}
+
+
+async def test_a_megabyte_of_bad_rows_gets_a_bounded_report_that_counts_the_rest(gw: Harness) -> None:
+    rows = 1_048_576 // 19
+    response = await upload(gw.client, "phone\n" + "+4915112345678,x,y\n" * rows)
+    assert response.status_code == 400, response.text
+    report = response.json()["error"]["details"]
+    assert report["rejected"] == rows and report["problemCounts"] == {"malformed_row": rows}
+    assert len(report["problems"]) == 100 and report["problemsOmitted"] == rows - 100
+    assert report["problemsTruncated"] is True
+
+
+async def test_a_json_list_longer_than_the_row_limit_is_refused_before_its_items_are_checked(data_dir: Any) -> None:
+    async with in_process(make_settings(data_dir, campaign_max_recipients=1_000)) as gw:
+        listed = [{"phone": phone} for phone in phones(1_001)]
+        listed[5] = {"phone": 5}  # checked item by item, this would be a 422
+        response = await gw.client.post("/api/campaigns?dryRun=true", json=definition(recipients=listed))
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "too_many_recipients" and error["details"] == {"limit": 1_000}
+        assert "WAQTOR_CAMPAIGN_MAX_RECIPIENTS" in error["message"]
+        # The CSV's limit is the same, with the same error.
+        csv_answer = await upload(gw.client, "phone\n" + "".join(f"{p}\n" for p in phones(1_001)))
+        assert csv_answer.json()["error"] == {**error, "requestId": csv_answer.json()["error"]["requestId"]}
+
+
+async def test_a_bad_recipient_deep_in_a_long_json_list_is_named_by_its_place(gw: Harness) -> None:
+    listed = [{"phone": phone} for phone in phones(2_500)]
+    listed[2_345] = {"phone": ANA, "extra": 1}
+    response = await gw.client.post("/api/campaigns?dryRun=true", json=definition(recipients=listed))
+    assert response.status_code == 422, response.text
+    assert [d["field"] for d in response.json()["error"]["details"]] == ["recipients.2345.extra"]
+
+
+async def test_health_answers_while_a_long_json_list_is_parsed(gw: Harness) -> None:
+    # 100,000 recipients, the last one wrong: all of them are parsed and checked, then the answer is 422.
+    listed: list[dict[str, Any]] = [{"phone": phone, "name": "Ana"} for phone in phones(99_999)]
+    listed.append({"phone": 5})
+    body = json.dumps(definition(recipients=listed)).encode()
+    imports = gw.gateway.campaigns.imports
+    importing = asyncio.create_task(gw.client.post("/api/campaigns?dryRun=true", content=body,
+                                                   headers={"Content-Type": "application/json"}))
+    await eventually(lambda: imports.busy == 1 or importing.done(), what="the import to begin")
+    answered_meanwhile = 0
+    while imports.busy:
+        health = await asyncio.wait_for(gw.client.get("/health"), 10)
+        assert health.status_code == 200
+        answered_meanwhile += imports.busy  # answered while the list was still being read
+    assert (await importing).status_code == 422
+    # Parsed on the event loop, the list held every other request until it was read: none was answered.
+    assert answered_meanwhile >= 3, answered_meanwhile
+
+
+async def test_imports_beyond_the_cap_are_refused_with_429_and_retry_after(data_dir: Any) -> None:
+    async with in_process(make_settings(data_dir, campaign_max_imports=1)) as gw:
+        async with gw.gateway.campaigns.importing():  # another import is being read
+            response = await gw.client.post("/api/campaigns?dryRun=true", json=definition(recipients=[{"phone": ANA}]))
+            assert response.status_code == 429, response.text
+            assert response.json()["error"]["code"] == "too_many_imports"
+            assert int(response.headers["Retry-After"]) >= 1
+            refused_csv = await upload(gw.client, f"phone\n{ANA}\n")
+            assert refused_csv.status_code == 429
+        response = await gw.client.post("/api/campaigns?dryRun=true", json=definition(recipients=[{"phone": ANA}]))
+        assert response.status_code == 200, response.text
+        assert gw.gateway.campaigns.imports.busy == 0
+
+
+async def test_a_csv_part_over_the_upload_limit_is_refused_before_the_rest_is_read(data_dir: Any) -> None:
+    pulled = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        parts = [f'--b\r\nContent-Disposition: form-data; name="campaign"\r\n\r\n{json.dumps(definition())}\r\n'
+                 f'--b\r\nContent-Disposition: form-data; name="recipients"; filename="l.csv"\r\n\r\nphone\n'.encode()]
+        parts += [f"{ANA}\n".encode() * 1_000] * 50 + [b"\r\n--b--\r\n"]  # 750 KB of rows
+        for part in parts:
+            pulled += len(part)
+            yield part
+
+    async with in_process(make_settings(data_dir, campaign_max_upload=2048)) as gw:
+        response = await gw.client.post("/api/campaigns", content=body(),
+                                        headers={"Content-Type": "multipart/form-data; boundary=b"})
+        assert response.status_code == 413, response.text
+        error = response.json()["error"]
+        assert error["code"] == "payload_too_large" and "WAQTOR_CAMPAIGN_MAX_UPLOAD" in error["message"]
+        assert pulled < 40_000, pulled
 
 
 async def test_the_list_goes_newest_first_with_counts_and_a_cursor(gw: Harness) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -12,7 +13,7 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.api.test_bad_input import assert_error
-from tests.conftest import Harness, in_process, make_settings
+from tests.conftest import API_KEY, Harness, LiveServer, in_process, live_server, make_settings
 from tests.messaging.samples import KIND_SAMPLE, sample
 from tests.test_netguard import resolving
 from waqtor.messaging.download import FAILED
@@ -126,6 +127,94 @@ async def test_media_needs_the_api_key(small: Harness) -> None:
     sent = (await upload(small, "a.png", sample("png", 100))).json()["data"]
     response = await small.client.get(sent["media"]["url"], headers={"X-API-Key": ""})
     assert_error(response, 401, "unauthorized")
+
+
+# ---- read as it arrives: refused before the rest is read ---------------------------------------------
+
+BOUNDARY = "waqtor-test-boundary"
+
+
+def form_head(size: int, fields: dict[str, str] | None = None, name: str = "big.png") -> bytes:
+    """A multipart body's start: its fields, then a file part's headers and its first bytes (a PNG's)."""
+    text = "".join(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+                   for k, v in ({"to": TO} | (fields or {})).items())
+    text += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n\r\n'
+    return text.encode() + sample("png", size)
+
+
+async def counted_upload(pulled: list[int], part_size: int, chunk: int = 16_384,
+                         fields: dict[str, str] | None = None) -> AsyncIterator[bytes]:
+    """A multipart body with a `part_size` image, streamed a chunk at a time; `pulled[0]` counts the
+    bytes the server asked for."""
+    parts = [form_head(chunk, fields)]
+    parts += [bytes(chunk)] * (part_size // chunk - 1)
+    parts.append(f"\r\n--{BOUNDARY}--\r\n".encode())
+    for part in parts:
+        pulled[0] += len(part)
+        yield part
+
+
+MULTIPART = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+async def test_a_part_over_its_kinds_limit_is_refused_before_the_rest_of_the_body_is_read(small: Harness) -> None:
+    pulled = [0]
+    body = counted_upload(pulled, 900_000)  # under the body's limit (the largest file, 4000, plus 1 MiB)
+    response = await small.client.post("/api/messages/send-media", content=body, headers=MULTIPART)
+    assert_error(response, 413, "media_too_large")
+    assert response.json()["error"]["details"] == {"kind": "image", "size": None, "limit": LIMITS["image"]}
+    assert response.headers["connection"] == "close"  # nor does the server read the rest
+    assert pulled[0] < 64_000, pulled[0]  # a few chunks of 900,000 bytes
+    assert not any(p.is_file() for p in (small.settings.data_dir / "media").rglob("*"))
+
+
+async def test_a_document_type_given_before_the_file_raises_its_limit_while_it_is_read(small: Harness) -> None:
+    pulled = [0]
+    body = counted_upload(pulled, 900_000, chunk=1_000, fields={"type": "document"})
+    response = await small.client.post("/api/messages/send-media", content=body, headers=MULTIPART)
+    assert_error(response, 413, "media_too_large")
+    assert response.json()["error"]["details"]["kind"] == "document"
+    assert pulled[0] < 10_000, pulled[0]
+
+
+async def test_an_upload_without_a_key_is_refused_before_any_of_it_is_read(small: Harness) -> None:
+    pulled = [0]
+    response = await small.client.post("/api/messages/send-media", content=counted_upload(pulled, 900_000),
+                                       headers={**MULTIPART, "X-API-Key": ""})
+    assert_error(response, 401, "unauthorized")
+    assert response.headers["connection"] == "close"
+    assert pulled[0] == 0
+
+
+async def answer_before_the_body(server: LiveServer, path: str, head: bytes, declared: int,
+                                 key: str | None) -> tuple[bytes, bytes]:
+    """Send a request's headers (declaring a `declared`-byte body) and `head`, nothing more; the
+    answer's head, and what follows it until the server closes the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: gateway\r\nContent-Length: {declared}\r\n"
+                     f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n".encode()
+                     + (f"X-API-Key: {key}\r\n".encode() if key else b"") + b"\r\n" + head)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        rest = await asyncio.wait_for(reader.read(), 10)  # until the server closes: it reads no more
+        return answer, rest
+    finally:
+        writer.close()
+
+
+async def test_a_live_server_answers_a_refused_upload_before_its_body_and_closes(data_dir: Path) -> None:
+    # The default limits (a document may have 100 MiB) but for images (1000 bytes).
+    async with live_server(make_settings(data_dir, media_max_image=LIMITS["image"])) as server:
+        # 100 MB declared, none of it sent: no key.
+        answer, rest = await answer_before_the_body(server, "/api/messages/send-media", b"", 100_000_000, None)
+        assert answer.startswith(b"HTTP/1.1 401 ") and b"connection: close" in answer.lower()
+        assert b'"unauthorized"' in rest
+        # A key, and 16 KB of a declared 50 MB image: its kind's limit (1000 bytes) is passed.
+        answer, rest = await answer_before_the_body(server, "/api/messages/send-media", form_head(16_384),
+                                                    50_000_000, API_KEY)
+        assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in answer.lower()
+        assert b'"media_too_large"' in rest
 
 
 # ---- by URL, from a real HTTP server on this machine -----------------------------------------------

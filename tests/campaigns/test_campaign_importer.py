@@ -5,12 +5,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import tracemalloc
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from waqtor.campaigns.importer import from_list, parse_csv, variable_name
+from waqtor.campaigns.importer import MAX_COLUMNS, PROBLEMS_KEPT, from_list, parse_csv, variable_name
 from waqtor.campaigns.numbers import normalize_chunk, normalize_many
 from waqtor.errors import InvalidInput
 
@@ -130,11 +131,56 @@ def test_a_json_list_is_checked_the_same_way_numbered_from_one() -> None:
     assert report.problems[1].details == {"missing": ["name", "n"]}
 
 
-def test_the_report_keeps_the_first_thousand_problems_and_counts_all() -> None:
+def test_the_report_keeps_the_first_hundred_problems_and_says_how_many_more() -> None:
     text = "phone\n" + "".join(f"bad{n}\n" for n in range(1500))
-    report = rows_of(text, "Hi")
-    view = report.view()
-    assert view["rejected"] == 1500 and len(view["problems"]) == 1000 and view["problemsTruncated"] is True
+    view = rows_of(text, "Hi").view()
+    assert view["rejected"] == 1500 and len(view["problems"]) == PROBLEMS_KEPT == 100
+    assert view["problemsTruncated"] is True and view["problemsOmitted"] == 1400
+    assert [p["row"] for p in view["problems"]] == list(range(2, 102))
+
+
+def test_a_megabyte_of_malformed_rows_is_counted_not_kept() -> None:
+    text = "phone\n" + "+4915112345678,x,y\n" * (1_048_576 // 19)
+    tracemalloc.start()
+    try:
+        view = rows_of(text, "Hi").view()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    rejected = 1_048_576 // 19
+    assert view["problemCounts"] == {"malformed_row": rejected} and len(view["problems"]) == PROBLEMS_KEPT
+    assert view["problemsOmitted"] == rejected - PROBLEMS_KEPT
+    # The text itself is a few MiB; keeping a problem for each of the 55,000 rows took about 30 more.
+    assert peak < 12 * 1_048_576, f"{peak / 1_048_576:.1f} MiB"
+
+
+def test_problems_found_while_reading_and_after_are_listed_in_row_order() -> None:
+    rows = [f"+49151{10000000 + n},x" if n % 2 else f"bad{n}" for n in range(300)]
+    view = rows_of("phone\n" + "\n".join(rows) + "\n", "Hi").view()
+    listed = [(p["row"], p["code"]) for p in view["problems"]]
+    assert listed == [(n + 2, "malformed_row" if n % 2 else "invalid_phone") for n in range(100)]
+    assert view["problemCounts"] == {"invalid_phone": 150, "malformed_row": 150} and view["problemsOmitted"] == 200
+
+
+def test_a_header_of_20000_columns_is_refused_with_a_clear_error() -> None:
+    header = ",".join(["phone", *(f"column {n}" for n in range(19_999))])
+    with pytest.raises(InvalidInput) as caught:
+        rows_of(f"{header}\n{ANA}\n")
+    assert caught.value.code == "too_many_columns"
+    assert caught.value.details == {"columns": 20_000, "limit": MAX_COLUMNS}
+
+
+def test_a_header_at_the_column_limit_is_read_with_a_variable_per_column() -> None:
+    header = ",".join(["phone", *(f"c{n}" for n in range(MAX_COLUMNS - 1))])
+    row = ",".join([ANA, *(f"v{n}" for n in range(MAX_COLUMNS - 1))])
+    report = rows_of(f"{header}\n{row}\n", "Hi {c198}")
+    assert len(report.columns) == MAX_COLUMNS - 1 and report.rows[0].variables["c198"] == "v198"
+
+
+def test_columns_whose_names_become_the_same_variable_keep_the_first() -> None:
+    report = rows_of(f"phone,First Name,first-name,First_Name\n{ANA},Ana,Bo,Cy\n", "Hi {First_Name}")
+    assert report.columns == {"First Name": "First_Name", "first-name": "first_name"}
+    assert report.rows[0].variables == {"First_Name": "Ana", "first_name": "Bo"}
 
 
 def test_a_long_list_is_normalised_in_worker_processes_with_the_same_result() -> None:

@@ -1,4 +1,5 @@
-"""Request bodies read within a bound: the one reader every route that reads its own body uses.
+"""Request bodies read within a bound: the one reader every route that reads its own body uses
+(multipart forms are read by waqtor.api.forms, on these bounds).
 
 `BodyLimit` (waqtor.api.body_limit) bounds every request at the HTTP level; a route whose body has a
 tighter bound of its own (a JSON body inside an upload route, a public webhook) reads it here. A
@@ -11,26 +12,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
-from starlette.datastructures import FormData, UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from waqtor.errors import InvalidInput, WaqtorError
+from waqtor.errors import WaqtorError
 from waqtor.messaging.media import CHUNK
-from waqtor.messaging.media import too_large as media_too_large
 
 FORM_OVERHEAD = 1_048_576  # room for a form's other fields and the boundaries around its files
 
 TooLarge = Callable[[int | None], WaqtorError]
 
 
-def _check_declared(request: Request, limit: int, too_large: TooLarge) -> None:
+def check_declared(request: Request, limit: int, too_large: TooLarge) -> None:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large(int(declared))
 
 
-async def _bounded(stream: AsyncIterator[bytes], limit: int, too_large: TooLarge) -> AsyncGenerator[bytes, None]:
+async def bounded(stream: AsyncIterator[bytes], limit: int, too_large: TooLarge) -> AsyncGenerator[bytes, None]:
     """`stream`, raising `too_large(None)` once more than `limit` bytes came."""
     total = 0
     async for chunk in stream:
@@ -42,26 +41,11 @@ async def _bounded(stream: AsyncIterator[bytes], limit: int, too_large: TooLarge
 
 async def read_body(request: Request, limit: int, too_large: TooLarge) -> bytes:
     """The whole body, at most `limit` bytes."""
-    _check_declared(request, limit, too_large)
+    check_declared(request, limit, too_large)
     body = bytearray()
-    async for chunk in _bounded(request.stream(), limit, too_large):
+    async for chunk in bounded(request.stream(), limit, too_large):
         body += chunk
     return bytes(body)
-
-
-async def read_form(request: Request, limit: int, *, max_files: int, max_fields: int) -> FormData:
-    """A multipart form of at most `limit` bytes (PayloadTooLarge `media_too_large` beyond), parsed as it
-    streams in; InvalidInput (`invalid_multipart`) when it is not a valid form. The caller closes it."""
-
-    def upload_too_large(size: int | None) -> WaqtorError:
-        return media_too_large("upload", size, limit)
-
-    _check_declared(request, limit, upload_too_large)
-    try:
-        return await MultiPartParser(request.headers, _bounded(request.stream(), limit, upload_too_large),
-                                     max_files=max_files, max_fields=max_fields).parse()
-    except MultiPartException as exc:
-        raise InvalidInput(f"invalid multipart body: {exc.message}", code="invalid_multipart") from None
 
 
 async def chunks(upload: UploadFile) -> AsyncIterator[bytes]:

@@ -4,6 +4,10 @@ Most routes take small JSON bodies and get `WAQTOR_MAX_BODY`; the two upload rou
 room for the largest one they accept. A `Content-Length` over the limit is refused before anything is
 read; a body sent without one (chunked) is counted as it arrives and cut off at the limit. A request
 with neither header has no body, and one with a `Content-Length` under the limit cannot send more.
+
+An answer given before the body was read to its end (a refused key, a file over its kind's limit)
+says `Connection: close`: the server then closes the connection instead of reading, and throwing
+away, the rest of an upload nobody will use.
 """
 
 from __future__ import annotations
@@ -37,21 +41,23 @@ class BodyLimit:
         if length is not None and length.isdigit() and int(length) > limit:
             await self._refuse(limit, scope, receive, send)
             return
-        if not chunked and (length is None or length.isdigit()):
-            # HTTP/1.1 framing: without Transfer-Encoding the body is exactly Content-Length bytes (no
-            # more is read), and empty without either; nothing to count, so no wrappers on every GET.
+        if not chunked and (length is None or length in (b"", b"0")):
+            # HTTP/1.1 framing: without Transfer-Encoding or Content-Length the body is empty; nothing
+            # to count or leave unread, so no wrappers on every GET.
             await self.app(scope, receive, send)
             return
         received = 0
+        read_to_end = False
         too_big = False
         answered = False
         replaced = False
 
         async def counted_receive() -> Message:
-            nonlocal received, too_big
+            nonlocal received, read_to_end, too_big
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                read_to_end = not message.get("more_body", False)
                 if received > limit:
                     too_big = True
                     raise PayloadTooLarge(f"the request body is over {limit} bytes", code="payload_too_large")
@@ -69,6 +75,8 @@ class BodyLimit:
                     replaced = True
                     await self._refuse(limit, scope, receive, send)
                     return
+                if not read_to_end:
+                    message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             await send(message)
 
         try:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from waqtor.api.message_schemas import MediaKind, MediaOut, Variables
 from waqtor.campaigns.definition import DAY_NAMES, DEFAULT_STOP_AFTER, Day, parse_time
@@ -132,6 +132,16 @@ class CampaignIn(CampaignDefinition):
     recipients: list[RecipientIn] = Field(min_length=1, description="The recipients (or upload a CSV).")
 
 
+class CampaignListIn(CampaignDefinition):
+    """A JSON campaign as it is first read (CampaignIn is what it documents): the recipients are left
+    as parsed, to be counted and then checked a slice at a time with RECIPIENTS."""
+
+    recipients: list[Any] = Field(min_length=1)
+
+
+RECIPIENTS: TypeAdapter[list[RecipientIn]] = TypeAdapter(list[RecipientIn])
+
+
 # ---- answers ----------------------------------------------------------------------------------------
 
 
@@ -204,8 +214,9 @@ class ReportOut(BaseModel):
     accepted: int
     rejected: int
     problemCounts: dict[str, int]
-    problems: list[ProblemOut] = Field(description="The first 1,000 problems, in row order.")
-    problemsTruncated: bool
+    problems: list[ProblemOut] = Field(description="The first 100 problems, in row order.")
+    problemsTruncated: bool = Field(description="More problems were found than are listed.")
+    problemsOmitted: int = Field(description="How many problems were found beyond those listed.")
     phoneColumn: str | None
     nameColumn: str | None
     columns: list[ColumnOut] = Field(description="CSV columns used as variables.")

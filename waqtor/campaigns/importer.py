@@ -4,9 +4,10 @@ CSV rules:
 
 - The bytes are UTF-8 (a byte-order mark, as Excel writes it, is dropped) or UTF-16 with its BOM.
 - The delimiter is sniffed among `,` `;` tab and `|`; quoting is the usual `"…"` with `""` inside.
-- The first row is the header. The phone column is the one named `phone_column`, else the first one
-  whose name is a common name for a phone (phone, mobile, number, whatsapp, msisdn, tel, cell, to…,
-  in any case, with or without spaces, `_` or `-`). The name column likewise (name, full name…) is
+- The first row is the header, of at most MAX_COLUMNS columns (`too_many_columns` beyond). The
+  phone column is the one named `phone_column`, else the first one whose name is a common name for a
+  phone (phone, mobile, number, whatsapp, msisdn, tel, cell, to…, in any case, with or without
+  spaces, `_` or `-`). The name column likewise (name, full name…) is
   optional and also fills `{name}`. Every other column is a variable: its header, with every run of
   characters other than letters, digits and `_` made one `_` (`First Name` → `{First_Name}`).
 - Empty lines are ignored. Each other row becomes a recipient, or a problem with its row number (the
@@ -15,17 +16,24 @@ CSV rules:
   lacks) or `malformed_row` (more cells than the header has columns).
 
 A JSON list gives the same checks, numbered from 1, with `phone`, optional `name` and `variables`.
+
+Either way at most `max_rows` recipients (`too_many_recipients` beyond: rows refused while they are read,
+malformed ones, do not count). The report keeps the first PROBLEMS_KEPT problems in row order and
+counts every one; a refused row is not kept beyond that, so a file of bad rows costs no more memory
+than a file of good ones.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import heapq
 import io
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from waqtor.campaigns.numbers import Normalised, normalize_chunk
@@ -46,7 +54,8 @@ PHONE_NAMES = (
     "whatsappnumber", "msisdn", "tel", "telephone", "cell", "cellphone", "to", "recipient", "contact",
 )
 NAME_NAMES = ("name", "fullname", "contactname", "customername", "displayname")
-PROBLEMS_KEPT = 1_000
+PROBLEMS_KEPT = 100
+MAX_COLUMNS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +85,7 @@ class Problem:
 @dataclass
 class Report:
     """What an import found: the accepted rows, and the first PROBLEMS_KEPT problems with a count of
-    every problem by code."""
+    every problem by code (`omitted`: how many more there were)."""
 
     rows: list[Row] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -92,6 +101,11 @@ class Report:
             self.problems.append(problem)
 
     @property
+    def omitted(self) -> int:
+        """Problems counted but not listed."""
+        return sum(self.problem_counts.values()) - len(self.problems)
+
+    @property
     def variables(self) -> list[str]:
         """Every variable name a row may carry, sorted."""
         names = {name for row in self.rows for name in row.variables}
@@ -104,7 +118,8 @@ class Report:
             "rejected": sum(self.problem_counts.values()),
             "problemCounts": dict(sorted(self.problem_counts.items())),
             "problems": [p.view() for p in self.problems],
-            "problemsTruncated": sum(self.problem_counts.values()) > len(self.problems),
+            "problemsTruncated": self.omitted > 0,
+            "problemsOmitted": self.omitted,
             "phoneColumn": self.phone_column,
             "nameColumn": self.name_column,
             "columns": [{"header": h, "variable": v} for h, v in self.columns.items()],
@@ -127,6 +142,12 @@ def variable_name(header: str) -> str:
     if not name:
         return ""
     return "_" + name if name[0].isdigit() else name
+
+
+def too_many_recipients(limit: int) -> InvalidInput:
+    """The error of a list (a CSV file or a JSON list) with more than `limit` recipients."""
+    return InvalidInput(f"more than {limit} recipients (WAQTOR_CAMPAIGN_MAX_RECIPIENTS); split the list",
+                        code="too_many_recipients", details={"limit": limit})
 
 
 def decode(data: bytes) -> str:
@@ -196,6 +217,10 @@ def parse_csv(
         headers = [h.strip() for h in next(reader)]
     except (StopIteration, csv.Error) as exc:
         raise InvalidInput(f"the CSV file has no readable header row: {exc}", code="invalid_csv") from None
+    if len(headers) > MAX_COLUMNS:
+        raise InvalidInput(f"the CSV header has {len(headers)} columns, more than {MAX_COLUMNS}: keep the phone, "
+                           f"the name and the columns the message uses", code="too_many_columns",
+                           details={"columns": len(headers), "limit": MAX_COLUMNS})
     phone_at = _pick(headers, phone_column, PHONE_NAMES, "phone")
     if phone_at is None:
         raise InvalidInput(
@@ -206,11 +231,13 @@ def parse_csv(
     name_at = _pick(headers, name_column, NAME_NAMES, "name")
     report = Report(phone_column=headers[phone_at], name_column=headers[name_at] if name_at is not None else None)
     variable_at: dict[int, str] = {}
+    taken: set[str] = set()
     for index, header in enumerate(headers):
         if index in (phone_at, name_at):
             continue
         name = variable_name(header)
-        if name and name not in variable_at.values():
+        if name and name not in taken:
+            taken.add(name)
             variable_at[index] = name
             report.columns[header] = name
 
@@ -220,8 +247,8 @@ def parse_csv(
                 number = reader.line_num
                 if not "".join(cells).strip():  # an empty line, or only blank cells
                     continue
-                raw = cells[phone_at].strip()[:64] if phone_at < len(cells) else None
                 if len(cells) > len(headers):
+                    raw = cells[phone_at].strip()[:64] if phone_at < len(cells) else None
                     yield number, raw, Problem(
                         number, raw, "malformed_row",
                         f"row {number} has {len(cells)} cells but the header has {len(headers)} columns "
@@ -264,27 +291,26 @@ def _check(
     normalize: Normalizer,
 ) -> None:
     needed = variables_in(template)
-    read: list[tuple[int, str | None, dict[str, Any] | Problem]] = []
+    read: list[tuple[int, str | None, dict[str, Any]]] = []
+    early: list[Problem] = []  # the first problems found while reading (malformed rows); the rest counted
 
     def raws() -> Iterator[str]:
         # Yielded as the rows are read, so a parallel normaliser checks numbers while the file is read.
-        accepted = 0
         for number, raw, found in rows:
             report.seen += 1
+            if isinstance(found, Problem):
+                report.problem_counts[found.code] += 1
+                if len(early) < PROBLEMS_KEPT:
+                    early.append(found)
+                continue
+            if len(read) == max_rows:
+                raise too_many_recipients(max_rows)
             read.append((number, raw, found))
-            if not isinstance(found, Problem):
-                accepted += 1
-                if accepted > max_rows:
-                    raise InvalidInput(f"more than {max_rows} recipients (WAQTOR_CAMPAIGN_MAX_RECIPIENTS); split "
-                                       f"the list", code="too_many_recipients", details={"limit": max_rows})
-                yield raw or ""
+            yield raw or ""
 
     numbers = iter(normalize(raws(), default_region))
     first_row: dict[str, int] = {}
     for number, raw, found in read:  # in row order, so the problems are listed in row order
-        if isinstance(found, Problem):
-            report.add(found)
-            continue
         jid, phone, refusal, details = next(numbers)
         shown = raw[:64] if raw else raw
         if jid is None:
@@ -305,3 +331,5 @@ def _check(
             continue
         first_row[jid] = number
         report.rows.append(Row(number, phone or jid, jid, name, variables))
+    # Both lists are in row order and hold at least the first PROBLEMS_KEPT of their kind.
+    report.problems = list(islice(heapq.merge(early, report.problems, key=lambda p: p.row), PROBLEMS_KEPT))

@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 from waqtor.campaigns import importer, model
 from waqtor.campaigns.definition import throttle_json
 from waqtor.campaigns.importer import Report, template_values
+from waqtor.campaigns.imports import ImportJob, ImportSlots
 from waqtor.campaigns.lifecycle import not_found
 from waqtor.campaigns.numbers import normalize_many
 from waqtor.campaigns.runner import CampaignRunner
@@ -58,6 +59,7 @@ class CampaignService:
         self._repo = storage.campaigns
         self.runner = runner
         self._clock = clock
+        self.imports = ImportSlots(settings.campaign_max_imports)
 
     # ---- creation ---------------------------------------------------------------------------------------
 
@@ -66,6 +68,12 @@ class CampaignService:
         session: the one that runs the session sends it."""
         if await self._storage.sessions.get(name) is None:
             raise SessionNotFound(name)
+
+    def importing(self) -> AbstractAsyncContextManager[ImportJob]:
+        """A slot to read a recipient list in (`ImportSlots.hold`): RateLimited (`too_many_imports`)
+        when this instance reads as many already. The caller parses what it was sent with `job.run`
+        and hands the job to `submit`."""
+        return self.imports.hold()
 
     def check(self, spec: CampaignSpec, recipients: bytes | Sequence[dict[str, Any]]) -> Report:
         """Check the template and every recipient (the session with `require_session` first); the
@@ -102,14 +110,14 @@ class CampaignService:
                                code="no_recipients", details=report.view())
 
     async def submit(self, spec: CampaignSpec, recipients: bytes | Sequence[dict[str, Any]],
-                     media: MediaSource | None, *, dry_run: bool) -> dict[str, Any]:
-        """Check a campaign the API was given and, unless `dry_run`, store it (started when `spec.start`):
-        the answer's data, `{"campaign", "report", "preview", "dryRun"}`. A dry run stores and fetches
-        nothing. Raises what `require_session`, `check`, `require_recipients` and getting the file
-        raise."""
+                     media: MediaSource | None, *, dry_run: bool, job: ImportJob) -> dict[str, Any]:
+        """Check a campaign the API was given, in `job` (see `importing`), and, unless `dry_run`, store
+        it (started when `spec.start`): the answer's data, `{"campaign", "report", "preview", "dryRun"}`.
+        A dry run stores and fetches nothing. Raises what `require_session`, `check`,
+        `require_recipients` and getting the file raise."""
         await self.require_session(spec.session)
         # Reading 100,000 rows takes a while: off the event loop, so other requests are served meanwhile.
-        report = await asyncio.to_thread(self.check, spec, recipients)
+        report = await job.run(self.check, spec, recipients)
         preview = self.preview(spec, report)
         if dry_run:
             return {"campaign": None, "report": report.view(), "preview": preview, "dryRun": True}

@@ -87,6 +87,13 @@ class MediaStore:
     def path(self, record: MediaRecord) -> Path:
         return self.root / record.path
 
+    @staticmethod
+    def kind_for(head: bytes, requested: str | None) -> Kind:
+        """The kind whose limit a file beginning with `head` (its first SNIFF_BYTES) is held to while it
+        arrives: `document` when asked for (any file may be one), else the kind its content shows (a
+        kind asked for that the content is not is refused by `save`)."""
+        return "document" if requested == "document" else detect(head).kind
+
     async def save(
         self,
         chunks: AsyncIterator[bytes],

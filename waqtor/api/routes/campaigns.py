@@ -3,7 +3,8 @@ CSV), start, pause, resume, cancel, delete."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,12 +15,14 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
 from waqtor.api import cursors
-from waqtor.api.bodies import FORM_OVERHEAD, chunks, read_body, read_form
+from waqtor.api.bodies import FORM_OVERHEAD, TooLarge, chunks, read_body
 from waqtor.api.campaign_schemas import (
+    RECIPIENTS,
     CampaignCreatedOut,
     CampaignDefinition,
     CampaignDeletedOut,
     CampaignIn,
+    CampaignListIn,
     CampaignOut,
     CampaignPage,
     CampaignStatus,
@@ -27,7 +30,9 @@ from waqtor.api.campaign_schemas import (
     RecipientStatus,
 )
 from waqtor.api.deps import GatewayDep, IdentityDep, require
+from waqtor.api.forms import media_bound, read_form
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope, inline_refs
+from waqtor.campaigns.importer import too_many_recipients
 from waqtor.errors import PayloadTooLarge, UnsupportedMediaType
 from waqtor.messaging.request import MediaFromUrl, MediaSource, MediaUpload, StoredMedia
 
@@ -41,8 +46,35 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
           "description": "`illegal_transition`: not allowed from its status (`details.status`)."}}
 
 
+# Recipients of a JSON body checked by one pydantic call: it holds the interpreter while it runs, so one
+# call over 100,000 of them kept every other request waiting, even from a thread, for most of a second.
+RECIPIENT_SLICE = 1_000
+
+
 def _validation(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> RequestValidationError:
     return RequestValidationError([{**err, "loc": (*prefix, *err["loc"])} for err in exc.errors(include_url=False)])
+
+
+def _json_campaign(raw: bytes, limit: int) -> tuple[CampaignDefinition, list[dict[str, Any]]]:
+    """A JSON body's campaign and its recipients as plain values (run in the import's thread): more
+    than `limit` recipients is `too_many_recipients`, as for a CSV file, before any of them is checked."""
+    try:
+        body = CampaignListIn.model_validate_json(raw)
+    except ValidationError as exc:
+        raise _validation(exc) from None
+    if len(body.recipients) > limit:
+        raise too_many_recipients(limit)
+    recipients: list[dict[str, Any]] = []
+    for start in range(0, len(body.recipients), RECIPIENT_SLICE):
+        try:
+            checked = RECIPIENTS.validate_python(body.recipients[start:start + RECIPIENT_SLICE])
+        except ValidationError as exc:
+            raise RequestValidationError([  # the slice's positions, made the list's
+                {**err, "loc": ("body", "recipients", start + int(err["loc"][0]), *err["loc"][1:])}
+                for err in exc.errors(include_url=False)]) from None
+        recipients += [recipient.model_dump() for recipient in checked]
+    body.recipients = []  # the parsed values are not needed twice over
+    return body, recipients
 
 
 def _check_message(definition: CampaignDefinition, uploaded: bool) -> None:
@@ -52,13 +84,22 @@ def _check_message(definition: CampaignDefinition, uploaded: bool) -> None:
         raise RequestValidationError([{"type": "value_error", "loc": ("body", "message"), "msg": str(exc)}]) from None
 
 
-def _body_too_large(limit: int) -> Callable[[int | None], PayloadTooLarge]:
+def _too_large(what: str, limit: int) -> TooLarge:
     def too_large(size: int | None) -> PayloadTooLarge:
         if size is not None:
-            return PayloadTooLarge(f"the body is {size} bytes, over {limit} (WAQTOR_CAMPAIGN_MAX_UPLOAD)")
-        return PayloadTooLarge(f"the body is over {limit} bytes (WAQTOR_CAMPAIGN_MAX_UPLOAD)")
+            return PayloadTooLarge(f"the {what} is {size} bytes, over {limit} (WAQTOR_CAMPAIGN_MAX_UPLOAD)")
+        return PayloadTooLarge(f"the {what} is over {limit} bytes (WAQTOR_CAMPAIGN_MAX_UPLOAD)")
 
     return too_large
+
+
+def _asked_media_type(fields: Mapping[str, str]) -> str | None:
+    """The `message.mediaType` of the form's `campaign` field, when it came before the media part."""
+    try:
+        asked = json.loads(fields.get("campaign", "")).get("message", {}).get("mediaType")
+    except (ValueError, AttributeError):
+        return None
+    return asked if isinstance(asked, str) else None
 
 
 def _media(definition: CampaignDefinition, upload: UploadFile | None,
@@ -100,9 +141,12 @@ def _request_schema() -> dict[str, Any]:
     responses={
         200: {"model": Envelope[CampaignCreatedOut], "description": "A dry run: checked, nothing stored."},
         400: {"model": ErrorEnvelope, "description": "`no_recipients` (the report in details), `invalid_csv`, "
-              "`no_phone_column`, `too_many_recipients`, `invalid_template`, media errors."},
+              "`no_phone_column`, `too_many_columns`, `too_many_recipients`, `invalid_template`, "
+              "`invalid_multipart`, media errors."},
         413: {"model": ErrorEnvelope, "description": "`payload_too_large`, `media_too_large`."},
         415: {"model": ErrorEnvelope, "description": "Neither JSON nor multipart."},
+        429: {"model": ErrorEnvelope, "description": "`too_many_imports`: this instance reads as many recipient "
+              "lists as it may (WAQTOR_CAMPAIGN_MAX_IMPORTS); with Retry-After."},
         507: {"model": ErrorEnvelope, "description": "`insufficient_storage`: the disk is full; nothing was kept."},
     },
     openapi_extra=_request_schema(),
@@ -119,18 +163,16 @@ async def create_campaign(
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     upload: UploadFile | None = None
     form = None
+    raw_json: bytes | None = None
     try:
         if content_type == "application/json":
             limit = settings.campaign_max_upload
-            try:
-                body = CampaignIn.model_validate_json(await read_body(request, limit, _body_too_large(limit)))
-            except ValidationError as exc:
-                raise _validation(exc) from None
-            definition: CampaignDefinition = body
-            source: bytes | list[dict[str, Any]] = [r.model_dump() for r in body.recipients]
+            raw_json = await read_body(request, limit, _too_large("body", limit))
         elif content_type == "multipart/form-data":
-            form = await read_form(request, settings.campaign_max_upload + gateway.messages.media.largest
-                                   + FORM_OVERHEAD, max_files=2, max_fields=4)
+            store, csv_limit = gateway.messages.media, settings.campaign_max_upload
+            form = await read_form(request, csv_limit + store.largest + FORM_OVERHEAD, {
+                "recipients": lambda _head, _fields: (csv_limit, _too_large("CSV file", csv_limit)),
+                "media": media_bound(store, _asked_media_type)}, max_fields=4)
             raw, csv_file, media_file = form.get("campaign"), form.get("recipients"), form.get("media")
             if not isinstance(raw, str) or not isinstance(csv_file, UploadFile):
                 raise RequestValidationError([{"type": "missing", "loc": ("body", "campaign" if not isinstance(
@@ -139,18 +181,21 @@ async def create_campaign(
                 definition = CampaignDefinition.model_validate_json(raw)
             except ValidationError as exc:
                 raise _validation(exc, ("body", "campaign")) from None
-            source = await csv_file.read(settings.campaign_max_upload + 1)
-            if len(source) > settings.campaign_max_upload:
-                raise PayloadTooLarge(f"the CSV file is over {settings.campaign_max_upload} bytes "
-                                      f"(WAQTOR_CAMPAIGN_MAX_UPLOAD)", code="payload_too_large")
+            source: bytes | list[dict[str, Any]] = await csv_file.read()  # held to its limit as it came
             upload = media_file if isinstance(media_file, UploadFile) else None
         else:
             raise UnsupportedMediaType("a campaign is created from application/json or multipart/form-data "
                                        "(a `campaign` JSON field and a `recipients` CSV file)")
-        identity.check_session(definition.session)
-        _check_message(definition, upload is not None)
-        data = await gateway.campaigns.submit(definition.spec(), source, _media(definition, upload, identity.sessions),
-                                              dry_run=dryRun)
+        # The body is in; reading the list it holds is what the import slots bound (429 beyond).
+        async with gateway.campaigns.importing() as job:
+            if raw_json is not None:
+                definition, source = await job.run(_json_campaign, raw_json, settings.campaign_max_recipients)
+                raw_json = None
+            identity.check_session(definition.session)
+            _check_message(definition, upload is not None)
+            data = await gateway.campaigns.submit(definition.spec(), source,
+                                                  _media(definition, upload, identity.sessions),
+                                                  dry_run=dryRun, job=job)
     finally:
         if form is not None:
             await form.close()

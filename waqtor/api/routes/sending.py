@@ -15,8 +15,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
-from waqtor.api.bodies import FORM_OVERHEAD, chunks, read_body, read_form
+from waqtor.api.bodies import FORM_OVERHEAD, chunks, read_body
 from waqtor.api.deps import GatewayDep, IdentityDep, require
+from waqtor.api.forms import media_bound, read_form
 from waqtor.api.message_schemas import (
     MessageOut,
     SendContactIn,
@@ -122,7 +123,10 @@ async def send_media(gateway: GatewayDep, identity: IdentityDep, request: Reques
         raise UnsupportedMediaType(
             "send-media takes application/json (with a url) or multipart/form-data (with a file part)"
         )
-    form = await read_form(request, gateway.messages.media.largest + FORM_OVERHEAD, max_files=1, max_fields=16)
+    store = gateway.messages.media
+    # The file is held to its kind's limit as it arrives (`type` counts when it comes before the file).
+    form = await read_form(request, store.largest + FORM_OVERHEAD,
+                           {"file": media_bound(store, lambda fields: fields.get("type"))}, max_fields=16)
     try:
         fields: dict[str, Any] = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         if "variables" in fields:

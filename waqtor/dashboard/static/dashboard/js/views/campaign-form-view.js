@@ -156,7 +156,7 @@ export class CampaignFormView {
           h('td', { class: 'phone' }, problem.input ?? ''),
           h('td', {}, h('span', { class: 'rstatus r-failed' }, problem.code)),
           h('td', {}, problem.message))))) : null,
-      report.problemsTruncated ? h('p', { class: 'hint' }, 'Only the first 1,000 problems are listed; all are counted.') : null,
+      report.problemsTruncated ? h('p', { class: 'hint' }, `Only the first ${report.problems.length} problems are listed; ${report.problemsOmitted} more are counted above.`) : null,
       preview?.length ? h('div', { class: 'previews' },
         h('h4', {}, `The first ${preview.length === 1 ? 'message' : `${preview.length} messages`}, as they would be sent now`),
         h('ol', { class: 'preview-list' }, preview.map((item) => h('li', { class: 'preview' },
