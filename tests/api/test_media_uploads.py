@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -13,7 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.api.test_bad_input import assert_error
-from tests.conftest import API_KEY, Harness, LiveServer, in_process, live_server, make_settings
+from tests.conftest import API_KEY, Harness, LiveServer, eventually, in_process, live_server, make_settings
 from tests.messaging.samples import KIND_SAMPLE, sample
 from tests.test_netguard import resolving
 from waqtor.messaging.download import FAILED
@@ -420,3 +421,21 @@ async def test_a_campaigns_media_url_on_this_machine_is_fetched_when_private_add
 def test_the_api_reference_shows_the_download_error_as_it_is_answered() -> None:
     reference = (Path(__file__).resolve().parents[2] / "docs" / "api-reference.md").read_text()
     assert f'"message": "{FAILED}"' in reference
+
+
+async def test_a_client_that_hangs_up_during_its_upload_is_logged_calmly_and_the_next_is_served(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="waqtor")
+    async with live_server(make_settings(data_dir)) as server:
+        _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(f"POST /api/messages/send-media HTTP/1.1\r\nHost: gateway\r\nContent-Length: 1000000\r\n"
+                     f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nX-API-Key: {API_KEY}\r\n\r\n"
+                     .encode() + form_head(16_384, name="leaflet.pdf"))
+        await writer.drain()
+        writer.close()  # gone, 984 KB short
+        async with server.client() as client:
+            await eventually(lambda: "the client closed the connection before its request was read" in caplog.text,
+                             timeout=10, what="the calm log line")
+            assert (await client.get("/api/session/state")).status_code == 200
+    assert "unhandled error" not in caplog.text and "Traceback" not in caplog.text

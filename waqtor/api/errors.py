@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from waqtor.errors import RateLimited, Unavailable, WaqtorError
 from waqtor.logs import request_id
@@ -94,6 +95,14 @@ async def _storage_failure(request: Request, exc: Exception) -> JSONResponse:
     return await _waqtor_error(request, known)
 
 
+async def _client_gone(request: Request, _exc: Exception) -> JSONResponse:
+    # The caller hung up before its request body was read: nothing failed here, and no one reads the answer.
+    log.info("the client closed the connection before its request was read: %s %s", request.method,
+             request.url.path)
+    return error_response(400, "client_disconnected", "The client closed the connection before its request "
+                          "was read.")
+
+
 def unexpected_error_response() -> JSONResponse:
     """The 500 `internal_error` answer to a failure the gateway did not expect (its log has the traceback)."""
     return error_response(500, "internal_error", "The gateway failed to handle this request; see its logs.")
@@ -108,6 +117,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(WaqtorError, _waqtor_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(DBAPIError, _storage_failure)
     app.add_exception_handler(OSError, _storage_failure)
     app.add_exception_handler(Exception, _unexpected)
