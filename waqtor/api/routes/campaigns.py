@@ -4,13 +4,12 @@ CSV), start, pause, resume, cancel, delete."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from waqtor.api import cursors
@@ -163,11 +162,6 @@ READ = [Depends(require("read"))]
 CONTROL = [Depends(require("control"))]
 
 
-class _ListCursor(BaseModel):
-    at: datetime
-    id: str
-
-
 @router.get("", response_model=Envelope[CampaignPage], summary="List campaigns, newest first, with their counts",
             responses={400: {"model": ErrorEnvelope, "description": "`invalid_cursor`."}}, dependencies=READ)
 async def list_campaigns(
@@ -179,13 +173,7 @@ async def list_campaigns(
     cursor: Annotated[str | None, Query(max_length=300, description="nextCursor of the previous page.")] = None,
 ) -> dict[str, Any]:
     session = identity.listing_session(session)
-    before = None
-    if cursor is not None:
-        try:
-            parsed = _ListCursor.model_validate(cursors.decode(cursor))
-        except ValidationError:
-            raise cursors.invalid_cursor() from None
-        before = (parsed.at, parsed.id)
+    before = cursors.time_and_id(cursor) if cursor is not None else None
     views, last = await gateway.campaigns.listing(status, session, before, limit)
     next_cursor = cursors.encode({"at": last.created_at.isoformat(), "id": last.id}) if last else None
     return {"success": True, "data": {"campaigns": views, "nextCursor": next_cursor}}
