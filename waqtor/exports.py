@@ -15,6 +15,8 @@ import io
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from waqtor.errors import RateLimited
+
 Record = TypeVar("Record")
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -45,3 +47,41 @@ async def csv_text(header: Sequence[str], batches: AsyncIterator[Sequence[Record
         buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue()
+
+
+class ExportSlots:
+    """The exports each API key has streaming on this instance, at most `per_key` at once: an export
+    may last as long as its client reads, so a key cannot open them without bound."""
+
+    RETRY_AFTER = 5.0  # seconds; when one ends is up to its reader
+
+    def __init__(self, per_key: int) -> None:
+        self.per_key = per_key
+        self._held: dict[str, int] = {}
+
+    def held(self, holder: str) -> int:
+        return self._held.get(holder, 0)
+
+    def take(self, holder: str) -> Callable[[], None]:
+        """Count one more export of `holder` (a key's id); the function that gives it back, which
+        counts once however often it is called. RateLimited (`too_many_exports`) when `holder` has
+        `per_key` exports streaming already."""
+        if self.held(holder) >= self.per_key:
+            raise RateLimited(f"this API key has {self.per_key} exports streaming already "
+                              "(WAQTOR_EXPORTS_PER_KEY); retry when one has ended",
+                              retry_after=self.RETRY_AFTER, code="too_many_exports")
+        self._held[holder] = self.held(holder) + 1
+        given_back = False
+
+        def give_back() -> None:
+            nonlocal given_back
+            if given_back:
+                return
+            given_back = True
+            left = self.held(holder) - 1
+            if left > 0:
+                self._held[holder] = left
+            else:
+                self._held.pop(holder, None)
+
+        return give_back

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
@@ -26,6 +25,7 @@ from waqtor.api.campaign_schemas import (
     RecipientStatus,
 )
 from waqtor.api.deps import GatewayDep, IdentityDep, require
+from waqtor.api.exports import export_answer
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope, inline_refs
 from waqtor.errors import PayloadTooLarge, UnsupportedMediaType
 from waqtor.messaging.request import MediaFromUrl, MediaSource, MediaUpload, StoredMedia
@@ -191,7 +191,10 @@ async def get_campaign(gateway: GatewayDep, identity: IdentityDep, campaign_id: 
     summary="The campaign's recipients in order, by page, or all as CSV",
     responses={200: {"description": "A page of recipients, or with format=csv every one as a CSV file (streamed).",
                      "content": {"text/csv": {"schema": {"type": "string"}}}},
-               400: {"model": ErrorEnvelope, "description": "`invalid_cursor`."}},
+               400: {"model": ErrorEnvelope, "description": "`invalid_cursor`."},
+               429: {"model": ErrorEnvelope,
+                     "description": "`too_many_exports` (format=csv): the key has WAQTOR_EXPORTS_PER_KEY exports "
+                                    "streaming."}},
     dependencies=READ,
 )
 async def list_recipients(
@@ -204,10 +207,9 @@ async def list_recipients(
     format: Annotated[Literal["json", "csv"], Query(description="json: a page; csv: every match, streamed.")] = "json",
 ) -> Any:
     if format == "csv":
-        text = await gateway.campaigns.export(campaign_id, identity.check_session, status)
-        attachment = f'attachment; filename="{campaign_id}-recipients.csv"'
-        return StreamingResponse(text, media_type="text/csv; charset=utf-8",
-                                 headers={"Content-Disposition": attachment})
+        return await export_answer(gateway.exports, identity,
+                                   lambda: gateway.campaigns.export(campaign_id, identity.check_session, status),
+                                   media_type="text/csv; charset=utf-8", filename=f"{campaign_id}-recipients.csv")
     after = cursors.positive_int(cursor, "after", minimum=0) if cursor is not None else None
     rows, more = await gateway.campaigns.recipients_page(campaign_id, identity.check_session, status, after, limit)
     return {"success": True, "data": {"recipients": rows,
