@@ -185,14 +185,24 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def live_server(settings: Settings, port: int | None = None) -> AsyncIterator[LiveServer]:
+async def live_server(settings: Settings, port: int | None = None,
+                      send_buffer: int | None = None) -> AsyncIterator[LiveServer]:
     """The gateway under a real uvicorn in this event loop, on `port` or else a free one (a fixed port
-    lets a test stop a gateway and start another where its clients expect it)."""
+    lets a test stop a gateway and start another where its clients expect it). `send_buffer` (bytes)
+    is the SO_SNDBUF of the listening socket, which its connections inherit: the server's writes to a
+    client that reads nothing then back up after that much, not after what the kernel grows it to."""
     port = port or free_port()
     settings = settings.model_copy(update={"port": port})
     app = create_app(settings)
     server = uvicorn.Server(uvicorn_config(app, settings))
-    task = asyncio.create_task(server.serve())
+    sockets = None
+    if send_buffer is not None:
+        listening = socket.socket()
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+        listening.bind(("127.0.0.1", port))
+        sockets = [listening]
+    task = asyncio.create_task(server.serve(sockets))
     deadline = time.monotonic() + 60
     while not server.started:
         if task.done():

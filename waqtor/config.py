@@ -32,8 +32,13 @@ class Settings(BaseSettings):
     )
     database_timeout: float = Field(
         15.0, gt=0, le=3600, description="PostgreSQL: seconds a connection attempt, a statement or a wait for a "
-                                         "pooled connection may take before it fails (503 database_unavailable), "
-                                         "so a silent network cut cannot hold a request until TCP gives up."
+                                         "pooled connection may take before it fails (503 database_unavailable, "
+                                         "or 503 database_busy when every pooled connection stays in use), so a "
+                                         "silent network cut cannot hold a request until TCP gives up."
+    )
+    database_pool_size: int = Field(
+        10, ge=1, le=500, description="PostgreSQL: connections kept open for requests and services; as many more "
+                                      "are opened for bursts. Session leases have two of their own besides."
     )
     api_key: SecretStr | None = Field(
         None, description="API key; when unset a key is generated on first start and only its hash kept."
@@ -223,6 +228,10 @@ class Settings(BaseSettings):
     )
     # ---- campaigns ----
     campaign_max_recipients: int = Field(100_000, ge=1, description="Most recipients one campaign may have.")
+    exports_per_key: int = Field(
+        2, ge=1, le=100, description="CSV or JSON Lines exports one API key may have streaming at once on an "
+                                     "instance; beyond, 429 too_many_exports."
+    )
     campaign_max_upload: int = Field(
         33_554_432, ge=1024, description="Largest campaign definition in bytes: a CSV upload or a JSON body."
     )

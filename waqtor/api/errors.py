@@ -1,9 +1,10 @@
 """The one place where errors become HTTP responses: `{"success": false, "error": {"code", "message"}}`.
 
-A caller's mistake is always a 4xx with a stable code. A full disk is 507 `insufficient_storage` and a
-database out of reach 503 `database_unavailable` (`waqtor.storage.faults`); anything else is logged with
-its traceback and answered 500 `internal_error` without internals. Every error body made while a request
-is handled carries that request's id as `error.requestId` (the `X-Request-ID` header; see waqtor.logs).
+A caller's mistake is always a 4xx with a stable code. A full disk is 507 `insufficient_storage`, a
+database out of reach 503 `database_unavailable` and a pool whose connections all stayed in use 503
+`database_busy` (`waqtor.storage.faults`); anything else is logged with its traceback and answered 500
+`internal_error` without internals. Every error body made while a request is handled carries that
+request's id as `error.requestId` (the `X-Request-ID` header; see waqtor.logs).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -119,5 +121,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(DBAPIError, _storage_failure)
+    app.add_exception_handler(PoolTimeout, _storage_failure)
     app.add_exception_handler(OSError, _storage_failure)
     app.add_exception_handler(Exception, _unexpected)

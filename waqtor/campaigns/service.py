@@ -203,7 +203,7 @@ class CampaignService:
         return csv_text(export_header(variables), self._stream(campaign_id, status),
                         lambda recipient: export_row(recipient, variables))
 
-    async def _stream(self, campaign_id: str, status: str | None) -> AsyncIterator[list[RecipientRecord]]:
+    async def _stream(self, campaign_id: str, status: str | None) -> AsyncIterator[Sequence[RecipientRecord]]:
         await self.runner.outcomes.flush()
         async for batch in self._repo.stream(campaign_id, status):
             yield batch

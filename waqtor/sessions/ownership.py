@@ -5,7 +5,8 @@ deadline), refresh this instance's heartbeat and renew its leases (stopping the 
 no longer grants it), stop sessions deleted or stopped meanwhile, then take free sessions up to the
 fair share (`waqtor.cluster.share`) and give one up while it runs more than its share. While the
 database cannot be reached the round ends after the failed renewal: sessions keep running until their
-local deadline, then stop.
+local deadline, then stop. The round's reads and writes go through the storage's housekeeping pool,
+so requests that take every connection of the main pool cannot make a lease lapse.
 
 On SQLite (which only processes of one machine can share) an instance whose process no longer exists
 is known dead at once, so a gateway restarted after a crash takes its sessions back without waiting
@@ -81,14 +82,17 @@ class Ownership:
         return live, lost
 
     async def _balance(self, live: list[str]) -> None:
-        records = {record.name: record for record in await self._storage.sessions.list()}
+        # Read on the housekeeping pool, as the renewal is: a round is not held up by requests that
+        # take every connection of the main pool, so the next renewal comes in time.
+        housekeeping = self._storage.housekeeping
+        records = {record.name: record for record in await housekeeping.sessions.list()}
         await self._sync(records)
-        owners = await self._storage.cluster.owners()
+        owners = await housekeeping.cluster.owners()
         if self._storage.dialect == "sqlite":
             dead = {owner for owner in set(owners.values()) | set(live) if gone_from_this_host(owner)}
             for instance in dead:
                 log.warning("instance %s is gone (its process no longer exists); its sessions are free", instance)
-                await self._storage.cluster.expire(instance)
+                await housekeeping.cluster.expire(instance)
             owners = {name: owner for name, owner in owners.items() if owner not in dead}
             live = self._leases.live = [instance for instance in live if instance not in dead]
         wanted = [r for r in records.values() if r.desired == RUNNING and self._registry.can_run(r)]

@@ -3,12 +3,21 @@
 `Storage.open()` connects and applies every Alembic migration; repositories hang off the facade, one per
 group of tables (`storage.sessions`, `storage.webhooks`, `storage.messages`, `storage.media`,
 `storage.campaigns`, `storage.cluster`, `storage.keys`).
+
+Two pools. Requests and services share the main one (`WAQTOR_DATABASE_POOL_SIZE`). The rounds that
+keep this instance's sessions (its heartbeat, the renewal of its leases, the reads that decide its fair
+share) use `storage.housekeeping`, repositories on a pool of LEASE_POOL connections of their own: a
+burst of requests that takes every connection of the main pool cannot make a lease lapse and stop the
+sessions. SQLite gets a second engine on the same file (its writes still take turns on the file's
+lock, as every SQLite writer does); an in-memory SQLite database is one connection's own, so there
+both share the one engine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +37,14 @@ from waqtor.storage.messages import MessageRepository
 from waqtor.storage.sessions import SessionRepository
 from waqtor.storage.webhooks import WebhookRepository
 
-__all__ = ["Storage", "async_url"]
+__all__ = ["Housekeeping", "Storage", "async_url"]
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 PING_TIMEOUT = 3.0
 MIGRATION_LOCK = 0x57A9_7042  # the PostgreSQL advisory lock that serialises migrations across instances
+LEASE_POOL = 2  # connections of the housekeeping pool: a heartbeat and a renewal never wait for each other
 
 
 def async_url(url: str) -> str:
@@ -60,6 +70,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+@dataclass(frozen=True, slots=True)
+class Housekeeping:
+    """What the rounds that keep this instance's sessions read and write, on the housekeeping pool."""
+
+    cluster: ClusterRepository
+    sessions: SessionRepository
+
+
 def _migrate(sync_connection: Any) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -70,13 +88,18 @@ def _migrate(sync_connection: Any) -> None:
 class Storage:
     """The gateway's database; open() before use, close() at shutdown."""
 
-    def __init__(self, url: str, timeout: float = 15.0) -> None:
+    def __init__(self, url: str, timeout: float = 15.0, pool_size: int = 10) -> None:
         """`timeout` (PostgreSQL): seconds a connection attempt, a statement or a wait for a pooled
-        connection may take; past it the caller gets TimeoutError (503 `database_unavailable`)."""
+        connection may take; past it the caller gets TimeoutError (503 `database_unavailable`), or
+        SQLAlchemy's TimeoutError when every pooled connection stayed in use (503 `database_busy`).
+        `pool_size` (PostgreSQL): connections the main pool keeps open; as many more open for bursts."""
         self.url = async_url(url)
         self.timeout = timeout
+        self.pool_size = pool_size
         self.dialect = make_url(self.url).get_backend_name()
         self._engine: AsyncEngine | None = None
+        self._housekeeping_engine: AsyncEngine | None = None
+        self.housekeeping: Housekeeping
         self.sessions: SessionRepository
         self.webhooks: WebhookRepository
         self.messages: MessageRepository
@@ -94,19 +117,13 @@ class Storage:
     async def open(self) -> None:
         """Connect, create the SQLite file if needed (private: waqtor.files), and bring the schema to the
         newest migration (one instance at a time on PostgreSQL)."""
-        if self.dialect == "sqlite":
-            database = make_url(self.url).database
-            if database and database != ":memory:":
-                private_sqlite(Path(database))
-            engine = create_async_engine(self.url)
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        else:
-            # Bounded everywhere: a network that drops packets without a reset would otherwise hold a
-            # connection attempt or a statement (and the request waiting on it) until TCP gives up.
-            engine = create_async_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=10,
-                                         pool_timeout=self.timeout,
-                                         connect_args={"timeout": self.timeout, "command_timeout": self.timeout})
-        self._engine = engine
+        database = make_url(self.url).database
+        in_memory = self.dialect == "sqlite" and (not database or database == ":memory:")
+        if self.dialect == "sqlite" and not in_memory:
+            private_sqlite(Path(str(database)))
+        self._engine = engine = self._make_engine(self.pool_size, self.pool_size)
+        housekeeping = engine if in_memory else self._make_engine(LEASE_POOL, 0)
+        self._housekeeping_engine = housekeeping
         async with engine.begin() as conn:
             if self.dialect == "postgresql":
                 # Instances started together on a fresh database would each create the tables: the first
@@ -120,7 +137,19 @@ class Storage:
         self.campaigns = CampaignRepository(engine)
         self.cluster = ClusterRepository(engine)
         self.keys = KeyRepository(engine)
+        self.housekeeping = Housekeeping(ClusterRepository(housekeeping), SessionRepository(housekeeping))
         log.info("storage ready (%s)", self.dialect)
+
+    def _make_engine(self, pool_size: int, overflow: int) -> AsyncEngine:
+        if self.dialect == "sqlite":
+            engine = create_async_engine(self.url)
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            return engine
+        # Bounded everywhere: a network that drops packets without a reset would otherwise hold a
+        # connection attempt or a statement (and the request waiting on it) until TCP gives up.
+        return create_async_engine(self.url, pool_pre_ping=True, pool_size=pool_size, max_overflow=overflow,
+                                   pool_timeout=self.timeout,
+                                   connect_args={"timeout": self.timeout, "command_timeout": self.timeout})
 
     async def ping(self, timeout: float = PING_TIMEOUT) -> bool:
         """True when the database answers a trivial query within `timeout` seconds (a cut network may
@@ -139,5 +168,8 @@ class Storage:
             if hasattr(self, "messages"):  # the group-committed writes in flight
                 await self.messages.close()
                 await self.campaigns.close()
+            if self._housekeeping_engine is not None and self._housekeeping_engine is not self._engine:
+                await self._housekeeping_engine.dispose()
+            self._housekeeping_engine = None
             await self._engine.dispose()
             self._engine = None

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from waqtor.campaigns.importer import Row
 from waqtor.campaigns.model import DELIVERED, PENDING, R_FAILED, READ, RECIPIENT_FROM, RUNNING, SENDING, SENT
 from waqtor.storage.groupcommit import GroupCommit
+from waqtor.storage.paging import keyset_pages
 from waqtor.storage.records import CampaignRecord, MessageRecord, RecipientRecord
 from waqtor.storage.tables import UTCDateTime, campaign_recipients, campaigns, messages
 
@@ -345,13 +346,9 @@ class CampaignRepository:
         async with self._engine.connect() as conn:
             return [_recipient(row) for row in (await conn.execute(query.order_by(r.id).limit(limit))).all()]
 
-    async def stream(self, campaign_id: str, status: str | None, batch: int = 500
-                     ) -> AsyncIterator[list[RecipientRecord]]:
-        """Every recipient in order, in lists of at most `batch`, from a server-side cursor."""
-        query = select(campaign_recipients).where(r.campaign_id == campaign_id)
-        if status is not None:
-            query = query.where(r.status == status)
-        async with self._engine.connect() as conn:
-            result = await conn.stream(query.order_by(r.id).execution_options(yield_per=batch))
-            async for rows in result.partitions(batch):
-                yield [_recipient(row) for row in rows]
+    def stream(self, campaign_id: str, status: str | None, batch: int = 500
+               ) -> AsyncIterator[Sequence[RecipientRecord]]:
+        """Every recipient in order, in lists of at most `batch`, each read on a connection given back
+        before it is yielded (`waqtor.storage.paging`)."""
+        return keyset_pages(lambda after: self.recipients(campaign_id, status, after, batch),
+                            lambda recipient: recipient.id, batch)

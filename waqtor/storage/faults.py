@@ -5,6 +5,8 @@
   partial file removed), so the caller may simply try again once there is room.
 - The database cannot be reached (a refused or cut connection): Unavailable, 503
   `database_unavailable`, to retry later.
+- Every connection of the pool stayed in use for the whole wait (`WAQTOR_DATABASE_TIMEOUT`; SQLAlchemy's
+  own TimeoutError): Unavailable, 503 `database_busy`, to retry shortly.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import errno
 import sqlite3
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from waqtor.errors import InsufficientStorage, Unavailable, WaqtorError
 
@@ -21,6 +24,7 @@ PG_DISK_FULL = "53100"
 # Connection exceptions, operator intervention (shutdown, cannot connect now), insufficient resources.
 PG_UNREACHABLE = ("08", "57P", "53")
 PG_NOT_ACCEPTING = "55000"  # the database does not accept connections now (ALLOW_CONNECTIONS false)
+BUSY_RETRY_AFTER = 2  # seconds: pooled connections come back as the requests holding them end
 
 
 def disk_full(exc: BaseException) -> bool:
@@ -58,8 +62,12 @@ def full(what: str = "the data disk") -> InsufficientStorage:
 
 def storage_error(exc: BaseException) -> WaqtorError | None:
     """The domain error for a storage failure, or None when `exc` is not one this module knows."""
-    if isinstance(exc, InsufficientStorage) or (isinstance(exc, Unavailable) and exc.code == "database_unavailable"):
+    if isinstance(exc, InsufficientStorage) or (
+            isinstance(exc, Unavailable) and exc.code in ("database_unavailable", "database_busy")):
         return exc
+    if isinstance(exc, PoolTimeout):
+        return Unavailable("the database is busy: every connection stayed in use; try again shortly",
+                           retry_after=BUSY_RETRY_AFTER, code="database_busy")
     if disk_full(exc):
         return full("the database's disk" if isinstance(exc, DBAPIError) else "the data disk")
     if unreachable(exc):

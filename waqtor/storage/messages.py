@@ -18,6 +18,7 @@ from waqtor.clock import iso_ms
 from waqtor.messaging.status import FAILED, QUEUED, SENT
 from waqtor.storage.groupcommit import GroupCommit
 from waqtor.storage.message_batches import Move, NewMessage, insert_batch, move_batch
+from waqtor.storage.paging import keyset_pages
 from waqtor.storage.records import MediaRecord, MessageRecord
 from waqtor.storage.tables import media, messages
 
@@ -226,11 +227,15 @@ class MessageRepository:
         async with self._engine.connect() as conn:
             return [_record(row) for row in (await conn.execute(query)).all()]
 
-    async def stream(self, where: MessageFilter, batch: int = 500) -> AsyncIterator[list[MessageRecord]]:
-        """Oldest first, in lists of at most `batch`, from a server-side cursor: the whole result is
-        never held in memory."""
-        query = _select().where(*where.conditions()).order_by(messages.c.id)
-        async with self._engine.connect() as conn:
-            result = await conn.stream(query.execution_options(yield_per=batch))
-            async for rows in result.partitions(batch):
-                yield [_record(row) for row in rows]
+    def stream(self, where: MessageFilter, batch: int = 500) -> AsyncIterator[Sequence[MessageRecord]]:
+        """Oldest first, in lists of at most `batch`: the whole result is never held in memory, and
+        each list is read on a connection given back before it is yielded (`waqtor.storage.paging`)."""
+
+        async def read(after: int | None) -> list[MessageRecord]:
+            query = _select().where(*where.conditions())
+            if after is not None:
+                query = query.where(messages.c.id > after)
+            async with self._engine.connect() as conn:
+                return [_record(row) for row in (await conn.execute(query.order_by(messages.c.id).limit(batch))).all()]
+
+        return keyset_pages(read, lambda record: record.id, batch)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from waqtor.api import cursors
@@ -30,6 +28,7 @@ from waqtor.api.campaign_schemas import (
     RecipientStatus,
 )
 from waqtor.api.deps import GatewayDep, IdentityDep, require
+from waqtor.api.exports import export_answer
 from waqtor.api.forms import media_bound, read_form
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope, inline_refs
 from waqtor.campaigns.importer import too_many_recipients
@@ -208,11 +207,6 @@ READ = [Depends(require("read"))]
 CONTROL = [Depends(require("control"))]
 
 
-class _ListCursor(BaseModel):
-    at: datetime
-    id: str
-
-
 @router.get("", response_model=Envelope[CampaignPage], summary="List campaigns, newest first, with their counts",
             responses={400: {"model": ErrorEnvelope, "description": "`invalid_cursor`."}}, dependencies=READ)
 async def list_campaigns(
@@ -224,13 +218,7 @@ async def list_campaigns(
     cursor: Annotated[str | None, Query(max_length=300, description="nextCursor of the previous page.")] = None,
 ) -> dict[str, Any]:
     session = identity.listing_session(session)
-    before = None
-    if cursor is not None:
-        try:
-            parsed = _ListCursor.model_validate(cursors.decode(cursor))
-        except ValidationError:
-            raise cursors.invalid_cursor() from None
-        before = (parsed.at, parsed.id)
+    before = cursors.time_and_id(cursor) if cursor is not None else None
     views, last = await gateway.campaigns.listing(status, session, before, limit)
     next_cursor = cursors.encode({"at": last.created_at.isoformat(), "id": last.id}) if last else None
     return {"success": True, "data": {"campaigns": views, "nextCursor": next_cursor}}
@@ -248,7 +236,10 @@ async def get_campaign(gateway: GatewayDep, identity: IdentityDep, campaign_id: 
     summary="The campaign's recipients in order, by page, or all as CSV",
     responses={200: {"description": "A page of recipients, or with format=csv every one as a CSV file (streamed).",
                      "content": {"text/csv": {"schema": {"type": "string"}}}},
-               400: {"model": ErrorEnvelope, "description": "`invalid_cursor`."}},
+               400: {"model": ErrorEnvelope, "description": "`invalid_cursor`."},
+               429: {"model": ErrorEnvelope,
+                     "description": "`too_many_exports` (format=csv): the key has WAQTOR_EXPORTS_PER_KEY exports "
+                                    "streaming."}},
     dependencies=READ,
 )
 async def list_recipients(
@@ -261,10 +252,9 @@ async def list_recipients(
     format: Annotated[Literal["json", "csv"], Query(description="json: a page; csv: every match, streamed.")] = "json",
 ) -> Any:
     if format == "csv":
-        text = await gateway.campaigns.export(campaign_id, identity.check_session, status)
-        attachment = f'attachment; filename="{campaign_id}-recipients.csv"'
-        return StreamingResponse(text, media_type="text/csv; charset=utf-8",
-                                 headers={"Content-Disposition": attachment})
+        return await export_answer(gateway.exports, identity,
+                                   lambda: gateway.campaigns.export(campaign_id, identity.check_session, status),
+                                   media_type="text/csv; charset=utf-8", filename=f"{campaign_id}-recipients.csv")
     after = cursors.positive_int(cursor, "after", minimum=0) if cursor is not None else None
     rows, more = await gateway.campaigns.recipients_page(campaign_id, identity.check_session, status, after, limit)
     return {"success": True, "data": {"recipients": rows,

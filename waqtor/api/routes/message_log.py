@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from waqtor.api import cursors
 from waqtor.api.deps import GatewayDep, IdentityDep, require
+from waqtor.api.exports import export_answer
 from waqtor.api.message_schemas import MessageOut, MessagePage, MessageStatus
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
 from waqtor.errors import NotFound
@@ -83,10 +84,13 @@ async def list_messages(
     summary="Export the message log as CSV or JSON Lines (streamed)",
     responses={200: {"description": "The matching messages, oldest first.",
                      "content": {"text/csv": {"schema": {"type": "string"}},
-                                 "application/x-ndjson": {"schema": {"type": "string"}}}}},
+                                 "application/x-ndjson": {"schema": {"type": "string"}}}},
+               429: {"model": ErrorEnvelope,
+                     "description": "`too_many_exports`: the key has WAQTOR_EXPORTS_PER_KEY exports streaming."}},
 )
 async def export_messages(
     gateway: GatewayDep,
+    identity: IdentityDep,
     where: FilterDep,
     format: Annotated[Literal["csv", "jsonl"], Query(description="csv or jsonl (one JSON object a line).")] = "csv",
 ) -> StreamingResponse:
@@ -96,13 +100,15 @@ async def export_messages(
         async for batch in repo.stream(where, EXPORT_BATCH):
             yield "".join(json.dumps(message_view(r), ensure_ascii=False) + "\n" for r in batch)
 
+    async def chunks() -> AsyncIterator[str]:
+        if format == "csv":
+            return csv_text(EXPORT_COLUMNS, repo.stream(where, EXPORT_BATCH), export_row)
+        return jsonl_chunks()
+
     stamp = gateway.clock().strftime("%Y%m%dT%H%M%SZ")
-    media_type = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
-    return StreamingResponse(
-        csv_text(EXPORT_COLUMNS, repo.stream(where, EXPORT_BATCH), export_row) if format == "csv" else jsonl_chunks(),
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="messages-{stamp}.{format}"'},
-    )
+    return await export_answer(gateway.exports, identity, chunks,
+                               media_type="text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson",
+                               filename=f"messages-{stamp}.{format}")
 
 
 @router.get("/{message_id}", response_model=Envelope[MessageOut], summary="One message of the log",
