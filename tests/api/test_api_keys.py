@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.campaigns.helpers import definition
+from tests.campaigns.helpers import create, definition
 from tests.conftest import Harness, ShiftedClock, in_process
 from tests.messaging.samples import sample
 from waqtor.clock import iso_ms
@@ -110,6 +110,22 @@ async def test_a_key_limited_to_a_session_reaches_only_that_session(gw: Harness)
         assert names == ["shop"]
         assert (await client.get("/api/messages")).status_code == 200  # narrowed to its one session
         assert (await client.get("/api/campaigns")).status_code == 200
+
+
+async def test_another_sessions_campaign_is_404_to_a_limited_key_exactly_like_a_missing_one(gw: Harness) -> None:
+    campaign = await create(gw.client)  # on `default`
+    assert (await gw.client.post("/api/sessions", json={"name": "shop", "engine": "sandbox"})).status_code == 201
+    key = (await new_key(gw, "read", "send", "control", sessions=["shop"]))["key"]
+    cid, missing = campaign["id"], "c" * len(campaign["id"])
+    async with as_key(gw, key) as client:
+        for method, path in [("GET", ""), ("GET", "/recipients"), ("GET", "/recipients?format=csv"),
+                             ("POST", "/start"), ("DELETE", "")]:
+            hidden = await client.request(method, f"/api/campaigns/{cid}{path}")
+            absent = await client.request(method, f"/api/campaigns/{missing}{path}")
+            assert hidden.status_code == absent.status_code == 404, (method, path, hidden.text, absent.text)
+            assert hidden.json()["error"]["code"] == absent.json()["error"]["code"] == "campaign_not_found"
+            assert hidden.json()["error"]["message"] == absent.json()["error"]["message"].replace(missing, cid)
+    assert (await gw.client.get(f"/api/campaigns/{cid}")).json()["data"]["status"] == "draft"  # untouched
 
 
 async def test_a_key_limited_to_a_session_downloads_only_the_files_of_its_sessions(gw: Harness) -> None:

@@ -20,7 +20,7 @@ from waqtor.campaigns.runner import CampaignRunner
 from waqtor.campaigns.throttle import Throttle
 from waqtor.campaigns.views import campaign_view, export_header, export_row, recipient_view
 from waqtor.config import Settings
-from waqtor.errors import Conflict, InvalidInput, SessionNotFound, WaqtorError
+from waqtor.errors import Conflict, Forbidden, InvalidInput, SessionNotFound, WaqtorError
 from waqtor.exports import csv_text
 from waqtor.messaging.phones import Recipient
 from waqtor.messaging.request import MediaSource
@@ -153,9 +153,14 @@ class CampaignService:
         return record
 
     async def find(self, campaign_id: str, reach: Reach) -> CampaignRecord:
-        """The campaign, once `reach` let the caller reach its session; NotFound (`campaign_not_found`)."""
+        """The campaign, once `reach` let the caller reach its session; NotFound (`campaign_not_found`)
+        when there is none, and the same when it belongs to a session the caller may not reach (a key
+        limited to some sessions learns nothing of the others' campaigns, not even that they exist)."""
         record = await self.get(campaign_id)
-        reach(record.session)
+        try:
+            reach(record.session)
+        except Forbidden:
+            raise not_found(campaign_id) from None
         return record
 
     async def show(self, campaign_id: str, reach: Reach) -> dict[str, Any]:
