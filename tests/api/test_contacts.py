@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.api.test_bad_input import assert_error
 from tests.conftest import Harness
 from waqtor.engines.sandbox.engine import SandboxEngine
@@ -128,17 +126,3 @@ async def test_a_session_that_does_not_exist_is_404(gw: Harness) -> None:
     response = await gw.client.get("/api/contacts/+4915112345678", params={"session": "nope"})
     assert_error(response, 404, "session_not_found")
 
-
-@pytest.mark.parametrize(("method", "path", "scope"), [
-    ("POST", "/api/contacts/check", "read"), ("GET", "/api/contacts/+4915112345678", "read"),
-    ("GET", "/api/contacts/+4915112345678/picture", "read"),
-    ("POST", "/api/contacts/+4915112345678/block", "control"),
-    ("POST", "/api/contacts/+4915112345678/unblock", "control"),
-])
-async def test_each_route_asks_for_its_scope(gw: Harness, method: str, path: str, scope: str) -> None:
-    other = "send" if scope != "send" else "read"
-    key = await gw.client.post("/api/keys", json={"name": "narrow", "scopes": [other]})
-    assert key.status_code in (200, 201), key.text
-    response = await gw.client.request(method, path, json={"phones": [ANA]} if path.endswith("check") else None,
-                                       headers={"X-API-Key": key.json()["data"]["key"]})
-    assert_error(response, 403, "insufficient_scope")
