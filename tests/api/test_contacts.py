@@ -100,6 +100,7 @@ async def test_the_picture_is_stored_as_media_and_downloadable(gw: Harness) -> N
     assert (data["phone"], data["jid"], data["pictureId"]) == ("+4915112345678", ANA_JID, "4915112345678")
     media = data["media"]
     assert media["kind"] == "image" and media["mimetype"] == "image/png"
+    assert media["fileName"] == "profile-4915112345678.png", "named for the type of its content"
     download = await gw.client.get(media["url"])
     assert download.status_code == 200
     assert download.content.startswith(b"\x89PNG") and len(download.content) == media["size"]

@@ -70,6 +70,7 @@ class FakeGo:
         self.checked: list[list[str]] = []
         self.users: dict[str, UserInfo] = {}  # what GetUserInfo answers, by user (digits)
         self.contacts: dict[str, ContactInfo] = {}  # the contact store (GetContact), by user
+        self.contact_error = ""  # GetContact's error, when set
         self.pictures: dict[str, ProfilePictureInfo] = {}  # GetProfilePicture, by user
         self.picture_error = ""  # GetProfilePicture's error, when set
         self.picture_asks: list[tuple[str, GetProfilePictureParams]] = []
@@ -138,7 +139,7 @@ class FakeGo:
 
     def GetContact(self, uuid: bytes, user: bytes, size: int) -> bytes:
         info = self.contacts.get(JID.FromString(user).User, ContactInfo(Found=False))
-        return ContactsGetContactReturnFunction(ContactInfo=info).SerializePartialToString()
+        return ContactsGetContactReturnFunction(ContactInfo=info, Error=self.contact_error).SerializePartialToString()
 
     def GetProfilePicture(self, uuid: bytes, user: bytes, size: int, extra: bytes, extra_size: int) -> bytes:
         who = JID.FromString(user).User

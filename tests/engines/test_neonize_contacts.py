@@ -4,10 +4,16 @@ protobuf classes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from neonize.events import ConnectedEv
 from neonize.proto.Neonize_pb2 import ContactInfo, ProfilePictureInfo, UserInfo, VerifiedName
 from neonize.proto.waVnameCert.WAWebProtobufsVnameCert_pb2 import VerifiedNameCertificate
 
+from tests.api.test_media_uploads import Files, files  # noqa: F401  (the fixture)
+from tests.conftest import eventually, in_process, make_settings
+from tests.engines.neonize_fakes import FakeGoEngine, fake_in_gateway, feed
 from tests.engines.test_neonize_engine import Rig, rig  # noqa: F401  (the fixture)
 from waqtor.engines.base import ContactProfile, ProfilePicture
 from waqtor.errors import EngineError, InvalidInput, SessionNotReady
@@ -30,6 +36,14 @@ async def test_a_profile_has_the_about_text_and_the_push_name_the_account_saw(ri
     rig.fake.contacts["4915199999999"] = ContactInfo(Found=True, PushName="Ana", FullName="Ana Lima")
     profile = await rig.engine.contact_profile(ANA)
     assert profile == ContactProfile(jid=ANA, name="Ana", about="At the gym", business=False)
+
+
+async def test_a_contact_store_that_cannot_answer_leaves_only_the_name_unknown(rig: Rig) -> None:  # noqa: F811
+    await rig.linked()
+    rig.fake.users["4915199999999"] = UserInfo(Status="At the gym")
+    rig.fake.contact_error = "failed to get contact: database is locked"
+    profile = await rig.engine.contact_profile(ANA)
+    assert profile == ContactProfile(jid=ANA, name=None, about="At the gym", business=False)
 
 
 async def test_a_business_shows_its_verified_name(rig: Rig) -> None:  # noqa: F811
@@ -88,3 +102,26 @@ async def test_no_contact_question_reaches_go_before_the_session_is_connected(ri
         with pytest.raises(SessionNotReady):
             await call
     assert (rig.fake.checked, rig.fake.picture_asks, rig.fake.blocklist) == ([], [], [])
+
+
+async def test_through_the_api_the_picture_is_downloaded_from_its_url_into_the_media_store(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, files: str,  # noqa: F811
+) -> None:
+    fake = fake_in_gateway(monkeypatch)
+    fake.pictures["4915199999999"] = ProfilePictureInfo(URL=f"{files}/cat.png", ID="1700")
+    # media_allow_private: the test's server stands in for WhatsApp's CDN on 127.0.0.1.
+    async with in_process(make_settings(data_dir, engine="neonize", media_allow_private=True)) as gw:
+        await eventually(lambda: fake.entered.is_set() and bool(FakeGoEngine.clients), what="connect running")
+        await feed(FakeGoEngine.clients[-1], ConnectedEv(status=True))
+        monitor = gw.gateway.sessions.get("default").monitor
+        await eventually(lambda: monitor.state.ready, what="connected")
+        response = await gw.client.get("/api/contacts/+4915199999999/picture")
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert (data["jid"], data["pictureId"]) == (ANA, "1700")
+        assert Files.seen == ["/cat.png"]
+        download = await gw.client.get(data["media"]["url"])
+        assert download.content == Files.routes["/cat.png"][2]
+        fake.picture_error = "the user has hidden their profile picture from you"
+        response = await gw.client.get("/api/contacts/+4915199999999/picture")
+        assert response.status_code == 404 and response.json()["error"]["code"] == "no_picture"

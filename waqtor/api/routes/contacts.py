@@ -77,8 +77,7 @@ class BlockOut(BaseModel):
 
 
 @router.post("/check", response_model=Envelope[list[CheckOut]], summary="Check which numbers are on WhatsApp",
-             dependencies=[Depends(require("read"))],
-             responses={400: {"model": ErrorEnvelope, "description": "`too_many_numbers`."}})
+             dependencies=[Depends(require("read"))])
 async def check(gateway: GatewayDep, identity: IdentityDep, body: CheckIn) -> dict[str, Any]:
     identity.check_session(body.session)
     return {"success": True, "data": await gateway.contacts.check(body.session, body.phones)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neonize.exc import GetProfilePictureError
+from neonize.exc import ContactStoreError, GetProfilePictureError
 from neonize.proto.Neonize_pb2 import GetProfilePictureParams
 from neonize.utils.enum import BlocklistAction
 
@@ -48,8 +48,11 @@ def profile(client: Any, jid: str) -> ContactProfile:
     info = users[0].UserInfo
     business = info.HasField("VerifiedName")
     verified = info.VerifiedName.Details.verifiedName if business else ""
-    seen = client.contact.get_contact(target)
-    name = verified or seen.BusinessName or seen.PushName or seen.FullName or None
+    try:
+        seen = client.contact.get_contact(target)
+    except ContactStoreError:  # the device's own contact store: a name it cannot read is just unknown
+        seen = None
+    name = verified or (seen and (seen.BusinessName or seen.PushName or seen.FullName)) or None
     return ContactProfile(jid=jid, name=name, about=info.Status or None, business=business)
 
 
