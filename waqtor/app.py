@@ -20,6 +20,7 @@ from waqtor.api.rate_limit import RateLimit
 from waqtor.api.routes import (
     campaigns,
     cloud_webhooks,
+    contacts,
     default_session,
     health,
     keys,
@@ -108,6 +109,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     app.include_router(status.router)
     app.include_router(sending.router)
     app.include_router(message_log.router)
+    app.include_router(contacts.router)
     app.include_router(campaigns.router)
     app.include_router(media.router)
     app.include_router(websocket.router)

@@ -41,6 +41,7 @@ from waqtor.engines.sandbox.commands import COMMANDS as SANDBOX_COMMANDS
 from waqtor.errors import ConfigError, InvalidInput
 from waqtor.exports import ExportSlots
 from waqtor.files import prepare_data_dir
+from waqtor.messaging.contacts import ContactService
 from waqtor.messaging.service import MessageService
 from waqtor.rate_window import RateWindow, parse_rate
 from waqtor.sessions.manager import SessionManager
@@ -71,6 +72,7 @@ class Gateway:
     bridge: Bridge
     webhooks: Webhooks
     messages: MessageService
+    contacts: ContactService
     campaigns: CampaignService
 
     def __init__(self, settings: Settings, *, clock: Clock = utcnow, console_qr: bool = False,
@@ -139,6 +141,7 @@ class Gateway:
             sessions.handle(op, handler)
         self.messages = messages = MessageService(settings, storage, bus, sessions, clock)
         sessions.route_messages(messages.handle)
+        self.contacts = ContactService(settings, sessions, messages.media, messages.http, clock)
         runner = CampaignRunner(settings, storage, bus, sessions, messages, clock)
         sessions.add_hooks(running=runner.session_running, stopping=runner.stop_session_runner,
                            deleted=runner.session_deleted)

@@ -71,7 +71,8 @@ async def test_contacts_sets_a_behaviour_for_the_normalised_number(gw: Harness) 
     response = await gw.client.post("/api/sandbox/contacts", json={"phone": "+49 (151) 1234-5678", "reads": False})
     assert response.status_code == 200, response.text
     assert response.json()["data"] == {"jid": "4915112345678@s.whatsapp.net", "onWhatsApp": True, "reply": None,
-                                       "fail": None, "error": "the sandbox contact is set to fail", "reads": False}
+                                       "fail": None, "error": "the sandbox contact is set to fail", "reads": False,
+                                       "name": None, "about": None, "business": False, "picture": True}
 
 
 async def test_contacts_refuses_an_impossible_number(gw: Harness) -> None:

@@ -16,16 +16,27 @@ from typing import Any
 from neonize.events import EVENT_TO_INT
 from neonize.proto.Neonize_pb2 import (
     JID,
+    Blocklist,
+    ContactInfo,
+    ContactsGetContactReturnFunction,
     Device,
     DownloadReturnFunction,
+    GetBlocklistReturnFunction,
+    GetProfilePictureParams,
+    GetProfilePictureReturnFunction,
+    GetUserInfoReturnFunction,
+    GetUserInfoSingleReturnFunction,
     IsOnWhatsAppResponse,
     IsOnWhatsAppReturnFunction,
+    JIDArray,
     PairPhoneParams,
     PairPhoneReturnFunction,
+    ProfilePictureInfo,
     SendMessageReturnFunction,
     SendResponse,
     UploadResponse,
     UploadReturnFunction,
+    UserInfo,
 )
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
 
@@ -57,6 +68,13 @@ class FakeGo:
         self.registered: set[str] = set()  # numbers (digits) IsOnWhatsApp says have an account
         self.unanswered: set[str] = set()  # numbers IsOnWhatsApp leaves out of its answer
         self.checked: list[list[str]] = []
+        self.users: dict[str, UserInfo] = {}  # what GetUserInfo answers, by user (digits)
+        self.contacts: dict[str, ContactInfo] = {}  # the contact store (GetContact), by user
+        self.contact_error = ""  # GetContact's error, when set
+        self.pictures: dict[str, ProfilePictureInfo] = {}  # GetProfilePicture, by user
+        self.picture_error = ""  # GetProfilePicture's error, when set
+        self.picture_asks: list[tuple[str, GetProfilePictureParams]] = []
+        self.blocklist: list[tuple[str, bytes]] = []  # UpdateBlocklist calls: user, action
 
     # -- connection --
     def Neonize(self, *args: Any) -> bytes:
@@ -113,6 +131,30 @@ class FakeGo:
                    for query in queries if query.lstrip("+") not in self.unanswered]
         return IsOnWhatsAppReturnFunction(IsOnWhatsAppResponse=answers).SerializePartialToString()
 
+    def GetUserInfo(self, uuid: bytes, jids: bytes, size: int) -> bytes:
+        asked = JIDArray.FromString(jids).JIDS
+        found = [GetUserInfoSingleReturnFunction(JID=user, UserInfo=self.users[user.User])
+                 for user in asked if user.User in self.users]
+        return GetUserInfoReturnFunction(UsersInfo=found).SerializePartialToString()
+
+    def GetContact(self, uuid: bytes, user: bytes, size: int) -> bytes:
+        info = self.contacts.get(JID.FromString(user).User, ContactInfo(Found=False))
+        return ContactsGetContactReturnFunction(ContactInfo=info, Error=self.contact_error).SerializePartialToString()
+
+    def GetProfilePicture(self, uuid: bytes, user: bytes, size: int, extra: bytes, extra_size: int) -> bytes:
+        who = JID.FromString(user).User
+        self.picture_asks.append((who, GetProfilePictureParams.FromString(extra)))
+        if self.picture_error:
+            return GetProfilePictureReturnFunction(Error=self.picture_error).SerializePartialToString()
+        # whatsmeow answers no picture (nil) without an error when there is nothing to give.
+        picture = self.pictures.get(who, ProfilePictureInfo())
+        return GetProfilePictureReturnFunction(Picture=picture).SerializePartialToString()
+
+    def UpdateBlocklist(self, uuid: bytes, user: bytes, size: int, action: bytes) -> bytes:
+        self.blocklist.append((JID.FromString(user).User, action))
+        blocked = Blocklist(DHash="h", JIDs=[JID.FromString(user)])
+        return GetBlocklistReturnFunction(Blocklist=blocked).SerializePartialToString()
+
     def Logout(self, uuid: bytes) -> bytes:
         self.logouts += 1
         return b""
@@ -128,6 +170,7 @@ class FakeGoEngine(NeonizeEngine):
     def make_client(dsn: str, link: str | None, session: str) -> Any:  # type: ignore[override]
         client = _build_client(dsn, link, session)
         client._NewClient__client = FakeGoEngine.fake
+        client.contact._ContactStore__client = FakeGoEngine.fake
         FakeGoEngine.clients.append(client)
         return client
 

@@ -568,3 +568,18 @@ async def test_a_template_without_components_sends_none(cloud: Harness, meta: Me
     assert response.status_code == 200, response.text
     (request,) = message_sends(meta)
     assert json.loads(request.content)["template"] == {"name": "hello_world", "language": {"code": "xx_YY"}}
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/api/contacts/check"), ("GET", "/api/contacts/+4915199999999"),
+    ("GET", "/api/contacts/+4915199999999/picture"), ("POST", "/api/contacts/+4915199999999/block"),
+    ("POST", "/api/contacts/+4915199999999/unblock"),
+])
+async def test_the_cloud_api_refuses_every_contact_route_naming_the_engine(cloud: Harness, method: str,
+                                                                           path: str) -> None:
+    body = {"phones": ["+4915199999999"]} if path.endswith("check") else None
+    response = await cloud.client.request(method, path, json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "not_supported_by_engine" and error["message"].startswith("the cloud engine cannot ")
+    assert error["details"] == {"engine": "cloud"}

@@ -258,3 +258,19 @@ async def test_a_workers_device_store_and_whatever_it_writes_are_private(gw: Har
         assert umask_of(worker_of(gw, "shop").pid) == "0077", "files the library makes are its user's alone"
         store = private_modes(gw.settings.data_dir, "neonize.db*")
         assert store and set(store.values()) == {0o600}, store
+
+
+async def test_contact_questions_reach_the_engine_in_the_worker(gw: Harness) -> None:
+    from waqtor.errors import SessionNotReady
+
+    await create(gw, "contacts")
+    await eventually(lambda: any("contacts" in w.tenants and w.alive for w in gw.gateway.sessions.workers.workers),
+                     what="the session placed in a worker")
+    engine = gw.gateway.sessions.get("contacts").engine
+    jid = "4915199999999@s.whatsapp.net"
+    # The hosted neonize engine (never connected, offline) answers each one itself: not connected. A call the
+    # worker did not know would come back as InvalidInput instead.
+    for call in (engine.check_numbers([jid]), engine.contact_profile(jid), engine.profile_picture(jid),
+                 engine.set_blocked(jid, True)):
+        with pytest.raises(SessionNotReady):
+            await call

@@ -124,6 +124,9 @@ class SendTemplateIn(_Send):
 # ---- answers --------------------------------------------------------------------------------------
 
 
+MessageSource = Literal["api", "campaign", "phone", "contact"]
+
+
 class MediaOut(BaseModel):
     id: str
     kind: MediaKind
@@ -167,9 +170,9 @@ class MessageOut(BaseModel):
     session: str
     direction: Literal["in", "out"]
     fromMe: bool = Field(description="The account sent it (direction `out`), through the gateway or from its phone.")
-    source: Literal["api", "phone"] | None = Field(
-        description="Who sent an outgoing message: `api` (the gateway: the send routes, campaigns) or `phone` "
-                    "(the phone itself or another linked device); null for a received message.")
+    source: MessageSource | None = Field(
+        description="Where the message came from: `api` (the send routes), `campaign`, `phone` (the account's "
+                    "phone or another linked device) or `contact` (received).")
     chat: str = Field(description="The chat: a JID you can send to (`…@s.whatsapp.net`, `…@g.us`, or `…@lid` "
                                   "when WhatsApp hides the number).")
     from_: str | None = Field(alias="from", description="Sender of a received message (or the account, for one "

@@ -16,10 +16,17 @@ _ENGINES: dict[str, str] = {
 assert tuple(_ENGINES) == ENGINE_NAMES, "every engine the settings accept has an adapter, and no other"
 
 TEMPLATES = "templates"  # sending WhatsApp message templates
+# Contacts (GET/POST /api/contacts/...): the Cloud API tells none of it, and blocks no one for us.
+CONTACT_CHECK = "contact_check"
+CONTACT_PROFILE = "contact_profile"
+CONTACT_PICTURE = "contact_picture"
+CONTACT_BLOCK = "contact_block"
 # What an engine cannot do, by feature, with how the refusal says it. Read without importing the engine,
 # so a request is refused before anything else is checked, whatever the session's state.
 _CANNOT: dict[str, dict[str, str]] = {
     "neonize": {TEMPLATES: "send message templates (Cloud API only)"},
+    "cloud": {CONTACT_CHECK: "check whether numbers are on WhatsApp", CONTACT_PROFILE: "read contact profiles",
+              CONTACT_PICTURE: "fetch profile pictures", CONTACT_BLOCK: "block or unblock contacts"},
 }
 
 

@@ -268,6 +268,28 @@ class SendResult:
     timestamp: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ContactProfile:
+    """What WhatsApp shows of a contact: `name` (the business's verified name, else the push name the
+    contact chose, when the account has seen it), `about` (the status text; None when hidden or unset) and
+    whether it is a `business` account."""
+
+    jid: str
+    name: str | None
+    about: str | None
+    business: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProfilePicture:
+    """A contact's profile picture: its bytes (`data`), or a public `url` the gateway downloads it from;
+    `picture_id` is WhatsApp's id of this version of the picture, when it gives one."""
+
+    data: bytes | None = None
+    url: str | None = None
+    picture_id: str | None = None
+
+
 class EngineStore(ABC):
     """Where an engine keeps what it needs to restore its link without a new QR."""
 
@@ -379,6 +401,38 @@ class Engine(ABC):
         """
         return None
 
+
+    # ---- contacts (issue 18 item 8): engines without the capability refuse with NotSupportedByEngine ----
+
+    async def check_numbers(self, jids: Sequence[str]) -> dict[str, str | None]:
+        """For each of `jids` (`<digits>@s.whatsapp.net`) WhatsApp answered for: the JID of its account, or
+        None when the number has none (one left out is unknown). The default answers from
+        `is_on_whatsapp` (the JID is then the one asked for); NotSupportedByEngine when that cannot tell."""
+        known = await self.is_on_whatsapp(jids)
+        if known is None:
+            raise _cannot(self.name, "check whether numbers are on WhatsApp")
+        return {jid: jid if on else None for jid, on in known.items()}
+
+    async def contact_profile(self, jid: str) -> ContactProfile:
+        """The profile of the contact `jid`; SessionNotReady while not connected, InvalidInput
+        (`not_on_whatsapp`) when it has no account, NotSupportedByEngine by default."""
+        raise _cannot(self.name, "read contact profiles")
+
+    async def profile_picture(self, jid: str) -> ProfilePicture | None:
+        """The contact's profile picture, or None when it has none or hides it from the account;
+        SessionNotReady while not connected, NotSupportedByEngine by default."""
+        raise _cannot(self.name, "fetch profile pictures")
+
+    async def set_blocked(self, jid: str, blocked: bool) -> None:
+        """Block (or unblock) the contact `jid` for the account; SessionNotReady while not connected,
+        NotSupportedByEngine by default."""
+        raise _cannot(self.name, "block or unblock contacts")
+
+
+def _cannot(engine: str, what: str) -> Exception:
+    from waqtor.errors import NotSupportedByEngine
+
+    return NotSupportedByEngine(engine, what)
 
 class CommandTarget(Protocol):
     """What an engine's own session command (the sandbox's, the Cloud API webhook's) is handed: the

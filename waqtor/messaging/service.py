@@ -21,7 +21,7 @@ Listeners added with `add_status_listener` hear every later status change of a s
 acknowledgements), after its `message_ack` is published.
 
 Receiving — `handle(session, event)` takes the engine's `MessageIn`, `MessageStatus`, `MessageEdited` and
-`MessageRevoked`: an incoming message is logged as `received` (its file stored), counted in
+`MessageRevoked`: an incoming message is logged as `received` with source `contact` (its file stored), counted in
 `messagesReceived` and published as `message`; one the account sent from its phone or another linked
 device (`from_me`) is logged `sent` with direction `out` and source `phone`, once per WhatsApp id (an
 echo of a send of the gateway's own is not logged twice), and published as `message`; a status change
@@ -351,7 +351,7 @@ class MessageService:
             "content": content,
             "reply_to": draft.reply_to,
             "status": st.QUEUED,
-            "source": "api",
+            "source": "campaign" if campaign_id is not None else "api",
             "campaign_id": campaign_id,
             "timestamp": now,
             "queued_at": now,
@@ -588,7 +588,7 @@ class MessageService:
             "push_name": _short(event.push_name, 256),
             "status": st.SENT if from_me else st.RECEIVED,
             "error": f"media not stored: {missing}"[:2000] if isinstance(missing, str) else None,
-            "source": "phone" if from_me else None,
+            "source": "phone" if from_me else "contact",
             "timestamp": at,
             "created_at": now,
         }

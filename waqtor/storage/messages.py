@@ -39,6 +39,7 @@ class MessageFilter:
     until: datetime | None = None
     q: str | None = None
     campaign_id: str | None = None
+    source: str | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
         c = messages.c
@@ -49,6 +50,7 @@ class MessageFilter:
             (c.chat, self.chat),
             (c.status, self.status),
             (c.campaign_id, self.campaign_id),
+            (c.source, self.source),
         ):
             if value is not None:
                 found.append(column == value)

@@ -173,8 +173,8 @@ messages = Table(
     Column("played_at", UTCDateTime, nullable=True),
     Column("failed_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
-    # Migration 0008. Who sent an outgoing message: `api` (the gateway) or `phone` (the account's phone or
-    # another linked device); NULL for a received one.
+    # Migration 0008 (values since 0009_c_source). Where the message came from: `api` (the send routes),
+    # `campaign`, `phone` (the account's phone or another linked device) or `contact` (received).
     Column("source", String(8), nullable=True),
     # The last edit's time, and the earlier texts, oldest first: [{"body", "replacedAt"}].
     Column("edited_at", UTCDateTime, nullable=True),
@@ -189,6 +189,7 @@ messages = Table(
     Index("ix_messages_timestamp", "timestamp"),
     Index("ix_messages_campaign_id", "campaign_id"),
     Index("ix_messages_campaign_recipient_id", "campaign_recipient_id"),
+    Index("ix_messages_source_id", "source", "id"),  # migration 0009_c_source
     # One row per WhatsApp message and direction in a session: a redelivered incoming message is
     # recognised, and an acknowledgement finds its message.
     Index("uq_messages_session_direction_wa_id", "session", "direction", "wa_id", unique=True),

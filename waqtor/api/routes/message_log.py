@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from waqtor.api import cursors
 from waqtor.api.deps import GatewayDep, IdentityDep, require
 from waqtor.api.exports import export_answer
-from waqtor.api.message_schemas import MessageOut, MessagePage, MessageStatus
+from waqtor.api.message_schemas import MessageOut, MessagePage, MessageSource, MessageStatus
 from waqtor.api.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
 from waqtor.errors import NotFound
 from waqtor.exports import csv_text
@@ -53,11 +53,14 @@ def log_filter(
     until: Annotated[datetime | None, Query(description="Before this time (ISO 8601; UTC when no zone).")] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200,
                                    description="Text or caption contains this (any case).")] = None,
+    source: Annotated[MessageSource | None, Query(description="Only messages from here: api (the send routes), "
+                                                  "campaign, phone (the account's phone or another linked device) "
+                                                  "or contact (received).")] = None,
 ) -> MessageFilter:
     jid = phones.normalize(chat, gateway.settings.default_region).jid if chat is not None else None
     session = identity.listing_session(session)
     return MessageFilter(session=session, direction=direction, chat=jid, status=status, since=_utc(since),
-                         until=_utc(until), q=q)
+                         until=_utc(until), q=q, source=source)
 
 
 FilterDep = Annotated[MessageFilter, Depends(log_filter)]

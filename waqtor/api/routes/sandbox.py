@@ -115,6 +115,10 @@ class ContactIn(_Body):
     )
     error: str = Field(DEFAULT_ERROR, min_length=1, max_length=500, description="The failure's reason.")
     reads: bool = Field(True, description="False: messages stop at delivered.")
+    name: str | None = Field(None, min_length=1, max_length=128, description="Its profile name (push name).")
+    about: str | None = Field(None, min_length=1, max_length=500, description="Its about text.")
+    business: bool = Field(False, description="A WhatsApp Business account.")
+    picture: bool = Field(True, description="False: it has no profile picture (or hides it): 404 no_picture.")
 
 
 class ContactOut(BaseModel):
@@ -124,6 +128,10 @@ class ContactOut(BaseModel):
     fail: Literal["send", "delivery"] | None
     error: str
     reads: bool
+    name: str | None
+    about: str | None
+    business: bool
+    picture: bool
 
 
 class FailIn(_Body):
@@ -188,7 +196,8 @@ async def inbound(gateway: GatewayDep, identity: IdentityDep, body: InboundIn) -
 async def contacts(gateway: GatewayDep, identity: IdentityDep, body: ContactIn) -> dict[str, Any]:
     jid = phones.normalize(body.phone, gateway.settings.default_region).jid
     args = {"jid": jid, "onWhatsApp": body.onWhatsApp, "reply": body.reply, "fail": body.fail, "error": body.error,
-            "reads": body.reads}
+            "reads": body.reads, "name": body.name, "about": body.about, "business": body.business,
+            "picture": body.picture}
     return {"success": True, "data": await _command(gateway, identity, body.session, "sandbox.contact", args)}
 
 

@@ -26,7 +26,7 @@ import threading
 import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from waqtor.engines.backoff import backoff_delay
@@ -34,6 +34,7 @@ from waqtor.engines.base import (
     AccountInfo,
     Authenticated,
     Connecting,
+    ContactProfile,
     Disconnected,
     Engine,
     EngineContext,
@@ -41,6 +42,7 @@ from waqtor.engines.base import (
     MessageIn,
     OutgoingMessage,
     PairingCode,
+    ProfilePicture,
     Ready,
     SendResult,
     media_bytes,
@@ -53,6 +55,7 @@ from waqtor.errors import Conflict, EngineError, InvalidInput, SessionNotReady
 from waqtor.tasks import TaskSet
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Phase = Literal["stopped", "connecting", "qr", "linking", "connected", "disconnected", "halted"]
 
@@ -587,21 +590,37 @@ class NeonizeEngine(Engine):
         return SendResult(id=response.ID, timestamp=datetime.fromtimestamp(response.Timestamp, UTC))
 
     async def is_on_whatsapp(self, jids: Sequence[str]) -> dict[str, bool] | None:
-        """Ask WhatsApp (whatsmeow's IsOnWhatsApp, one query for all) which numbers have an account.
+        """Ask WhatsApp (whatsmeow's IsOnWhatsApp, one query for all) which numbers have an account."""
+        return {jid: account is not None for jid, account in (await self.check_numbers(jids)).items()}
 
-        whatsmeow wants international numbers with `+`; it answers each with the query as sent, so a
-        number is matched back through its digits. One WhatsApp did not answer for stays out (unknown).
-        """
+    # ---- contacts -------------------------------------------------------------------------------------
+
+    async def _contacts_call(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(client, *args)` from waqtor.engines.neonize.contacts, in a thread through the guard."""
         client = self._client
         if self.phase != "connected" or client is None:
             raise SessionNotReady(f"session {self.ctx.session!r} is not connected (it is {self.phase})")
-        users = {jid: jid.partition("@")[0] for jid in jids}
-        queries = ["+" + user for user in dict.fromkeys(users.values())]
-        if not queries:
-            return {}
-        answers = await asyncio.to_thread(self._guard.call, client, client.is_on_whatsapp, *queries)
-        found = {answer.Query.lstrip("+"): bool(answer.IsIn) for answer in answers}
-        return {jid: found[user] for jid, user in users.items() if user in found}
+        return await asyncio.to_thread(self._guard.call, client, fn, client, *args)
+
+    async def check_numbers(self, jids: Sequence[str]) -> dict[str, str | None]:
+        from waqtor.engines.neonize import contacts
+
+        return await self._contacts_call(contacts.check, list(jids))
+
+    async def contact_profile(self, jid: str) -> ContactProfile:
+        from waqtor.engines.neonize import contacts
+
+        return await self._contacts_call(contacts.profile, jid)
+
+    async def profile_picture(self, jid: str) -> ProfilePicture | None:
+        from waqtor.engines.neonize import contacts
+
+        return await self._contacts_call(contacts.picture, jid)
+
+    async def set_blocked(self, jid: str, blocked: bool) -> None:
+        from waqtor.engines.neonize import contacts
+
+        await self._contacts_call(contacts.block, jid, blocked)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -51,10 +51,13 @@ async def inbound(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any
 
 async def contact(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any]:
     behaviour = ContactBehaviour(on_whatsapp=bool(args["onWhatsApp"]), reply=args.get("reply"), fail=args.get("fail"),
-                                 error=str(args["error"]), reads=bool(args["reads"]))
+                                 error=str(args["error"]), reads=bool(args["reads"]), name=args.get("name"),
+                                 about=args.get("about"), business=bool(args.get("business")),
+                                 picture=bool(args.get("picture", True)))
     _engine(session).set_contact(str(args["jid"]), behaviour)
     return {"jid": args["jid"], "onWhatsApp": behaviour.on_whatsapp, "reply": behaviour.reply,
-            "fail": behaviour.fail, "error": behaviour.error, "reads": behaviour.reads}
+            "fail": behaviour.fail, "error": behaviour.error, "reads": behaviour.reads, "name": behaviour.name,
+            "about": behaviour.about, "business": behaviour.business, "picture": behaviour.picture}
 
 
 async def fail(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from waqtor.engines.base import (
     AccountInfo,
     Authenticated,
     Connecting,
+    ContactProfile,
     Disconnected,
     Engine,
     EngineContext,
@@ -33,12 +34,13 @@ from waqtor.engines.base import (
     MessageStatus,
     OutgoingMessage,
     PairingCode,
+    ProfilePicture,
     QRCode,
     Ready,
     SendResult,
 )
 from waqtor.engines.sandbox import translate
-from waqtor.engines.sandbox.contacts import EVERYONE, ContactBehaviour
+from waqtor.engines.sandbox.contacts import EVERYONE, ContactBehaviour, picture
 from waqtor.errors import Conflict, EngineError, InvalidInput, NotFound, SessionNotReady
 from waqtor.messaging.mime import detect
 from waqtor.tasks import TaskSet
@@ -67,6 +69,7 @@ class SandboxEngine(Engine):
         self.contacts: dict[str, ContactBehaviour] = {}
         # The messages it carried (WhatsApp id → chat, sent by the account): what an edit or deletion may name.
         self._messages: OrderedDict[str, tuple[str, bool]] = OrderedDict()
+        self.blocked: set[str] = set()  # the contacts the account blocked
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -316,3 +319,28 @@ class SandboxEngine(Engine):
     async def is_on_whatsapp(self, jids: Sequence[str]) -> dict[str, bool] | None:
         self._require_connected()
         return {jid: self.contacts.get(jid, EVERYONE).on_whatsapp for jid in jids}
+
+    # ---- contacts ---------------------------------------------------------------------------------
+
+    def _contact(self, jid: str) -> ContactBehaviour:
+        self._require_connected()
+        contact = self.contacts.get(jid, EVERYONE)
+        if not contact.on_whatsapp:
+            raise InvalidInput(f"{jid} is not on WhatsApp (sandbox contact)", code="not_on_whatsapp")
+        return contact
+
+    async def contact_profile(self, jid: str) -> ContactProfile:
+        contact = self._contact(jid)
+        return ContactProfile(jid=jid, name=contact.name, about=contact.about, business=contact.business)
+
+    async def profile_picture(self, jid: str) -> ProfilePicture | None:
+        if not self._contact(jid).picture:
+            return None
+        return ProfilePicture(data=picture(jid), picture_id=jid.partition("@")[0])
+
+    async def set_blocked(self, jid: str, blocked: bool) -> None:
+        self._contact(jid)
+        if blocked:
+            self.blocked.add(jid)
+        else:
+            self.blocked.discard(jid)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from waqtor.engines.base import (
+    ContactProfile,
     Crashed,
     Disconnected,
     Engine,
@@ -24,6 +25,7 @@ from waqtor.engines.base import (
     LoggedOut,
     OutgoingMessage,
     PairingCode,
+    ProfilePicture,
     Ready,
     SendResult,
 )
@@ -150,6 +152,21 @@ class WorkerEngine(Engine):
     async def is_on_whatsapp(self, jids: Sequence[str]) -> dict[str, bool] | None:
         answer: dict[str, bool] | None = await self._ask("is_on_whatsapp", list(jids), timeout=CALL_TIMEOUT)
         return answer
+
+    async def check_numbers(self, jids: Sequence[str]) -> dict[str, str | None]:
+        answer: dict[str, str | None] = await self._ask("check_numbers", list(jids), timeout=CALL_TIMEOUT)
+        return answer
+
+    async def contact_profile(self, jid: str) -> ContactProfile:
+        answer: ContactProfile = await self._ask("contact_profile", jid, timeout=CALL_TIMEOUT)
+        return answer
+
+    async def profile_picture(self, jid: str) -> ProfilePicture | None:
+        answer: ProfilePicture | None = await self._ask("profile_picture", jid, timeout=CALL_TIMEOUT)
+        return answer
+
+    async def set_blocked(self, jid: str, blocked: bool) -> None:
+        await self._ask("set_blocked", jid, blocked, timeout=CALL_TIMEOUT)
 
     async def _ask(self, method: Any, *args: Any, timeout: float) -> Any:
         worker = self._require()

@@ -120,6 +120,14 @@ class Host:
             return await engine.send(*call.args)
         if call.method == "is_on_whatsapp":
             return await engine.is_on_whatsapp(*call.args)
+        if call.method == "check_numbers":
+            return await engine.check_numbers(*call.args)
+        if call.method == "contact_profile":
+            return await engine.contact_profile(*call.args)
+        if call.method == "profile_picture":
+            return await engine.profile_picture(*call.args)
+        if call.method == "set_blocked":
+            return await engine.set_blocked(*call.args)
         raise errors.InvalidInput(f"the worker has no method {call.method!r}")
 
     def _emitter(self, session: str) -> Any:
