@@ -381,13 +381,15 @@ class NeonizeEngine(Engine):
         self._guard.alive(client)
         now = datetime.now(UTC)
         code = translate.qr_code(data, self._qr_index, now)
-        if self._qr_index == 0:
+        first = self._qr_index == 0
+        if first:
             self._socket_since = now  # the login socket opened with the first code
-            if self._handoff is not None:
-                self._handoff.call_soon(self._login_open.set)
         self._qr_index += 1
         self._qr_expires = code.expires_at
         self.phase = "qr"
+        if first and self._handoff is not None:
+            # Only once the phase says so: a pairing waiting on this checks the phase as soon as it wakes.
+            self._handoff.call_soon(self._login_open.set)
         self._signal_alive()
         self._put(code)
 
