@@ -24,6 +24,7 @@ from waqtor.api.routes import (
     health,
     keys,
     media,
+    message_changes,
     message_log,
     sandbox,
     sending,
@@ -108,6 +109,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     app.include_router(status.router)
     app.include_router(sending.router)
     app.include_router(message_log.router)
+    app.include_router(message_changes.router)
     app.include_router(campaigns.router)
     app.include_router(media.router)
     app.include_router(websocket.router)

@@ -316,6 +316,24 @@ async def test_a_text_is_sent_through_the_cloud_api(cloud: Harness) -> None:
     assert result.id == "wamid.HBgLMTU1NTAxMDAxOTkVAgARGBI"
 
 
+async def test_the_cloud_api_cannot_edit_or_delete_for_everyone_but_the_log_can_forget(cloud: Harness) -> None:
+    sent = await cloud.client.post("/api/messages/send", json={"to": "4915199999999", "text": "We open at 7."})
+    assert sent.status_code == 200, sent.text
+    message_id = sent.json()["data"]["id"]
+    refusals = [await cloud.client.patch(f"/api/messages/{message_id}", json={"text": "at 8"}),
+                await cloud.client.delete(f"/api/messages/{message_id}", params={"for": "everyone"})]
+    assert [(r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) for r in refusals] == [
+        (422, "not_supported_by_engine", "the cloud engine cannot edit messages (the WhatsApp Cloud API has no edit)"),
+        (422, "not_supported_by_engine",
+         "the cloud engine cannot delete messages for everyone (the WhatsApp Cloud API has no deletion)"),
+    ]
+    row = (await cloud.client.get(f"/api/messages/{message_id}")).json()["data"]
+    assert (row["body"], row["edits"], row["revokedAt"]) == ("We open at 7.", [], None)
+    forgotten = await cloud.client.delete(f"/api/messages/{message_id}", params={"for": "me"})
+    assert forgotten.status_code == 200, forgotten.text
+    assert (await cloud.client.get(f"/api/messages/{message_id}")).status_code == 404
+
+
 async def test_a_cloud_session_shows_its_settings_with_secrets_masked(
     data_dir: Path, meta: Meta, caplog: pytest.LogCaptureFixture
 ) -> None:

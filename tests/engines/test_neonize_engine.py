@@ -457,6 +457,38 @@ async def test_numbers_are_checked_on_whatsapp_in_one_query_with_a_plus(rig: Rig
     assert known == {"4915199999999@s.whatsapp.net": True, "4915188888888@s.whatsapp.net": False}
 
 
+async def test_an_edit_is_sent_as_whatsapps_edit_of_the_accounts_message(rig: Rig) -> None:
+    await rig.linked()
+    at = await rig.engine.edit_message("4915199999999@s.whatsapp.net", "3EB0SENT01", "see you at 6")
+    assert at == datetime.fromtimestamp(1_761_650_000, UTC)
+    (to, body), = rig.fake.sent
+    assert (to.User, to.Server) == ("4915199999999", "s.whatsapp.net")
+    edit = body.editedMessage.message.protocolMessage
+    assert edit.type == ProtocolMessage.MESSAGE_EDIT
+    assert (edit.key.ID, edit.key.fromMe, edit.key.remoteJID) == ("3EB0SENT01", True, "4915199999999@s.whatsapp.net")
+    assert edit.editedMessage.conversation == "see you at 6"
+
+
+async def test_a_deletion_for_everyone_is_sent_as_a_revoke_from_the_account(rig: Rig) -> None:
+    await rig.linked()
+    await rig.engine.revoke_message("4915199999999@s.whatsapp.net", "3EB0SENT01")
+    (to, body), = rig.fake.sent
+    assert (to.User, to.Server) == ("4915199999999", "s.whatsapp.net")
+    revoke = body.protocolMessage
+    assert revoke.type == ProtocolMessage.REVOKE
+    assert (revoke.key.ID, revoke.key.fromMe, revoke.key.remoteJID) == (
+        "3EB0SENT01", True, "4915199999999@s.whatsapp.net")
+
+
+async def test_edits_and_deletions_wait_for_the_connection(rig: Rig) -> None:
+    await rig.running()
+    with pytest.raises(SessionNotReady):
+        await rig.engine.edit_message("4915199999999@s.whatsapp.net", "3EB0SENT01", "x")
+    with pytest.raises(SessionNotReady):
+        await rig.engine.revoke_message("4915199999999@s.whatsapp.net", "3EB0SENT01")
+    assert rig.fake.sent == []
+
+
 async def test_nothing_reaches_go_before_the_session_is_connected(rig: Rig) -> None:
     await rig.running()
     with pytest.raises(SessionNotReady):

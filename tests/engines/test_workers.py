@@ -15,6 +15,7 @@ import stat
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ import pytest
 
 from tests.conftest import Harness, eventually, free_port, in_process, make_settings
 from tests.examples.process import Running
-from waqtor.engines.workers.pool import Worker
+from waqtor.engines.base import EngineContext, EngineStore, Ready
+from waqtor.engines.workers.engine import WorkerEngine
+from waqtor.engines.workers.pool import Worker, WorkerPool
 from waqtor.events import Event
 
 KEY = "test-key-for-workers-000000000000"
@@ -258,3 +261,37 @@ async def test_a_workers_device_store_and_whatever_it_writes_are_private(gw: Har
         assert umask_of(worker_of(gw, "shop").pid) == "0077", "files the library makes are its user's alone"
         store = private_modes(gw.settings.data_dir, "neonize.db*")
         assert store and set(store.values()) == {0o600}, store
+
+
+class SandboxInWorker(WorkerEngine):
+    """The sandbox hosted in an engine worker: the gateway's forwarding of each engine call, with no library."""
+
+    name = "sandbox"
+    hosted = "waqtor.engines.sandbox.engine:SandboxEngine"
+
+
+async def test_edits_and_deletions_cross_to_the_engine_in_its_worker(data_dir: Path) -> None:
+    settings = make_settings(data_dir)
+    pool = WorkerPool(settings)
+    seen: list[Any] = []
+
+    class Linked(EngineStore):
+        async def load(self) -> dict[str, Any] | None:
+            return {"phone": "4915112345678", "pushname": "Tariq"}
+
+        async def save(self, data: dict[str, Any] | None) -> None:
+            pass
+
+    async def emit(event: Any) -> None:
+        seen.append(event)
+
+    engine = SandboxInWorker(EngineContext("shop", emit, Linked(), settings, workers=pool))
+    try:
+        await engine.start()
+        await eventually(lambda: any(isinstance(e, Ready) for e in seen), what="ready in the worker")
+        edited = await engine.edit_message("4915199999999@s.whatsapp.net", "3EB0SENT01", "fixed")
+        revoked = await engine.revoke_message("4915199999999@s.whatsapp.net", "3EB0SENT01")
+        assert isinstance(edited, datetime) and isinstance(revoked, datetime)
+    finally:
+        await engine.stop()
+        await pool.close()

@@ -379,6 +379,23 @@ class Engine(ABC):
         """
         return None
 
+    async def edit_message(self, chat: str, message_id: str, text: str) -> datetime:
+        """Edit the text of the account's own message `message_id` (WhatsApp's id) in `chat` to `text`
+        on WhatsApp; when WhatsApp took the edit. The gateway checks first that the message is the
+        account's own sent text and within WhatsApp's edit window. NotSupportedByEngine by default;
+        an engine that can edit raises SessionNotReady while it is not connected, EngineError when
+        WhatsApp refuses."""
+        from waqtor.errors import NotSupportedByEngine
+
+        raise NotSupportedByEngine(self.name, "edit messages")
+
+    async def revoke_message(self, chat: str, message_id: str) -> datetime:
+        """Delete the account's own message `message_id` (WhatsApp's id) in `chat` for everyone on
+        WhatsApp; when WhatsApp took the deletion. As `edit_message` otherwise."""
+        from waqtor.errors import NotSupportedByEngine
+
+        raise NotSupportedByEngine(self.name, "delete messages for everyone")
+
 
 class CommandTarget(Protocol):
     """What an engine's own session command (the sandbox's, the Cloud API webhook's) is handed: the

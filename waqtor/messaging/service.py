@@ -76,6 +76,7 @@ from waqtor.errors import (
 from waqtor.messaging import phones, vcard
 from waqtor.messaging import status as st
 from waqtor.messaging.backlog import Backlog
+from waqtor.messaging.changes import MessageChanges
 from waqtor.messaging.counts import SentCounter
 from waqtor.messaging.download import fetch, http_client
 from waqtor.messaging.draft import Draft, draft_from_json, draft_to_json, template_from_json, template_json
@@ -149,6 +150,8 @@ class MessageService:
         self._counts = SentCounter(self._tasks)
         self.http = http_client(settings.media_allow_private)
         sessions.handle("messages.send", self._send_here)
+        # Edits and deletions the API asks for (`waqtor.messaging.changes`); they end in `edited`/`revoked`.
+        self.changes = MessageChanges(self._repo, sessions, clock, self.media, self.edited, self.revoked)
         sessions.add_hooks(started=self._session_started, stopped=self._session_stopped,
                            deleted=self._session_deleted)
 

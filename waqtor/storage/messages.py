@@ -189,6 +189,16 @@ class MessageRepository:
                                         .values(revoked_at=at, revoked_by=by))
         return replace(record, revoked_at=at, revoked_by=by) if result.rowcount else None
 
+    async def remove(self, message_id: int) -> MessageRecord | None:
+        """Take message `message_id` out of the log (deleted for me); the message it was, None when the log
+        had no such message (or another caller removed it first)."""
+        record = await self.get(message_id)
+        if record is None:
+            return None
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(messages).where(messages.c.id == message_id))
+        return record if result.rowcount else None
+
     async def mark_sent(self, message_id: int, wa_id: str, at: datetime, session: str | None = None) -> bool:
         """queued → sent with the engine's id, adding one to `session`'s `messages_sent` in the same
         transaction when it is given; False (nothing counted) when the message was no longer queued."""

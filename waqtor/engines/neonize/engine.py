@@ -603,6 +603,37 @@ class NeonizeEngine(Engine):
         found = {answer.Query.lstrip("+"): bool(answer.IsIn) for answer in answers}
         return {jid: found[user] for jid, user in users.items() if user in found}
 
+    def _live_client(self) -> Any:
+        client = self._client
+        if self.phase != "connected" or client is None:
+            raise SessionNotReady(f"session {self.ctx.session!r} is not connected (it is {self.phase})")
+        return client
+
+    async def edit_message(self, chat: str, message_id: str, text: str) -> datetime:
+        """Send WhatsApp's edit of the account's message (neonize's edit_message: a protocolMessage
+        MESSAGE_EDIT carrying the new text)."""
+        from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+
+        from waqtor.engines.neonize import outgoing
+
+        client = self._live_client()
+        response = await asyncio.to_thread(self._guard.call, client, client.edit_message, outgoing.recipient(chat),
+                                           message_id, Message(conversation=text))
+        return datetime.fromtimestamp(response.Timestamp, UTC)
+
+    async def revoke_message(self, chat: str, message_id: str) -> datetime:
+        """Send WhatsApp's deletion for everyone of the account's message (neonize's revoke_message, as
+        its sender: the account's own JID)."""
+        from waqtor.engines.neonize import outgoing
+
+        client = self._live_client()
+
+        def revoke() -> Any:
+            return client.revoke_message(outgoing.recipient(chat), client.get_me().JID, message_id)
+
+        response = await asyncio.to_thread(self._guard.call, client, revoke)
+        return datetime.fromtimestamp(response.Timestamp, UTC)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Remember:

@@ -316,3 +316,16 @@ class SandboxEngine(Engine):
     async def is_on_whatsapp(self, jids: Sequence[str]) -> dict[str, bool] | None:
         self._require_connected()
         return {jid: self.contacts.get(jid, EVERYONE).on_whatsapp for jid in jids}
+
+    async def edit_message(self, chat: str, message_id: str, text: str) -> datetime:
+        """The simulated contact sees the edit: nothing to send, the account must only be connected."""
+        self._require_connected()
+        log.info("session %s (SANDBOX): edited message %s in chat %s", self.ctx.session, message_id, chat)
+        return datetime.now(UTC)
+
+    async def revoke_message(self, chat: str, message_id: str) -> datetime:
+        """The simulated contact sees the deletion (see `edit_message`)."""
+        self._require_connected()
+        log.info("session %s (SANDBOX): deleted message %s for everyone in chat %s", self.ctx.session, message_id,
+                 chat)
+        return datetime.now(UTC)

@@ -14,6 +14,7 @@ import asyncio
 import importlib
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
 from waqtor.engines.base import (
@@ -149,6 +150,14 @@ class WorkerEngine(Engine):
 
     async def is_on_whatsapp(self, jids: Sequence[str]) -> dict[str, bool] | None:
         answer: dict[str, bool] | None = await self._ask("is_on_whatsapp", list(jids), timeout=CALL_TIMEOUT)
+        return answer
+
+    async def edit_message(self, chat: str, message_id: str, text: str) -> datetime:
+        answer: datetime = await self._ask("edit_message", chat, message_id, text, timeout=CALL_TIMEOUT)
+        return answer
+
+    async def revoke_message(self, chat: str, message_id: str) -> datetime:
+        answer: datetime = await self._ask("revoke_message", chat, message_id, timeout=CALL_TIMEOUT)
         return answer
 
     async def _ask(self, method: Any, *args: Any, timeout: float) -> Any:

@@ -120,6 +120,10 @@ class Host:
             return await engine.send(*call.args)
         if call.method == "is_on_whatsapp":
             return await engine.is_on_whatsapp(*call.args)
+        if call.method == "edit_message":
+            return await engine.edit_message(*call.args)
+        if call.method == "revoke_message":
+            return await engine.revoke_message(*call.args)
         raise errors.InvalidInput(f"the worker has no method {call.method!r}")
 
     def _emitter(self, session: str) -> Any:
