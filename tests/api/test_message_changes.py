@@ -32,7 +32,7 @@ async def send(client: httpx.AsyncClient, text: str = "see you at 5") -> dict[st
 
 async def test_an_edit_and_a_deletion_for_everyone_are_made_logged_and_published(live: LiveServer) -> None:
     async with live.client() as http, await open_ws(live) as ws:
-        await http.post("/api/sandbox/scan")
+        account = (await http.post("/api/sandbox/scan")).json()["data"]
         await command(ws, "subscribed", type="subscribe", events=["message_edited", "message_revoked"])
         sent = await send(http)
         edited = await http.patch(f"/api/messages/{sent['id']}", json={"text": "see you at 6"})
@@ -51,9 +51,11 @@ async def test_an_edit_and_a_deletion_for_everyone_are_made_logged_and_published
         assert (data["id"], data["for"]) == (sent["id"], "everyone")
         assert data["message"]["revokedAt"] is not None and data["message"]["body"] == "see you at 6"
         revoked = (await recv_type(ws, "message_revoked"))["data"]
-        assert (revoked["id"], revoked["waId"], revoked["fromMe"]) == (sent["id"], sent["waId"], True)
+        own = f"{account['phone']}@s.whatsapp.net"
+        assert (revoked["id"], revoked["waId"], revoked["by"], revoked["fromMe"]) == (sent["id"], sent["waId"], own,
+                                                                                     True)
         logged = (await http.get(f"/api/messages/{sent['id']}")).json()["data"]
-        assert logged["revokedAt"] == data["message"]["revokedAt"]
+        assert (logged["revokedAt"], logged["revokedBy"]) == (data["message"]["revokedAt"], own)
 
 
 async def test_only_a_text_the_account_sent_and_still_has_can_be_edited(gw: Harness) -> None:

@@ -134,5 +134,8 @@ class MessageChanges:
     async def _revoke_here(self, session: Session, args: dict[str, Any]) -> dict[str, Any]:
         record, wa_id = await self._current(session, args)
         at = await session.engine.revoke_message(record.chat, wa_id)
-        await self._revoked(session.name, MessageRevoked(id=wa_id, chat=record.chat, timestamp=at, from_me=True))
+        phone = session.monitor.state.phone
+        by = f"{phone}@s.whatsapp.net" if phone else None  # the account deleted it, as WhatsApp would say
+        await self._revoked(session.name, MessageRevoked(id=wa_id, chat=record.chat, timestamp=at, by=by,
+                                                         from_me=True))
         return message_view((await self._repo.get(record.id)) or record)
