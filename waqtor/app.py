@@ -19,6 +19,7 @@ from waqtor.api.body_limit import BodyLimit
 from waqtor.api.rate_limit import RateLimit
 from waqtor.api.routes import (
     campaigns,
+    chat_actions,
     cloud_webhooks,
     default_session,
     health,
@@ -110,6 +111,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     app.include_router(sending.router)
     app.include_router(message_log.router)
     app.include_router(message_changes.router)
+    app.include_router(chat_actions.router)
     app.include_router(campaigns.router)
     app.include_router(media.router)
     app.include_router(websocket.router)

@@ -57,6 +57,8 @@ class FakeGo:
         self.registered: set[str] = set()  # numbers (digits) IsOnWhatsApp says have an account
         self.unanswered: set[str] = set()  # numbers IsOnWhatsApp leaves out of its answer
         self.checked: list[list[str]] = []
+        self.read: list[tuple[list[str], JID, JID, bytes]] = []  # MarkRead: ids, chat, sender, receipt type
+        self.presences: list[tuple[JID, int, int]] = []  # SendChatPresence: chat, state, media
 
     # -- connection --
     def Neonize(self, *args: Any) -> bytes:
@@ -112,6 +114,15 @@ class FakeGo:
                                         JID=jid(query.lstrip("+")))
                    for query in queries if query.lstrip("+") not in self.unanswered]
         return IsOnWhatsAppReturnFunction(IsOnWhatsAppResponse=answers).SerializePartialToString()
+
+    def MarkRead(self, uuid: bytes, ids: bytes, timestamp: int, chat: bytes, chat_size: int, sender: bytes,
+                 sender_size: int, receipt: bytes) -> bytes:
+        self.read.append((ids.decode().split(" "), JID.FromString(chat), JID.FromString(sender), receipt))
+        return b""
+
+    def SendChatPresence(self, uuid: bytes, chat: bytes, size: int, state: int, media: int) -> bytes:
+        self.presences.append((JID.FromString(chat), state, media))
+        return b""
 
     def Logout(self, uuid: bytes) -> bytes:
         self.logouts += 1

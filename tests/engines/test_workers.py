@@ -270,7 +270,7 @@ class SandboxInWorker(WorkerEngine):
     hosted = "waqtor.engines.sandbox.engine:SandboxEngine"
 
 
-async def test_edits_and_deletions_cross_to_the_engine_in_its_worker(data_dir: Path) -> None:
+async def test_edits_deletions_receipts_and_typing_cross_to_the_engine_in_its_worker(data_dir: Path) -> None:
     settings = make_settings(data_dir)
     pool = WorkerPool(settings)
     seen: list[Any] = []
@@ -292,6 +292,8 @@ async def test_edits_and_deletions_cross_to_the_engine_in_its_worker(data_dir: P
         edited = await engine.edit_message("4915199999999@s.whatsapp.net", "3EB0SENT01", "fixed")
         revoked = await engine.revoke_message("4915199999999@s.whatsapp.net", "3EB0SENT01")
         assert isinstance(edited, datetime) and isinstance(revoked, datetime)
+        await engine.mark_read("4915199999999@s.whatsapp.net", [("3EB0IN01", "4915199999999@s.whatsapp.net")])
+        await engine.send_chat_presence("4915199999999@s.whatsapp.net", "typing")
     finally:
         await engine.stop()
         await pool.close()

@@ -18,12 +18,15 @@ assert tuple(_ENGINES) == ENGINE_NAMES, "every engine the settings accept has an
 TEMPLATES = "templates"  # sending WhatsApp message templates
 EDIT = "edit"  # editing a sent message (PATCH /api/messages/{id})
 REVOKE = "revoke"  # deleting a sent message for everyone (DELETE /api/messages/{id}?for=everyone)
+PRESENCE = "presence"  # typing or recording in a chat (POST /api/chats/{chat}/presence, typingSeconds)
 # What an engine cannot do, by feature, with how the refusal says it. Read without importing the engine,
 # so a request is refused before anything else is checked, whatever the session's state.
 _CANNOT: dict[str, dict[str, str]] = {
     "neonize": {TEMPLATES: "send message templates (Cloud API only)"},
     "cloud": {EDIT: "edit messages (the WhatsApp Cloud API has no edit)",
-              REVOKE: "delete messages for everyone (the WhatsApp Cloud API has no deletion)"},
+              REVOKE: "delete messages for everyone (the WhatsApp Cloud API has no deletion)",
+              PRESENCE: "show typing or recording in a chat (the WhatsApp Cloud API shows typing only while "
+                        "marking a received message read)"},
 }
 
 

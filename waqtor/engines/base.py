@@ -178,6 +178,7 @@ MessageEvent = MessageIn | MessageStatus | MessageEdited | MessageRevoked
 
 
 MEDIA_TYPES = ("image", "video", "audio", "voice", "document")
+CHAT_PRESENCES = ("typing", "recording", "paused")  # what `Engine.send_chat_presence` may show
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +396,21 @@ class Engine(ABC):
         from waqtor.errors import NotSupportedByEngine
 
         raise NotSupportedByEngine(self.name, "delete messages for everyone")
+
+    async def mark_read(self, chat: str, messages: Sequence[tuple[str, str]]) -> None:
+        """Tell WhatsApp the account read these received messages of `chat`: (WhatsApp id, sender JID)
+        pairs, oldest first, at least one. NotSupportedByEngine by default; SessionNotReady while not
+        connected, EngineError when WhatsApp refuses."""
+        from waqtor.errors import NotSupportedByEngine
+
+        raise NotSupportedByEngine(self.name, "mark messages read")
+
+    async def send_chat_presence(self, chat: str, state: str) -> None:
+        """Show the account `state` in `chat`: one of CHAT_PRESENCES (typing, recording a voice note, or
+        paused: neither any more). As `mark_read` otherwise."""
+        from waqtor.errors import NotSupportedByEngine
+
+        raise NotSupportedByEngine(self.name, "show typing or recording in a chat")
 
 
 class CommandTarget(Protocol):

@@ -28,7 +28,7 @@ from typing import Any
 from waqtor.clock import Clock
 from waqtor.engines import EDIT, REVOKE, require_feature
 from waqtor.engines.base import MessageEdited, MessageRevoked
-from waqtor.errors import Conflict, NotFound, SessionNotReady
+from waqtor.errors import Conflict, NotFound
 from waqtor.messaging import status as st
 from waqtor.messaging.media import MediaStore
 from waqtor.messaging.views import message_view
@@ -46,7 +46,9 @@ _ON_WHATSAPP = ("sent", "delivered", "read", "played")  # statuses of a message 
 class MessageChanges:
     def __init__(self, repo: MessageRepository, sessions: SessionManager, clock: Clock, media: MediaStore,
                  edited: Callable[[str, MessageEdited], Awaitable[None]],
-                 revoked: Callable[[str, MessageRevoked], Awaitable[None]]) -> None:
+                 revoked: Callable[[str, MessageRevoked], Awaitable[None]],
+                 require_ready: Callable[[str], Awaitable[None]]) -> None:
+        self._require_ready = require_ready
         self._repo = repo
         self._sessions = sessions
         self._clock = clock
@@ -112,9 +114,7 @@ class MessageChanges:
                            f"sending", code=code)
 
     async def _on_owner(self, record: MessageRecord, op: str, args: dict[str, Any]) -> dict[str, Any]:
-        state = await self._sessions.state_of(record.session)
-        if not state.ready:
-            raise SessionNotReady(f"session {record.session!r} is not ready (it is {state.status})")
+        await self._require_ready(record.session)
         return await self._sessions.command(record.session, op, args)
 
     async def _current(self, session: Session, args: dict[str, Any]) -> tuple[MessageRecord, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -67,6 +67,9 @@ class SandboxEngine(Engine):
         self.contacts: dict[str, ContactBehaviour] = {}
         # The messages it carried (WhatsApp id → chat, sent by the account): what an edit or deletion may name.
         self._messages: OrderedDict[str, tuple[str, bool]] = OrderedDict()
+        # What the account told its contacts: messages marked read, and typing or recording shown.
+        self.reads: deque[tuple[str, list[str]]] = deque(maxlen=REMEMBERED)
+        self.presences: deque[tuple[str, str]] = deque(maxlen=REMEMBERED)
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -329,3 +332,13 @@ class SandboxEngine(Engine):
         log.info("session %s (SANDBOX): deleted message %s for everyone in chat %s", self.ctx.session, message_id,
                  chat)
         return datetime.now(UTC)
+
+    async def mark_read(self, chat: str, messages: Sequence[tuple[str, str]]) -> None:
+        """Recorded in `reads` (chat, WhatsApp ids), the last REMEMBERED marks."""
+        self._require_connected()
+        self.reads.append((chat, [wa_id for wa_id, _sender in messages]))
+
+    async def send_chat_presence(self, chat: str, state: str) -> None:
+        """Recorded in `presences` (chat, state), the last REMEMBERED."""
+        self._require_connected()
+        self.presences.append((chat, state))

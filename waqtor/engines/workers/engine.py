@@ -160,6 +160,12 @@ class WorkerEngine(Engine):
         answer: datetime = await self._ask("revoke_message", chat, message_id, timeout=CALL_TIMEOUT)
         return answer
 
+    async def mark_read(self, chat: str, messages: Sequence[tuple[str, str]]) -> None:
+        await self._ask("mark_read", chat, list(messages), timeout=CALL_TIMEOUT)
+
+    async def send_chat_presence(self, chat: str, state: str) -> None:
+        await self._ask("send_chat_presence", chat, state, timeout=CALL_TIMEOUT)
+
     async def _ask(self, method: Any, *args: Any, timeout: float) -> Any:
         worker = self._require()
         try:

@@ -124,6 +124,10 @@ class Host:
             return await engine.edit_message(*call.args)
         if call.method == "revoke_message":
             return await engine.revoke_message(*call.args)
+        if call.method == "mark_read":
+            return await engine.mark_read(*call.args)
+        if call.method == "send_chat_presence":
+            return await engine.send_chat_presence(*call.args)
         raise errors.InvalidInput(f"the worker has no method {call.method!r}")
 
     def _emitter(self, session: str) -> Any:

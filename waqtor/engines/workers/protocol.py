@@ -5,7 +5,8 @@ are this package, started by the gateway itself, so pickle is safe here (it neve
 outside); a frame longer than the agreed limit ends the connection instead of being read.
 
     gateway → worker    Setup (first), Call (start, stop, logout, pair, send, is_on_whatsapp,
-                        edit_message, revoke_message), Reply, Shutdown
+                        edit_message, revoke_message, mark_read, send_chat_presence), Reply,
+                        Shutdown
     worker → gateway    Ready (first), Call (load, save: the session's engine store), Reply, Emit (an
                         engine event of one session), Wear (what the worker has used up)
 
@@ -31,7 +32,7 @@ HEADER = struct.Struct(">I")
 FRAME_OVERHEAD = 1 << 20
 
 GatewayMethod = Literal["start", "stop", "logout", "pair", "send", "is_on_whatsapp", "edit_message",
-                        "revoke_message"]
+                        "revoke_message", "mark_read", "send_chat_presence"]
 WorkerMethod = Literal["load", "save"]
 
 
