@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from pydantic import ValidationError
 
 from tests.conftest import Harness, eventually, in_process, make_settings
 from waqtor.engines.sandbox.engine import SandboxEngine
+from waqtor.messaging import chats
 
 CONTACT = "4915100000001"
 CHAT = f"{CONTACT}@s.whatsapp.net"
@@ -138,3 +141,31 @@ async def test_typing_seconds_is_capped_at_ten(gw: Harness) -> None:
     answer = await gw.client.post("/api/messages/send", json={"to": CONTACT, "text": "x", "typingSeconds": 11})
     assert error_code(answer, 422) == "validation_error"
     assert (await gw.client.get("/api/messages")).json()["data"]["messages"] == []
+
+
+async def test_auto_read_marks_under_way_are_bounded_and_a_message_beyond_them_stays_unread(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(chats, "AUTO_READ_PENDING", 1)
+    gate = asyncio.Event()
+    original = SandboxEngine.mark_read
+
+    async def slow_mark_read(self: SandboxEngine, chat: str, messages: Sequence[tuple[str, str]]) -> None:
+        await gate.wait()
+        await original(self, chat, messages)
+
+    monkeypatch.setattr(SandboxEngine, "mark_read", slow_mark_read)
+    async with in_process(make_settings(data_dir, auto_read="*")) as gw:
+        await gw.scan()
+        first = await receive(gw, CONTACT, "one")
+        second = await receive(gw, CONTACT, "two")
+        refused = f"message {second['id']} is left unread: 1 auto-read marks are under way already"
+        await eventually(lambda: refused in caplog.text, what="the second left unread")
+        gate.set()
+
+        async def first_read() -> bool:
+            return (await gw.client.get(f"/api/messages/{first['id']}")).json()["data"]["readAt"] is not None
+
+        await eventually(first_read, what="the first marked read")
+        assert list(sandbox(gw).reads) == [(CHAT, [first["waId"]])]
+        assert (await gw.client.get(f"/api/messages/{second['id']}")).json()["data"]["readAt"] is None

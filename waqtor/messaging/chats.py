@@ -50,7 +50,6 @@ class ChatActions:
         self._sessions = sessions
         self._clock = clock
         self._tasks = TaskSet("auto-read")
-        self._pending = 0
         sessions.handle("chats.read", self._read_here)
         sessions.handle("chats.presence", self._presence_here)
 
@@ -84,11 +83,10 @@ class ChatActions:
         """Mark the just received `record` read in the background when WAQTOR_AUTO_READ names `session`."""
         if not self._settings.auto_reads(session) or record.wa_id is None:
             return
-        if self._pending >= AUTO_READ_PENDING:
+        if len(self._tasks) >= AUTO_READ_PENDING:
             log.warning("session %s: message %s is left unread: %d auto-read marks are under way already",
-                        session, record.id, self._pending)
+                        session, record.id, len(self._tasks))
             return
-        self._pending += 1
         self._tasks.spawn(self._auto_read(session, record), f"auto-read:{record.id}")
 
     async def _auto_read(self, session: str, record: MessageRecord) -> None:
@@ -100,8 +98,6 @@ class ChatActions:
         except Exception as exc:
             log.warning("session %s: could not mark message %s read: %s", session, record.id,
                         exc.message if isinstance(exc, WaqtorError) else repr(exc))
-        finally:
-            self._pending -= 1
 
     async def _read_here(self, session: Session, args: dict[str, Any]) -> dict[str, Any]:
         chat = str(args["chat"])
