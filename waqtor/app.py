@@ -19,12 +19,14 @@ from waqtor.api.body_limit import BodyLimit
 from waqtor.api.rate_limit import RateLimit
 from waqtor.api.routes import (
     campaigns,
+    chat_actions,
     cloud_webhooks,
     contacts,
     default_session,
     health,
     keys,
     media,
+    message_changes,
     message_log,
     sandbox,
     sending,
@@ -110,6 +112,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     app.include_router(sending.router)
     app.include_router(message_log.router)
     app.include_router(contacts.router)
+    app.include_router(message_changes.router)
+    app.include_router(chat_actions.router)
     app.include_router(campaigns.router)
     app.include_router(media.router)
     app.include_router(websocket.router)

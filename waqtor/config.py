@@ -210,6 +210,10 @@ class Settings(BaseSettings):
         "20/minute", description="Messages a session sends per period; beyond it sends wait in a queue."
     )
     send_queue_size: int = Field(100, ge=1, description="Sends that may wait per session before send_queue_full.")
+    auto_read: str = Field(
+        "", description="Sessions whose received messages are marked read on WhatsApp as they arrive: comma-separated "
+                        "session names, or * for every session; empty (default): none."
+    )
     media_max_image: int = Field(5_242_880, ge=1, description="Largest image in bytes.")
     media_max_video: int = Field(16_777_216, ge=1, description="Largest video in bytes.")
     media_max_audio: int = Field(16_777_216, ge=1, description="Largest audio file in bytes.")
@@ -315,6 +319,23 @@ class Settings(BaseSettings):
         if self.reconnect_max < self.reconnect_min:
             raise ValueError("WAQTOR_RECONNECT_MAX must not be below WAQTOR_RECONNECT_MIN")
         return self
+
+    @field_validator("auto_read")
+    @classmethod
+    def _auto_read(cls, value: str) -> str:
+        import re
+
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        for name in names:
+            if name != "*" and not re.fullmatch(r"[a-z0-9_-]{1,64}", name):
+                raise ValueError(f"invalid session name {name!r} in WAQTOR_AUTO_READ: lowercase letters, digits, _ "
+                                 f"and - (at most 64), or * for every session")
+        return ",".join(names)
+
+    def auto_reads(self, session: str) -> bool:
+        """Whether WAQTOR_AUTO_READ names `session` (or every session)."""
+        names = self.auto_read.split(",")
+        return "*" in names or session in names
 
     @field_validator("cors_origins")
     @classmethod

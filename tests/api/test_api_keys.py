@@ -23,7 +23,8 @@ from waqtor.storage.tables import api_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 PATH_VALUES = {"name": "default", "campaign_id": "c" * 12, "key_id": "key_" + "0" * 16, "webhook_id": "w" * 12,
-               "delivery_id": "d" * 12, "message_id": "1", "media_id": "0" * 32, "phone": "4915112345678"}
+               "delivery_id": "d" * 12, "message_id": "1", "media_id": "0" * 32, "phone": "4915112345678",
+               "chat": "4915112345678"}
 
 
 async def new_key(gw: Harness, *scopes: str, **fields: Any) -> dict[str, Any]:

@@ -75,6 +75,8 @@ class FakeGo:
         self.picture_error = ""  # GetProfilePicture's error, when set
         self.picture_asks: list[tuple[str, GetProfilePictureParams]] = []
         self.blocklist: list[tuple[str, bytes]] = []  # UpdateBlocklist calls: user, action
+        self.read: list[tuple[list[str], JID, JID, bytes]] = []  # MarkRead: ids, chat, sender, receipt type
+        self.presences: list[tuple[JID, int, int]] = []  # SendChatPresence: chat, state, media
 
     # -- connection --
     def Neonize(self, *args: Any) -> bytes:
@@ -154,6 +156,15 @@ class FakeGo:
         self.blocklist.append((JID.FromString(user).User, action))
         blocked = Blocklist(DHash="h", JIDs=[JID.FromString(user)])
         return GetBlocklistReturnFunction(Blocklist=blocked).SerializePartialToString()
+
+    def MarkRead(self, uuid: bytes, ids: bytes, timestamp: int, chat: bytes, chat_size: int, sender: bytes,
+                 sender_size: int, receipt: bytes) -> bytes:
+        self.read.append((ids.decode().split(" "), JID.FromString(chat), JID.FromString(sender), receipt))
+        return b""
+
+    def SendChatPresence(self, uuid: bytes, chat: bytes, size: int, state: int, media: int) -> bytes:
+        self.presences.append((JID.FromString(chat), state, media))
+        return b""
 
     def Logout(self, uuid: bytes) -> bytes:
         self.logouts += 1

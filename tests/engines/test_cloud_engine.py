@@ -54,7 +54,10 @@ class Meta:
                 return self.refuse_all
             if self.refusals:
                 return self.refusals.pop(0)
-            to = json.loads(request.content)["to"]
+            payload = json.loads(request.content)
+            if payload.get("status") == "read":
+                return httpx.Response(200, json={"success": True})
+            to = payload["to"]
             return httpx.Response(200, json={"messaging_product": "whatsapp",
                                              "contacts": [{"input": to, "wa_id": to}],
                                              "messages": [{"id": "wamid.HBgLMTU1NTAxMDAxOTkVAgARGBI"}]})
@@ -314,6 +317,51 @@ async def test_a_text_is_sent_through_the_cloud_api(cloud: Harness) -> None:
     engine = cloud.gateway.sessions.get("default").engine
     result = await engine.send(OutgoingMessage(to="4915199999999@s.whatsapp.net", text="We open at 7."))
     assert result.id == "wamid.HBgLMTU1NTAxMDAxOTkVAgARGBI"
+
+
+async def test_the_cloud_api_cannot_edit_or_delete_for_everyone_but_the_log_can_forget(cloud: Harness) -> None:
+    sent = await cloud.client.post("/api/messages/send", json={"to": "4915199999999", "text": "We open at 7."})
+    assert sent.status_code == 200, sent.text
+    message_id = sent.json()["data"]["id"]
+    refusals = [await cloud.client.patch(f"/api/messages/{message_id}", json={"text": "at 8"}),
+                await cloud.client.delete(f"/api/messages/{message_id}", params={"for": "everyone"})]
+    assert [(r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) for r in refusals] == [
+        (422, "not_supported_by_engine", "the cloud engine cannot edit messages (the WhatsApp Cloud API has no edit)"),
+        (422, "not_supported_by_engine",
+         "the cloud engine cannot delete messages for everyone (the WhatsApp Cloud API has no deletion)"),
+    ]
+    row = (await cloud.client.get(f"/api/messages/{message_id}")).json()["data"]
+    assert (row["body"], row["edits"], row["revokedAt"]) == ("We open at 7.", [], None)
+    forgotten = await cloud.client.delete(f"/api/messages/{message_id}", params={"for": "me"})
+    assert forgotten.status_code == 200, forgotten.text
+    assert (await cloud.client.get(f"/api/messages/{message_id}")).status_code == 404
+
+
+async def test_a_chat_is_marked_read_through_its_newest_message_and_typing_is_refused(cloud: Harness,
+                                                                                      meta: Meta) -> None:
+    for message in ({"id": "wamid.IN0001", "text": "Is the bakery open?"}, {"id": "wamid.IN0002", "text": "Hello?"}):
+        body = webhook({"contacts": [CONTACT], "messages": [
+            {"from": "4915199999999", "from_user_id": "US.13491208655302741918", "id": message["id"],
+             "timestamp": "1761650000", "type": "text", "text": {"body": message["text"]}}]})
+        raw, headers = signed(body)
+        assert (await cloud.client.post("/webhooks/cloud/default", content=raw, headers=headers)).status_code == 200
+
+    async def both_logged() -> bool:
+        return len((await cloud.client.get("/api/messages")).json()["data"]["messages"]) == 2
+
+    await eventually(both_logged, what="both logged")
+    answer = await cloud.client.post("/api/chats/4915199999999/read")
+    assert answer.json()["data"] == {"session": "default", "chat": "4915199999999@s.whatsapp.net", "marked": 2}
+    reads = [json.loads(r.content) for r in meta.requests if r.method == "POST" and b'"read"' in r.content]
+    assert reads == [{"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN0002"}]
+
+    refused = [await cloud.client.post("/api/chats/4915199999999/presence", json={"state": "typing"}),
+               await cloud.client.post("/api/messages/send", json={"to": "4915199999999", "text": "One moment",
+                                                                    "typingSeconds": 2})]
+    presence = ("the cloud engine cannot show typing or recording in a chat (the WhatsApp Cloud API shows typing only "
+                "while marking a received message read)")
+    assert [(r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) for r in refused] == [
+        (422, "not_supported_by_engine", presence), (422, "not_supported_by_engine", presence)]
 
 
 async def test_a_cloud_session_shows_its_settings_with_secrets_masked(

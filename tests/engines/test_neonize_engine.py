@@ -32,7 +32,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     Message,
     ProtocolMessage,
 )
-from neonize.utils.enum import MediaType
+from neonize.utils.enum import ChatPresence, ChatPresenceMedia, MediaType, ReceiptType
 
 from tests.conftest import eventually, make_settings
 from tests.engines.neonize_fakes import FakeGo, FakeGoEngine, feed, jid, show_qr, use_fake
@@ -455,6 +455,64 @@ async def test_numbers_are_checked_on_whatsapp_in_one_query_with_a_plus(rig: Rig
                                              "4915100000000@s.whatsapp.net"])
     assert rig.fake.checked == [["+4915199999999", "+4915188888888", "+4915100000000"]]
     assert known == {"4915199999999@s.whatsapp.net": True, "4915188888888@s.whatsapp.net": False}
+
+
+async def test_an_edit_is_sent_as_whatsapps_edit_of_the_accounts_message(rig: Rig) -> None:
+    await rig.linked()
+    at = await rig.engine.edit_message("4915199999999@s.whatsapp.net", "3EB0SENT01", "see you at 6")
+    assert at == datetime.fromtimestamp(1_761_650_000, UTC)
+    (to, body), = rig.fake.sent
+    assert (to.User, to.Server) == ("4915199999999", "s.whatsapp.net")
+    edit = body.editedMessage.message.protocolMessage
+    assert edit.type == ProtocolMessage.MESSAGE_EDIT
+    assert (edit.key.ID, edit.key.fromMe, edit.key.remoteJID) == ("3EB0SENT01", True, "4915199999999@s.whatsapp.net")
+    assert edit.editedMessage.conversation == "see you at 6"
+
+
+async def test_a_deletion_for_everyone_is_sent_as_a_revoke_from_the_account(rig: Rig) -> None:
+    await rig.linked()
+    await rig.engine.revoke_message("4915199999999@s.whatsapp.net", "3EB0SENT01")
+    (to, body), = rig.fake.sent
+    assert (to.User, to.Server) == ("4915199999999", "s.whatsapp.net")
+    revoke = body.protocolMessage
+    assert revoke.type == ProtocolMessage.REVOKE
+    assert (revoke.key.ID, revoke.key.fromMe, revoke.key.remoteJID) == (
+        "3EB0SENT01", True, "4915199999999@s.whatsapp.net")
+
+
+async def test_a_chat_is_marked_read_with_one_receipt_per_sender(rig: Rig) -> None:
+    await rig.linked()
+    group = "120363025246125486@g.us"
+    await rig.engine.mark_read(group, [("3EB0A1", "4915100000001@s.whatsapp.net"),
+                                       ("3EB0B1", "4915100000002@s.whatsapp.net"),
+                                       ("3EB0A2", "4915100000001@s.whatsapp.net")])
+    assert [(ids, chat.User, chat.Server, sender.User, receipt) for ids, chat, sender, receipt in rig.fake.read] == [
+        (["3EB0A1", "3EB0A2"], "120363025246125486", "g.us", "4915100000001", ReceiptType.READ.value),
+        (["3EB0B1"], "120363025246125486", "g.us", "4915100000002", ReceiptType.READ.value),
+    ]
+
+
+async def test_typing_recording_and_paused_are_whatsapps_chat_presences(rig: Rig) -> None:
+    await rig.linked()
+    for state in ("typing", "recording", "paused"):
+        await rig.engine.send_chat_presence("4915199999999@s.whatsapp.net", state)
+    composing, paused = ChatPresence.CHAT_PRESENCE_COMPOSING.value, ChatPresence.CHAT_PRESENCE_PAUSED.value
+    text, audio = ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT.value, ChatPresenceMedia.CHAT_PRESENCE_MEDIA_AUDIO.value
+    assert [(chat.User, state, media) for chat, state, media in rig.fake.presences] == [
+        ("4915199999999", composing, text), ("4915199999999", composing, audio), ("4915199999999", paused, text)]
+
+
+async def test_edits_deletions_receipts_and_typing_wait_for_the_connection(rig: Rig) -> None:
+    await rig.running()
+    with pytest.raises(SessionNotReady):
+        await rig.engine.edit_message("4915199999999@s.whatsapp.net", "3EB0SENT01", "x")
+    with pytest.raises(SessionNotReady):
+        await rig.engine.revoke_message("4915199999999@s.whatsapp.net", "3EB0SENT01")
+    with pytest.raises(SessionNotReady):
+        await rig.engine.mark_read("4915199999999@s.whatsapp.net", [("3EB0IN01", "4915199999999@s.whatsapp.net")])
+    with pytest.raises(SessionNotReady):
+        await rig.engine.send_chat_presence("4915199999999@s.whatsapp.net", "typing")
+    assert (rig.fake.sent, rig.fake.read, rig.fake.presences) == ([], [], [])
 
 
 async def test_nothing_reaches_go_before_the_session_is_connected(rig: Rig) -> None:

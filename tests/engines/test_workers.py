@@ -15,6 +15,7 @@ import stat
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ import pytest
 
 from tests.conftest import Harness, eventually, free_port, in_process, make_settings
 from tests.examples.process import Running
-from waqtor.engines.workers.pool import Worker
+from waqtor.engines.base import EngineContext, EngineStore, Ready
+from waqtor.engines.workers.engine import WorkerEngine
+from waqtor.engines.workers.pool import Worker, WorkerPool
 from waqtor.events import Event
 
 KEY = "test-key-for-workers-000000000000"
@@ -274,3 +277,39 @@ async def test_contact_questions_reach_the_engine_in_the_worker(gw: Harness) -> 
                  engine.set_blocked(jid, True)):
         with pytest.raises(SessionNotReady):
             await call
+
+
+class SandboxInWorker(WorkerEngine):
+    """The sandbox hosted in an engine worker: the gateway's forwarding of each engine call, with no library."""
+
+    name = "sandbox"
+    hosted = "waqtor.engines.sandbox.engine:SandboxEngine"
+
+
+async def test_edits_deletions_receipts_and_typing_cross_to_the_engine_in_its_worker(data_dir: Path) -> None:
+    settings = make_settings(data_dir)
+    pool = WorkerPool(settings)
+    seen: list[Any] = []
+
+    class Linked(EngineStore):
+        async def load(self) -> dict[str, Any] | None:
+            return {"phone": "4915112345678", "pushname": "Tariq"}
+
+        async def save(self, data: dict[str, Any] | None) -> None:
+            pass
+
+    async def emit(event: Any) -> None:
+        seen.append(event)
+
+    engine = SandboxInWorker(EngineContext("shop", emit, Linked(), settings, workers=pool))
+    try:
+        await engine.start()
+        await eventually(lambda: any(isinstance(e, Ready) for e in seen), what="ready in the worker")
+        edited = await engine.edit_message("4915199999999@s.whatsapp.net", "3EB0SENT01", "fixed")
+        revoked = await engine.revoke_message("4915199999999@s.whatsapp.net", "3EB0SENT01")
+        assert isinstance(edited, datetime) and isinstance(revoked, datetime)
+        await engine.mark_read("4915199999999@s.whatsapp.net", [("3EB0IN01", "4915199999999@s.whatsapp.net")])
+        await engine.send_chat_presence("4915199999999@s.whatsapp.net", "typing")
+    finally:
+        await engine.stop()
+        await pool.close()

@@ -80,3 +80,19 @@ async def test_a_pause_holds_new_sends_in_the_queue_and_a_retry_goes_first() -> 
     assert delivered == [("default", 7), ("default", 8)]
     assert queue.paused_for() == 0
     assert await sq.close() == []
+
+
+async def test_a_send_that_joins_waits_in_the_queue_even_with_room_and_the_next_sends_wait_behind_it() -> None:
+    delivered: list[tuple[str, int]] = []
+    sq = queues("", 10, delivered)
+    queue = sq.get("default")
+    typing = await queue.admit(join=True)
+    assert typing is not None, "a send that shows typing first always joins"
+    behind = await queue.admit()
+    assert behind is not None, "the queue is not empty: the next send waits its turn"
+    behind.fill(8)
+    typing.fill(7)
+    await eventually(lambda: len(delivered) == 2, what="both sent")
+    assert delivered == [("default", 7), ("default", 8)]
+    assert await queue.admit() is None, "an empty queue without a rate sends at once again"
+    await sq.close()

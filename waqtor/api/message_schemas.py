@@ -44,6 +44,9 @@ class _Send(BaseModel):
 class SendTextIn(_Send):
     text: str = Field(min_length=1, max_length=65_536)
     variables: Variables | None = Field(None, description=VARIABLES)
+    typingSeconds: float | None = Field(
+        None, gt=0, le=10, description="Show \"typing…\" in the chat this many seconds (at most 10) before the "
+                                       "message goes; it is answered `queued` at once. Not on the Cloud API.")
 
 
 class SendMediaForm(_Send):

@@ -21,12 +21,19 @@ CONTACT_CHECK = "contact_check"
 CONTACT_PROFILE = "contact_profile"
 CONTACT_PICTURE = "contact_picture"
 CONTACT_BLOCK = "contact_block"
+EDIT = "edit"  # editing a sent message (PATCH /api/messages/{id})
+REVOKE = "revoke"  # deleting a sent message for everyone (DELETE /api/messages/{id}?for=everyone)
+PRESENCE = "presence"  # typing or recording in a chat (POST /api/chats/{chat}/presence, typingSeconds)
 # What an engine cannot do, by feature, with how the refusal says it. Read without importing the engine,
 # so a request is refused before anything else is checked, whatever the session's state.
 _CANNOT: dict[str, dict[str, str]] = {
     "neonize": {TEMPLATES: "send message templates (Cloud API only)"},
     "cloud": {CONTACT_CHECK: "check whether numbers are on WhatsApp", CONTACT_PROFILE: "read contact profiles",
-              CONTACT_PICTURE: "fetch profile pictures", CONTACT_BLOCK: "block or unblock contacts"},
+              CONTACT_PICTURE: "fetch profile pictures", CONTACT_BLOCK: "block or unblock contacts",
+              EDIT: "edit messages (the WhatsApp Cloud API has no edit)",
+              REVOKE: "delete messages for everyone (the WhatsApp Cloud API has no deletion)",
+              PRESENCE: "show typing or recording in a chat (the WhatsApp Cloud API shows typing only while "
+                        "marking a received message read)"},
 }
 
 

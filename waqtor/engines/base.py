@@ -178,6 +178,7 @@ MessageEvent = MessageIn | MessageStatus | MessageEdited | MessageRevoked
 
 
 MEDIA_TYPES = ("image", "video", "audio", "voice", "document")
+CHAT_PRESENCES = ("typing", "recording", "paused")  # what `Engine.send_chat_presence` may show
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +401,38 @@ class Engine(ABC):
         raises SessionNotReady while it is not connected.
         """
         return None
+
+    async def edit_message(self, chat: str, message_id: str, text: str) -> datetime:
+        """Edit the text of the account's own message `message_id` (WhatsApp's id) in `chat` to `text`
+        on WhatsApp; when WhatsApp took the edit. The gateway checks first that the message is the
+        account's own sent text and within WhatsApp's edit window. NotSupportedByEngine by default;
+        an engine that can edit raises SessionNotReady while it is not connected, EngineError when
+        WhatsApp refuses."""
+        from waqtor.errors import NotSupportedByEngine
+
+        raise NotSupportedByEngine(self.name, "edit messages")
+
+    async def revoke_message(self, chat: str, message_id: str) -> datetime:
+        """Delete the account's own message `message_id` (WhatsApp's id) in `chat` for everyone on
+        WhatsApp; when WhatsApp took the deletion. As `edit_message` otherwise."""
+        from waqtor.errors import NotSupportedByEngine
+
+        raise NotSupportedByEngine(self.name, "delete messages for everyone")
+
+    async def mark_read(self, chat: str, messages: Sequence[tuple[str, str]]) -> None:
+        """Tell WhatsApp the account read these received messages of `chat`: (WhatsApp id, sender JID)
+        pairs, oldest first, at least one. NotSupportedByEngine by default; SessionNotReady while not
+        connected, EngineError when WhatsApp refuses."""
+        from waqtor.errors import NotSupportedByEngine
+
+        raise NotSupportedByEngine(self.name, "mark messages read")
+
+    async def send_chat_presence(self, chat: str, state: str) -> None:
+        """Show the account `state` in `chat`: one of CHAT_PRESENCES (typing, recording a voice note, or
+        paused: neither any more). As `mark_read` otherwise."""
+        from waqtor.errors import NotSupportedByEngine
+
+        raise NotSupportedByEngine(self.name, "show typing or recording in a chat")
 
 
     # ---- contacts (issue 18 item 8): engines without the capability refuse with NotSupportedByEngine ----

@@ -25,6 +25,7 @@ class Draft:
     contact: ContactCard | None = None
     reply_to: str | None = None
     template: TemplateSpec | None = None
+    typing: float = 0.0  # seconds of "typing…" shown in the chat before it is sent (text messages)
 
 
 def draft_to_json(draft: Draft) -> dict[str, Any]:
@@ -39,6 +40,7 @@ def draft_to_json(draft: Draft) -> dict[str, Any]:
                     if draft.contact is not None else None),
         "replyTo": draft.reply_to,
         "template": template_json(draft.template) if draft.template is not None else None,
+        "typing": draft.typing,
     }
 
 
@@ -63,4 +65,5 @@ async def draft_from_json(data: dict[str, Any], media: Callable[[str], Awaitable
         contact=ContactCard(contact["displayName"], contact["vcard"]) if contact else None,
         reply_to=data.get("replyTo"),
         template=template_from_json(template) if template else None,
+        typing=float(data.get("typing") or 0.0),
     )

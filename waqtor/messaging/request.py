@@ -66,3 +66,4 @@ class SendRequest:
     contact: ContactRequest | None = None
     media: MediaFromUrl | MediaUpload | None = None  # a message's file is new: never one stored already
     template: TemplateSpec | None = None
+    typing: float = 0.0  # seconds of "typing…" before a text is sent (0: none)

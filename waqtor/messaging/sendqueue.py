@@ -5,7 +5,8 @@ rate goes out at once. Beyond it, the send waits in the session's queue, in orde
 worker sends it when the window has room. The queue holds at most `WAQTOR_SEND_QUEUE_SIZE` sends:
 overflow policy is *refuse* — a send that finds it full is refused with 429 `send_queue_full` and a
 Retry-After, and nothing is logged for it. While a queue is not empty every new send joins its end,
-so the order of acceptance is the order of sending.
+so the order of acceptance is the order of sending. A send that shows "typing…" first (`typingSeconds`)
+always joins the queue: the worker shows the typing, then sends it, and the sends behind it wait.
 
 WhatsApp's own rate limit (Meta's, on the Cloud API) pauses a session's queue (`pause`): until the pause
 ends every new send joins the queue, and the worker sends nothing; the refused message goes back to the
@@ -90,10 +91,11 @@ class SessionQueue:
         if self._worker is None:
             self._worker = self._tasks.spawn(self._drain(), f"send-queue[{self.session}]")
 
-    async def admit(self) -> Ticket | None:
+    async def admit(self, *, join: bool = False) -> Ticket | None:
         """None: send now (a slot of the window is taken). A Ticket: the send waits in the queue; fill
-        it with the message id once logged. RateLimited(code="send_queue_full") when the queue is full."""
-        if not self.waiting and not self.paused_for() and (
+        it with the message id once logged. RateLimited(code="send_queue_full") when the queue is full.
+        `join`: always a Ticket (a send that shows typing first: the sends after it wait their turn)."""
+        if not join and not self.waiting and not self.paused_for() and (
                 self._window is None or (await self._window.hit(self.session)).allowed):
             return None
         if len(self.waiting) >= self._size:

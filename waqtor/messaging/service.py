@@ -11,7 +11,9 @@ the session's `messagesSent`. A refusal marks it `failed` with the error, except
 limit (`ThrottledByWhatsApp`): the session's queue then pauses (for the pause WhatsApp asked for, else
 a doubling backoff) and the message goes back to the front of the queue, still `queued`; it fails with
 `rate_limited_by_whatsapp` only after THROTTLE_ATTEMPTS refusals. A template (`SendRequest.template`)
-is refused first, whatever the session's state, when the session's engine cannot send one.
+is refused first, whatever the session's state, when the session's engine cannot send one. A draft
+with `typing` seconds (and the engine able to show typing, checked first too) always joins the session's
+queue: its turn shows "typing…" in the chat that long (`ChatActions.show_typing`), then sends it.
 
 Campaigns — `send_for_campaign(...)` waits for a slot of the session's send rate (never the queue),
 logs the message `queued` with its campaign and recipient, and hands it to the engine; it returns
@@ -51,7 +53,7 @@ from waqtor import events
 from waqtor.bus import Bus
 from waqtor.clock import Clock
 from waqtor.config import Settings
-from waqtor.engines import TEMPLATES, require_feature
+from waqtor.engines import PRESENCE, TEMPLATES, require_feature
 from waqtor.engines.base import (
     ContactCard,
     Location,
@@ -76,6 +78,8 @@ from waqtor.errors import (
 from waqtor.messaging import phones, vcard
 from waqtor.messaging import status as st
 from waqtor.messaging.backlog import Backlog
+from waqtor.messaging.changes import MessageChanges
+from waqtor.messaging.chats import ChatActions
 from waqtor.messaging.counts import SentCounter
 from waqtor.messaging.download import fetch, http_client
 from waqtor.messaging.draft import Draft, draft_from_json, draft_to_json, template_from_json, template_json
@@ -145,10 +149,16 @@ class MessageService:
         self._tasks = TaskSet("messages")
         self._listeners: list[StatusListener] = []
         self._throttled: OrderedDict[int, int] = OrderedDict()  # message id -> refusals for WhatsApp's rate limit
+        self._typing: dict[int, float] = {}  # queued message id -> seconds of typing to show before it is sent
         self.backlog = Backlog(self._store_event, settings.inbound_buffer, storage.ping)
         self._counts = SentCounter(self._tasks)
         self.http = http_client(settings.media_allow_private)
         sessions.handle("messages.send", self._send_here)
+        # Edits and deletions the API asks for (`waqtor.messaging.changes`); they end in `edited`/`revoked`.
+        self.changes = MessageChanges(self._repo, sessions, clock, self.media, self.edited, self.revoked,
+                                      self.require_ready)
+        # Read receipts and typing (`waqtor.messaging.chats`), and the auto-read of WAQTOR_AUTO_READ.
+        self.chats = ChatActions(settings, self._repo, sessions, clock, self.require_ready)
         sessions.add_hooks(started=self._session_started, stopped=self._session_stopped,
                            deleted=self._session_deleted)
 
@@ -177,6 +187,7 @@ class MessageService:
             log.warning("%d queued message(s) were not sent before shutdown; marked failed", len(abandoned))
         await self._counts.flush_all()
         await self._tasks.close()
+        await self.chats.close()
         await self.backlog.flush(once=True)
         if self.backlog.held:
             log.error("LOST %d received message(s) or status change(s) at shutdown: the database did not take "
@@ -192,6 +203,8 @@ class MessageService:
     async def _session_stopped(self, session: str) -> None:
         await self._counts.flush(session)
         abandoned = self._queues.drop(session)
+        for message_id in abandoned:
+            self._typing.pop(message_id, None)
         if abandoned:
             await self._repo.fail_queued(self._clock(), INTERRUPTED, abandoned)
             log.warning("session %s: %d queued message(s) were not sent before it stopped running here; "
@@ -221,6 +234,8 @@ class MessageService:
         if request.template is not None:
             # Before readiness: an engine that cannot send templates never will, connected or not.
             require_feature((await self._sessions.state_of(session)).engine, TEMPLATES)
+        if request.typing:
+            require_feature((await self._sessions.state_of(session)).engine, PRESENCE)
         await self.require_ready(session)
         contact = self._card(request.contact) if request.contact is not None else None
         media = await self.obtain_media(request.media) if request.media is not None else None
@@ -236,7 +251,7 @@ class MessageService:
         else:
             kind = "contact" if contact is not None else "text"
         draft = Draft(to=to, type=kind, text=text, media=media, location=request.location, contact=contact,
-                      reply_to=request.reply_to, template=request.template)
+                      reply_to=request.reply_to, template=request.template, typing=request.typing)
         # Readiness was checked just now; a download leaves the session time to change, so `send`
         # checks again after one.
         return await self.submit(session, draft, ready_checked=media is None)
@@ -299,7 +314,7 @@ class MessageService:
                 f"replyTo: session {session!r} has no message with WhatsApp id {draft.reply_to!r}",
                 code="reply_not_found",
             )
-        ticket = await self._queues.get(session).admit()
+        ticket = await self._queues.get(session).admit(join=draft.typing > 0)
         now = self._clock()
         try:
             record = await self._repo.insert(self._values(session, draft, now, campaign_id), draft.media)
@@ -309,8 +324,11 @@ class MessageService:
             raise
         await self._bus.publish(events.MESSAGE, message_view(record), session=session)
         if ticket is not None:
+            if draft.typing > 0:
+                self._typing[record.id] = draft.typing
             ticket.fill(record.id)
             if ticket.abandoned:  # the session stopped running here meanwhile
+                self._typing.pop(record.id, None)
                 await self._repo.fail_queued(self._clock(), INTERRUPTED, [record.id])
                 return (await self._repo.get(record.id)) or record
             return record
@@ -376,21 +394,26 @@ class MessageService:
         )
 
     async def _deliver_queued(self, session: str, message_id: int) -> None:
+        typing = self._typing.pop(message_id, None)
         record = await self._repo.get(message_id)
         if record is not None and record.status == st.QUEUED:
-            await self._deliver(record, raise_errors=False)
+            await self._deliver(record, raise_errors=False, typing=typing)
 
     async def _deliver(self, record: MessageRecord, *, raise_errors: bool, count_now: bool = True,
-                       requeue: bool = True) -> MessageRecord:
+                       requeue: bool = True, typing: float | None = None) -> MessageRecord:
         """Hand a logged message to its engine; it ends `sent` or `failed`. It is counted in
         `messagesSent` before this returns, or with `count_now=False` soon (`SentCounter`). Refused
         for WhatsApp's rate limit, it goes back to its session's queue still `queued` (`requeue`), or
-        is tried again here once the queue's pause is over (campaigns, which wait for their result)."""
+        is tried again here once the queue's pause is over (campaigns, which wait for their result).
+        `typing`: seconds of "typing…" shown in the chat first."""
         while True:
             try:
                 if not self._sessions.runs_here(record.session):
                     raise SessionNotReady(f"session {record.session!r} does not run on this instance any more")
                 session = self._sessions.get(record.session)
+                if typing is not None:
+                    await self.chats.show_typing(session.engine, record.chat, typing)
+                    typing = None  # once, not again when WhatsApp's rate limit sends it back
                 result = await session.engine.send(self._outgoing(record))
             except ThrottledByWhatsApp as exc:
                 if not self._throttle(record, exc):
@@ -600,6 +623,8 @@ class MessageService:
         if not from_me:
             await self._sessions.get(session).monitor.count(received=1)
         await self._bus.publish(events.MESSAGE, message_view(record), session=session)
+        if not from_me:
+            self.chats.read_on_arrival(session, record)
         return record
 
     async def acknowledge(self, session: str, event: MessageStatus) -> None:

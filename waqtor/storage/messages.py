@@ -191,6 +191,37 @@ class MessageRepository:
                                         .values(revoked_at=at, revoked_by=by))
         return replace(record, revoked_at=at, revoked_by=by) if result.rowcount else None
 
+    async def remove(self, message_id: int) -> MessageRecord | None:
+        """Take message `message_id` out of the log (deleted for me); the message it was, None when the log
+        had no such message (or another caller removed it first)."""
+        record = await self.get(message_id)
+        if record is None:
+            return None
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(messages).where(messages.c.id == message_id))
+        return record if result.rowcount else None
+
+    async def unread(self, session: str, chat: str, limit: int) -> list[MessageRecord]:
+        """The newest `limit` received messages of `chat` the account has not marked read (not deleted for
+        everyone), oldest first."""
+        c = messages.c
+        query = (_select().where(c.session == session, c.chat == chat, c.direction == "in", c.read_at.is_(None),
+                                 c.revoked_at.is_(None), c.wa_id.is_not(None))
+                 .order_by(c.id.desc()).limit(limit))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_record(row) for row in reversed(rows)]
+
+    async def mark_read(self, ids: Sequence[int], at: datetime) -> int:
+        """Set `read_at` of these received messages (those not marked yet); how many were marked."""
+        if not ids:
+            return 0
+        async with self._engine.begin() as conn:
+            result = await conn.execute(update(messages).where(messages.c.id.in_(list(ids)),
+                                                               messages.c.direction == "in",
+                                                               messages.c.read_at.is_(None)).values(read_at=at))
+        return int(result.rowcount)
+
     async def mark_sent(self, message_id: int, wa_id: str, at: datetime, session: str | None = None) -> bool:
         """queued → sent with the engine's id, adding one to `session`'s `messages_sent` in the same
         transaction when it is given; False (nothing counted) when the message was no longer queued."""

@@ -57,7 +57,7 @@ router = APIRouter(prefix="/api/messages", tags=["messages"], dependencies=[Depe
 async def send_text(gateway: GatewayDep, identity: IdentityDep, body: SendTextIn) -> dict[str, Any]:
     identity.check_session(body.session)
     request = SendRequest(session=body.session, to=body.to, text=body.text, variables=body.variables,
-                          reply_to=body.replyTo)
+                          reply_to=body.replyTo, typing=body.typingSeconds or 0.0)
     return {"success": True, "data": await gateway.messages.send_request(request)}
 
 

@@ -27,7 +27,7 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -346,6 +346,22 @@ class CloudEngine(Engine):
         from datetime import UTC, datetime
 
         return SendResult(id=sent.id, timestamp=datetime.now(UTC))
+
+    async def mark_read(self, chat: str, messages: Sequence[tuple[str, str]]) -> None:
+        """Meta's "mark as read" of the newest message: WhatsApp marks every earlier one of the chat read
+        with it, so one request does for all."""
+        from pywa_async.errors import WhatsAppError
+
+        if not self.connected or self._wa is None:
+            raise SessionNotReady(f"session {self.ctx.session!r} is not connected to the Cloud API")
+        newest, _sender = messages[-1]
+        try:
+            await self._wa.mark_message_as_read(message_id=newest)
+        except WhatsAppError as exc:
+            raise EngineError(f"the Cloud API refused to mark messages read: {exc.message} (code {exc.code})",
+                              code="whatsapp_error") from None
+        except httpx.HTTPError as exc:
+            raise EngineError(f"cannot reach the Cloud API: {exc}", code="cloud_unreachable") from None
 
     async def _send(self, to: str, message: OutgoingMessage) -> Any:
         wa = self._wa

@@ -624,6 +624,68 @@ class NeonizeEngine(Engine):
 
         await self._contacts_call(contacts.block, jid, blocked)
 
+    def _live_client(self) -> Any:
+        client = self._client
+        if self.phase != "connected" or client is None:
+            raise SessionNotReady(f"session {self.ctx.session!r} is not connected (it is {self.phase})")
+        return client
+
+    async def edit_message(self, chat: str, message_id: str, text: str) -> datetime:
+        """Send WhatsApp's edit of the account's message (neonize's edit_message: a protocolMessage
+        MESSAGE_EDIT carrying the new text)."""
+        from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+
+        from waqtor.engines.neonize import outgoing
+
+        client = self._live_client()
+        response = await asyncio.to_thread(self._guard.call, client, client.edit_message, outgoing.recipient(chat),
+                                           message_id, Message(conversation=text))
+        return datetime.fromtimestamp(response.Timestamp, UTC)
+
+    async def revoke_message(self, chat: str, message_id: str) -> datetime:
+        """Send WhatsApp's deletion for everyone of the account's message (neonize's revoke_message, as
+        its sender: the account's own JID)."""
+        from waqtor.engines.neonize import outgoing
+
+        client = self._live_client()
+
+        def revoke() -> Any:
+            return client.revoke_message(outgoing.recipient(chat), client.get_me().JID, message_id)
+
+        response = await asyncio.to_thread(self._guard.call, client, revoke)
+        return datetime.fromtimestamp(response.Timestamp, UTC)
+
+    async def mark_read(self, chat: str, messages: Sequence[tuple[str, str]]) -> None:
+        """neonize's mark_read: one read receipt per sender (a group's messages have several)."""
+        from neonize.utils.enum import ReceiptType
+
+        from waqtor.engines.neonize import outgoing
+
+        client = self._live_client()
+        by_sender: dict[str, list[str]] = {}
+        for wa_id, sender in messages:
+            by_sender.setdefault(sender, []).append(wa_id)
+
+        def mark() -> None:
+            for sender, ids in by_sender.items():
+                client.mark_read(*ids, chat=outgoing.recipient(chat), sender=outgoing.recipient(sender),
+                                 receipt=ReceiptType.READ)
+
+        await asyncio.to_thread(self._guard.call, client, mark)
+
+    async def send_chat_presence(self, chat: str, state: str) -> None:
+        """neonize's send_chat_presence: composing (text or audio: recording) or paused."""
+        from neonize.utils.enum import ChatPresence, ChatPresenceMedia
+
+        from waqtor.engines.neonize import outgoing
+
+        client = self._live_client()
+        shown = ChatPresence.CHAT_PRESENCE_PAUSED if state == "paused" else ChatPresence.CHAT_PRESENCE_COMPOSING
+        media = (ChatPresenceMedia.CHAT_PRESENCE_MEDIA_AUDIO if state == "recording"
+                 else ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT)
+        await asyncio.to_thread(self._guard.call, client, client.send_chat_presence, outgoing.recipient(chat), shown,
+                                media)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Remember:

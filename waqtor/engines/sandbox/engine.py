@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -70,6 +70,9 @@ class SandboxEngine(Engine):
         # The messages it carried (WhatsApp id → chat, sent by the account): what an edit or deletion may name.
         self._messages: OrderedDict[str, tuple[str, bool]] = OrderedDict()
         self.blocked: set[str] = set()  # the contacts the account blocked
+        # What the account told its contacts: messages marked read, and typing or recording shown.
+        self.reads: deque[tuple[str, list[str]]] = deque(maxlen=REMEMBERED)
+        self.presences: deque[tuple[str, str]] = deque(maxlen=REMEMBERED)
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -344,3 +347,26 @@ class SandboxEngine(Engine):
             self.blocked.add(jid)
         else:
             self.blocked.discard(jid)
+
+    async def edit_message(self, chat: str, message_id: str, text: str) -> datetime:
+        """The simulated contact sees the edit: nothing to send, the account must only be connected."""
+        self._require_connected()
+        log.info("session %s (SANDBOX): edited message %s in chat %s", self.ctx.session, message_id, chat)
+        return datetime.now(UTC)
+
+    async def revoke_message(self, chat: str, message_id: str) -> datetime:
+        """The simulated contact sees the deletion (see `edit_message`)."""
+        self._require_connected()
+        log.info("session %s (SANDBOX): deleted message %s for everyone in chat %s", self.ctx.session, message_id,
+                 chat)
+        return datetime.now(UTC)
+
+    async def mark_read(self, chat: str, messages: Sequence[tuple[str, str]]) -> None:
+        """Recorded in `reads` (chat, WhatsApp ids), the last REMEMBERED marks."""
+        self._require_connected()
+        self.reads.append((chat, [wa_id for wa_id, _sender in messages]))
+
+    async def send_chat_presence(self, chat: str, state: str) -> None:
+        """Recorded in `presences` (chat, state), the last REMEMBERED."""
+        self._require_connected()
+        self.presences.append((chat, state))

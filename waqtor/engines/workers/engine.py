@@ -14,6 +14,7 @@ import asyncio
 import importlib
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
 from waqtor.engines.base import (
@@ -167,6 +168,20 @@ class WorkerEngine(Engine):
 
     async def set_blocked(self, jid: str, blocked: bool) -> None:
         await self._ask("set_blocked", jid, blocked, timeout=CALL_TIMEOUT)
+
+    async def edit_message(self, chat: str, message_id: str, text: str) -> datetime:
+        answer: datetime = await self._ask("edit_message", chat, message_id, text, timeout=CALL_TIMEOUT)
+        return answer
+
+    async def revoke_message(self, chat: str, message_id: str) -> datetime:
+        answer: datetime = await self._ask("revoke_message", chat, message_id, timeout=CALL_TIMEOUT)
+        return answer
+
+    async def mark_read(self, chat: str, messages: Sequence[tuple[str, str]]) -> None:
+        await self._ask("mark_read", chat, list(messages), timeout=CALL_TIMEOUT)
+
+    async def send_chat_presence(self, chat: str, state: str) -> None:
+        await self._ask("send_chat_presence", chat, state, timeout=CALL_TIMEOUT)
 
     async def _ask(self, method: Any, *args: Any, timeout: float) -> Any:
         worker = self._require()

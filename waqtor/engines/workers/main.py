@@ -128,6 +128,14 @@ class Host:
             return await engine.profile_picture(*call.args)
         if call.method == "set_blocked":
             return await engine.set_blocked(*call.args)
+        if call.method == "edit_message":
+            return await engine.edit_message(*call.args)
+        if call.method == "revoke_message":
+            return await engine.revoke_message(*call.args)
+        if call.method == "mark_read":
+            return await engine.mark_read(*call.args)
+        if call.method == "send_chat_presence":
+            return await engine.send_chat_presence(*call.args)
         raise errors.InvalidInput(f"the worker has no method {call.method!r}")
 
     def _emitter(self, session: str) -> Any:

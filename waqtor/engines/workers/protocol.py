@@ -4,8 +4,9 @@ Each message is one frame on a pipe: a 4-byte big-endian length, then the messag
 are this package, started by the gateway itself, so pickle is safe here (it never reads anything from
 outside); a frame longer than the agreed limit ends the connection instead of being read.
 
-    gateway → worker    Setup (first), Call (start, stop, logout, pair, send, is_on_whatsapp, and the
-                        contacts' check_numbers, contact_profile, profile_picture, set_blocked), Reply,
+    gateway → worker    Setup (first), Call (start, stop, logout, pair, send, is_on_whatsapp, the
+                        contacts' check_numbers, contact_profile, profile_picture, set_blocked, and
+                        edit_message, revoke_message, mark_read, send_chat_presence), Reply,
                         Shutdown
     worker → gateway    Ready (first), Call (load, save: the session's engine store), Reply, Emit (an
                         engine event of one session), Wear (what the worker has used up)
@@ -32,7 +33,8 @@ HEADER = struct.Struct(">I")
 FRAME_OVERHEAD = 1 << 20
 
 GatewayMethod = Literal["start", "stop", "logout", "pair", "send", "is_on_whatsapp", "check_numbers", "contact_profile",
-                        "profile_picture", "set_blocked"]
+                        "profile_picture", "set_blocked", "edit_message", "revoke_message", "mark_read",
+                        "send_chat_presence"]
 WorkerMethod = Literal["load", "save"]
 
 
