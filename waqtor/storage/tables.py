@@ -182,6 +182,10 @@ messages = Table(
     # Deleted for everyone, when and by whom (a JID).
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("revoked_by", String(128), nullable=True),
+    # Migration 0009: the log's id of the message `reply_to` names (when the log has it), and the reactions
+    # to this message, one per reactor: [{"from", "fromMe", "emoji", "timestamp"}], oldest first.
+    Column("reply_to_id", MessageId, nullable=True),
+    Column("reactions", JSON, nullable=True),
     Index("ix_messages_session_id", "session", "id"),
     Index("ix_messages_chat_id", "chat", "id"),
     Index("ix_messages_status_id", "status", "id"),

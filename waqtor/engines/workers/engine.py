@@ -23,6 +23,7 @@ from waqtor.engines.base import (
     EngineContext,
     LoggedOut,
     OutgoingMessage,
+    OutgoingReaction,
     PairingCode,
     Ready,
     SendResult,
@@ -149,6 +150,10 @@ class WorkerEngine(Engine):
 
     async def is_on_whatsapp(self, jids: Sequence[str]) -> dict[str, bool] | None:
         answer: dict[str, bool] | None = await self._ask("is_on_whatsapp", list(jids), timeout=CALL_TIMEOUT)
+        return answer
+
+    async def react(self, reaction: OutgoingReaction) -> SendResult:
+        answer: SendResult = await self._ask("react", reaction, timeout=CALL_TIMEOUT)
         return answer
 
     async def _ask(self, method: Any, *args: Any, timeout: float) -> Any:

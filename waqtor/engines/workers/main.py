@@ -120,6 +120,8 @@ class Host:
             return await engine.send(*call.args)
         if call.method == "is_on_whatsapp":
             return await engine.is_on_whatsapp(*call.args)
+        if call.method == "react":
+            return await engine.react(*call.args)
         raise errors.InvalidInput(f"the worker has no method {call.method!r}")
 
     def _emitter(self, session: str) -> Any:

@@ -4,8 +4,8 @@ Each message is one frame on a pipe: a 4-byte big-endian length, then the messag
 are this package, started by the gateway itself, so pickle is safe here (it never reads anything from
 outside); a frame longer than the agreed limit ends the connection instead of being read.
 
-    gateway → worker    Setup (first), Call (start, stop, logout, pair, send, is_on_whatsapp), Reply,
-                        Shutdown
+    gateway → worker    Setup (first), Call (start, stop, logout, pair, send, is_on_whatsapp, react),
+                        Reply, Shutdown
     worker → gateway    Ready (first), Call (load, save: the session's engine store), Reply, Emit (an
                         engine event of one session), Wear (what the worker has used up)
 
@@ -30,7 +30,7 @@ HEADER = struct.Struct(">I")
 # Above the largest file a message may carry (inbound media travel inside an Emit).
 FRAME_OVERHEAD = 1 << 20
 
-GatewayMethod = Literal["start", "stop", "logout", "pair", "send", "is_on_whatsapp"]
+GatewayMethod = Literal["start", "stop", "logout", "pair", "send", "is_on_whatsapp", "react"]
 WorkerMethod = Literal["load", "save"]
 
 
