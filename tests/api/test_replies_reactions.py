@@ -182,7 +182,7 @@ async def test_contacts_reactions_are_kept_per_reactor_and_published(live: LiveS
         await react("🙏")  # the latest of a reactor replaces their earlier one
         await react("👍", fromMe=True)  # the account, from its phone
         message = (await http.get(f"/api/messages/{ours['id']}")).json()["data"]
-        assert [(r["from"], r["fromMe"], r["emoji"]) for r in message["reactions"]][0] == (CHAT, False, "🙏")
+        assert (message["reactions"][0]["from"], message["reactions"][0]["fromMe"]) == (CHAT, False)
         assert [(r["fromMe"], r["emoji"]) for r in message["reactions"]] == [(False, "🙏"), (True, "👍")]
         removed = await react("")
         assert (removed["emoji"], removed["removed"]) == ("", True)

@@ -7,18 +7,13 @@ import json
 from typing import Any
 
 from tests.conftest import Harness
-from tests.engines.test_cloud_engine import (  # noqa: F401  (`cloud` and `meta` are fixtures)
-    CONTACT,
-    TEXT,
-    Meta,
-    cloud,
-    logged_in,
-    message_sends,
-    meta,
-    post,
-    webhook,
-)
+from tests.engines import test_cloud_engine
+from tests.engines.test_cloud_engine import CONTACT, TEXT, Meta, logged_in, message_sends, post, webhook
 from waqtor import events
+
+# The fixtures: Meta's Graph API faked, and a gateway with a connected Cloud API session.
+meta = test_cloud_engine.meta
+cloud = test_cloud_engine.cloud
 
 OUR_WAMID = "wamid.HBgLMTU1NTAxMDAxOTkVAgARGBI"  # what the fake Meta answers every send with
 

@@ -15,14 +15,17 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
 )
 
 from tests.conftest import eventually
+from tests.engines import test_neonize_engine
 from tests.engines.neonize_fakes import feed, jid
-from tests.engines.test_neonize_engine import Rig, rig  # noqa: F401  (`rig` is the fixture)
+from tests.engines.test_neonize_engine import Rig
 from waqtor.engines.base import MessageIn, MessageReaction, OutgoingMessage, OutgoingReaction, Quoted
 from waqtor.engines.neonize import translate
 
 ANA = "4915199999999"
 ANA_JID = f"{ANA}@s.whatsapp.net"
 OWN_JID = "4915112345678@s.whatsapp.net"  # the account the fake Go side links (rig.linked)
+
+rig = test_neonize_engine.rig  # the fixture: a neonize engine on the fake Go side
 
 
 def event(body: Message, *, sender: str = ANA, from_me: bool = False, chat: str | None = None,
