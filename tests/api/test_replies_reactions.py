@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.api.test_bad_input import assert_error
 from tests.conftest import Harness, LiveServer
 from tests.ws_client import command, open_ws, recv_type
+from waqtor.engines.base import Engine
 from waqtor.engines.sandbox.engine import SandboxEngine
 
 CONTACT = "4915100000001"
@@ -198,3 +201,13 @@ async def test_the_sandbox_refuses_a_reaction_to_a_message_it_did_not_carry_or_a
     for bad in ({"emoji": "nope"}, {}, {"emoji": "👍", "body": "x"}):
         answer = await inbound(gw, 422, kind="react", messageId=quoted["waId"], **bad)
         assert answer["error"]["code"] == "validation_error"
+
+
+async def test_an_engine_without_reactions_answers_422_naming_it(gw: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    await gw.scan()
+    quoted = await received(gw)
+    monkeypatch.setattr(SandboxEngine, "react", Engine.react)  # the default every engine starts from
+    answer = await gw.client.post(f"/api/messages/{quoted['id']}/reaction", json={"emoji": "👍"})
+    assert_error(answer, 422, "not_supported_by_engine")
+    assert answer.json()["error"]["message"] == "the sandbox engine cannot send reactions"
+    assert (await logged(gw, quoted["waId"]))["reactions"] == []
