@@ -17,6 +17,7 @@ MESSAGE = "message"
 MESSAGE_ACK = "message_ack"
 MESSAGE_EDITED = "message_edited"
 MESSAGE_REVOKED = "message_revoked"
+MESSAGE_REACTION = "message_reaction"
 CAMPAIGN = "campaign"
 WEBHOOK_DISABLED = "webhook_disabled"
 SESSION_DELETED = "session_deleted"
@@ -24,7 +25,7 @@ SESSION_DELETED = "session_deleted"
 # Names a client may subscribe to, in the order websocket/info lists them. (A webhook's `test` delivery
 # is not among them: it goes to that one webhook only and never travels on the bus.)
 EVENT_TYPES: tuple[str, ...] = (SESSION_UPDATE, QR_CODE, MESSAGE, MESSAGE_ACK, CAMPAIGN, WEBHOOK_DISABLED,
-                                SESSION_DELETED, MESSAGE_EDITED, MESSAGE_REVOKED)
+                                SESSION_DELETED, MESSAGE_EDITED, MESSAGE_REVOKED, MESSAGE_REACTION)
 
 
 @dataclass(frozen=True, slots=True)

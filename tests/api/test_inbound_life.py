@@ -142,4 +142,4 @@ async def test_edits_and_revokes_are_published_with_their_documented_shapes(live
         assert set(revoked) == {"id", "waId", "session", "chat", "by", "fromMe", "timestamp"}
         assert (revoked["id"], revoked["waId"], revoked["by"], revoked["fromMe"]) == (log_id, wa_id, CHAT, False)
         info = (await http.get("/api/session/websocket/info")).json()["data"]
-        assert info["events"][-2:] == ["message_edited", "message_revoked"]
+        assert {"message_edited", "message_revoked"} <= set(info["events"])

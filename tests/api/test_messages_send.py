@@ -164,14 +164,16 @@ async def test_without_variables_braces_are_sent_as_written(gw: Harness) -> None
 async def test_a_reply_quotes_a_logged_message(gw: Harness) -> None:
     await gw.scan()
     received = (await gw.client.post("/api/sandbox/inbound", json={"from": "4915112345678", "body": "q"})).json()
+    logged = (await gw.client.get("/api/messages")).json()["data"]["messages"]
+    quoted = next(message for message in logged if message["waId"] == received["data"]["id"])
     data = await send(gw, replyTo=received["data"]["id"])
-    assert data["replyTo"] == received["data"]["id"]
+    assert data["replyTo"] == {"id": quoted["id"], "waId": received["data"]["id"]}
 
 
 async def test_a_reply_to_an_unknown_message_is_404(gw: Harness) -> None:
     await gw.scan()
     response = await gw.client.post("/api/messages/send", json={"to": TO, "text": "x", "replyTo": "NOPE"})
-    assert_error(response, 404, "reply_not_found")
+    assert_error(response, 404, "message_not_found")
 
 
 async def test_a_location_is_sent_and_logged(gw: Harness) -> None:

@@ -1,4 +1,4 @@
-"""Migration 0009_c_source on SQLite and PostgreSQL: a log written before it learns where each message came
+"""Migration 0009 on SQLite and PostgreSQL: a log written before it learns where each message came
 from (a campaign's messages `campaign`, received ones `contact`), and the way back."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ async def test_the_log_before_it_learns_every_message_s_source(database_url: str
                     session="default", direction=direction, chat="4915112345678@s.whatsapp.net", type="text",
                     status="sent" if direction == "out" else "received", campaign_id=campaign_id, source=source,
                     timestamp=T0, created_at=T0))
-            await conn.run_sync(_migrate, "0009_c_source")
+            await conn.run_sync(_migrate, "0009")
             assert await conn.run_sync(_sources) == ["api", "campaign", "phone", "contact"]
             await conn.run_sync(_migrate, "0008", True)
             assert await conn.run_sync(_sources) == [source for _, _, source in ROWS]

@@ -25,6 +25,10 @@ Variables = Annotated[dict[str, str | int | float], AfterValidator(_storable)]
 
 TO = "Recipient: a phone number in any common format (+49 151 1234567, 0049…, a local number with "
 TO += "WAQTOR_DEFAULT_REGION) or a chat id (…@s.whatsapp.net, a group …@g.us)."
+# A message to quote: the log's id (a number; in a form, digits) or a WhatsApp id (`3EB0…`, `wamid.…`).
+ReplyRef = Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)] | Annotated[
+    str, Field(min_length=1, max_length=128, pattern=r"^[0-9A-Za-z._:=+/-]+$")]
+
 VARIABLES = "Fill the text as a template ({name}, {phone}, {date}, {time}, any custom field); a "
 VARIABLES += "variable with no value is refused (missing_variables). Without it the text is sent as written."
 
@@ -36,9 +40,14 @@ class _Send(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to: str = Field(min_length=1, max_length=64, description=TO)
     session: str = Field(DEFAULT_SESSION, min_length=1, max_length=64, description="Session that sends it.")
-    replyTo: str | None = Field(
-        None, min_length=1, max_length=128, description="WhatsApp id (waId) of a logged message to quote."
+    replyTo: ReplyRef | None = Field(
+        None, description="Quote this message of the session's log (a real WhatsApp reply): its id in the log "
+                          "(a number), or its WhatsApp id (`waId`). A number is looked up as the log's id first."
     )
+
+    @property
+    def reply_to(self) -> str | None:
+        return None if self.replyTo is None else str(self.replyTo)
 
 
 class SendTextIn(_Send):
@@ -160,6 +169,25 @@ class ReplyOut(BaseModel):
     description: str | None = Field(None, description="A list row's description, when it has one.")
 
 
+class ReplyToOut(BaseModel):
+    id: int | None = Field(description="The quoted message's id in the log; null when the log does not have it.")
+    waId: str = Field(description="The quoted message's WhatsApp id.")
+
+
+class ReactionOut(BaseModel):
+    from_: str | None = Field(alias="from", description="Who reacted (a JID); null for the account's reaction "
+                                                        "sent through the gateway.")
+    fromMe: bool = Field(description="The account reacted (through the gateway, or from its phone).")
+    emoji: str
+    timestamp: str
+
+
+class ReactionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    emoji: str = Field(max_length=32, description="One emoji (👍, ❤️, 👍🏽, 🇩🇪 …); \"\" removes the account's "
+                                                   "reaction.")
+
+
 class EditOut(BaseModel):
     body: str | None = Field(description="The text before this edit.")
     replacedAt: str = Field(description="When the edit replaced it.")
@@ -187,7 +215,8 @@ class MessageOut(BaseModel):
     contact: ContactOut | None = Field(description="A contact message's (first) card.")
     contacts: list[ContactOut] | None = Field(description="Every card of a contact message (several for a list).")
     reply: ReplyOut | None = Field(description="A `reply` message: the button, list row or flow chosen.")
-    replyTo: str | None
+    replyTo: ReplyToOut | None = Field(description="The message this one quotes (or, for a `reply`, the message "
+                                                 "with the buttons or list).")
     pushName: str | None
     status: MessageStatus
     error: str | None
@@ -204,6 +233,8 @@ class MessageOut(BaseModel):
     edits: list[EditOut] = Field(description="The texts it had before each edit, oldest first.")
     revokedAt: str | None = Field(description="When it was deleted for everyone (its text stays in the log).")
     revokedBy: str | None = Field(description="Who deleted it for everyone (a JID).")
+    reactions: list[ReactionOut] = Field(description="The reactions to it, one per reactor (the latest), oldest "
+                                                     "first.")
 
 
 class MessagePage(BaseModel):

@@ -92,7 +92,8 @@ class MessageIn:
     - `content`: the details of a location (`latitude`, `longitude`, `name`, `address`), a contact
       (`displayName`, `vcard`, and `contacts`, every card, for several) or a reply (`id`, `title`,
       `kind`).
-    - `reply_to`: the WhatsApp id of the message it answers (a button or list reply)."""
+    - `reply_to`: the WhatsApp id of the message it answers: the message it quotes, or the message
+      with the buttons or list of a reply."""
 
     id: str
     chat: str
@@ -133,6 +134,19 @@ class MessageRevoked:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageReaction:
+    """`sender` (`from_me`: the account, from the phone or another device) reacted with `emoji` to the
+    message with WhatsApp id `id` in `chat`; an empty `emoji` takes their reaction away."""
+
+    id: str
+    chat: str
+    sender: str
+    emoji: str
+    timestamp: datetime
+    from_me: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class MessageStatus:
     """A status change of a message the account sent: sent, delivered, read, played or failed."""
 
@@ -168,10 +182,10 @@ class Crashed:
 
 
 EngineEvent = (Connecting | QRCode | Authenticated | Ready | Disconnected | LoggedOut | Problem | Solved | MessageIn
-               | MessageStatus | MessageEdited | MessageRevoked | Crashed)
+               | MessageStatus | MessageEdited | MessageRevoked | MessageReaction | Crashed)
 
 # The events that go to the message service (the rest go to the session's monitor).
-MessageEvent = MessageIn | MessageStatus | MessageEdited | MessageRevoked
+MessageEvent = MessageIn | MessageStatus | MessageEdited | MessageRevoked | MessageReaction
 
 
 # ---- what the gateway gives an engine ----------------------------------------------------------
@@ -219,6 +233,31 @@ class TemplateSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Quoted:
+    """The message a reply quotes, as the log has it: its WhatsApp `id`, its `sender` (a JID; None for
+    one the account sent through the gateway), whether the account sent it (`from_me`), its `type` and
+    its text or caption."""
+
+    id: str
+    sender: str | None
+    from_me: bool
+    type: str
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingReaction:
+    """A reaction of the account's to send: `emoji` (empty takes it away) on the message with WhatsApp id
+    `message_id` in `chat`, sent by `sender` (a JID; None for the account's own message, `from_me`)."""
+
+    chat: str
+    message_id: str
+    from_me: bool
+    sender: str | None
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     """A message to send.
 
@@ -226,7 +265,8 @@ class OutgoingMessage:
     - `type`: `text`, `location`, `contact`, `template`, or one of MEDIA_TYPES (`voice` is an audio
       shown as a voice note).
     - `text`: the body of a `text` message, or the caption of an image, video or document.
-    - `reply_to`: the WhatsApp id of a message in the same chat to quote (optional).
+    - `reply_to`: the WhatsApp id of a message in the same chat to quote (optional), and `quoted` that
+      message as the log has it (engines that send the quoted message along with the reply use it).
     - Exactly the part its type needs is set: `media` (a stored file; `media_bytes(media)` reads it,
       engines never fetch URLs themselves) for media types, `location`, `contact`, or `template`.
     """
@@ -239,6 +279,7 @@ class OutgoingMessage:
     location: Location | None = None
     contact: ContactCard | None = None
     template: TemplateSpec | None = None
+    quoted: Quoted | None = None
 
 
 def media_bytes(media: OutgoingMedia) -> bytes:
@@ -460,6 +501,13 @@ class Engine(ABC):
         """Block (or unblock) the contact `jid` for the account; SessionNotReady while not connected,
         NotSupportedByEngine by default."""
         raise _cannot(self.name, "block or unblock contacts")
+
+    async def react(self, reaction: OutgoingReaction) -> SendResult:
+        """Send the account's reaction; SessionNotReady when not connected, EngineError when WhatsApp
+        refuses it. The default: NotSupportedByEngine."""
+        from waqtor.errors import NotSupportedByEngine
+
+        raise NotSupportedByEngine(self.name, "send reactions")
 
 
 def _cannot(engine: str, what: str) -> Exception:

@@ -23,13 +23,14 @@ Listeners added with `add_status_listener` hear every later status change of a s
 acknowledgements), after its `message_ack` is published.
 
 Receiving — `handle(session, event)` takes the engine's `MessageIn`, `MessageStatus`, `MessageEdited` and
-`MessageRevoked`: an incoming message is logged as `received` with source `contact` (its file stored), counted in
-`messagesReceived` and published as `message`; one the account sent from its phone or another linked
-device (`from_me`) is logged `sent` with direction `out` and source `phone`, once per WhatsApp id (an
-echo of a send of the gateway's own is not logged twice), and published as `message`; a status change
-moves the logged message forward only and is published as `message_ack`; an edit replaces the logged
-text (keeping the earlier one in `edits`) and a deletion for everyone marks the message, published as
-`message_edited` and `message_revoked` (also when the log does not have the message).
+`MessageRevoked` (a `MessageReaction` goes to `reactions`, `waqtor.messaging.reacting`): an incoming message
+is logged as `received` with source `contact` (its file stored), counted in `messagesReceived` and
+published as `message`; one the account sent from its phone or another linked device (`from_me`) is
+logged `sent` with direction `out` and source `phone`, once per WhatsApp id (an echo of a send of the
+gateway's own is not logged twice), and published as `message`; a status change moves the logged message
+forward only and is published as `message_ack`; an edit replaces the logged text (keeping the earlier one
+in `edits`) and a deletion for everyone marks the message, published as `message_edited` and
+`message_revoked` (also when the log does not have the message).
 While the database cannot take them they are held in memory, in order, and stored when it is back
 (`backlog`).
 
@@ -60,13 +61,16 @@ from waqtor.engines.base import (
     MessageEdited,
     MessageEvent,
     MessageIn,
+    MessageReaction,
     MessageRevoked,
     MessageStatus,
     OutgoingMedia,
     OutgoingMessage,
+    Quoted,
     SendResult,
 )
 from waqtor.errors import (
+    Conflict,
     EngineError,
     InvalidInput,
     NotFound,
@@ -85,6 +89,7 @@ from waqtor.messaging.download import fetch, http_client
 from waqtor.messaging.draft import Draft, draft_from_json, draft_to_json, template_from_json, template_json
 from waqtor.messaging.media import MediaStore, chunks_of
 from waqtor.messaging.phones import Recipient
+from waqtor.messaging.reacting import Reactions
 from waqtor.messaging.request import ContactRequest, MediaSource, MediaUpload, SendRequest, StoredMedia
 from waqtor.messaging.sendqueue import SendQueues
 from waqtor.messaging.templates import builtin_values, render
@@ -153,6 +158,7 @@ class MessageService:
         self.backlog = Backlog(self._store_event, settings.inbound_buffer, storage.ping)
         self._counts = SentCounter(self._tasks)
         self.http = http_client(settings.media_allow_private)
+        self.reactions = Reactions(storage.messages, bus, sessions, clock, self.require_ready)
         sessions.handle("messages.send", self._send_here)
         # Edits and deletions the API asks for (`waqtor.messaging.changes`); they end in `edited`/`revoked`.
         self.changes = MessageChanges(self._repo, sessions, clock, self.media, self.edited, self.revoked,
@@ -304,20 +310,17 @@ class MessageService:
     async def send(self, session: str, draft: Draft, *, campaign_id: str | None = None,
                    ready_checked: bool = False) -> MessageRecord:
         """Log and send `draft` on `session`; returns the message as it stands (`sent`, or `queued`
-        behind the send rate). Raises SessionNotFound, SessionNotReady, NotFound (`reply_not_found`),
-        RateLimited (`send_queue_full`), or the engine's refusal (the message is then logged `failed`).
+        behind the send rate). Raises SessionNotFound, SessionNotReady, NotFound (`message_not_found`) or
+        Conflict (`message_not_sent`) for a `replyTo` it cannot quote (`quotable`), RateLimited
+        (`send_queue_full`), or the engine's refusal (the message is then logged `failed`).
         `ready_checked`: see `submit`."""
         if not ready_checked:
             await self.require_ready(session)
-        if draft.reply_to is not None and await self._repo.find_by_wa_id(session, draft.reply_to) is None:
-            raise NotFound(
-                f"replyTo: session {session!r} has no message with WhatsApp id {draft.reply_to!r}",
-                code="reply_not_found",
-            )
+        quoted = await self.quotable(session, draft.reply_to) if draft.reply_to is not None else None
         ticket = await self._queues.get(session).admit(join=draft.typing > 0)
         now = self._clock()
         try:
-            record = await self._repo.insert(self._values(session, draft, now, campaign_id), draft.media)
+            record = await self._repo.insert(self._values(session, draft, now, campaign_id, quoted), draft.media)
         except BaseException:
             if ticket is not None:
                 ticket.cancel()
@@ -350,8 +353,29 @@ class MessageService:
         await self._bus.publish(events.MESSAGE, message_view(record), session=session)
         return await self._deliver(record, raise_errors=False, count_now=False, requeue=False)
 
+    async def quotable(self, session: str, reply_to: str) -> MessageRecord:
+        """The message of `session`'s log that `reply_to` names: a number is looked up as the log's id first,
+        then (as anything else) as a WhatsApp id. NotFound (`message_not_found`) when the session's log has
+        no such message; Conflict (`message_not_sent`) when it never reached WhatsApp (queued or failed),
+        so WhatsApp has nothing to quote."""
+        record = None
+        if reply_to.isdecimal() and len(reply_to) <= 18:
+            record = await self._repo.get(int(reply_to))
+            if record is not None and record.session != session:
+                record = None
+        if record is None:
+            record = await self._repo.find_by_wa_id(session, reply_to)
+        if record is None:
+            raise NotFound(f"replyTo: session {session!r} has no message {reply_to!r} (neither the log's id nor "
+                           "a WhatsApp id)", code="message_not_found")
+        if record.wa_id is None:
+            raise Conflict(f"replyTo: message {record.id} never reached WhatsApp (it is {record.status}), so it "
+                           "cannot be quoted", code="message_not_sent")
+        return record
+
     @staticmethod
-    def _values(session: str, draft: Draft, now: datetime, campaign_id: str | None) -> dict[str, Any]:
+    def _values(session: str, draft: Draft, now: datetime, campaign_id: str | None,
+                quoted: MessageRecord | None = None) -> dict[str, Any]:
         content: dict[str, Any] | None = None
         if draft.location is not None:
             content = dataclasses.asdict(draft.location)
@@ -367,7 +391,8 @@ class MessageService:
             "type": draft.type,
             "text": draft.text,
             "content": content,
-            "reply_to": draft.reply_to,
+            "reply_to": quoted.wa_id if quoted is not None else None,
+            "reply_to_id": quoted.id if quoted is not None else None,
             "status": st.QUEUED,
             "source": "campaign" if campaign_id is not None else "api",
             "campaign_id": campaign_id,
@@ -376,7 +401,15 @@ class MessageService:
             "created_at": now,
         }
 
-    def _outgoing(self, record: MessageRecord) -> OutgoingMessage:
+    async def _quoted(self, record: MessageRecord) -> Quoted | None:
+        """The message `record` quotes, as an engine needs it (None when it quotes none, or it is gone)."""
+        target = await self._repo.get(record.reply_to_id) if record.reply_to_id is not None else None
+        if target is None or target.wa_id is None:
+            return None
+        return Quoted(id=target.wa_id, sender=target.sender, from_me=target.direction == "out", type=target.type,
+                      text=target.text)
+
+    def _outgoing(self, record: MessageRecord, quoted: Quoted | None) -> OutgoingMessage:
         content = record.content or {}
         media = record.media
         return OutgoingMessage(
@@ -384,6 +417,7 @@ class MessageService:
             type=record.type,
             text=record.text,
             reply_to=record.reply_to,
+            quoted=quoted,
             media=OutgoingMedia(
                 id=media.id, path=str(self.media.path(media)), kind=media.kind, mimetype=media.mimetype,
                 size=media.size, file_name=media.file_name,
@@ -406,6 +440,7 @@ class MessageService:
         for WhatsApp's rate limit, it goes back to its session's queue still `queued` (`requeue`), or
         is tried again here once the queue's pause is over (campaigns, which wait for their result).
         `typing`: seconds of "typing…" shown in the chat first."""
+        quoted = await self._quoted(record) if record.reply_to is not None else None
         while True:
             try:
                 if not self._sessions.runs_here(record.session):
@@ -414,7 +449,7 @@ class MessageService:
                 if typing is not None:
                     await self.chats.show_typing(session.engine, record.chat, typing)
                     typing = None  # once, not again when WhatsApp's rate limit sends it back
-                result = await session.engine.send(self._outgoing(record))
+                result = await session.engine.send(self._outgoing(record, quoted))
             except ThrottledByWhatsApp as exc:
                 if not self._throttle(record, exc):
                     return await self._failed(record, exc, raise_errors)
@@ -526,6 +561,8 @@ class MessageService:
             await self.acknowledge(session, event)
         elif isinstance(event, MessageEdited):
             await self.edited(session, event)
+        elif isinstance(event, MessageReaction):
+            await self.reactions.received(session, event)
         else:
             await self.revoked(session, event)
 
@@ -598,6 +635,8 @@ class MessageService:
         known = isinstance(event.type, str) and event.type.isalnum() and len(event.type) <= 16
         kind = event.type if known else "unknown"
         at = _aware(event.timestamp, now)
+        reply_to = _short(event.reply_to)
+        quoted = await self._repo.find_by_wa_id(session, reply_to) if reply_to is not None else None
         values: dict[str, Any] = {
             "session": session,
             "direction": direction,
@@ -607,7 +646,8 @@ class MessageService:
             "text": event.text if isinstance(event.text, str) else None,
             "content": event.content if isinstance(event.content, dict) and event.content else None,
             "wa_id": wa_id,
-            "reply_to": _short(event.reply_to),
+            "reply_to": reply_to,
+            "reply_to_id": quoted.id if quoted is not None else None,
             "push_name": _short(event.push_name, 256),
             "status": st.SENT if from_me else st.RECEIVED,
             "error": f"media not stored: {missing}"[:2000] if isinstance(missing, str) else None,

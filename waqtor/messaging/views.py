@@ -1,5 +1,5 @@
-"""The JSON form of messages: in API answers, `message`, `message_ack`, `message_edited` and
-`message_revoked` events, and exports. Pure."""
+"""The JSON form of messages: in API answers, `message`, `message_ack`, `message_edited`,
+`message_revoked` and `message_reaction` events, and exports. Pure."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def message_view(record: MessageRecord) -> dict[str, Any]:
         "contact": _card(content) if record.type == "contact" and content else None,
         "contacts": _cards(content) if record.type == "contact" and content else None,
         "reply": content if record.type == "reply" else None,
-        "replyTo": record.reply_to,
+        "replyTo": {"id": record.reply_to_id, "waId": record.reply_to} if record.reply_to else None,
         "pushName": record.push_name,
         "status": record.status,
         "error": record.error,
@@ -63,6 +63,7 @@ def message_view(record: MessageRecord) -> dict[str, Any]:
         "edits": record.edits or [],
         "revokedAt": _iso(record.revoked_at),
         "revokedBy": record.revoked_by,
+        "reactions": record.reactions or [],
     }
 
 
@@ -103,6 +104,23 @@ def revoke_view(session: str, wa_id: str, record: MessageRecord | None, chat: st
         "chat": record.chat if record else chat,
         "by": by,
         "fromMe": from_me,
+        "timestamp": iso_ms(at),
+    }
+
+
+def reaction_view(session: str, wa_id: str, record: MessageRecord | None, chat: str, entry: dict[str, Any],
+                  at: datetime) -> dict[str, Any]:
+    """The `message_reaction` event: `entry` (`{"from", "fromMe", "emoji"}`) reacted to the message with
+    WhatsApp id `wa_id`; `messageId` is its id in the log, None when the log does not have it."""
+    return {
+        "messageId": record.id if record else None,
+        "waId": wa_id,
+        "session": session,
+        "chat": record.chat if record else chat,
+        "from": entry["from"],
+        "fromMe": entry["fromMe"],
+        "emoji": entry["emoji"],
+        "removed": not entry["emoji"],
         "timestamp": iso_ms(at),
     }
 

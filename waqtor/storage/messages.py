@@ -222,6 +222,13 @@ class MessageRepository:
                                                                messages.c.read_at.is_(None)).values(read_at=at))
         return int(result.rowcount)
 
+    async def set_reactions(self, message_id: int, reactions: list[dict[str, Any]]) -> None:
+        """Replace the reactions of message `message_id` (the message service writes them one session at a
+        time, so a read-modify-write needs no compare-and-set; JSON cannot be compared in PostgreSQL)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(update(messages).where(messages.c.id == message_id)
+                               .values(reactions=reactions or None))
+
     async def mark_sent(self, message_id: int, wa_id: str, at: datetime, session: str | None = None) -> bool:
         """queued → sent with the engine's id, adding one to `session`'s `messages_sent` in the same
         transaction when it is given; False (nothing counted) when the message was no longer queued."""

@@ -109,6 +109,8 @@ class MessageRecord:
     edits: list[dict[str, Any]] | None = None
     revoked_at: datetime | None = None
     revoked_by: str | None = None
+    reply_to_id: int | None = None
+    reactions: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

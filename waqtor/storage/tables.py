@@ -173,7 +173,7 @@ messages = Table(
     Column("played_at", UTCDateTime, nullable=True),
     Column("failed_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
-    # Migration 0008 (values since 0009_c_source). Where the message came from: `api` (the send routes),
+    # Migration 0008 (values since 0009). Where the message came from: `api` (the send routes),
     # `campaign`, `phone` (the account's phone or another linked device) or `contact` (received).
     Column("source", String(8), nullable=True),
     # The last edit's time, and the earlier texts, oldest first: [{"body", "replacedAt"}].
@@ -182,6 +182,10 @@ messages = Table(
     # Deleted for everyone, when and by whom (a JID).
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("revoked_by", String(128), nullable=True),
+    # Migration 0010: the log's id of the message `reply_to` names (when the log has it), and the reactions
+    # to this message, one per reactor: [{"from", "fromMe", "emoji", "timestamp"}], oldest first.
+    Column("reply_to_id", MessageId, nullable=True),
+    Column("reactions", JSON, nullable=True),
     Index("ix_messages_session_id", "session", "id"),
     Index("ix_messages_chat_id", "chat", "id"),
     Index("ix_messages_status_id", "status", "id"),
@@ -189,7 +193,7 @@ messages = Table(
     Index("ix_messages_timestamp", "timestamp"),
     Index("ix_messages_campaign_id", "campaign_id"),
     Index("ix_messages_campaign_recipient_id", "campaign_recipient_id"),
-    Index("ix_messages_source_id", "source", "id"),  # migration 0009_c_source
+    Index("ix_messages_source_id", "source", "id"),  # migration 0009
     # One row per WhatsApp message and direction in a session: a redelivered incoming message is
     # recognised, and an acknowledgement finds its message.
     Index("uq_messages_session_direction_wa_id", "session", "direction", "wa_id", unique=True),

@@ -18,6 +18,7 @@ from waqtor.engines.sandbox.commands import not_sandbox
 from waqtor.engines.sandbox.contacts import DEFAULT_ERROR
 from waqtor.gateway import Gateway
 from waqtor.messaging import phones, vcard
+from waqtor.messaging.reactions import is_emoji
 from waqtor.sessions.session import DEFAULT_SESSION
 
 router = APIRouter(prefix="/api/sandbox", tags=["sandbox"], dependencies=[Depends(require("control"))],
@@ -69,22 +70,34 @@ class InboundIn(_Body):
     from_: str = Field(alias="from", pattern=SENDER,
                        description="The contact: a phone number (digits, optional +) or a WhatsApp privacy id "
                                    "(`<digits>@lid`). With `fromMe`, the chat the account's phone wrote to.")
-    kind: Literal["message", "edit", "revoke"] = Field(
+    kind: Literal["message", "edit", "revoke", "react"] = Field(
         "message", description="message: a new message; edit: its sender edits message `messageId` to `body`; "
-                               "revoke: its sender deletes message `messageId` for everyone.")
+                               "revoke: its sender deletes message `messageId` for everyone; react: the contact "
+                               "reacts with `emoji` to message `messageId` of the chat (\"\" removes it).")
     fromMe: bool = Field(False, description="Written on the account's own phone, not by the contact.")
     messageId: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[0-9A-Za-z]+$",
-                                  description="The WhatsApp id (`waId`) of the message to edit or delete.")
+                                  description="The WhatsApp id (`waId`) of the message to edit, delete or react to.")
     body: str | None = Field(None, min_length=1, max_length=65_536,
                              description="The text, the caption, or an edit's new text.")
     media: InboundMedia | None = Field(None, description="A file the sender attaches.")
     contacts: list[InboundContact] | None = Field(None, min_length=1, max_length=10,
                                                   description="Contact cards the sender shares.")
     reply: InboundReply | None = Field(None, description="A tap on a button or a list row of an earlier message.")
+    replyTo: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[0-9A-Za-z]+$",
+                                description="A message quoting this one: the WhatsApp id (`waId`) of a message of "
+                                            "the chat.")
+    emoji: str | None = Field(None, max_length=32, description="A reaction's emoji; \"\" removes the reaction.")
 
     @model_validator(mode="after")
     def _something(self) -> InboundIn:
         parts = [name for name in ("media", "contacts", "reply") if getattr(self, name) is not None]
+        if self.kind != "message" and self.replyTo is not None:
+            raise ValueError(f"replyTo: a {self.kind} quotes no message")
+        if (self.kind == "react") != (self.emoji is not None):
+            raise ValueError("emoji: Field required for a react" if self.kind == "react"
+                             else f"emoji: a {self.kind} carries no emoji")
+        if self.emoji and not is_emoji(self.emoji):
+            raise ValueError("emoji: must be exactly one emoji, or \"\" to remove the reaction")
         if self.kind == "message":
             if self.messageId is not None:
                 raise ValueError("messageId: only an edit or a revoke names a message")
@@ -101,8 +114,8 @@ class InboundIn(_Body):
             raise ValueError(f"{parts[0]}: a {self.kind} carries no {parts[0]}")
         if self.kind == "edit" and self.body is None:
             raise ValueError("body: Field required for an edit (the new text)")
-        if self.kind == "revoke" and self.body is not None:
-            raise ValueError("body: a revoke carries no body")
+        if self.kind in ("revoke", "react") and self.body is not None:
+            raise ValueError(f"body: a {self.kind} carries no body")
         return self
 
 
@@ -151,10 +164,10 @@ class AccountOut(BaseModel):
 class InboundOut(BaseModel):
     id: str = Field(description="The message's WhatsApp id (of the message edited or deleted, for those).")
     from_: str = Field(serialization_alias="from", description="Its sender (the account, with `fromMe`).")
-    body: str | None
-    type: str | None = Field(description="The message's type; null for an edit or a revoke.")
+    body: str | None = Field(description="The text, the caption, an edit's new text, or a reaction's emoji.")
+    type: str | None = Field(description="The message's type; null for an edit, a revoke or a reaction.")
     timestamp: str
-    kind: Literal["message", "edit", "revoke"]
+    kind: Literal["message", "edit", "revoke", "react"]
     fromMe: bool
 
 
@@ -179,14 +192,15 @@ async def scan(gateway: GatewayDep, identity: IdentityDep, body: ScanIn | None =
 
 
 @router.post("/inbound", response_model=Envelope[InboundOut], response_model_by_alias=True,
-             summary="Deliver an incoming message, or an edit or deletion of one",
+             summary="Deliver an incoming message, or an edit, deletion or reaction to one",
              responses={404: {"description": "`message_not_found`: the sandbox carried no such message."}})
 async def inbound(gateway: GatewayDep, identity: IdentityDep, body: InboundIn) -> dict[str, Any]:
     media = {"data": body.media.data, "fileName": body.media.fileName} if body.media is not None else None
     contacts = [{"displayName": vcard.display_name(card.vcard), "vcard": card.vcard} for card in body.contacts or []]
     args = {"from": body.from_.lstrip("+"), "body": body.body, "media": media, "kind": body.kind,
             "fromMe": body.fromMe, "messageId": body.messageId, "contacts": contacts or None,
-            "reply": body.reply.model_dump() if body.reply is not None else None}
+            "reply": body.reply.model_dump() if body.reply is not None else None, "replyTo": body.replyTo,
+            "emoji": body.emoji}
     data = await _command(gateway, identity, body.session, "sandbox.inbound", args)
     data["from_"] = data.pop("from")
     return {"success": True, "data": data}

@@ -1,5 +1,5 @@
 """`POST /api/messages/send*`: text, media (by URL or upload), location, contact card and WhatsApp message
-template.
+template, each optionally a reply quoting a logged message (`replyTo`); `POST /api/messages/{id}/reaction`.
 
 Each route checks that the key reaches the session, then hands the request to the message service
 (`MessageService.send_request`), which checks the rest and sends it from the instance that runs the
@@ -8,9 +8,9 @@ session."""
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
@@ -20,6 +20,7 @@ from waqtor.api.deps import GatewayDep, IdentityDep, require
 from waqtor.api.forms import media_bound, read_form
 from waqtor.api.message_schemas import (
     MessageOut,
+    ReactionIn,
     SendContactIn,
     SendLocationIn,
     SendMediaForm,
@@ -30,7 +31,7 @@ from waqtor.api.message_schemas import (
 )
 from waqtor.api.schemas import ERROR_RESPONSES, FORWARD_RESPONSES, Envelope, ErrorEnvelope
 from waqtor.engines.base import Location, TemplateSpec
-from waqtor.errors import UnsupportedMediaType
+from waqtor.errors import NotFound, UnsupportedMediaType
 from waqtor.messaging.media import too_large
 from waqtor.messaging.request import ContactRequest, MediaFromUrl, MediaUpload, SendRequest
 
@@ -42,8 +43,9 @@ SEND_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     400: {"model": ErrorEnvelope, "description": "`invalid_phone`, `missing_variables`, `invalid_template`, "
           "`not_on_whatsapp`, and for media `invalid_url`, `media_download_failed`, `empty_media`."},
-    404: {"model": ErrorEnvelope, "description": "`session_not_found`, `reply_not_found`."},
-    409: {"model": ErrorEnvelope, "description": "`session_not_ready`: the session cannot send now."},
+    404: {"model": ErrorEnvelope, "description": "`session_not_found`, `message_not_found` (`replyTo`)."},
+    409: {"model": ErrorEnvelope, "description": "`session_not_ready`: the session cannot send now; "
+          "`message_not_sent`: `replyTo` names a message that never reached WhatsApp."},
     429: {"model": ErrorEnvelope, "description": "`send_queue_full` or `rate_limited`, with Retry-After."},
     502: {"model": ErrorEnvelope, "description": "The engine or WhatsApp refused the message (it is logged failed)."},
     **FORWARD_RESPONSES,
@@ -57,7 +59,7 @@ router = APIRouter(prefix="/api/messages", tags=["messages"], dependencies=[Depe
 async def send_text(gateway: GatewayDep, identity: IdentityDep, body: SendTextIn) -> dict[str, Any]:
     identity.check_session(body.session)
     request = SendRequest(session=body.session, to=body.to, text=body.text, variables=body.variables,
-                          reply_to=body.replyTo, typing=body.typingSeconds or 0.0)
+                          reply_to=body.reply_to, typing=body.typingSeconds or 0.0)
     return {"success": True, "data": await gateway.messages.send_request(request)}
 
 
@@ -65,7 +67,7 @@ async def send_text(gateway: GatewayDep, identity: IdentityDep, body: SendTextIn
 async def send_location(gateway: GatewayDep, identity: IdentityDep, body: SendLocationIn) -> dict[str, Any]:
     identity.check_session(body.session)
     place = Location(body.latitude, body.longitude, body.name, body.address)
-    request = SendRequest(session=body.session, to=body.to, location=place, reply_to=body.replyTo)
+    request = SendRequest(session=body.session, to=body.to, location=place, reply_to=body.reply_to)
     return {"success": True, "data": await gateway.messages.send_request(request)}
 
 
@@ -73,7 +75,7 @@ async def send_location(gateway: GatewayDep, identity: IdentityDep, body: SendLo
 async def send_contact(gateway: GatewayDep, identity: IdentityDep, body: SendContactIn) -> dict[str, Any]:
     identity.check_session(body.session)
     contact = ContactRequest(vcard=body.vcard, name=body.name, phone=body.phone)
-    request = SendRequest(session=body.session, to=body.to, contact=contact, reply_to=body.replyTo)
+    request = SendRequest(session=body.session, to=body.to, contact=contact, reply_to=body.reply_to)
     return {"success": True, "data": await gateway.messages.send_request(request)}
 
 
@@ -87,7 +89,7 @@ async def send_template(gateway: GatewayDep, identity: IdentityDep, body: SendTe
     identity.check_session(body.session)
     components = tuple(part.model_dump(exclude_none=True) for part in body.components or ())
     template = TemplateSpec(body.name, body.language, components)
-    request = SendRequest(session=body.session, to=body.to, template=template, reply_to=body.replyTo)
+    request = SendRequest(session=body.session, to=body.to, template=template, reply_to=body.reply_to)
     return {"success": True, "data": await gateway.messages.send_request(request)}
 
 
@@ -148,7 +150,7 @@ async def send_media(gateway: GatewayDep, identity: IdentityDep, request: Reques
 
 def _media_request(body: SendMediaForm, media: MediaFromUrl | MediaUpload) -> SendRequest:
     return SendRequest(session=body.session, to=body.to, text=body.caption, variables=body.variables,
-                       reply_to=body.replyTo, media=media)
+                       reply_to=body.reply_to, media=media)
 
 
 def _validated(model: type[Model], raw: bytes | dict[str, Any]) -> Model:
@@ -158,3 +160,25 @@ def _validated(model: type[Model], raw: bytes | dict[str, Any]) -> Model:
         raise RequestValidationError(
             [{**err, "loc": ("body", *err["loc"])} for err in exc.errors(include_url=False)]
         ) from None
+
+
+@router.post(
+    "/{message_id}/reaction", response_model=Envelope[MessageOut],
+    summary="React to a message with an emoji (an empty emoji removes the reaction)",
+    responses={
+        400: {"model": ErrorEnvelope, "description": "`invalid_emoji`: not exactly one emoji."},
+        404: {"model": ErrorEnvelope, "description": "`message_not_found`, `session_not_found`."},
+        409: {"model": ErrorEnvelope, "description": "`session_not_ready`, or `message_not_sent`: the message "
+                                                     "never reached WhatsApp."},
+    },
+)
+async def react(
+    gateway: GatewayDep, identity: IdentityDep, body: ReactionIn,
+    message_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The message's id in the log.")],
+) -> dict[str, Any]:
+    record = await gateway.storage.messages.get(message_id)
+    # Another session's message is as absent as a missing one: a limited key learns nothing of it.
+    if record is None or not identity.may_see(record.session):
+        raise NotFound(f"no message with id {message_id}", code="message_not_found")
+    identity.check_session(record.session)
+    return {"success": True, "data": await gateway.messages.reactions.send(record, body.emoji)}

@@ -27,7 +27,7 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -39,8 +39,10 @@ from waqtor.engines.base import (
     Engine,
     EngineContext,
     MessageIn,
+    MessageReaction,
     MessageStatus,
     OutgoingMessage,
+    OutgoingReaction,
     Problem,
     Ready,
     SendResult,
@@ -69,7 +71,7 @@ REFUSED_REPORT_INTERVAL = 60.0
 HANDLED_IDS = 10_000  # (kind, WhatsApp id, status) handled recently: a redelivery skips them
 
 # What pywa's handlers made of the update being dispatched: events, or the error translating one.
-_Pending = list[MessageIn | MessageStatus | Exception]
+_Pending = list[MessageIn | MessageStatus | MessageReaction | Exception]
 _pending: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar("cloud_pending", default=None)
 
 
@@ -129,7 +131,7 @@ class CloudEngine(Engine):
         from pywa_async.handlers import MessageHandler, MessageStatusHandler
 
         # pywa logs and swallows what a handler raises: they only translate, and `handle_webhook` emits.
-        def collect(make: Callable[[], MessageIn | MessageStatus]) -> None:
+        def collect(make: Callable[[], MessageIn | MessageStatus | MessageReaction]) -> None:
             pending = _pending.get()
             if pending is None:  # dispatched outside handle_webhook: nothing waits for it
                 log.warning("session %s: a Cloud API update arrived outside a webhook delivery", self.ctx.session)
@@ -292,9 +294,15 @@ class CloudEngine(Engine):
                               f"({', '.join(sorted(set(failed)))}); Meta delivers it again",
                               code="webhook_handling_failed")
 
-    async def _handle(self, event: MessageIn | MessageStatus) -> None:
-        """Emit one message or status unless it was handled recently (a redelivery)."""
-        key = ("in", event.id) if isinstance(event, MessageIn) else ("status", event.id, event.status)
+    async def _handle(self, event: MessageIn | MessageStatus | MessageReaction) -> None:
+        """Emit one message, status or reaction unless it was handled recently (a redelivery)."""
+        key: tuple[str, ...]
+        if isinstance(event, MessageIn):
+            key = ("in", event.id)
+        elif isinstance(event, MessageReaction):
+            key = ("reaction", event.id, event.sender, event.emoji, event.timestamp.isoformat())
+        else:
+            key = ("status", event.id, event.status)
         if key in self._handled:
             return
         if isinstance(event, MessageIn):
@@ -320,16 +328,34 @@ class CloudEngine(Engine):
     # ---- sending ----------------------------------------------------------------------------------
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        from pywa_async.errors import WhatsAppError
+        to = self._recipient(message.to)
+        return await self._call(lambda: self._send(to, message))
 
+    async def react(self, reaction: OutgoingReaction) -> SendResult:
+        """Send the account's reaction (the Cloud API's reaction message; an empty emoji removes it)."""
+        to = self._recipient(reaction.chat)
+        wa = self._wa
+        assert wa is not None
+        if reaction.emoji:
+            return await self._call(lambda: wa.send_reaction(to=to, emoji=reaction.emoji,
+                                                             message_id=reaction.message_id))
+        return await self._call(lambda: wa.remove_reaction(to=to, message_id=reaction.message_id))
+
+    def _recipient(self, jid: str) -> str:
+        """The number to send to; SessionNotReady when not connected, NotSupportedByEngine for a @lid chat."""
         if not self.connected or self._wa is None:
             raise SessionNotReady(f"session {self.ctx.session!r} is not connected to the Cloud API")
-        to, _, server = message.to.partition("@")
+        to, _, server = jid.partition("@")
         if server == "lid":
-            raise NotSupportedByEngine(self.name, f"send to a WhatsApp privacy id ({message.to}); use the phone "
-                                       "number")
+            raise NotSupportedByEngine(self.name, f"send to a WhatsApp privacy id ({jid}); use the phone number")
+        return to
+
+    async def _call(self, make: Callable[[], Awaitable[Any]]) -> SendResult:
+        """Run one send of pywa's (`make()`), its refusals as the gateway's errors."""
+        from pywa_async.errors import WhatsAppError
+
         try:
-            sent = await self._send(to, message)
+            sent = await make()
         except WhatsAppError as exc:
             if translate.token_refused(exc.code, exc.status_code):
                 await self._token_refused(exc)

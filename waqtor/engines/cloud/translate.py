@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from waqtor.engines.base import AccountInfo, ContactCard, MessageIn, MessageStatus
+from waqtor.engines.base import AccountInfo, ContactCard, MessageIn, MessageReaction, MessageStatus
 from waqtor.errors import InvalidInput
 
 MASK = "********"
@@ -71,9 +71,14 @@ def _user_jid(user: Any) -> str:
     return str(user.bsuid)
 
 
-def message_in(message: Any) -> MessageIn:
-    """A received pywa Message as MessageIn."""
+def message_in(message: Any) -> MessageIn | MessageReaction:
+    """A received pywa Message as MessageIn (`reply_to`: the message it quotes), or a reaction to a message
+    as MessageReaction (an emoji of None, a removal, becomes "")."""
     kind = str(message.type)
+    if kind == "reaction" and message.reaction is not None:
+        reactor = _user_jid(message.from_user)
+        return MessageReaction(id=message.reaction.message_id, chat=reactor, sender=reactor,
+                               emoji=message.reaction.emoji or "", timestamp=message.timestamp)
     text = message.text if kind == "text" else getattr(message, "caption", None)
     media: dict[str, Any] | None = None
     part = getattr(message, kind, None) if kind in ("image", "video", "audio", "document", "sticker") else None
@@ -83,9 +88,6 @@ def message_in(message: Any) -> MessageIn:
         media = {"mimetype": getattr(part, "mime_type", None), "id": getattr(part, "id", None)}
         if kind == "document":
             media["fileName"] = getattr(part, "filename", None)
-    elif kind == "reaction" and message.reaction is not None:
-        text = message.reaction.emoji
-        media = {"messageId": message.reaction.message_id}
     elif kind == "location" and message.location is not None:
         text = getattr(message.location, "name", None)
         media = {"latitude": message.location.latitude, "longitude": message.location.longitude}
@@ -99,6 +101,7 @@ def message_in(message: Any) -> MessageIn:
         timestamp=message.timestamp,
         push_name=message.from_user.name,
         media=media,
+        reply_to=message.reply_to_message.id if message.reply_to_message is not None else None,
     )
 
 

@@ -41,6 +41,7 @@ from waqtor.engines.base import (
     LoggedOut,
     MessageIn,
     OutgoingMessage,
+    OutgoingReaction,
     PairingCode,
     ProfilePicture,
     Ready,
@@ -586,9 +587,26 @@ class NeonizeEngine(Engine):
         def upload(raw: bytes, kind: Any) -> Any:
             return self._guard.call(client, client.upload, raw, kind)
 
-        body = await asyncio.to_thread(outgoing.build, message, upload, data)
-        response = await asyncio.to_thread(self._guard.call, client, client.send_message,
-                                           outgoing.recipient(message.to), body)
+        body = await asyncio.to_thread(outgoing.build, message, upload, data, self._own_jid())
+        return await self._send_body(client, message.to, body)
+
+    async def react(self, reaction: OutgoingReaction) -> SendResult:
+        """Send the account's reaction (a ReactionMessage built as whatsmeow's BuildReaction does)."""
+        from waqtor.engines.neonize import outgoing
+
+        client = self._client
+        if self.phase != "connected" or client is None:
+            raise SessionNotReady(f"session {self.ctx.session!r} is not connected (it is {self.phase})")
+        body = outgoing.reaction(reaction, self._own_jid(), int(datetime.now(UTC).timestamp() * 1000))
+        return await self._send_body(client, reaction.chat, body)
+
+    def _own_jid(self) -> str | None:
+        return f"{self._account.phone}@s.whatsapp.net" if self._account is not None else None
+
+    async def _send_body(self, client: Any, to: str, body: Any) -> SendResult:
+        from waqtor.engines.neonize import outgoing
+
+        response = await asyncio.to_thread(self._guard.call, client, client.send_message, outgoing.recipient(to), body)
         return SendResult(id=response.ID, timestamp=datetime.fromtimestamp(response.Timestamp, UTC))
 
     async def is_on_whatsapp(self, jids: Sequence[str]) -> dict[str, bool] | None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from neonize.proto.Neonize_pb2 import JID
+from neonize.proto.waCommon.WACommon_pb2 import MessageKey
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     AudioMessage,
     ContactMessage,
@@ -19,12 +20,13 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     ImageMessage,
     LocationMessage,
     Message,
+    ReactionMessage,
     VideoMessage,
 )
 from neonize.utils.enum import MediaType
 
 from waqtor.engines import TEMPLATES, require_feature
-from waqtor.engines.base import OutgoingMessage
+from waqtor.engines.base import OutgoingMessage, OutgoingReaction, Quoted
 from waqtor.engines.neonize.translate import parse_device_jid
 from waqtor.errors import InvalidInput
 
@@ -47,18 +49,51 @@ def recipient(to: str) -> JID:
     return JID(IsEmpty=False, **fields)
 
 
-def _context(reply_to: str | None, to: str) -> ContextInfo | None:
-    # Quoting by id: the phone finds the quoted message in its own history.
-    if not reply_to:
+def quoted_body(quoted: Quoted) -> Message:
+    """The quoted message as it travels inside a reply (what the recipient's phone shows above it when it
+    does not have the message itself): its text, or for a file the kind and caption without the file."""
+    text = quoted.text or None
+    if quoted.type == "image":
+        return Message(imageMessage=ImageMessage(caption=text))
+    if quoted.type == "video":
+        return Message(videoMessage=VideoMessage(caption=text))
+    if quoted.type in ("audio", "voice"):
+        return Message(audioMessage=AudioMessage(PTT=quoted.type == "voice"))
+    if quoted.type == "document":
+        return Message(documentMessage=DocumentMessage(caption=text))
+    return Message(conversation=text or "")
+
+
+def _context(message: OutgoingMessage, own: str | None) -> ContextInfo | None:
+    """A reply's ContextInfo, as neonize's build_reply_message makes it: the quoted message's id, its
+    sender (`participant`: the account itself for its own message) and the quoted message."""
+    if not message.reply_to:
         return None
-    return ContextInfo(stanzaID=reply_to, participant=to)
+    quoted = message.quoted
+    if quoted is None:  # the log no longer has it: quoting by id, the phone finds it in its own history
+        return ContextInfo(stanzaID=message.reply_to, participant=message.to)
+    participant = own if quoted.from_me else quoted.sender
+    return ContextInfo(stanzaID=quoted.id, participant=participant or message.to, quotedMessage=quoted_body(quoted))
 
 
-def build(message: OutgoingMessage, upload: Callable[[bytes, Any], Any], data: bytes | None) -> Message:
-    """The WhatsApp body of `message`; `upload(data, MediaType)` returns neonize's UploadResponse."""
+def reaction(reaction: OutgoingReaction, own: str | None, now_ms: int) -> Message:
+    """The WhatsApp body of a reaction, as whatsmeow's BuildReaction makes it: the key of the message
+    reacted to (its chat, whether the account sent it, and in a group who did), the emoji ("" removes)."""
+    key = MessageKey(remoteJID=reaction.chat, fromMe=reaction.from_me, ID=reaction.message_id)
+    if reaction.chat.endswith("@g.us"):
+        sender = own if reaction.from_me else reaction.sender
+        if sender:
+            key.participant = sender
+    return Message(reactionMessage=ReactionMessage(key=key, text=reaction.emoji, senderTimestampMS=now_ms))
+
+
+def build(message: OutgoingMessage, upload: Callable[[bytes, Any], Any], data: bytes | None,
+          own: str | None = None) -> Message:
+    """The WhatsApp body of `message`; `upload(data, MediaType)` returns neonize's UploadResponse; `own` is
+    the account's JID (the sender of its own messages a reply quotes)."""
     if message.type == "template":  # WhatsApp Web has no message templates: NotSupportedByEngine
         require_feature("neonize", TEMPLATES)
-    context = _context(message.reply_to, message.to)
+    context = _context(message, own)
     if message.type == "text":
         if not message.text:
             raise InvalidInput("a text message needs `text`", code="text_missing")

@@ -18,6 +18,7 @@ from waqtor.engines.base import (
     LoggedOut,
     MessageEdited,
     MessageIn,
+    MessageReaction,
     MessageRevoked,
     MessageStatus,
     QRCode,
@@ -251,9 +252,6 @@ def _content(message: Any) -> Content | None:
     reply = _reply(message)
     if reply is not None:
         return reply
-    if message.HasField("reactionMessage"):
-        target = {"messageId": message.reactionMessage.key.ID}
-        return "reaction", message.reactionMessage.text or None, None, target, None
     if message.HasField("pollCreationMessage") or message.HasField("pollCreationMessageV3"):
         poll = message.pollCreationMessage if message.HasField("pollCreationMessage") else message.pollCreationMessageV3
         return "poll", poll.name or None, None, None, None
@@ -290,7 +288,16 @@ def own_echo(source: Any, own_device: str | None) -> bool:
     return bool(source.IsFromMe) and own_device is not None and device_jid_string(source.Sender) == own_device
 
 
-Inbound = MessageIn | MessageEdited | MessageRevoked
+Inbound = MessageIn | MessageEdited | MessageRevoked | MessageReaction
+
+
+def quoted_id(message: Any) -> str | None:
+    """The WhatsApp id of the message a body quotes (its part's `contextInfo.stanzaID`), if it quotes one."""
+    for _, part in message.ListFields():
+        if hasattr(part, "HasField") and "contextInfo" in part.DESCRIPTOR.fields_by_name \
+                and part.HasField("contextInfo") and part.contextInfo.stanzaID:
+            return str(part.contextInfo.stanzaID)
+    return None
 
 
 def message_in(event: Any, own_device: str | None = None) -> Inbound | None:
@@ -309,6 +316,13 @@ def message_in(event: Any, own_device: str | None = None) -> Inbound | None:
     at = _timestamp(info.Timestamp)
     if body.HasField("protocolMessage"):
         return _protocol(body.protocolMessage, chat, sender, from_me, at)
+    if body.HasField("reactionMessage"):
+        part = body.reactionMessage
+        if not part.key.ID:
+            return None
+        when = _timestamp(int(part.senderTimestampMS)) if part.senderTimestampMS else at
+        return MessageReaction(id=part.key.ID, chat=chat, sender=sender, emoji=part.text, timestamp=when,
+                               from_me=from_me)
     content = _content(body)
     if content is None:
         return None
@@ -324,7 +338,7 @@ def message_in(event: Any, own_device: str | None = None) -> Inbound | None:
         media=media,
         from_me=from_me,
         content=details,
-        reply_to=quoted,
+        reply_to=quoted or quoted_id(body),
     )
 
 

@@ -37,6 +37,10 @@ async def inbound(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any
         edited = await engine.edit(sender, str(args["messageId"]), str(args["body"]), from_me=from_me)
         return {"id": edited.id, "from": edited.sender, "body": edited.text, "type": None,
                 "timestamp": iso_ms(edited.timestamp), "kind": kind, "fromMe": from_me}
+    if kind == "react":
+        reaction = await engine.react_from(sender, str(args["messageId"]), str(args["emoji"]), from_me=from_me)
+        return {"id": reaction.id, "from": reaction.sender, "body": reaction.emoji, "type": None,
+                "timestamp": iso_ms(reaction.timestamp), "kind": kind, "fromMe": from_me}
     if kind == "revoke":
         revoked = await engine.revoke(sender, str(args["messageId"]), from_me=from_me)
         return {"id": revoked.id, "from": revoked.by, "body": None, "type": None,
@@ -44,7 +48,8 @@ async def inbound(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any
     media = args.get("media")
     attached = (base64.b64decode(media["data"]), media.get("fileName")) if media else None
     message = await engine.inbound(sender, args.get("body"), attached, from_me=from_me,
-                                   contacts=args.get("contacts"), reply=args.get("reply"))
+                                   contacts=args.get("contacts"), reply=args.get("reply"),
+                                   reply_to=args.get("replyTo"))
     return {"id": message.id, "from": message.sender, "body": message.text, "type": message.type,
             "timestamp": iso_ms(message.timestamp), "kind": kind, "fromMe": from_me}
 

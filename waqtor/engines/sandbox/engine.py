@@ -5,8 +5,9 @@ It behaves like a real linked device as far as the gateway can see: it offers ro
 through `inbound()`, and suffers the faults `fail()` injects. A message it sends moves to delivered
 and then read, `WAQTOR_SANDBOX_ACK_DELAY` seconds apart, unless `set_contact()` made the recipient
 behave otherwise (not on WhatsApp, failing, never reading, replying). `inbound()` also plays messages
-written on the account's own phone, contact cards and button replies; `edit()` and `revoke()` edit or
-delete for everyone a message it carried. It always says what it is in its logs.
+written on the account's own phone, contact cards, button replies and quoted replies; `edit()` and
+`revoke()` edit or delete for everyone a message it carried, and `react()` reacts to one. The account's own
+reactions (`Engine.react`) are kept in `reactions`. It always says what it is in its logs.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from waqtor.engines.base import (
     LoggedOut,
     MessageEdited,
     MessageIn,
+    MessageReaction,
     MessageRevoked,
     MessageStatus,
     OutgoingMessage,
+    OutgoingReaction,
     PairingCode,
     ProfilePicture,
     QRCode,
@@ -73,6 +76,8 @@ class SandboxEngine(Engine):
         # What the account told its contacts: messages marked read, and typing or recording shown.
         self.reads: deque[tuple[str, list[str]]] = deque(maxlen=REMEMBERED)
         self.presences: deque[tuple[str, str]] = deque(maxlen=REMEMBERED)
+        # The account's reactions it sent: (chat, WhatsApp id of the message) → emoji.
+        self.reactions: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -163,13 +168,17 @@ class SandboxEngine(Engine):
     async def inbound(
         self, sender: str, body: str | None, media: tuple[bytes, str | None] | None = None, *, from_me: bool = False,
         contacts: list[dict[str, str]] | None = None, reply: dict[str, str] | None = None,
+        reply_to: str | None = None,
     ) -> MessageIn:
         """Deliver a message from `sender` (digits or a JID) to the account: a text, a file (`media` = data
         and file name) with `body` as its caption, contact cards (`contacts`, each `displayName` and
         `vcard`), or a tap on a button or list row (`reply`: `id`, `title`, `kind`). With `from_me` the
-        account's own phone wrote it to `sender`'s chat."""
+        account's own phone wrote it to `sender`'s chat. `reply_to` quotes the message with that WhatsApp id
+        in the chat (NotFound, `message_not_found`, for one the sandbox did not carry there)."""
         self._require_connected()
         jid = sender if "@" in sender else f"{sender}@s.whatsapp.net"
+        if reply_to is not None:
+            self._in_chat(jid, reply_to)
         kind, attached, content, text = "text", None, None, body
         if media is not None:
             data, name = media
@@ -190,6 +199,7 @@ class SandboxEngine(Engine):
             media=attached,
             from_me=from_me,
             content=content,
+            reply_to=reply_to,
         )
         self._remember(message.id, jid, from_me)
         await self.ctx.emit(message)
@@ -212,6 +222,34 @@ class SandboxEngine(Engine):
                                  by=self._own_jid() if from_me else jid, from_me=from_me)
         await self.ctx.emit(revoked)
         return revoked
+
+    async def react(self, reaction: OutgoingReaction) -> SendResult:
+        """The account reacts: kept in `reactions` (an empty emoji takes it away)."""
+        self._require_connected()
+        key = (reaction.chat, reaction.message_id)
+        self.reactions.pop(key, None)
+        if reaction.emoji:
+            self.reactions[key] = reaction.emoji
+            while len(self.reactions) > REMEMBERED:
+                self.reactions.popitem(last=False)
+        return SendResult(id=translate.message_id(self._rng), timestamp=datetime.now(UTC))
+
+    async def react_from(self, chat: str, message_id: str, emoji: str, *, from_me: bool = False) -> MessageReaction:
+        """The contact of `chat` (with `from_me`, the account's phone) reacts with `emoji` ("" removes) to the
+        message `message_id` of the chat, whoever sent it. NotFound (`message_not_found`) for a message the
+        sandbox did not carry in that chat."""
+        jid = chat if "@" in chat else f"{chat}@s.whatsapp.net"
+        self._in_chat(jid, message_id)
+        reaction = MessageReaction(id=message_id, chat=jid, sender=self._own_jid() if from_me else jid, emoji=emoji,
+                                   timestamp=datetime.now(UTC), from_me=from_me)
+        await self.ctx.emit(reaction)
+        return reaction
+
+    def _in_chat(self, jid: str, message_id: str) -> None:
+        self._require_connected()
+        carried = self._messages.get(message_id)
+        if carried is None or carried[0] != jid:
+            raise NotFound(f"the sandbox carried no message {message_id!r} in chat {jid}", code="message_not_found")
 
     def _own_jid(self) -> str:
         return f"{(self._link or {}).get('phone', '')}@s.whatsapp.net"

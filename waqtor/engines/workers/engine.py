@@ -25,6 +25,7 @@ from waqtor.engines.base import (
     EngineContext,
     LoggedOut,
     OutgoingMessage,
+    OutgoingReaction,
     PairingCode,
     ProfilePicture,
     Ready,
@@ -182,6 +183,10 @@ class WorkerEngine(Engine):
 
     async def send_chat_presence(self, chat: str, state: str) -> None:
         await self._ask("send_chat_presence", chat, state, timeout=CALL_TIMEOUT)
+
+    async def react(self, reaction: OutgoingReaction) -> SendResult:
+        answer: SendResult = await self._ask("react", reaction, timeout=CALL_TIMEOUT)
+        return answer
 
     async def _ask(self, method: Any, *args: Any, timeout: float) -> Any:
         worker = self._require()

@@ -136,6 +136,8 @@ class Host:
             return await engine.mark_read(*call.args)
         if call.method == "send_chat_presence":
             return await engine.send_chat_presence(*call.args)
+        if call.method == "react":
+            return await engine.react(*call.args)
         raise errors.InvalidInput(f"the worker has no method {call.method!r}")
 
     def _emitter(self, session: str) -> Any:

@@ -4,7 +4,7 @@ Each message is one frame on a pipe: a 4-byte big-endian length, then the messag
 are this package, started by the gateway itself, so pickle is safe here (it never reads anything from
 outside); a frame longer than the agreed limit ends the connection instead of being read.
 
-    gateway → worker    Setup (first), Call (start, stop, logout, pair, send, is_on_whatsapp, the
+    gateway → worker    Setup (first), Call (start, stop, logout, pair, send, is_on_whatsapp, react, the
                         contacts' check_numbers, contact_profile, profile_picture, set_blocked, and
                         edit_message, revoke_message, mark_read, send_chat_presence), Reply,
                         Shutdown
@@ -32,9 +32,9 @@ HEADER = struct.Struct(">I")
 # Above the largest file a message may carry (inbound media travel inside an Emit).
 FRAME_OVERHEAD = 1 << 20
 
-GatewayMethod = Literal["start", "stop", "logout", "pair", "send", "is_on_whatsapp", "check_numbers", "contact_profile",
-                        "profile_picture", "set_blocked", "edit_message", "revoke_message", "mark_read",
-                        "send_chat_presence"]
+GatewayMethod = Literal["start", "stop", "logout", "pair", "send", "is_on_whatsapp", "react", "check_numbers",
+                        "contact_profile", "profile_picture", "set_blocked", "edit_message", "revoke_message",
+                        "mark_read", "send_chat_presence"]
 WorkerMethod = Literal["load", "save"]
 
 

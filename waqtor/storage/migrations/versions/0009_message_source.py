@@ -1,7 +1,7 @@
 """Every message says where it came from (`source`): `api` (the send routes), `campaign`, `phone` (the
 account's phone or another linked device) or `contact` (received); and the log can be filtered by it.
 
-Revision ID: 0009_c_source
+Revision ID: 0009
 Revises: 0008
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_c_source"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
