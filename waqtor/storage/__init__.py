@@ -2,7 +2,8 @@
 
 `Storage.open()` connects and applies every Alembic migration; repositories hang off the facade, one per
 group of tables (`storage.sessions`, `storage.webhooks`, `storage.messages`, `storage.media`,
-`storage.campaigns`, `storage.cluster`, `storage.keys`).
+`storage.campaigns`, `storage.cluster`, `storage.keys`, and `storage.chats`, the chat list read from the
+message log).
 
 Two pools. Requests and services share the main one (`WAQTOR_DATABASE_POOL_SIZE`). The rounds that
 keep this instance's sessions (its heartbeat, the renewal of its leases, the reads that decide its fair
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from waqtor.errors import ConfigError
 from waqtor.files import private_sqlite
 from waqtor.storage.campaigns import CampaignRepository
+from waqtor.storage.chats import ChatRepository
 from waqtor.storage.cluster import ClusterRepository
 from waqtor.storage.keys import KeyRepository
 from waqtor.storage.media import MediaRepository
@@ -103,6 +105,7 @@ class Storage:
         self.sessions: SessionRepository
         self.webhooks: WebhookRepository
         self.messages: MessageRepository
+        self.chats: ChatRepository
         self.media: MediaRepository
         self.campaigns: CampaignRepository
         self.cluster: ClusterRepository
@@ -133,6 +136,7 @@ class Storage:
         self.sessions = SessionRepository(engine)
         self.webhooks = WebhookRepository(engine)
         self.messages = MessageRepository(engine)
+        self.chats = ChatRepository(engine, self.messages)
         self.media = MediaRepository(engine)
         self.campaigns = CampaignRepository(engine)
         self.cluster = ClusterRepository(engine)

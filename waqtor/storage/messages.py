@@ -149,6 +149,14 @@ class MessageRepository:
             row = (await conn.execute(_select().where(messages.c.id == message_id))).first()
         return None if row is None else _record(row)
 
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, MessageRecord]:
+        """The messages with these ids that the log has, by id."""
+        if not ids:
+            return {}
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(_select().where(messages.c.id.in_(list(ids))))).all()
+        return {record.id: record for record in map(_record, rows)}
+
     async def find_by_wa_id(self, session: str, wa_id: str, direction: str | None = None) -> MessageRecord | None:
         query = _select().where(messages.c.session == session, messages.c.wa_id == wa_id)
         if direction is not None:

@@ -194,6 +194,7 @@ messages = Table(
     Index("ix_messages_campaign_id", "campaign_id"),
     Index("ix_messages_campaign_recipient_id", "campaign_recipient_id"),
     Index("ix_messages_source_id", "source", "id"),  # migration 0009
+    Index("ix_messages_session_chat_id", "session", "chat", "id"),  # migration 0011: the chat list
     # One row per WhatsApp message and direction in a session: a redelivered incoming message is
     # recognised, and an acknowledgement finds its message.
     Index("uq_messages_session_direction_wa_id", "session", "direction", "wa_id", unique=True),
