@@ -20,6 +20,7 @@ from waqtor.api.rate_limit import RateLimit
 from waqtor.api.routes import (
     campaigns,
     chat_actions,
+    chats,
     cloud_webhooks,
     contacts,
     default_session,
@@ -114,6 +115,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, console_qr: bool = 
     app.include_router(contacts.router)
     app.include_router(message_changes.router)
     app.include_router(chat_actions.router)
+    app.include_router(chats.router)
     app.include_router(campaigns.router)
     app.include_router(media.router)
     app.include_router(websocket.router)

@@ -7,7 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from waqtor.clock import iso_ms
+from waqtor.storage.chats import ChatSummary
 from waqtor.storage.records import MediaRecord, MessageRecord
+
+PREVIEW = 100  # characters of the newest message's text a chat row shows
+PERSON_SUFFIX = "@s.whatsapp.net"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -122,6 +126,38 @@ def reaction_view(session: str, wa_id: str, record: MessageRecord | None, chat: 
         "emoji": entry["emoji"],
         "removed": not entry["emoji"],
         "timestamp": iso_ms(at),
+    }
+
+
+def chat_view(summary: ChatSummary) -> dict[str, Any]:
+    """A row of `GET /api/chats`: the chat, its newest message in brief, its unread count. `muted` and
+    `archived` are null: no engine tells the gateway a chat's settings."""
+    last = summary.last
+    body = None if last.revoked_at is not None or last.text is None else last.text
+    if body is not None and len(body) > PREVIEW:
+        body = body[:PREVIEW - 1] + "…"
+    person = summary.chat.endswith(PERSON_SUFFIX)
+    return {
+        "session": summary.session,
+        "chat": summary.chat,
+        "phone": "+" + summary.chat.removesuffix(PERSON_SUFFIX) if person else None,
+        "name": summary.name,
+        "unread": summary.unread,
+        "muted": None,
+        "archived": None,
+        "lastMessage": {
+            "id": last.id,
+            "waId": last.wa_id,
+            "type": last.type,
+            "body": body,
+            "direction": last.direction,
+            "fromMe": last.direction == "out",
+            "source": last.source,
+            "status": last.status,
+            "timestamp": iso_ms(last.timestamp),
+            "edited": last.edited_at is not None,
+            "revoked": last.revoked_at is not None,
+        },
     }
 
 

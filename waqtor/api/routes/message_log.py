@@ -64,15 +64,22 @@ def log_filter(
 
 
 FilterDep = Annotated[MessageFilter, Depends(log_filter)]
+PageSize = Annotated[int, Query(ge=1, le=500, description="Messages per page.")]
+Cursor = Annotated[str | None, Query(max_length=200, description="nextCursor of the previous page.")]
 
 
 @router.get("", response_model=Envelope[MessagePage], summary="List and search the message log")
 async def list_messages(
     gateway: GatewayDep,
     where: FilterDep,
-    limit: Annotated[int, Query(ge=1, le=500, description="Messages per page.")] = 50,
-    cursor: Annotated[str | None, Query(max_length=200, description="nextCursor of the previous page.")] = None,
+    limit: PageSize = 50,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
+    return await message_page(gateway, where, limit, cursor)
+
+
+async def message_page(gateway: GatewayDep, where: MessageFilter, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The answer of a page of the log, newest first (also `GET /api/chats/{chat}/messages`)."""
     before = cursors.positive_int(cursor, "before", minimum=1) if cursor is not None else None
     rows = await gateway.storage.messages.page(where, before, limit + 1)
     more = len(rows) > limit

@@ -173,7 +173,8 @@ class SandboxEngine(Engine):
         """Deliver a message from `sender` (digits or a JID) to the account: a text, a file (`media` = data
         and file name) with `body` as its caption, contact cards (`contacts`, each `displayName` and
         `vcard`), or a tap on a button or list row (`reply`: `id`, `title`, `kind`). With `from_me` the
-        account's own phone wrote it to `sender`'s chat. `reply_to` quotes the message with that WhatsApp id
+        account's own phone wrote it to `sender`'s chat; a contact's message carries its `name` (set with
+        `set_contact`) as its push name. `reply_to` quotes the message with that WhatsApp id
         in the chat (NotFound, `message_not_found`, for one the sandbox did not carry there)."""
         self._require_connected()
         jid = sender if "@" in sender else f"{sender}@s.whatsapp.net"
@@ -196,6 +197,7 @@ class SandboxEngine(Engine):
             type=kind,
             text=text,
             timestamp=datetime.now(UTC),
+            push_name=None if from_me else self.contacts.get(jid, EVERYONE).name,
             media=attached,
             from_me=from_me,
             content=content,
