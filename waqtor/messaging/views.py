@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from waqtor.clock import iso_ms
+from waqtor.messaging.phones import USER_DOMAIN
 from waqtor.storage.chats import ChatSummary
 from waqtor.storage.records import MediaRecord, MessageRecord
 
 PREVIEW = 100  # characters of the newest message's text a chat row shows
-PERSON_SUFFIX = "@s.whatsapp.net"
+PERSON_SUFFIX = "@" + USER_DOMAIN
 
 
 def _iso(value: datetime | None) -> str | None:

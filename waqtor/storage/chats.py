@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from waqtor.messaging.phones import GROUP_DOMAIN
 from waqtor.storage.messages import MessageRepository
 from waqtor.storage.records import MessageRecord
 from waqtor.storage.tables import messages
 
-GROUP_SUFFIX = "@g.us"
+GROUP_SUFFIX = "@" + GROUP_DOMAIN
 
 
 @dataclass(frozen=True, slots=True)
