@@ -18,6 +18,7 @@ MESSAGE_ACK = "message_ack"
 MESSAGE_EDITED = "message_edited"
 MESSAGE_REVOKED = "message_revoked"
 MESSAGE_REACTION = "message_reaction"
+PRESENCE_UPDATE = "presence_update"
 CAMPAIGN = "campaign"
 WEBHOOK_DISABLED = "webhook_disabled"
 SESSION_DELETED = "session_deleted"
@@ -25,7 +26,8 @@ SESSION_DELETED = "session_deleted"
 # Names a client may subscribe to, in the order websocket/info lists them. (A webhook's `test` delivery
 # is not among them: it goes to that one webhook only and never travels on the bus.)
 EVENT_TYPES: tuple[str, ...] = (SESSION_UPDATE, QR_CODE, MESSAGE, MESSAGE_ACK, CAMPAIGN, WEBHOOK_DISABLED,
-                                SESSION_DELETED, MESSAGE_EDITED, MESSAGE_REVOKED, MESSAGE_REACTION)
+                                SESSION_DELETED, MESSAGE_EDITED, MESSAGE_REVOKED, MESSAGE_REACTION,
+                                PRESENCE_UPDATE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,9 @@ class FakeGo:
         self.blocklist: list[tuple[str, bytes]] = []  # UpdateBlocklist calls: user, action
         self.read: list[tuple[list[str], JID, JID, bytes]] = []  # MarkRead: ids, chat, sender, receipt type
         self.presences: list[tuple[JID, int, int]] = []  # SendChatPresence: chat, state, media
+        self.presence_subscriptions: list[JID] = []  # SubscribePresence calls
+        self.own_presences: list[bytes] = []  # SendPresence calls: b"available" or b"unavailable"
+        self.presence_error = ""  # SubscribePresence's and SendPresence's error, when set
 
     # -- connection --
     def Neonize(self, *args: Any) -> bytes:
@@ -165,6 +168,14 @@ class FakeGo:
     def SendChatPresence(self, uuid: bytes, chat: bytes, size: int, state: int, media: int) -> bytes:
         self.presences.append((JID.FromString(chat), state, media))
         return b""
+
+    def SubscribePresence(self, uuid: bytes, jid_proto: bytes, size: int) -> bytes:
+        self.presence_subscriptions.append(JID.FromString(jid_proto))
+        return self.presence_error.encode()
+
+    def SendPresence(self, uuid: bytes, presence: bytes) -> bytes:
+        self.own_presences.append(presence)
+        return self.presence_error.encode()
 
     def Logout(self, uuid: bytes) -> bytes:
         self.logouts += 1

@@ -631,3 +631,15 @@ async def test_the_cloud_api_refuses_every_contact_route_naming_the_engine(cloud
     error = response.json()["error"]
     assert error["code"] == "not_supported_by_engine" and error["message"].startswith("the cloud engine cannot ")
     assert error["details"] == {"engine": "cloud"}
+
+
+async def test_the_cloud_api_refuses_presence_naming_the_engine(cloud: Harness) -> None:
+    refused = [await cloud.client.post("/api/contacts/+4915199999999/presence/subscribe"),
+               await cloud.client.post("/api/session/presence", json={"state": "available"}),
+               await cloud.client.post("/api/sessions/default/presence", json={"state": "unavailable"})]
+    own = "the cloud engine cannot set the account's own presence (the WhatsApp Cloud API has no presence)"
+    assert [(r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) for r in refused] == [
+        (422, "not_supported_by_engine",
+         "the cloud engine cannot subscribe to a contact's presence (the WhatsApp Cloud API tells no one's presence)"),
+        (422, "not_supported_by_engine", own), (422, "not_supported_by_engine", own)]
+    assert all(r.json()["error"]["details"] == {"engine": "cloud"} for r in refused)

@@ -102,3 +102,26 @@ async def test_the_stored_counters_move_with_the_message_log_not_with_state_writ
         assert await counters_in_db(gw) == (3, 10)
         assert (await gw.client.post("/api/session/stats/reset")).status_code == 200
         assert await counters_in_db(gw) == (0, 0) and monitor.state.messages_received == 0
+
+
+async def test_a_presence_update_is_published_without_touching_the_state_and_not_once_detached(data_dir: Path) -> None:
+    from datetime import UTC, datetime
+
+    from waqtor.engines.base import PresenceUpdate
+
+    async with in_process(make_settings(data_dir)) as gw:
+        await gw.scan()
+        monitor = gw.gateway.sessions.get("default").monitor
+        before = monitor.state
+        subscription = gw.gateway.bus.subscribe()
+        update = PresenceUpdate(chat="1@s.whatsapp.net", sender="1@s.whatsapp.net", state="available",
+                                timestamp=datetime(2026, 12, 8, 2, 0, tzinfo=UTC))
+        await monitor.handle(update)
+        assert subscription.pending() == 1
+        event = await subscription.get()
+        assert (event.type, event.session, event.data["state"], event.data["timestamp"]) == (
+            "presence_update", "default", "available", "2026-12-08T02:00:00.000Z")
+        assert monitor.state is before
+        monitor.detach()  # another instance runs the session now: it publishes what its engine tells
+        await monitor.handle(update)
+        assert subscription.pending() == 0

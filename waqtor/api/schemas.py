@@ -201,3 +201,14 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
 
     resolved: dict[str, Any] = resolve(schema)
     return resolved
+
+
+class OwnPresenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: Literal["available", "unavailable"] = Field(
+        description="available: the account shows online to its contacts; unavailable: offline (its last seen).")
+
+
+class OwnPresenceOut(BaseModel):
+    session: str
+    state: Literal["available", "unavailable"]

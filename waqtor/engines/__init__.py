@@ -24,6 +24,10 @@ CONTACT_BLOCK = "contact_block"
 EDIT = "edit"  # editing a sent message (PATCH /api/messages/{id})
 REVOKE = "revoke"  # deleting a sent message for everyone (DELETE /api/messages/{id}?for=everyone)
 PRESENCE = "presence"  # typing or recording in a chat (POST /api/chats/{chat}/presence, typingSeconds)
+# Presence (issue 18 item 6): a contact's online/offline (POST /api/contacts/{phone}/presence/subscribe) and
+# the account's own (POST /api/sessions/{name}/presence); the Cloud API tells and shows neither.
+PRESENCE_SUBSCRIBE = "presence_subscribe"
+OWN_PRESENCE = "own_presence"
 # What an engine cannot do, by feature, with how the refusal says it. Read without importing the engine,
 # so a request is refused before anything else is checked, whatever the session's state.
 _CANNOT: dict[str, dict[str, str]] = {
@@ -33,7 +37,9 @@ _CANNOT: dict[str, dict[str, str]] = {
               EDIT: "edit messages (the WhatsApp Cloud API has no edit)",
               REVOKE: "delete messages for everyone (the WhatsApp Cloud API has no deletion)",
               PRESENCE: "show typing or recording in a chat (the WhatsApp Cloud API shows typing only while "
-                        "marking a received message read)"},
+                        "marking a received message read)",
+              PRESENCE_SUBSCRIBE: "subscribe to a contact's presence (the WhatsApp Cloud API tells no one's presence)",
+              OWN_PRESENCE: "set the account's own presence (the WhatsApp Cloud API has no presence)"},
 }
 
 

@@ -147,6 +147,20 @@ class MessageReaction:
 
 
 @dataclass(frozen=True, slots=True)
+class PresenceUpdate:
+    """What a contact shows: `sender` (a JID) is `available` (online) or `unavailable` (offline; `last_seen`
+    when WhatsApp tells it), or in `chat` (their own chat with the account, or a group) is `typing`,
+    `recording` a voice note, or `paused` (neither any more). For online and offline, `chat` is `sender`.
+    Not logged: published as it comes (`presence_update`)."""
+
+    chat: str
+    sender: str
+    state: str
+    timestamp: datetime
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MessageStatus:
     """A status change of a message the account sent: sent, delivered, read, played or failed."""
 
@@ -182,7 +196,7 @@ class Crashed:
 
 
 EngineEvent = (Connecting | QRCode | Authenticated | Ready | Disconnected | LoggedOut | Problem | Solved | MessageIn
-               | MessageStatus | MessageEdited | MessageRevoked | MessageReaction | Crashed)
+               | MessageStatus | MessageEdited | MessageRevoked | MessageReaction | Crashed | PresenceUpdate)
 
 # The events that go to the message service (the rest go to the session's monitor).
 MessageEvent = MessageIn | MessageStatus | MessageEdited | MessageRevoked | MessageReaction
@@ -193,6 +207,7 @@ MessageEvent = MessageIn | MessageStatus | MessageEdited | MessageRevoked | Mess
 
 MEDIA_TYPES = ("image", "video", "audio", "voice", "document")
 CHAT_PRESENCES = ("typing", "recording", "paused")  # what `Engine.send_chat_presence` may show
+OWN_PRESENCES = ("available", "unavailable")  # what `Engine.send_presence` may show
 
 
 @dataclass(frozen=True, slots=True)
@@ -501,6 +516,19 @@ class Engine(ABC):
         """Block (or unblock) the contact `jid` for the account; SessionNotReady while not connected,
         NotSupportedByEngine by default."""
         raise _cannot(self.name, "block or unblock contacts")
+
+    # ---- presence (issue 18 item 6) ----
+
+    async def subscribe_presence(self, jid: str) -> None:
+        """Ask WhatsApp to tell the account when the contact `jid` goes online or offline (as
+        `PresenceUpdate` events; typing in a chat comes without asking). SessionNotReady while not
+        connected, EngineError when WhatsApp refuses, NotSupportedByEngine by default."""
+        raise _cannot(self.name, "subscribe to a contact's presence")
+
+    async def send_presence(self, state: str) -> None:
+        """Show the account as one of OWN_PRESENCES (`available`: online; `unavailable`: offline) to its
+        contacts. As `subscribe_presence` otherwise."""
+        raise _cannot(self.name, "set the account's own presence")
 
     async def react(self, reaction: OutgoingReaction) -> SendResult:
         """Send the account's reaction; SessionNotReady when not connected, EngineError when WhatsApp

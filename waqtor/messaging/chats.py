@@ -12,7 +12,10 @@ the Cloud API cannot (422 `not_supported_by_engine`). `show_typing(engine, chat,
 with `typingSeconds` does first: typing for that long (a failure to show it is logged, the message goes
 anyway).
 
-Both commands run on the instance that runs the session, which must be connected (409
+`own_presence(session, state)` — shows the account itself `available` (online) or `unavailable` to its
+contacts; the Cloud API cannot either.
+
+The commands run on the instance that runs the session, which must be connected (409
 `session_not_ready`).
 """
 
@@ -25,7 +28,7 @@ from typing import Any
 
 from waqtor.clock import Clock
 from waqtor.config import Settings
-from waqtor.engines import PRESENCE, require_feature
+from waqtor.engines import OWN_PRESENCE, PRESENCE, require_feature
 from waqtor.engines.base import Engine
 from waqtor.errors import WaqtorError
 from waqtor.sessions.manager import SessionManager
@@ -52,6 +55,7 @@ class ChatActions:
         self._tasks = TaskSet("auto-read")
         sessions.handle("chats.read", self._read_here)
         sessions.handle("chats.presence", self._presence_here)
+        sessions.handle("session.presence", self._own_presence_here)
 
     async def close(self) -> None:
         """Stop the auto-read marks under way."""
@@ -69,6 +73,12 @@ class ChatActions:
         require_feature((await self._sessions.state_of(session)).engine, PRESENCE)
         await self._require_ready(session)
         return await self._sessions.command(session, "chats.presence", {"chat": chat, "state": state})
+
+    async def own_presence(self, session: str, state: str) -> dict[str, Any]:
+        """Show the account `state` (available or unavailable); `{"session", "state"}`. As `presence`."""
+        require_feature((await self._sessions.state_of(session)).engine, OWN_PRESENCE)
+        await self._require_ready(session)
+        return await self._sessions.command(session, "session.presence", {"state": state})
 
     async def show_typing(self, engine: Engine, chat: str, seconds: float) -> None:
         """Show typing in `chat` for `seconds` (at most MAX_TYPING), then return; a refusal is logged."""
@@ -112,3 +122,8 @@ class ChatActions:
         chat, state = str(args["chat"]), str(args["state"])
         await session.engine.send_chat_presence(chat, state)
         return {"session": session.name, "chat": chat, "state": state}
+
+    async def _own_presence_here(self, session: Session, args: dict[str, Any]) -> dict[str, Any]:
+        state = str(args["state"])
+        await session.engine.send_presence(state)
+        return {"session": session.name, "state": state}

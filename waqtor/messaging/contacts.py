@@ -13,7 +13,14 @@ import httpx
 
 from waqtor.clock import Clock
 from waqtor.config import Settings
-from waqtor.engines import CONTACT_BLOCK, CONTACT_CHECK, CONTACT_PICTURE, CONTACT_PROFILE, require_feature
+from waqtor.engines import (
+    CONTACT_BLOCK,
+    CONTACT_CHECK,
+    CONTACT_PICTURE,
+    CONTACT_PROFILE,
+    PRESENCE_SUBSCRIBE,
+    require_feature,
+)
 from waqtor.errors import InvalidInput, NotFound, SessionNotReady, WaqtorError
 from waqtor.messaging import phones
 from waqtor.messaging.download import fetch
@@ -39,6 +46,7 @@ class ContactService:
         sessions.handle("contacts.profile", self._profile_here)
         sessions.handle("contacts.picture", self._picture_here)
         sessions.handle("contacts.block", self._block_here)
+        sessions.handle("contacts.presence_subscribe", self._subscribe_here)
         sessions.add_hooks(stopped=self._forget, deleted=self._forget)
 
     async def _forget(self, session: str) -> None:
@@ -141,6 +149,20 @@ class ContactService:
 
     async def _block_here(self, session: Session, args: dict[str, Any]) -> dict[str, Any]:
         await session.engine.set_blocked(str(args["jid"]), bool(args["blocked"]))
+        return {}
+
+    # ---- presence ---------------------------------------------------------------------------------
+
+    async def subscribe_presence(self, session: str, raw: str) -> dict[str, Any]:
+        """Ask WhatsApp to tell the account when the person `raw` names goes online or offline (published as
+        `presence_update`): `{phone, jid, subscribed}`. WhatsApp forgets it when the connection drops."""
+        person = self.person(raw)
+        await self._ready(session, PRESENCE_SUBSCRIBE)
+        await self._sessions.command(session, "contacts.presence_subscribe", {"jid": person.jid})
+        return {"phone": person.phone, "jid": person.jid, "subscribed": True}
+
+    async def _subscribe_here(self, session: Session, args: dict[str, Any]) -> dict[str, Any]:
+        await session.engine.subscribe_presence(str(args["jid"]))
         return {}
 
 

@@ -22,6 +22,7 @@ from waqtor.engines.base import (
     LoggedOut,
     MessageIn,
     MessageStatus,
+    PresenceUpdate,
     Problem,
     QRCode,
     Ready,
@@ -106,6 +107,10 @@ class SessionMonitor:
             case Solved(code=code):
                 if self.state.last_error is not None and self.state.last_error.get("code") == code:
                     await self._note(now, None)
+            case PresenceUpdate():
+                # Not state: published as it comes, by the instance that runs the session.
+                if not self.detached:
+                    await self._bus.publish(events.PRESENCE_UPDATE, presence_view(self.name, event), session=self.name)
             case MessageIn() | MessageStatus():
                 # The message service logs, counts (through `count`) and publishes messages; the
                 # session registry routes these events to it (waqtor.sessions.engine_events).
@@ -191,6 +196,19 @@ class SessionMonitor:
                         self.name, fault.code)
         self.state = state
         await self._bus.publish(events.SESSION_UPDATE, public_view(state, now), session=self.name)
+
+
+def presence_view(session: str, event: PresenceUpdate) -> dict[str, Any]:
+    """The `presence_update` event: `from` (a JID) is online, offline (`lastSeen` when known) or typing,
+    recording or paused in `chat`."""
+    return {
+        "session": session,
+        "chat": event.chat,
+        "from": event.sender,
+        "state": event.state,
+        "lastSeen": iso_ms(event.last_seen) if event.last_seen is not None else None,
+        "timestamp": iso_ms(event.timestamp),
+    }
 
 
 def _error(code: str, message: str, now: datetime, details: dict[str, Any]) -> dict[str, Any]:

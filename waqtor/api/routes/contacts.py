@@ -70,6 +70,13 @@ class PictureOut(BaseModel):
     media: MediaOut = Field(description="The picture in the media store: download it from its `url`.")
 
 
+class SubscribedOut(BaseModel):
+    phone: str
+    jid: str
+    subscribed: bool = Field(description="Always true: WhatsApp now tells the account when the contact goes "
+                             "online or offline (`presence_update` events), until the connection drops.")
+
+
 class BlockOut(BaseModel):
     phone: str
     jid: str
@@ -115,3 +122,12 @@ async def unblock(gateway: GatewayDep, identity: IdentityDep, phone: PhonePath,
                   session: SessionQuery = DEFAULT_SESSION) -> dict[str, Any]:
     identity.check_session(session)
     return {"success": True, "data": await gateway.contacts.block(session, phone, False)}
+
+
+@router.post("/{phone}/presence/subscribe", response_model=Envelope[SubscribedOut],
+             summary="Be told when a contact goes online or offline", dependencies=[Depends(require("read"))],
+             responses=PERSON)
+async def subscribe_presence(gateway: GatewayDep, identity: IdentityDep, phone: PhonePath,
+                             session: SessionQuery = DEFAULT_SESSION) -> dict[str, Any]:
+    identity.check_session(session)
+    return {"success": True, "data": await gateway.contacts.subscribe_presence(session, phone)}

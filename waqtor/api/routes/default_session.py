@@ -17,6 +17,8 @@ from waqtor.api.schemas import (
     FORWARD_RESPONSES,
     Envelope,
     ErrorEnvelope,
+    OwnPresenceIn,
+    OwnPresenceOut,
     PairIn,
     PairOut,
     QROut,
@@ -40,6 +42,14 @@ PAIR_RESPONSES: dict[int | str, dict[str, Any]] = {
                          "(`pairing_not_supported`)."},
     409: {"description": "The session is not waiting for a phone to link (`not_waiting_for_link`), or is stopped."},
     502: {"description": "WhatsApp refused the pairing request (`pairing_refused`)."},
+    **FORWARD_RESPONSES,
+}
+
+OWN_PRESENCE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorEnvelope, "description": "`session_not_ready`: the session is not connected."},
+    422: {"model": ErrorEnvelope, "description": "`not_supported_by_engine` (the Cloud API engine), or "
+          "`validation_error`."},
+    502: {"model": ErrorEnvelope, "description": "WhatsApp refused (`whatsapp_error`)."},
     **FORWARD_RESPONSES,
 }
 
@@ -165,3 +175,9 @@ async def reset_stats(gateway: GatewayDep) -> dict[str, Any]:
              dependencies=[Depends(require("control", "default"))])
 async def pair(gateway: GatewayDep, body: PairIn) -> dict[str, Any]:
     return {"success": True, "data": await pair_view(gateway, DEFAULT_SESSION, body)}
+
+
+@router.post("/presence", response_model=Envelope[OwnPresenceOut], responses=OWN_PRESENCE_RESPONSES,
+             summary="Show the account online or offline", dependencies=[Depends(require("send", "default"))])
+async def own_presence(gateway: GatewayDep, body: OwnPresenceIn) -> dict[str, Any]:
+    return {"success": True, "data": await gateway.messages.chats.own_presence(DEFAULT_SESSION, body.state)}

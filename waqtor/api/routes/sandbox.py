@@ -9,7 +9,7 @@ import binascii
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from waqtor.access.scopes import Identity
 from waqtor.api.deps import GatewayDep, IdentityDep, require
@@ -171,6 +171,31 @@ class InboundOut(BaseModel):
     fromMe: bool
 
 
+class PresenceIn(_Body):
+    from_: str = Field(alias="from", pattern=SENDER,
+                       description="The contact: a phone number (digits, optional +) or a WhatsApp privacy id "
+                                   "(`<digits>@lid`).")
+    state: Literal["available", "unavailable", "typing", "recording", "paused"] = Field(
+        description="available: the contact comes online; unavailable: it goes offline; typing, recording "
+                    "(a voice note) or paused (neither any more): in its chat with the account.")
+    lastSeen: AwareDatetime | None = Field(None, description="For `unavailable`: when the contact was last "
+                                                             "online (left out: it hides it).")
+
+    @model_validator(mode="after")
+    def _seen_when_offline(self) -> PresenceIn:
+        if self.lastSeen is not None and self.state != "unavailable":
+            raise ValueError(f"lastSeen: only a contact going unavailable has one (not {self.state})")
+        return self
+
+
+class PresenceOut(BaseModel):
+    from_: str = Field(serialization_alias="from", description="The contact's JID.")
+    chat: str
+    state: str
+    lastSeen: str | None
+    timestamp: str
+
+
 class FailOut(BaseModel):
     kind: str
     status: str
@@ -213,6 +238,16 @@ async def contacts(gateway: GatewayDep, identity: IdentityDep, body: ContactIn) 
             "reads": body.reads, "name": body.name, "about": body.about, "business": body.business,
             "picture": body.picture}
     return {"success": True, "data": await _command(gateway, identity, body.session, "sandbox.contact", args)}
+
+
+@router.post("/presence", response_model=Envelope[PresenceOut], response_model_by_alias=True,
+             summary="Have a contact go online or offline, or type in its chat")
+async def presence(gateway: GatewayDep, identity: IdentityDep, body: PresenceIn) -> dict[str, Any]:
+    args = {"from": body.from_.lstrip("+"), "state": body.state,
+            "lastSeen": body.lastSeen.isoformat() if body.lastSeen is not None else None}
+    data = await _command(gateway, identity, body.session, "sandbox.presence", args)
+    data["from_"] = data.pop("from")
+    return {"success": True, "data": data}
 
 
 @router.post("/fail", response_model=Envelope[FailOut], summary="Inject a fault")

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from waqtor.api.deps import GatewayDep, IdentityDep, require
 from waqtor.api.routes.default_session import (
+    OWN_PRESENCE_RESPONSES,
     PAIR_RESPONSES,
     QR_IMAGE_RESPONSES,
     QRFormat,
@@ -22,6 +23,8 @@ from waqtor.api.schemas import (
     FORWARD_RESPONSES,
     Envelope,
     LogoutOut,
+    OwnPresenceIn,
+    OwnPresenceOut,
     PairIn,
     PairOut,
     QROut,
@@ -44,6 +47,7 @@ router = APIRouter(prefix="/api/sessions", tags=["sessions"],
 Name = Annotated[str, Path(description="The session's name.", max_length=64)]
 READ = [Depends(require("read", "path"))]
 CONTROL = [Depends(require("control", "path"))]
+SEND = [Depends(require("send", "path"))]
 
 
 def session_view(gateway: Gateway, snapshot: Snapshot) -> dict[str, Any]:
@@ -143,3 +147,9 @@ async def session_reset_stats(gateway: GatewayDep, name: Name) -> dict[str, Any]
              summary="Link a phone to a session with a pairing code", dependencies=CONTROL)
 async def session_pair(gateway: GatewayDep, body: PairIn, name: Name) -> dict[str, Any]:
     return {"success": True, "data": await pair_view(gateway, name, body)}
+
+
+@router.post("/{name}/presence", response_model=Envelope[OwnPresenceOut], responses=OWN_PRESENCE_RESPONSES,
+             summary="Show a session's account online or offline", dependencies=SEND)
+async def session_presence(gateway: GatewayDep, body: OwnPresenceIn, name: Name) -> dict[str, Any]:
+    return {"success": True, "data": await gateway.messages.chats.own_presence(name, body.state)}

@@ -372,7 +372,8 @@ class NeonizeEngine(Engine):
 
         for kind in (ev.ConnectedEv, ev.PairStatusEv, ev.LoggedOutEv, ev.TemporaryBanEv, ev.StreamReplacedEv,
                      ev.ClientOutdatedEv, ev.ConnectFailureEv, ev.DisconnectedEv, ev.KeepAliveTimeoutEv,
-                     ev.KeepAliveRestoredEv, ev.StreamErrorEv, ev.MessageEv, ev.ReceiptEv):
+                     ev.KeepAliveRestoredEv, ev.StreamErrorEv, ev.MessageEv, ev.ReceiptEv, ev.PresenceEv,
+                     ev.ChatPresenceEv):
             client.event(kind)(self._on_event)
         client.event.qr(self._on_qr)
 
@@ -474,6 +475,10 @@ class NeonizeEngine(Engine):
         elif name == "Receipt":
             for status in translate.statuses(event):
                 self._put(status)
+        elif name in ("Presence", "ChatPresence"):
+            update = translate.presence(event, datetime.now(UTC))
+            if update is not None:
+                self._put(update)
         elif name == "Connected":
             self._guard.alive(client)
             self._connected(client)
@@ -703,6 +708,21 @@ class NeonizeEngine(Engine):
                  else ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT)
         await asyncio.to_thread(self._guard.call, client, client.send_chat_presence, outgoing.recipient(chat), shown,
                                 media)
+
+    async def subscribe_presence(self, jid: str) -> None:
+        """neonize's subscribe_presence: whatsmeow then delivers the contact's Presence events."""
+        from waqtor.engines.neonize import outgoing
+
+        client = self._live_client()
+        await asyncio.to_thread(self._guard.call, client, client.subscribe_presence, outgoing.recipient(jid))
+
+    async def send_presence(self, state: str) -> None:
+        """neonize's send_presence: the account online (available) or offline (unavailable)."""
+        from neonize.utils.enum import Presence
+
+        client = self._live_client()
+        shown = Presence.AVAILABLE if state == "available" else Presence.UNAVAILABLE
+        await asyncio.to_thread(self._guard.call, client, client.send_presence, shown)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from waqtor.engines.base import (
     MessageReaction,
     MessageRevoked,
     MessageStatus,
+    PresenceUpdate,
     QRCode,
 )
 
@@ -355,6 +356,35 @@ def _protocol(part: Any, chat: str, sender: str, from_me: bool, at: datetime) ->
                              from_me=from_me)
     if kind == "REVOKE":
         return MessageRevoked(id=target, chat=chat, timestamp=at, by=sender, from_me=from_me)
+    return None
+
+
+# ---- presence ---------------------------------------------------------------------------------------
+
+
+def presence(event: Any, now: datetime) -> PresenceUpdate | None:
+    """A `Presence` event (a subscribed contact online, or offline with `LastSeen` in seconds when
+    WhatsApp tells it: whatsmeow's zero time, or none, is unknown) or a `ChatPresence` one (typing:
+    composing text; recording: composing audio; paused) as a PresenceUpdate at `now`; None for another
+    event or one without a person."""
+    if _name(event) == "Presence":
+        if not event.From.User:
+            return None
+        who = jid_string(event.From)
+        if not event.Unavailable:
+            return PresenceUpdate(chat=who, sender=who, state="available", timestamp=now)
+        seen = datetime.fromtimestamp(event.LastSeen, UTC) if event.LastSeen > 0 else None
+        return PresenceUpdate(chat=who, sender=who, state="unavailable", timestamp=now, last_seen=seen)
+    if _name(event) == "ChatPresence":
+        source = event.MessageSource
+        if not source.Sender.User:
+            return None
+        chat, sender = addresses(source)
+        if _enum_name(event, "State") == "PAUSED":
+            state = "paused"
+        else:
+            state = "recording" if _enum_name(event, "Media") == "AUDIO" else "typing"
+        return PresenceUpdate(chat=chat, sender=sender, state=state, timestamp=now)
     return None
 
 

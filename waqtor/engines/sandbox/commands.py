@@ -4,6 +4,7 @@ that runs the session (`waqtor.sessions.router`), with JSON arguments and answer
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 from waqtor.clock import iso_ms
@@ -65,10 +66,19 @@ async def contact(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any
             "about": behaviour.about, "business": behaviour.business, "picture": behaviour.picture}
 
 
+async def presence(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any]:
+    seen = args.get("lastSeen")
+    update = await _engine(session).presence_from(str(args["from"]), str(args["state"]),
+                                                  datetime.fromisoformat(seen).astimezone(UTC) if seen else None)
+    return {"from": update.sender, "chat": update.chat, "state": update.state,
+            "lastSeen": iso_ms(update.last_seen) if update.last_seen else None,
+            "timestamp": iso_ms(update.timestamp)}
+
+
 async def fail(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any]:
     await _engine(session).fail(args["kind"])
     return {"kind": args["kind"], "status": session.status}
 
 
 COMMANDS: dict[str, EngineCommand] = {"sandbox.scan": scan, "sandbox.inbound": inbound, "sandbox.contact": contact,
-                                      "sandbox.fail": fail}
+                                      "sandbox.fail": fail, "sandbox.presence": presence}

@@ -7,7 +7,9 @@ and then read, `WAQTOR_SANDBOX_ACK_DELAY` seconds apart, unless `set_contact()` 
 behave otherwise (not on WhatsApp, failing, never reading, replying). `inbound()` also plays messages
 written on the account's own phone, contact cards, button replies and quoted replies; `edit()` and
 `revoke()` edit or delete for everyone a message it carried, and `react()` reacts to one. The account's own
-reactions (`Engine.react`) are kept in `reactions`. It always says what it is in its logs.
+reactions (`Engine.react`) are kept in `reactions`. `presence_from()` has a contact go online or offline,
+or type in its chat; the contacts the account subscribed to are in `presence_subscriptions`, and the
+presence it last showed itself in `own_presence`. It always says what it is in its logs.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from waqtor.engines.base import (
     OutgoingMessage,
     OutgoingReaction,
     PairingCode,
+    PresenceUpdate,
     ProfilePicture,
     QRCode,
     Ready,
@@ -78,6 +81,8 @@ class SandboxEngine(Engine):
         self.presences: deque[tuple[str, str]] = deque(maxlen=REMEMBERED)
         # The account's reactions it sent: (chat, WhatsApp id of the message) → emoji.
         self.reactions: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self.presence_subscriptions: set[str] = set()
+        self.own_presence: str | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -410,3 +415,28 @@ class SandboxEngine(Engine):
         """Recorded in `presences` (chat, state), the last REMEMBERED."""
         self._require_connected()
         self.presences.append((chat, state))
+
+    # ---- presence -----------------------------------------------------------------------------------
+
+    async def subscribe_presence(self, jid: str) -> None:
+        """Recorded in `presence_subscriptions`. The sandbox tells a contact's presence whether or not the
+        account subscribed (`presence_from`): a test decides when a contact is online."""
+        self._contact(jid)
+        if jid not in self.presence_subscriptions and len(self.presence_subscriptions) >= REMEMBERED:
+            self.presence_subscriptions.pop()
+        self.presence_subscriptions.add(jid)
+
+    async def send_presence(self, state: str) -> None:
+        """Recorded in `own_presence`."""
+        self._require_connected()
+        self.own_presence = state
+
+    async def presence_from(self, contact: str, state: str, last_seen: datetime | None = None) -> PresenceUpdate:
+        """The contact `contact` (a phone's digits or a JID) goes `available` or `unavailable` (seen last at
+        `last_seen`, when given), or is `typing`, `recording` or `paused` in its chat with the account."""
+        self._require_connected()
+        jid = contact if "@" in contact else f"{contact}@s.whatsapp.net"
+        update = PresenceUpdate(chat=jid, sender=jid, state=state, timestamp=datetime.now(UTC),
+                                last_seen=last_seen if state == "unavailable" else None)
+        await self.ctx.emit(update)
+        return update

@@ -184,6 +184,12 @@ class WorkerEngine(Engine):
     async def send_chat_presence(self, chat: str, state: str) -> None:
         await self._ask("send_chat_presence", chat, state, timeout=CALL_TIMEOUT)
 
+    async def subscribe_presence(self, jid: str) -> None:
+        await self._ask("subscribe_presence", jid, timeout=CALL_TIMEOUT)
+
+    async def send_presence(self, state: str) -> None:
+        await self._ask("send_presence", state, timeout=CALL_TIMEOUT)
+
     async def react(self, reaction: OutgoingReaction) -> SendResult:
         answer: SendResult = await self._ask("react", reaction, timeout=CALL_TIMEOUT)
         return answer

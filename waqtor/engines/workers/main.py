@@ -138,6 +138,10 @@ class Host:
             return await engine.send_chat_presence(*call.args)
         if call.method == "react":
             return await engine.react(*call.args)
+        if call.method == "subscribe_presence":
+            return await engine.subscribe_presence(*call.args)
+        if call.method == "send_presence":
+            return await engine.send_presence(*call.args)
         raise errors.InvalidInput(f"the worker has no method {call.method!r}")
 
     def _emitter(self, session: str) -> Any:

@@ -6,8 +6,8 @@ outside); a frame longer than the agreed limit ends the connection instead of be
 
     gateway → worker    Setup (first), Call (start, stop, logout, pair, send, is_on_whatsapp, react, the
                         contacts' check_numbers, contact_profile, profile_picture, set_blocked, and
-                        edit_message, revoke_message, mark_read, send_chat_presence), Reply,
-                        Shutdown
+                        edit_message, revoke_message, mark_read, send_chat_presence, and presence's
+                        subscribe_presence, send_presence), Reply, Shutdown
     worker → gateway    Ready (first), Call (load, save: the session's engine store), Reply, Emit (an
                         engine event of one session), Wear (what the worker has used up)
 
@@ -34,7 +34,7 @@ FRAME_OVERHEAD = 1 << 20
 
 GatewayMethod = Literal["start", "stop", "logout", "pair", "send", "is_on_whatsapp", "react", "check_numbers",
                         "contact_profile", "profile_picture", "set_blocked", "edit_message", "revoke_message",
-                        "mark_read", "send_chat_presence"]
+                        "mark_read", "send_chat_presence", "subscribe_presence", "send_presence"]
 WorkerMethod = Literal["load", "save"]
 
 
