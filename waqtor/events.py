@@ -19,6 +19,7 @@ MESSAGE_EDITED = "message_edited"
 MESSAGE_REVOKED = "message_revoked"
 MESSAGE_REACTION = "message_reaction"
 PRESENCE_UPDATE = "presence_update"
+POLL_VOTE = "poll_vote"
 CAMPAIGN = "campaign"
 WEBHOOK_DISABLED = "webhook_disabled"
 SESSION_DELETED = "session_deleted"
@@ -27,7 +28,7 @@ SESSION_DELETED = "session_deleted"
 # is not among them: it goes to that one webhook only and never travels on the bus.)
 EVENT_TYPES: tuple[str, ...] = (SESSION_UPDATE, QR_CODE, MESSAGE, MESSAGE_ACK, CAMPAIGN, WEBHOOK_DISABLED,
                                 SESSION_DELETED, MESSAGE_EDITED, MESSAGE_REVOKED, MESSAGE_REACTION,
-                                PRESENCE_UPDATE)
+                                PRESENCE_UPDATE, POLL_VOTE)
 
 
 @dataclass(frozen=True, slots=True)

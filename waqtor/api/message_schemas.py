@@ -133,6 +133,22 @@ class SendTemplateIn(_Send):
         None, max_length=20, description="The values to fill in, in Meta's shape; none for a template without.")
 
 
+def _distinct(options: list[str]) -> list[str]:
+    if len(set(options)) != len(options):
+        raise ValueError("options must be distinct")
+    return options
+
+
+PollOption = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
+
+
+class SendPollIn(_Send):
+    question: str = Field(min_length=1, max_length=255, pattern=r"\S", description="The poll's question.")
+    options: Annotated[list[PollOption], AfterValidator(_distinct)] = Field(
+        min_length=2, max_length=12, description="2 to 12 distinct answers (each 1 to 100 characters, not blank).")
+    multiple: bool = Field(False, description="True: a voter may choose several answers; false: one.")
+
+
 # ---- answers --------------------------------------------------------------------------------------
 
 
@@ -188,6 +204,18 @@ class ReactionIn(BaseModel):
                                                    "reaction.")
 
 
+class PollOptionOut(BaseModel):
+    name: str
+    votes: int = Field(description="How many voters chose it now.")
+
+
+class PollOut(BaseModel):
+    question: str
+    options: list[PollOptionOut]
+    multiple: bool = Field(description="A voter may choose several answers.")
+    voters: dict[str, list[str]] = Field(description="Each voter (a JID) and the answers of their latest vote.")
+
+
 class EditOut(BaseModel):
     body: str | None = Field(description="The text before this edit.")
     replacedAt: str = Field(description="When the edit replaced it.")
@@ -215,6 +243,7 @@ class MessageOut(BaseModel):
     contact: ContactOut | None = Field(description="A contact message's (first) card.")
     contacts: list[ContactOut] | None = Field(description="Every card of a contact message (several for a list).")
     reply: ReplyOut | None = Field(description="A `reply` message: the button, list row or flow chosen.")
+    poll: PollOut | None = Field(None, description="A `poll` message: its question, answers and running tally.")
     replyTo: ReplyToOut | None = Field(description="The message this one quotes (or, for a `reply`, the message "
                                                  "with the buttons or list).")
     pushName: str | None

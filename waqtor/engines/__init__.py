@@ -28,6 +28,7 @@ PRESENCE = "presence"  # typing or recording in a chat (POST /api/chats/{chat}/p
 # the account's own (POST /api/sessions/{name}/presence); the Cloud API tells and shows neither.
 PRESENCE_SUBSCRIBE = "presence_subscribe"
 OWN_PRESENCE = "own_presence"
+POLLS = "polls"  # sending a poll (POST /api/messages/send-poll)
 # What an engine cannot do, by feature, with how the refusal says it. Read without importing the engine,
 # so a request is refused before anything else is checked, whatever the session's state.
 _CANNOT: dict[str, dict[str, str]] = {
@@ -39,7 +40,8 @@ _CANNOT: dict[str, dict[str, str]] = {
               PRESENCE: "show typing or recording in a chat (the WhatsApp Cloud API shows typing only while "
                         "marking a received message read)",
               PRESENCE_SUBSCRIBE: "subscribe to a contact's presence (the WhatsApp Cloud API tells no one's presence)",
-              OWN_PRESENCE: "set the account's own presence (the WhatsApp Cloud API has no presence)"},
+              OWN_PRESENCE: "set the account's own presence (the WhatsApp Cloud API has no presence)",
+              POLLS: "send polls (the WhatsApp Cloud API has no polls)"},
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
@@ -147,6 +148,33 @@ class MessageReaction:
 
 
 @dataclass(frozen=True, slots=True)
+class PollVote:
+    """`sender` (`from_me`: the account, from the phone or another device) voted on the poll with WhatsApp
+    id `id` in `chat`: `options` are the SHA-256 hashes (hex) of the option names chosen, as WhatsApp
+    carries them (`poll_option_hash`); none takes their vote away. A voter's latest vote replaces the
+    earlier one."""
+
+    id: str
+    chat: str
+    sender: str
+    options: tuple[str, ...]
+    timestamp: datetime
+    from_me: bool = False
+
+
+def poll_option_hash(name: str) -> str:
+    """How WhatsApp names a poll option in a vote: the SHA-256 of its text (hex here)."""
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def new_poll(question: str, options: Sequence[str], multiple: bool) -> dict[str, Any]:
+    """A poll as the log keeps it (a message's `content`) before any vote: the running tally, with each
+    voter's latest choice under `voters` (`waqtor.messaging.polls`)."""
+    return {"question": question, "options": [{"name": name, "votes": 0} for name in options],
+            "multiple": multiple, "voters": {}}
+
+
+@dataclass(frozen=True, slots=True)
 class PresenceUpdate:
     """What a contact shows: `sender` (a JID) is `available` (online) or `unavailable` (offline; `last_seen`
     when WhatsApp tells it), or in `chat` (their own chat with the account, or a group) is `typing`,
@@ -196,10 +224,11 @@ class Crashed:
 
 
 EngineEvent = (Connecting | QRCode | Authenticated | Ready | Disconnected | LoggedOut | Problem | Solved | MessageIn
-               | MessageStatus | MessageEdited | MessageRevoked | MessageReaction | Crashed | PresenceUpdate)
+               | MessageStatus | MessageEdited | MessageRevoked | MessageReaction | Crashed | PresenceUpdate
+               | PollVote)
 
 # The events that go to the message service (the rest go to the session's monitor).
-MessageEvent = MessageIn | MessageStatus | MessageEdited | MessageRevoked | MessageReaction
+MessageEvent = MessageIn | MessageStatus | MessageEdited | MessageRevoked | MessageReaction | PollVote
 
 
 # ---- what the gateway gives an engine ----------------------------------------------------------
@@ -273,17 +302,27 @@ class OutgoingReaction:
 
 
 @dataclass(frozen=True, slots=True)
+class PollSpec:
+    """A poll to send: its `question`, 2 to 12 distinct `options`, and whether a voter may choose several
+    (`multiple`) or one."""
+
+    question: str
+    options: tuple[str, ...]
+    multiple: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     """A message to send.
 
     - `to`: a normalised JID, `<digits>@s.whatsapp.net` for a person or `<id>@g.us` for a group.
-    - `type`: `text`, `location`, `contact`, `template`, or one of MEDIA_TYPES (`voice` is an audio
+    - `type`: `text`, `location`, `contact`, `template`, `poll`, or one of MEDIA_TYPES (`voice` is an audio
       shown as a voice note).
     - `text`: the body of a `text` message, or the caption of an image, video or document.
     - `reply_to`: the WhatsApp id of a message in the same chat to quote (optional), and `quoted` that
       message as the log has it (engines that send the quoted message along with the reply use it).
     - Exactly the part its type needs is set: `media` (a stored file; `media_bytes(media)` reads it,
-      engines never fetch URLs themselves) for media types, `location`, `contact`, or `template`.
+      engines never fetch URLs themselves) for media types, `location`, `contact`, `template`, or `poll`.
     """
 
     to: str
@@ -295,6 +334,7 @@ class OutgoingMessage:
     contact: ContactCard | None = None
     template: TemplateSpec | None = None
     quoted: Quoted | None = None
+    poll: PollSpec | None = None
 
 
 def media_bytes(media: OutgoingMedia) -> bytes:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from waqtor.engines.base import ContactCard, Location, TemplateSpec
+from waqtor.engines.base import ContactCard, Location, PollSpec, TemplateSpec
 from waqtor.messaging.phones import Recipient
 from waqtor.storage.records import MediaRecord
 
@@ -26,6 +26,7 @@ class Draft:
     reply_to: str | None = None
     template: TemplateSpec | None = None
     typing: float = 0.0  # seconds of "typing…" shown in the chat before it is sent (text messages)
+    poll: PollSpec | None = None
 
 
 def draft_to_json(draft: Draft) -> dict[str, Any]:
@@ -41,6 +42,8 @@ def draft_to_json(draft: Draft) -> dict[str, Any]:
         "replyTo": draft.reply_to,
         "template": template_json(draft.template) if draft.template is not None else None,
         "typing": draft.typing,
+        "poll": ({"question": draft.poll.question, "options": list(draft.poll.options), "multiple": draft.poll.multiple}
+                 if draft.poll is not None else None),
     }
 
 
@@ -56,6 +59,7 @@ def template_from_json(data: dict[str, Any]) -> TemplateSpec:
 async def draft_from_json(data: dict[str, Any], media: Callable[[str], Awaitable[MediaRecord]]) -> Draft:
     """The draft `draft_to_json` wrote; `media(id)` finds its stored file (NotFound when it is gone)."""
     location, contact, template = data.get("location"), data.get("contact"), data.get("template")
+    poll = data.get("poll")
     return Draft(
         to=Recipient(jid=str(data["to"]["jid"]), phone=data["to"].get("phone")),
         type=str(data["type"]),
@@ -66,4 +70,5 @@ async def draft_from_json(data: dict[str, Any], media: Callable[[str], Awaitable
         reply_to=data.get("replyTo"),
         template=template_from_json(template) if template else None,
         typing=float(data.get("typing") or 0.0),
+        poll=PollSpec(str(poll["question"]), tuple(poll["options"]), bool(poll["multiple"])) if poll else None,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass
 
-from waqtor.engines.base import Location, TemplateSpec
+from waqtor.engines.base import Location, PollSpec, TemplateSpec
 from waqtor.messaging.mime import Kind
 
 
@@ -54,7 +54,7 @@ MediaSource = MediaFromUrl | MediaUpload | StoredMedia
 class SendRequest:
     """One message to send on `session` to `to` (a phone number in any format, or a chat id). `text` is
     the text, or the caption of a file; with `variables` it is a template filled for the recipient.
-    At most one of `location`, `contact`, `media` and `template` (a WhatsApp message template, which
+    At most one of `location`, `contact`, `media`, `template` and `poll` (a WhatsApp message template, which
     only some engines can send); none of them is a text message."""
 
     session: str
@@ -67,3 +67,4 @@ class SendRequest:
     media: MediaFromUrl | MediaUpload | None = None  # a message's file is new: never one stored already
     template: TemplateSpec | None = None
     typing: float = 0.0  # seconds of "typing…" before a text is sent (0: none)
+    poll: PollSpec | None = None  # a poll (only some engines can send one)

@@ -54,7 +54,7 @@ from waqtor import events
 from waqtor.bus import Bus
 from waqtor.clock import Clock
 from waqtor.config import Settings
-from waqtor.engines import PRESENCE, TEMPLATES, require_feature
+from waqtor.engines import POLLS, PRESENCE, TEMPLATES, require_feature
 from waqtor.engines.base import (
     ContactCard,
     Location,
@@ -66,8 +66,11 @@ from waqtor.engines.base import (
     MessageStatus,
     OutgoingMedia,
     OutgoingMessage,
+    PollSpec,
+    PollVote,
     Quoted,
     SendResult,
+    new_poll,
 )
 from waqtor.errors import (
     Conflict,
@@ -89,6 +92,7 @@ from waqtor.messaging.download import fetch, http_client
 from waqtor.messaging.draft import Draft, draft_from_json, draft_to_json, template_from_json, template_json
 from waqtor.messaging.media import MediaStore, chunks_of
 from waqtor.messaging.phones import Recipient
+from waqtor.messaging.polls import Polls
 from waqtor.messaging.reacting import Reactions
 from waqtor.messaging.request import ContactRequest, MediaSource, MediaUpload, SendRequest, StoredMedia
 from waqtor.messaging.sendqueue import SendQueues
@@ -159,6 +163,7 @@ class MessageService:
         self._counts = SentCounter(self._tasks)
         self.http = http_client(settings.media_allow_private)
         self.reactions = Reactions(storage.messages, bus, sessions, clock, self.require_ready)
+        self.polls = Polls(storage.messages, bus, clock)  # votes on the log's polls (`poll_vote`)
         sessions.handle("messages.send", self._send_here)
         # Edits and deletions the API asks for (`waqtor.messaging.changes`); they end in `edited`/`revoked`.
         self.changes = MessageChanges(self._repo, sessions, clock, self.media, self.edited, self.revoked,
@@ -240,6 +245,8 @@ class MessageService:
         if request.template is not None:
             # Before readiness: an engine that cannot send templates never will, connected or not.
             require_feature((await self._sessions.state_of(session)).engine, TEMPLATES)
+        if request.poll is not None:  # as a template: refused by an engine without polls, whatever its state
+            require_feature((await self._sessions.state_of(session)).engine, POLLS)
         if request.typing:
             require_feature((await self._sessions.state_of(session)).engine, PRESENCE)
         await self.require_ready(session)
@@ -254,10 +261,13 @@ class MessageService:
             kind, text = "template", summary(request.template)
         elif request.location is not None:
             kind = "location"
+        elif request.poll is not None:
+            kind, text = "poll", request.poll.question
         else:
             kind = "contact" if contact is not None else "text"
         draft = Draft(to=to, type=kind, text=text, media=media, location=request.location, contact=contact,
-                      reply_to=request.reply_to, template=request.template, typing=request.typing)
+                      reply_to=request.reply_to, template=request.template, typing=request.typing,
+                      poll=request.poll)
         # Readiness was checked just now; a download leaves the session time to change, so `send`
         # checks again after one.
         return await self.submit(session, draft, ready_checked=media is None)
@@ -383,6 +393,8 @@ class MessageService:
             content = {"displayName": draft.contact.display_name, "vcard": draft.contact.vcard}
         elif draft.template is not None:
             content = template_json(draft.template)
+        elif draft.poll is not None:
+            content = new_poll(draft.poll.question, draft.poll.options, draft.poll.multiple)
         return {
             "session": session,
             "direction": "out",
@@ -425,6 +437,8 @@ class MessageService:
             location=Location(**content) if record.type == "location" else None,
             contact=ContactCard(content["displayName"], content["vcard"]) if record.type == "contact" else None,
             template=template_from_json(content) if record.type == "template" and content else None,
+            poll=PollSpec(str(content["question"]), tuple(str(option["name"]) for option in content["options"]),
+                          bool(content["multiple"])) if record.type == "poll" and content else None,
         )
 
     async def _deliver_queued(self, session: str, message_id: int) -> None:
@@ -563,6 +577,8 @@ class MessageService:
             await self.edited(session, event)
         elif isinstance(event, MessageReaction):
             await self.reactions.received(session, event)
+        elif isinstance(event, PollVote):
+            await self.polls.received(session, event)
         else:
             await self.revoked(session, event)
 

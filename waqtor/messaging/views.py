@@ -1,5 +1,6 @@
 """The JSON form of messages: in API answers, `message`, `message_ack`, `message_edited`,
-`message_revoked` and `message_reaction` events, and exports. Pure."""
+`message_revoked` and `message_reaction` events, and exports. Pure. (A `poll_vote` is built by
+`waqtor.messaging.polls`.)"""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ def message_view(record: MessageRecord) -> dict[str, Any]:
         "contact": _card(content) if record.type == "contact" and content else None,
         "contacts": _cards(content) if record.type == "contact" and content else None,
         "reply": content if record.type == "reply" else None,
+        "poll": content if record.type == "poll" else None,
         "replyTo": {"id": record.reply_to_id, "waId": record.reply_to} if record.reply_to else None,
         "pushName": record.push_name,
         "status": record.status,

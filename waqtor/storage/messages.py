@@ -237,6 +237,12 @@ class MessageRepository:
             await conn.execute(update(messages).where(messages.c.id == message_id)
                                .values(reactions=reactions or None))
 
+    async def set_content(self, message_id: int, content: dict[str, Any]) -> None:
+        """Replace the content of message `message_id` (a poll's tally: written one session at a time, as
+        `set_reactions`)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(update(messages).where(messages.c.id == message_id).values(content=content))
+
     async def mark_sent(self, message_id: int, wa_id: str, at: datetime, session: str | None = None) -> bool:
         """queued → sent with the engine's id, adding one to `session`'s `messages_sent` in the same
         transaction when it is given; False (nothing counted) when the message was no longer queued."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -70,13 +70,15 @@ class InboundIn(_Body):
     from_: str = Field(alias="from", pattern=SENDER,
                        description="The contact: a phone number (digits, optional +) or a WhatsApp privacy id "
                                    "(`<digits>@lid`). With `fromMe`, the chat the account's phone wrote to.")
-    kind: Literal["message", "edit", "revoke", "react"] = Field(
+    kind: Literal["message", "edit", "revoke", "react", "vote"] = Field(
         "message", description="message: a new message; edit: its sender edits message `messageId` to `body`; "
                                "revoke: its sender deletes message `messageId` for everyone; react: the contact "
-                               "reacts with `emoji` to message `messageId` of the chat (\"\" removes it).")
+                               "reacts with `emoji` to message `messageId` of the chat (\"\" removes it); vote: "
+                               "the contact votes for `options` on the poll `messageId` ([] takes the vote away).")
     fromMe: bool = Field(False, description="Written on the account's own phone, not by the contact.")
     messageId: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[0-9A-Za-z]+$",
-                                  description="The WhatsApp id (`waId`) of the message to edit, delete or react to.")
+                                  description="The WhatsApp id (`waId`) of the message to edit, delete, react to "
+                                              "or vote on.")
     body: str | None = Field(None, min_length=1, max_length=65_536,
                              description="The text, the caption, or an edit's new text.")
     media: InboundMedia | None = Field(None, description="A file the sender attaches.")
@@ -87,6 +89,8 @@ class InboundIn(_Body):
                                 description="A message quoting this one: the WhatsApp id (`waId`) of a message of "
                                             "the chat.")
     emoji: str | None = Field(None, max_length=32, description="A reaction's emoji; \"\" removes the reaction.")
+    options: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        None, max_length=12, description="A vote's answers, as the poll names them; [] takes the vote away.")
 
     @model_validator(mode="after")
     def _something(self) -> InboundIn:
@@ -96,11 +100,14 @@ class InboundIn(_Body):
         if (self.kind == "react") != (self.emoji is not None):
             raise ValueError("emoji: Field required for a react" if self.kind == "react"
                              else f"emoji: a {self.kind} carries no emoji")
+        if (self.kind == "vote") != (self.options is not None):
+            raise ValueError("options: Field required for a vote" if self.kind == "vote"
+                             else f"options: a {self.kind} carries no options")
         if self.emoji and not is_emoji(self.emoji):
             raise ValueError("emoji: must be exactly one emoji, or \"\" to remove the reaction")
         if self.kind == "message":
             if self.messageId is not None:
-                raise ValueError("messageId: only an edit or a revoke names a message")
+                raise ValueError("messageId: only an edit, a revoke, a reaction or a vote names a message")
             if len(parts) > 1:
                 raise ValueError(f"{parts[1]}: a message carries one of media, contacts or reply")
             if self.body is None and not parts:
@@ -114,7 +121,7 @@ class InboundIn(_Body):
             raise ValueError(f"{parts[0]}: a {self.kind} carries no {parts[0]}")
         if self.kind == "edit" and self.body is None:
             raise ValueError("body: Field required for an edit (the new text)")
-        if self.kind in ("revoke", "react") and self.body is not None:
+        if self.kind in ("revoke", "react", "vote") and self.body is not None:
             raise ValueError(f"body: a {self.kind} carries no body")
         return self
 
@@ -165,9 +172,9 @@ class InboundOut(BaseModel):
     id: str = Field(description="The message's WhatsApp id (of the message edited or deleted, for those).")
     from_: str = Field(serialization_alias="from", description="Its sender (the account, with `fromMe`).")
     body: str | None = Field(description="The text, the caption, an edit's new text, or a reaction's emoji.")
-    type: str | None = Field(description="The message's type; null for an edit, a revoke or a reaction.")
+    type: str | None = Field(description="The message's type; null for an edit, a revoke, a reaction or a vote.")
     timestamp: str
-    kind: Literal["message", "edit", "revoke", "react"]
+    kind: Literal["message", "edit", "revoke", "react", "vote"]
     fromMe: bool
 
 
@@ -217,7 +224,7 @@ async def scan(gateway: GatewayDep, identity: IdentityDep, body: ScanIn | None =
 
 
 @router.post("/inbound", response_model=Envelope[InboundOut], response_model_by_alias=True,
-             summary="Deliver an incoming message, or an edit, deletion or reaction to one",
+             summary="Deliver an incoming message, or an edit, deletion, reaction or poll vote",
              responses={404: {"description": "`message_not_found`: the sandbox carried no such message."}})
 async def inbound(gateway: GatewayDep, identity: IdentityDep, body: InboundIn) -> dict[str, Any]:
     media = {"data": body.media.data, "fileName": body.media.fileName} if body.media is not None else None
@@ -225,7 +232,7 @@ async def inbound(gateway: GatewayDep, identity: IdentityDep, body: InboundIn) -
     args = {"from": body.from_.lstrip("+"), "body": body.body, "media": media, "kind": body.kind,
             "fromMe": body.fromMe, "messageId": body.messageId, "contacts": contacts or None,
             "reply": body.reply.model_dump() if body.reply is not None else None, "replyTo": body.replyTo,
-            "emoji": body.emoji}
+            "emoji": body.emoji, "options": body.options}
     data = await _command(gateway, identity, body.session, "sandbox.inbound", args)
     data["from_"] = data.pop("from")
     return {"success": True, "data": data}

@@ -1,5 +1,5 @@
-"""`POST /api/messages/send*`: text, media (by URL or upload), location, contact card and WhatsApp message
-template, each optionally a reply quoting a logged message (`replyTo`); `POST /api/messages/{id}/reaction`.
+"""`POST /api/messages/send*`: text, media (by URL or upload), location, contact card, WhatsApp message
+template and poll, each optionally a reply quoting a logged message (`replyTo`); `POST /api/messages/{id}/reaction`.
 
 Each route checks that the key reaches the session, then hands the request to the message service
 (`MessageService.send_request`), which checks the rest and sends it from the instance that runs the
@@ -25,12 +25,13 @@ from waqtor.api.message_schemas import (
     SendLocationIn,
     SendMediaForm,
     SendMediaIn,
+    SendPollIn,
     SendTemplateIn,
     SendTextIn,
     form_schema,
 )
 from waqtor.api.schemas import ERROR_RESPONSES, FORWARD_RESPONSES, Envelope, ErrorEnvelope
-from waqtor.engines.base import Location, TemplateSpec
+from waqtor.engines.base import Location, PollSpec, TemplateSpec
 from waqtor.errors import NotFound, UnsupportedMediaType
 from waqtor.messaging.media import too_large
 from waqtor.messaging.request import ContactRequest, MediaFromUrl, MediaUpload, SendRequest
@@ -90,6 +91,18 @@ async def send_template(gateway: GatewayDep, identity: IdentityDep, body: SendTe
     components = tuple(part.model_dump(exclude_none=True) for part in body.components or ())
     template = TemplateSpec(body.name, body.language, components)
     request = SendRequest(session=body.session, to=body.to, template=template, reply_to=body.reply_to)
+    return {"success": True, "data": await gateway.messages.send_request(request)}
+
+
+@router.post(
+    "/send-poll", response_model=Envelope[MessageOut], summary="Send a poll (single or multiple answers)",
+    responses={422: {"model": ErrorEnvelope, "description": "`not_supported_by_engine`: the session's engine cannot "
+                     "send polls (cloud), whatever its state; or `validation_error`."}},
+)
+async def send_poll(gateway: GatewayDep, identity: IdentityDep, body: SendPollIn) -> dict[str, Any]:
+    identity.check_session(body.session)
+    poll = PollSpec(body.question, tuple(body.options), body.multiple)
+    request = SendRequest(session=body.session, to=body.to, poll=poll, reply_to=body.reply_to)
     return {"success": True, "data": await gateway.messages.send_request(request)}
 
 

@@ -463,9 +463,25 @@ class NeonizeEngine(Engine):
                 return None
         return translate.device_jid_string(device.JID) if device.JID.User else None
 
+    def _vote(self, client: Any, event: Any) -> None:
+        """A poll vote: decrypted by neonize (whatsmeow's DecryptPollVote, with the poll's secret from its
+        store), then its chosen options' hashes go to the loop. One that cannot be decrypted (a poll this
+        device never saw) is dropped with a warning."""
+        try:
+            decrypted = self._guard.call(client, client.decrypt_poll_vote, event)
+        except Exception as exc:
+            log.warning("session %s: a poll vote could not be decrypted: %s", self.ctx.session,
+                        getattr(exc, "message", None) or exc)
+            return
+        vote = translate.poll_vote(event, decrypted.selectedOptions)
+        if vote is not None:
+            self._put(vote)
+
     def _dispatch(self, client: Any, event: Any) -> None:
         name = event.DESCRIPTOR.name
-        if name == "Message":
+        if name == "Message" and translate.poll_update(event) is not None:
+            self._vote(client, event)
+        elif name == "Message":
             own = self._own_device(client) if event.Info.MessageSource.IsFromMe else None
             item = translate.message_in(event, own)
             if isinstance(item, MessageIn):
@@ -592,7 +608,13 @@ class NeonizeEngine(Engine):
         def upload(raw: bytes, kind: Any) -> Any:
             return self._guard.call(client, client.upload, raw, kind)
 
-        body = await asyncio.to_thread(outgoing.build, message, upload, data, self._own_jid())
+        if message.type == "poll":
+            def create(question: str, options: list[str], kind: Any) -> Any:
+                return self._guard.call(client, client.build_poll_vote_creation, question, options, kind)
+
+            body = await asyncio.to_thread(outgoing.poll, message, create, self._own_jid())
+        else:
+            body = await asyncio.to_thread(outgoing.build, message, upload, data, self._own_jid())
         return await self._send_body(client, message.to, body)
 
     async def react(self, reaction: OutgoingReaction) -> SendResult:

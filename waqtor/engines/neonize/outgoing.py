@@ -23,7 +23,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     ReactionMessage,
     VideoMessage,
 )
-from neonize.utils.enum import MediaType
+from neonize.utils.enum import MediaType, VoteType
 
 from waqtor.engines import TEMPLATES, require_feature
 from waqtor.engines.base import OutgoingMessage, OutgoingReaction, Quoted
@@ -85,6 +85,21 @@ def reaction(reaction: OutgoingReaction, own: str | None, now_ms: int) -> Messag
         if sender:
             key.participant = sender
     return Message(reactionMessage=ReactionMessage(key=key, text=reaction.emoji, senderTimestampMS=now_ms))
+
+
+def poll(message: OutgoingMessage, create: Callable[[str, list[str], VoteType], Message],
+         own: str | None = None) -> Message:
+    """The WhatsApp body of a poll: `create` is neonize's build_poll_vote_creation (whatsmeow's
+    BuildPollCreation), which draws the poll's secret (`messageContextInfo.messageSecret`, kept by
+    whatsmeow's store so the votes can be decrypted); a reply's ContextInfo goes on the poll itself."""
+    if message.poll is None:
+        raise InvalidInput("a poll message needs `poll`", code="poll_missing")
+    spec = message.poll
+    body = create(spec.question, list(spec.options), VoteType.MULTIPLE if spec.multiple else VoteType.SINGLE)
+    context = _context(message, own)
+    if context is not None:
+        body.pollCreationMessage.contextInfo.MergeFrom(context)
+    return body
 
 
 def build(message: OutgoingMessage, upload: Callable[[bytes, Any], Any], data: bytes | None,

@@ -8,6 +8,7 @@ neonize here (importing neonize configures the root logger: only the engine does
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -21,8 +22,10 @@ from waqtor.engines.base import (
     MessageReaction,
     MessageRevoked,
     MessageStatus,
+    PollVote,
     PresenceUpdate,
     QRCode,
+    new_poll,
 )
 
 # whatsmeow rotates the pairing QR: the first code lives about 60 s, every later one about 20 s, and it
@@ -253,9 +256,11 @@ def _content(message: Any) -> Content | None:
     reply = _reply(message)
     if reply is not None:
         return reply
-    if message.HasField("pollCreationMessage") or message.HasField("pollCreationMessageV3"):
-        poll = message.pollCreationMessage if message.HasField("pollCreationMessage") else message.pollCreationMessageV3
-        return "poll", poll.name or None, None, None, None
+    for field in ("pollCreationMessage", "pollCreationMessageV2", "pollCreationMessageV3"):
+        if message.HasField(field):
+            poll = getattr(message, field)
+            names = [option.optionName for option in poll.options]
+            return "poll", poll.name or None, None, new_poll(poll.name, names, poll.selectableOptionsCount != 1), None
     return None
 
 
@@ -299,6 +304,28 @@ def quoted_id(message: Any) -> str | None:
                 and part.HasField("contextInfo") and part.contextInfo.stanzaID:
             return str(part.contextInfo.stanzaID)
     return None
+
+
+def poll_update(event: Any) -> Any | None:
+    """The PollUpdateMessage of a `Message` event (a vote, still encrypted), or None for any other."""
+    if not event.HasField("Message") or event.Info.MessageSource.Chat.Server == "broadcast":
+        return None
+    body = unwrap(event.Message)
+    return body.pollUpdateMessage if body.HasField("pollUpdateMessage") else None
+
+
+def poll_vote(event: Any, selected: Sequence[bytes]) -> PollVote | None:
+    """A vote as the log takes it: the poll's WhatsApp id, the voter, and the SHA-256 hashes of the options
+    chosen (`selected`, from the decrypted PollVoteMessage); None without a poll to vote on."""
+    update = poll_update(event)
+    if update is None or not update.pollCreationMessageKey.ID:
+        return None
+    source = event.Info.MessageSource
+    chat, sender = addresses(source)
+    at = _timestamp(int(update.senderTimestampMS or event.Info.Timestamp))
+    return PollVote(id=update.pollCreationMessageKey.ID, chat=chat, sender=sender,
+                    options=tuple(bytes(option).hex() for option in selected), timestamp=at,
+                    from_me=bool(source.IsFromMe))
 
 
 def message_in(event: Any, own_device: str | None = None) -> Inbound | None:

@@ -42,6 +42,10 @@ async def inbound(session: CommandTarget, args: dict[str, Any]) -> dict[str, Any
         reaction = await engine.react_from(sender, str(args["messageId"]), str(args["emoji"]), from_me=from_me)
         return {"id": reaction.id, "from": reaction.sender, "body": reaction.emoji, "type": None,
                 "timestamp": iso_ms(reaction.timestamp), "kind": kind, "fromMe": from_me}
+    if kind == "vote":
+        vote = await engine.vote_from(sender, str(args["messageId"]), list(args["options"]), from_me=from_me)
+        return {"id": vote.id, "from": vote.sender, "body": None, "type": None,
+                "timestamp": iso_ms(vote.timestamp), "kind": kind, "fromMe": from_me}
     if kind == "revoke":
         revoked = await engine.revoke(sender, str(args["messageId"]), from_me=from_me)
         return {"id": revoked.id, "from": revoked.by, "body": None, "type": None,

@@ -39,11 +39,14 @@ from waqtor.engines.base import (
     OutgoingMessage,
     OutgoingReaction,
     PairingCode,
+    PollSpec,
+    PollVote,
     PresenceUpdate,
     ProfilePicture,
     QRCode,
     Ready,
     SendResult,
+    poll_option_hash,
 )
 from waqtor.engines.sandbox import translate
 from waqtor.engines.sandbox.contacts import EVERYONE, ContactBehaviour, picture
@@ -81,6 +84,7 @@ class SandboxEngine(Engine):
         self.presences: deque[tuple[str, str]] = deque(maxlen=REMEMBERED)
         # The account's reactions it sent: (chat, WhatsApp id of the message) → emoji.
         self.reactions: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self.polls: OrderedDict[str, PollSpec] = OrderedDict()  # the polls sent, by WhatsApp id (to vote on)
         self.presence_subscriptions: set[str] = set()
         self.own_presence: str | None = None
 
@@ -252,6 +256,28 @@ class SandboxEngine(Engine):
         await self.ctx.emit(reaction)
         return reaction
 
+    async def vote_from(self, chat: str, message_id: str, options: Sequence[str], *, from_me: bool = False) -> PollVote:
+        """The contact of `chat` (with `from_me`, the account's phone) votes for `options` (none takes the
+        vote away) on the poll `message_id` the account sent to the chat; the vote carries the options'
+        hashes, as WhatsApp's does. NotFound (`message_not_found`) for a poll the sandbox did not send
+        there, InvalidInput (`invalid_vote`) for an answer the poll does not have, or several on a
+        single-answer poll."""
+        jid = chat if "@" in chat else f"{chat}@s.whatsapp.net"
+        self._in_chat(jid, message_id)
+        poll = self.polls.get(message_id)
+        if poll is None:
+            raise NotFound(f"the sandbox sent no poll {message_id!r} to chat {jid}", code="message_not_found")
+        unknown = [option for option in options if option not in poll.options]
+        if unknown:
+            raise InvalidInput(f"options: the poll has no answer {unknown[0]!r}", code="invalid_vote")
+        if len(options) > 1 and not poll.multiple:
+            raise InvalidInput("options: the poll takes one answer", code="invalid_vote")
+        vote = PollVote(id=message_id, chat=jid, sender=self._own_jid() if from_me else jid,
+                        options=tuple(poll_option_hash(option) for option in options), timestamp=datetime.now(UTC),
+                        from_me=from_me)
+        await self.ctx.emit(vote)
+        return vote
+
     def _in_chat(self, jid: str, message_id: str) -> None:
         self._require_connected()
         carried = self._messages.get(message_id)
@@ -340,6 +366,10 @@ class SandboxEngine(Engine):
             raise EngineError(contact.error, code="send_failed")
         result = SendResult(id=translate.message_id(self._rng), timestamp=datetime.now(UTC))
         self._remember(result.id, message.to, True)
+        if message.poll is not None:
+            self.polls[result.id] = message.poll
+            while len(self.polls) > REMEMBERED:
+                self.polls.popitem(last=False)
         self._tasks.spawn(self._progress(result.id, message, contact), f"acks:{result.id}")
         return result
 
