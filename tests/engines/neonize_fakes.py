@@ -16,7 +16,9 @@ from typing import Any
 from neonize.events import EVENT_TO_INT
 from neonize.proto.Neonize_pb2 import (
     JID,
+    ArrayString,
     Blocklist,
+    BuildMessageReturnFunction,
     ContactInfo,
     ContactsGetContactReturnFunction,
     Device,
@@ -32,13 +34,14 @@ from neonize.proto.Neonize_pb2 import (
     PairPhoneParams,
     PairPhoneReturnFunction,
     ProfilePictureInfo,
+    ReturnFunctionWithError,
     SendMessageReturnFunction,
     SendResponse,
     UploadResponse,
     UploadReturnFunction,
     UserInfo,
 )
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message, MessageContextInfo, PollCreationMessage, PollVoteMessage
 
 from waqtor.engines.neonize.engine import NeonizeEngine, _build_client
 
@@ -80,6 +83,10 @@ class FakeGo:
         self.presence_subscriptions: list[JID] = []  # SubscribePresence calls
         self.own_presences: list[bytes] = []  # SendPresence calls: b"available" or b"unavailable"
         self.presence_error = ""  # SubscribePresence's and SendPresence's error, when set
+        self.poll_secrets: list[bytes] = []  # the secrets BuildPollVoteCreation drew, as whatsmeow keeps them
+        self.vote: PollVoteMessage = PollVoteMessage()  # what DecryptPollVote answers
+        self.vote_error = ""  # DecryptPollVote's error, when set
+        self.decrypted: list[Message] = []  # the votes DecryptPollVote was given (neonize's whole event)
 
     # -- connection --
     def Neonize(self, *args: Any) -> bytes:
@@ -176,6 +183,23 @@ class FakeGo:
     def SendPresence(self, uuid: bytes, presence: bytes) -> bytes:
         self.own_presences.append(presence)
         return self.presence_error.encode()
+
+    def BuildPollVoteCreation(self, uuid: bytes, name: bytes, options: bytes, size: int, selectable: int) -> bytes:
+        # As whatsmeow's BuildPollCreation: the options by name, how many a voter may choose (0: any), and
+        # a fresh 32-byte secret in the MessageContextInfo (the key the votes are encrypted with).
+        secret = bytes([len(self.poll_secrets) + 1]) * 32
+        self.poll_secrets.append(secret)
+        names = ArrayString.FromString(options).data
+        poll = PollCreationMessage(name=name.decode(), selectableOptionsCount=selectable,
+                                   options=[PollCreationMessage.Option(optionName=n) for n in names])
+        body = Message(pollCreationMessage=poll, messageContextInfo=MessageContextInfo(messageSecret=secret))
+        return BuildMessageReturnFunction(Message=body).SerializePartialToString()
+
+    def DecryptPollVote(self, uuid: bytes, message: bytes, size: int) -> bytes:
+        from neonize.proto.Neonize_pb2 import Message as EventMessage
+
+        self.decrypted.append(EventMessage.FromString(message))
+        return ReturnFunctionWithError(PollVoteMessage=self.vote, Error=self.vote_error).SerializePartialToString()
 
     def Logout(self, uuid: bytes) -> bytes:
         self.logouts += 1

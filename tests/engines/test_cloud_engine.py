@@ -643,3 +643,14 @@ async def test_the_cloud_api_refuses_presence_naming_the_engine(cloud: Harness) 
          "the cloud engine cannot subscribe to a contact's presence (the WhatsApp Cloud API tells no one's presence)"),
         (422, "not_supported_by_engine", own), (422, "not_supported_by_engine", own)]
     assert all(r.json()["error"]["details"] == {"engine": "cloud"} for r in refused)
+
+
+async def test_the_cloud_api_refuses_a_poll_naming_the_engine_and_logs_nothing(cloud: Harness, meta: Meta) -> None:
+    answer = await cloud.client.post("/api/messages/send-poll", json={"to": "4915199999999", "question": "Bread?",
+                                                                      "options": ["Rye", "Spelt"]})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == {**answer.json()["error"], "code": "not_supported_by_engine",
+                                      "message": "the cloud engine cannot send polls (the WhatsApp Cloud API has no "
+                                                 "polls)", "details": {"engine": "cloud"}}
+    assert (await cloud.client.get("/api/messages")).json()["data"]["messages"] == []
+    assert not [r for r in meta.requests if r.method == "POST" and b"messaging_product" in r.content]
