@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from waqtor.clock import Clock
 from waqtor.config import Settings
-from waqtor.engines import OWN_PRESENCE, PRESENCE, require_feature
+from waqtor.engines import OWN_PRESENCE, PRESENCE
 from waqtor.engines.base import Engine
 from waqtor.errors import WaqtorError
 from waqtor.sessions.manager import SessionManager
@@ -44,9 +43,15 @@ AUTO_READ_PENDING = 100  # auto-read marks under way at once; a message beyond t
 MAX_TYPING = 10.0  # seconds of typing a send may ask for (`typingSeconds`)
 
 
+class ReadyCheck(Protocol):
+    """`MessageService.require_ready`: the session's engine offers `features` and the session is connected."""
+
+    async def __call__(self, session: str, *features: str) -> None: ...
+
+
 class ChatActions:
     def __init__(self, settings: Settings, repo: MessageRepository, sessions: SessionManager, clock: Clock,
-                 require_ready: Callable[[str], Awaitable[None]]) -> None:
+                 require_ready: ReadyCheck) -> None:
         self._require_ready = require_ready
         self._settings = settings
         self._repo = repo
@@ -70,14 +75,12 @@ class ChatActions:
     async def presence(self, session: str, chat: str, state: str) -> dict[str, Any]:
         """Show `state` in `chat`; `{"session", "chat", "state"}`. NotSupportedByEngine (first),
         SessionNotFound, SessionNotReady, or the engine's refusal."""
-        require_feature((await self._sessions.state_of(session)).engine, PRESENCE)
-        await self._require_ready(session)
+        await self._require_ready(session, PRESENCE)
         return await self._sessions.command(session, "chats.presence", {"chat": chat, "state": state})
 
     async def own_presence(self, session: str, state: str) -> dict[str, Any]:
         """Show the account `state` (available or unavailable); `{"session", "state"}`. As `presence`."""
-        require_feature((await self._sessions.state_of(session)).engine, OWN_PRESENCE)
-        await self._require_ready(session)
+        await self._require_ready(session, OWN_PRESENCE)
         return await self._sessions.command(session, "session.presence", {"state": state})
 
     async def show_typing(self, engine: Engine, chat: str, seconds: float) -> None:

@@ -242,14 +242,10 @@ class MessageService:
         template (MissingVariables); then what `submit` raises."""
         session = request.session
         to = phones.normalize(request.to, self._settings.default_region)
-        if request.template is not None:
-            # Before readiness: an engine that cannot send templates never will, connected or not.
-            require_feature((await self._sessions.state_of(session)).engine, TEMPLATES)
-        if request.poll is not None:  # as a template: refused by an engine without polls, whatever its state
-            require_feature((await self._sessions.state_of(session)).engine, POLLS)
-        if request.typing:
-            require_feature((await self._sessions.state_of(session)).engine, PRESENCE)
-        await self.require_ready(session)
+        # Templates, polls and typing are refused by an engine without them whatever its state.
+        asked = ((TEMPLATES, request.template is not None), (POLLS, request.poll is not None),
+                 (PRESENCE, bool(request.typing)))
+        await self.require_ready(session, *(feature for feature, wanted in asked if wanted))
         contact = self._card(request.contact) if request.contact is not None else None
         media = await self.obtain_media(request.media) if request.media is not None else None
         text = request.text
@@ -311,9 +307,13 @@ class MessageService:
         values: dict[str, object] = {**builtin_values(to.phone, self._clock().astimezone(self._tz)), **variables}
         return render(template, values)
 
-    async def require_ready(self, session: str) -> None:
-        """SessionNotFound, or SessionNotReady unless `session` is connected (wherever it runs)."""
+    async def require_ready(self, session: str, *features: str) -> None:
+        """SessionNotFound, NotSupportedByEngine when the session's engine cannot offer one of `features`
+        (first: an engine that cannot never will, connected or not), or SessionNotReady unless `session` is
+        connected (wherever it runs)."""
         state = await self._sessions.state_of(session)
+        for feature in features:
+            require_feature(state.engine, feature)
         if not state.ready:
             raise SessionNotReady(f"session {session!r} is not ready to send (it is {state.status})")
 
