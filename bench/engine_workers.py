@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from bench.harness import Mode, Result, Table, Target
-from bench.harness.servers import API_KEY, CLOCK_TICKS, HOST, Server, gateway
+from bench.harness.servers import API_KEY, CLOCK_TICKS, HOST, Server, gateway, threads
 
 TITLE = "neonize sessions in engine workers"
 METHOD = """
@@ -171,14 +171,6 @@ def _pss(pid: int) -> int:
         for line in rollup:
             if line.startswith("Pss:"):
                 return int(line.split()[1]) * 1024
-    return 0
-
-
-def _threads(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
     return 0
 
 
@@ -379,7 +371,7 @@ def measure_memory(layout: Layout, mode: Mode) -> list[Step]:
             cpu1, seconds = family.cpu(), time.monotonic() - t0
             used = sum(cpu1[pid] - cpu0[pid] for pid in cpu1.keys() & cpu0.keys())
             pids = family.pids()
-            out.append(Step(target, len(pids), _sum(pids, _pss), used * 10 / seconds, int(_sum(pids, _threads))))
+            out.append(Step(target, len(pids), _sum(pids, _pss), used * 10 / seconds, int(_sum(pids, threads))))
     return out
 
 
@@ -453,7 +445,7 @@ def measure_leak(layout: Layout, mode: Mode) -> Leak:
                 out.gateway_died = True  # the old way: the Go library aborted the gateway itself
                 break
             pids = family.pids()
-            out.samples.append(Sample(log.attempts - start, len(pids), int(_sum(pids, _threads)),
+            out.samples.append(Sample(log.attempts - start, len(pids), int(_sum(pids, threads)),
                                       int(_sum(pids, _fds))))
         counts = log.update()
         out.recycled, out.crashed = counts[RECYCLED_LINE], counts[CRASH_LINE]

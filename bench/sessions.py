@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from bench.harness import Mode, Result, Table
-from bench.harness.servers import API_KEY, Server, gateway, yardstick
+from bench.harness.servers import API_KEY, Server, gateway, threads, yardstick
 
 TITLE = "Sessions"
 METHOD = """
@@ -59,14 +59,6 @@ class Step:
     rss: int
     cpu_percent: float
     threads: int
-
-
-def _threads(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    return 0
 
 
 @dataclass
@@ -120,7 +112,7 @@ class Track:
             cpu, t0 = server.cpu_seconds(), time.monotonic()
             time.sleep(window)
             used = server.cpu_seconds() - cpu
-            out.append(Step(target, server.rss_bytes(), used / (time.monotonic() - t0) * 100, _threads(server.pid)))
+            out.append(Step(target, server.rss_bytes(), used / (time.monotonic() - t0) * 100, threads(server.pid)))
         return out
 
 

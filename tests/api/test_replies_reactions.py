@@ -8,26 +8,13 @@ from typing import Any
 import pytest
 
 from tests.api.test_bad_input import assert_error
+from tests.api.test_inbound_life import CHAT, CONTACT, inbound, logged
 from tests.conftest import Harness, LiveServer
 from tests.ws_client import command, open_ws, recv_type
 from waqtor.engines.base import Engine
 from waqtor.engines.sandbox.engine import SandboxEngine
 
-CONTACT = "4915100000001"
-CHAT = f"{CONTACT}@s.whatsapp.net"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-async def inbound(gw: Harness, status: int = 200, **body: Any) -> dict[str, Any]:
-    response = await gw.client.post("/api/sandbox/inbound", json={"from": CONTACT} | body)
-    assert response.status_code == status, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-async def logged(gw: Harness, wa_id: str) -> dict[str, Any]:
-    rows = (await gw.client.get("/api/messages")).json()["data"]["messages"]
-    (row,) = [r for r in rows if r["waId"] == wa_id]
-    return row  # type: ignore[no-any-return]
 
 
 async def received(gw: Harness, body: str = "menu?") -> dict[str, Any]:
