@@ -27,12 +27,6 @@ verify = doc_python_verifier()
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with Receiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
 async def gw(data_dir: Path) -> AsyncIterator[Harness]:
     async with in_process(make_settings(data_dir, **FAST)) as harness:
         yield harness

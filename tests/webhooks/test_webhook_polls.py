@@ -6,10 +6,7 @@ from pathlib import Path
 
 from tests.conftest import in_process, make_settings
 from tests.webhook_receiver import FAST, Receiver, register
-from tests.webhooks import test_webhook_presence
 from tests.webhooks.test_webhook_presence import CONTACT
-
-receiver = test_webhook_presence.receiver  # the fixture: a webhook receiver
 
 
 async def test_a_contact_s_vote_is_delivered_to_webhooks(data_dir: Path, receiver: Receiver) -> None:

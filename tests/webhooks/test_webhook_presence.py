@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import in_process, make_settings
 from tests.webhook_receiver import FAST, Receiver, register
 
 CONTACT = "4915100000001"
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with Receiver() as receiver:
-        yield receiver
 
 
 async def test_a_contact_going_offline_is_delivered_to_webhooks(data_dir: Path, receiver: Receiver) -> None:

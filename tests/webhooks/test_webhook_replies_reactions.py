@@ -3,21 +3,12 @@ is delivered to a webhook subscribed to it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import Harness, in_process, make_settings
 from tests.webhook_receiver import FAST, Receiver, register
 
 CONTACT = "4915100000001"
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with Receiver() as receiver:
-        yield receiver
 
 
 async def test_a_quoted_reply_and_a_reaction_are_delivered_to_webhooks(data_dir: Path, receiver: Receiver) -> None:
